@@ -1,0 +1,38 @@
+# The two commands a newcomer needs: `make run` and `make test`.
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+
+.PHONY: run test lint typecheck unit bench clean help
+
+help: ## list the targets
+	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	touch $(STAMP)
+
+run: $(STAMP) ## install, migrate the embedded SQLite database and start everything on :8080
+	$(BIN)/inbound migrate
+	$(BIN)/inbound run
+
+lint: $(STAMP) ## ruff lint and format check
+	$(BIN)/ruff check inbound tests bench
+	$(BIN)/ruff format --check inbound tests bench
+
+typecheck: $(STAMP) ## mypy --strict on the package
+	$(BIN)/mypy inbound
+
+test: lint typecheck ## lint, type-check and run the whole test suite against real services
+	$(BIN)/pytest
+
+bench: $(STAMP) ## run the benchmarks (see bench/README.md)
+	$(BIN)/python bench/run.py
+
+clean: ## remove the virtualenv and local database
+	rm -rf $(VENV) inbound.db

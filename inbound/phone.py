@@ -1,0 +1,70 @@
+"""Phone number normalisation and masking. Pure: no I/O."""
+
+from __future__ import annotations
+
+import re
+
+import phonenumbers
+
+_ALPHANUMERIC = re.compile(r"[A-Za-z]")
+_DIGITS_ONLY = re.compile(r"\d+")
+# Short codes are 3 to 8 digits; anything that short can't be a full E.164 number.
+_SHORT_CODE_MAX = 8
+
+
+class InvalidNumber(ValueError):
+    """A value that should be a phone number isn't one."""
+
+
+def normalise(raw: str, default_region: str | None = None) -> str:
+    """Return E.164 for a phone number; alphanumeric senders and short codes are kept as given.
+
+    Providers send numbers with or without `+` (Vonage, Sinch send `447700900123`), so a bare
+    run of digits is tried as international first, then in `default_region`.
+    """
+    value = raw.strip()
+    if not value:
+        raise InvalidNumber("empty phone number")
+    if _ALPHANUMERIC.search(value):
+        return value
+    compact = re.sub(r"[\s().-]", "", value)
+    if _DIGITS_ONLY.fullmatch(compact) and len(compact) <= _SHORT_CODE_MAX:
+        return compact
+    candidates: list[tuple[str, str | None]] = []
+    if compact.startswith("+"):
+        candidates.append((compact, None))
+    elif compact.startswith("00"):
+        candidates.append(("+" + compact[2:], None))
+    else:
+        if default_region:
+            candidates.append((compact, default_region))
+        candidates.append(("+" + compact, None))
+    for text, region in candidates:
+        try:
+            parsed = phonenumbers.parse(text, region)
+        except phonenumbers.NumberParseException:
+            continue
+        if phonenumbers.is_possible_number(parsed):
+            return phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164)
+    raise InvalidNumber(f"not a phone number: {mask(value)}")
+
+
+def is_e164(value: str) -> bool:
+    """True when `value` is already a valid number in E.164 form."""
+    if not value.startswith("+"):
+        return False
+    try:
+        parsed = phonenumbers.parse(value, None)
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed) and (
+        phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == value
+    )
+
+
+def mask(value: str) -> str:
+    """Hide all but the country prefix and last two digits, for logs and screens."""
+    if len(value) <= 4:
+        return "*" * len(value)
+    keep_head = 3 if value.startswith("+") else 1
+    return value[:keep_head] + "*" * (len(value) - keep_head - 2) + value[-2:]
