@@ -1,0 +1,1 @@
+"""Service rule files and the pure rule engine: model, loading, normalisation and matching."""

@@ -1,0 +1,416 @@
+"""Reading rule files: YAML in, a validated model out, or errors naming file, line and fix."""
+
+from __future__ import annotations
+
+import difflib
+import re
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated, Any, get_args, get_origin
+
+import yaml
+from pydantic import BaseModel, ValidationError
+from pydantic_core import ErrorDetails
+
+from inbound.rules.model import RuleBook, RuleValueError, ServiceRules
+
+Loc = tuple[str | int, ...]
+_EXAMPLE = "rules/examples/appointments.yaml"
+
+
+class RuleFileError(Exception):
+    """One problem in one rule file: where it is, what is wrong and how to fix it."""
+
+    def __init__(
+        self, path: Path, line: int | None, problem: str, fix: str, field: str | None = None
+    ) -> None:
+        self.path = path
+        self.line = line
+        self.problem = problem
+        self.fix = fix
+        self.field = field  # where in the file's structure, e.g. "rules[2].action"
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        where = f"{self.path}:{self.line}" if self.line is not None else f"{self.path}"
+        field = f" {self.field}:" if self.field else ""
+        return f"{where}:{field} {self.problem} — {self.fix}"
+
+
+class RuleSetError(Exception):
+    """Problems in a folder of rule files; `errors` lists every one found."""
+
+    def __init__(self, errors: Iterable[RuleFileError]) -> None:
+        self.errors = list(errors)
+        super().__init__(str(self))
+
+    def __str__(self) -> str:
+        return "\n".join(str(error) for error in self.errors)
+
+
+def load_file(path: Path) -> ServiceRules:
+    """Load and validate one rule file; raises `RuleFileError` for its first problem."""
+    loaded = _load(path)
+    if isinstance(loaded, _Loaded):
+        return loaded.rules
+    raise loaded[0]
+
+
+def load_directory(path: Path) -> RuleBook:
+    """Load every `*.yaml`/`*.yml` under `path`; raises `RuleSetError` listing every problem."""
+    if not path.is_dir():
+        problem = "is not a folder" if path.exists() else "folder not found"
+        fix = "point INBOUND_RULES_DIR (or the command's path) at the folder of rule files"
+        raise RuleSetError([RuleFileError(path, None, problem, fix)])
+    files = sorted(
+        file for file in path.rglob("*") if file.suffix in {".yaml", ".yml"} and file.is_file()
+    )
+    errors: list[RuleFileError] = []
+    loaded: list[_Loaded] = []
+    for file in files:
+        result = _load(file)
+        if isinstance(result, _Loaded):
+            loaded.append(result)
+        else:
+            errors.extend(result)
+    kept = _drop_clashes(loaded, errors)
+    if errors:
+        raise RuleSetError(sorted(errors, key=lambda error: (error.path, error.line or 0)))
+    return RuleBook(item.rules for item in kept)
+
+
+@dataclass(frozen=True)
+class _Loaded:
+    path: Path
+    rules: ServiceRules
+    lines: Mapping[Loc, int]
+
+    def line(self, loc: Loc) -> int | None:
+        return _line_for(self.lines, loc)
+
+
+def _drop_clashes(loaded: list[_Loaded], errors: list[RuleFileError]) -> list[_Loaded]:
+    """Report service ids and numbers already claimed by an earlier file; keep the rest."""
+    ids: dict[str, _Loaded] = {}
+    numbers: dict[str, tuple[_Loaded, int]] = {}
+    kept: list[_Loaded] = []
+    for item in loaded:
+        service = item.rules.service
+        clashes: list[RuleFileError] = []
+        first = ids.get(service.id)
+        if first is not None:
+            where = f"{first.path}:{first.line(('service', 'id'))}"
+            clashes.append(
+                RuleFileError(
+                    item.path,
+                    item.line(("service", "id")),
+                    f"service id {service.id!r} is already used by {where}",
+                    "give each service its own id, or merge the two files",
+                    "service.id",
+                )
+            )
+        for index, number in enumerate(service.numbers):
+            owner = numbers.get(number)
+            if owner is None:
+                continue
+            other, other_index = owner
+            where = f"{other.path}:{other.line(('service', 'numbers', other_index))}"
+            clashes.append(
+                RuleFileError(
+                    item.path,
+                    item.line(("service", "numbers", index)),
+                    f"number {number} is already used by service "
+                    f"{other.rules.service.id!r} in {where}",
+                    "a number belongs to one service: remove it from one of the two files",
+                    _show_loc(("service", "numbers", index)),
+                )
+            )
+        if clashes:
+            errors.extend(clashes)
+            continue
+        ids[service.id] = item
+        numbers.update({number: (item, i) for i, number in enumerate(service.numbers)})
+        kept.append(item)
+    return kept
+
+
+def _load(path: Path) -> _Loaded | list[RuleFileError]:
+    """The validated file with its line index, or its problems in line order."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        reason = error.strerror or str(error)
+        return [RuleFileError(path, None, f"cannot read the file: {reason}", _READ_FIX)]
+    try:
+        text = raw.decode("utf-8-sig")
+    except UnicodeDecodeError as error:
+        line = raw[: error.start].count(b"\n") + 1
+        return [RuleFileError(path, line, "the file is not UTF-8 text", "save it as UTF-8")]
+    parsed = _parse(path, text)
+    if isinstance(parsed, RuleFileError):
+        return [parsed]
+    data, lines, problems = parsed
+    if problems:
+        return problems
+    try:
+        rules = ServiceRules.model_validate(data)
+    except ValidationError as error:
+        found = [_explain(path, lines, detail) for detail in _without_echoes(error.errors())]
+        return sorted(found, key=lambda e: e.line or 0)
+    return _Loaded(path, rules, lines)
+
+
+_READ_FIX = "check the path exists and the service can read it"
+_START_FIX = f"start from {_EXAMPLE}: a mapping with `service:` and `rules:`"
+
+
+class _RuleFileLoader(yaml.SafeLoader):
+    """YAML 1.2-style plain scalars: only true/false are booleans, only plain digits numbers.
+
+    YAML 1.1 would read the keywords yes, no, on and off as booleans, and +447700900000 as an
+    integer; in rule files they are text.
+    """
+
+
+_RuleFileLoader.yaml_implicit_resolvers = {}
+for _tag, _pattern, _first in [
+    ("bool", r"true|True|TRUE|false|False|FALSE", "tTfF"),
+    ("int", r"0|[1-9][0-9]*", "0123456789"),
+    ("null", r"~|null|Null|NULL|", ["~", "n", "N", ""]),
+    ("merge", r"<<", "<"),
+]:
+    _RuleFileLoader.add_implicit_resolver(
+        f"tag:yaml.org,2002:{_tag}", re.compile(f"^(?:{_pattern})$"), list(_first)
+    )
+
+
+def _parse(
+    path: Path, text: str
+) -> tuple[Any, dict[Loc, int], list[RuleFileError]] | RuleFileError:
+    """YAML to plain data plus the line of every key and item; duplicate keys are problems."""
+    loader = _RuleFileLoader(text)
+    try:
+        node = loader.get_single_node()
+        if node is None:
+            return RuleFileError(path, None, "the file is empty", _START_FIX)
+        if not isinstance(node, yaml.MappingNode):
+            return RuleFileError(
+                path, node.start_mark.line + 1, "the file is not a mapping of keys", _START_FIX
+            )
+        lines: dict[Loc, int] = {(): node.start_mark.line + 1}
+        problems: list[RuleFileError] = []
+        _index_lines(path, node, (), lines, problems, set())
+        data = loader.construct_document(node)
+    except yaml.MarkedYAMLError as error:
+        return _yaml_error(path, error)
+    except yaml.YAMLError as error:
+        return RuleFileError(path, None, f"YAML syntax: {error}", _YAML_FIX)
+    except RecursionError:
+        return RuleFileError(path, None, "the file is nested too deeply", _START_FIX)
+    finally:
+        loader.dispose()
+    return data, lines, problems
+
+
+def _yaml_error(path: Path, error: yaml.MarkedYAMLError) -> RuleFileError:
+    # The parser reports where it gave up; the construct it was inside (a `[...]` list, say)
+    # may have started earlier, and that line is often where the mistake is.
+    mark = error.problem_mark or error.context_mark
+    line = mark.line + 1 if mark is not None else None
+    problem = f"YAML syntax: {error.problem or error.context or 'not valid YAML'}"
+    context = error.context_mark
+    if error.problem and error.context and context is not None and context.line + 1 != line:
+        problem += f" ({error.context} on line {context.line + 1})"
+    return RuleFileError(path, line, problem, _YAML_FIX)
+
+
+_YAML_FIX = (
+    "check the indentation and punctuation on or just before this line; "
+    "quote text that contains ': ' or starts with a symbol"
+)
+
+
+def _index_lines(
+    path: Path,
+    node: yaml.Node,
+    loc: Loc,
+    lines: dict[Loc, int],
+    problems: list[RuleFileError],
+    active: set[int],
+) -> None:
+    # `active` guards against aliases that contain themselves.
+    if id(node) in active:
+        return
+    active.add(id(node))
+    if isinstance(node, yaml.MappingNode):
+        seen: set[str] = set()
+        for key_node, value_node in node.value:
+            if not isinstance(key_node, yaml.ScalarNode) or key_node.tag.endswith(":merge"):
+                continue
+            key = str(key_node.value)
+            key_loc = (*loc, key)
+            line = key_node.start_mark.line + 1
+            if key in seen:
+                problems.append(
+                    RuleFileError(
+                        path,
+                        line,
+                        f"key {key!r} appears twice here",
+                        "keep one: YAML would silently use only the last",
+                        _show_loc(key_loc),
+                    )
+                )
+            seen.add(key)
+            lines.setdefault(key_loc, line)
+            _index_lines(path, value_node, key_loc, lines, problems, active)
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            lines[(*loc, index)] = item.start_mark.line + 1
+            _index_lines(path, item, (*loc, index), lines, problems, active)
+    active.discard(id(node))
+
+
+def _line_for(lines: Mapping[Loc, int], loc: Loc) -> int | None:
+    """The line of `loc`, or of its nearest ancestor that has one."""
+    for end in range(len(loc), -1, -1):
+        line = lines.get(loc[:end])
+        if line is not None:
+            return line
+    return None
+
+
+def _show_loc(loc: Loc) -> str:
+    text = ""
+    for part in loc:
+        text += f"[{part}]" if isinstance(part, int) else (f".{part}" if text else part)
+    return text
+
+
+def _explain(path: Path, lines: Mapping[Loc, int], detail: ErrorDetails) -> RuleFileError:
+    """Turn one pydantic error into a file error with a plain-English problem and fix."""
+    loc: Loc = tuple(detail["loc"])
+    cause = detail.get("ctx", {}).get("error")
+    if isinstance(cause, RuleValueError):
+        loc = (*loc, *cause.loc)
+        problem, fix = cause.problem, cause.fix
+    else:
+        problem, fix = _describe(loc, detail)
+    return RuleFileError(path, _line_for(lines, loc), problem, fix, _show_loc(loc) or None)
+
+
+def _without_echoes(details: list[ErrorDetails]) -> list[ErrorDetails]:
+    """Drop "'rules' is missing" when "unknown key 'rulez'" beside it already explains it."""
+    unknown = {
+        (tuple(detail["loc"][:-1]), str(detail["loc"][-1]))
+        for detail in details
+        if detail["type"] == "extra_forbidden"
+    }
+
+    def is_echo(detail: ErrorDetails) -> bool:
+        if detail["type"] != "missing":
+            return False
+        parent, key = tuple(detail["loc"][:-1]), str(detail["loc"][-1])
+        return any(
+            place == parent and difflib.get_close_matches(key, [other]) for place, other in unknown
+        )
+
+    return [detail for detail in details if not is_echo(detail)]
+
+
+def _describe(loc: Loc, detail: ErrorDetails) -> tuple[str, str]:
+    """Problem and fix for pydantic's own error types."""
+    kind = detail["type"]
+    value = detail["input"]
+    ctx = detail.get("ctx", {})
+    key = loc[-1] if loc else ""
+    if kind == "extra_forbidden":
+        allowed = list(_fields_at(loc[:-1]))
+        fix = f"allowed keys here: {', '.join(allowed)}"
+        return f"unknown key {key!r}", _did_you_mean(str(key), allowed) + fix
+    if kind == "missing":
+        return f"{key!r} is missing", f"add `{key}:` {_describe_place(loc[:-1])}"
+    if value is None:
+        return "has no value", f"give it a value (see {_EXAMPLE})"
+    if kind == "enum":
+        choices = [str(choice) for choice in _enum_at(loc)]
+        fix = f"use one of: {', '.join(choices)}"
+        return f"{value!r} is not a known {key}", _did_you_mean(str(value), choices) + fix
+    if kind == "literal_error":
+        return f"{value!r} is not allowed here", f"use one of: {ctx.get('expected', '')}"
+    if kind == "too_short":
+        return "is empty", f"give at least one (see {_EXAMPLE})"
+    if kind == "string_too_short":
+        return "is blank", "write some text"
+    if kind == "greater_than_equal":
+        return f"{value!r} is too small", f"use {ctx.get('ge')} or more"
+    if kind in {"int_parsing", "int_type", "int_from_float"}:
+        return f"{value!r} is not a whole number", "write a whole number, e.g. 7"
+    if kind == "string_type":
+        return f"expected text, got {_kind_of(value)}", "write text; put it in quotes if unsure"
+    if kind == "list_type":
+        return (
+            f"expected a list, got {_kind_of(value)}",
+            "write a list, one `- item` per line or [a, b]",
+        )
+    if kind in {"model_type", "dict_type", "model_attributes_type"}:
+        return f"expected a mapping, got {_kind_of(value)}", "write `key: value` lines under it"
+    return detail["msg"], f"compare with {_EXAMPLE}"
+
+
+def _kind_of(value: object) -> str:
+    if isinstance(value, bool):
+        return "true/false"
+    if isinstance(value, dict):
+        return "a mapping"
+    if isinstance(value, list):
+        return "a list"
+    if isinstance(value, int | float):
+        return "a number"
+    return f"{value!r}"
+
+
+def _describe_place(loc: Loc) -> str:
+    if not loc:
+        return "at the top level of the file"
+    if len(loc) == 2 and loc[0] == "rules":
+        return "to this rule"
+    return f"under `{_show_loc(loc)}:`"
+
+
+def _did_you_mean(given: str, choices: list[str]) -> str:
+    close = difflib.get_close_matches(given.lower(), choices, n=1)
+    return f"did you mean '{close[0]}'? " if close else ""
+
+
+def _type_at(loc: Loc) -> Any:
+    """The annotated type at `loc` inside a rule file, or None when it can't be followed."""
+    current: Any = ServiceRules
+    for part in loc:
+        if isinstance(part, str) and isinstance(current, type) and issubclass(current, BaseModel):
+            field = current.model_fields.get(part)
+            if field is None:
+                return None
+            current = field.annotation
+        elif isinstance(part, int) and get_origin(current) is list:
+            current = get_args(current)[0]
+        else:
+            return None
+        if get_origin(current) is Annotated:
+            current = get_args(current)[0]
+    return current
+
+
+def _fields_at(loc: Loc) -> Iterable[str]:
+    model = _type_at(loc)
+    if isinstance(model, type) and issubclass(model, BaseModel):
+        return model.model_fields
+    return ()
+
+
+def _enum_at(loc: Loc) -> Iterable[StrEnum]:
+    enum = _type_at(loc)
+    if isinstance(enum, type) and issubclass(enum, StrEnum):
+        return list(enum)
+    return ()
