@@ -17,6 +17,9 @@ $(STAMP): pyproject.toml | $(BIN)/python
 	$(BIN)/python -m pip install --quiet -e '.[dev]'
 	touch $(STAMP)
 
+# A local-only secret so the generic webhook (and `inbound send`) work out of the box.
+run: export INBOUND_GENERIC_SECRET ?= local-dev-secret
+run: export INBOUND_LOG_FORMAT ?= console
 run: $(STAMP) ## install, migrate the embedded SQLite database and start everything on :8080
 	$(BIN)/inbound migrate
 	$(BIN)/inbound run

@@ -50,14 +50,18 @@ def normalise(raw: str, default_region: str | None = None) -> str:
 
 
 def is_e164(value: str) -> bool:
-    """True when `value` is already a valid number in E.164 form."""
+    """True when `value` is already a possible number written in E.164 form.
+
+    "Possible", not "valid": Ofcom's drama ranges (07700 900xxx), used in examples and tests,
+    are not allocated and so never "valid".
+    """
     if not value.startswith("+"):
         return False
     try:
         parsed = phonenumbers.parse(value, None)
     except phonenumbers.NumberParseException:
         return False
-    return phonenumbers.is_valid_number(parsed) and (
+    return phonenumbers.is_possible_number(parsed) and (
         phonenumbers.format_number(parsed, phonenumbers.PhoneNumberFormat.E164) == value
     )
 
@@ -66,5 +70,6 @@ def mask(value: str) -> str:
     """Hide all but the country prefix and last two digits, for logs and screens."""
     if len(value) <= 4:
         return "*" * len(value)
-    keep_head = 3 if value.startswith("+") else 1
+    # Short values (short codes, sender names) keep only their tail, so no prefix is revealed.
+    keep_head = 3 if value.startswith("+") and len(value) >= 8 else 0
     return value[:keep_head] + "*" * (len(value) - keep_head - 2) + value[-2:]

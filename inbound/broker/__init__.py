@@ -1,0 +1,1 @@
+"""RabbitMQ: topology, the confirmed publisher, and connection handling."""

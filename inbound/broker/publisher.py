@@ -1,0 +1,61 @@
+"""Publishing accepted messages with a publisher confirm, within a time bound."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+
+from inbound.broker.topology import Names, Topology, declare
+from inbound.message import RECEIVED, InboundMessage
+
+
+class PublishFailed(Exception):
+    """RabbitMQ did not confirm the message: it may not be durable."""
+
+
+class Publisher:
+    """Publishes InboundMessages persistently and waits for RabbitMQ's confirm."""
+
+    def __init__(self, channel: AbstractChannel, topology: Topology, timeout: float) -> None:
+        self._channel = channel
+        self._topology = topology
+        self._timeout = timeout
+
+    @classmethod
+    async def open(
+        cls,
+        connection: AbstractRobustConnection,
+        names: Names,
+        delivery_limit: int,
+        confirm_within: float,
+    ) -> Publisher:
+        """Open a confirming channel (returned messages raise) and declare the topology."""
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        topology = await declare(channel, names, delivery_limit)
+        return cls(channel, topology, confirm_within)
+
+    async def publish(self, message: InboundMessage) -> None:
+        """Return once RabbitMQ confirmed the message, else raise PublishFailed."""
+        amqp_message = aio_pika.Message(
+            message.model_dump_json().encode("utf-8"),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+            message_id=message.key,
+        )
+        try:
+            # A robust connection that is reconnecting can make publish hang: bound it.
+            async with asyncio.timeout(self._timeout):
+                await self._topology.exchange.publish(
+                    amqp_message, routing_key=RECEIVED, mandatory=True
+                )
+        except TimeoutError:
+            raise PublishFailed(f"no confirm from RabbitMQ within {self._timeout:g} s") from None
+        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
+            # Nack, returned (unroutable) message, closed channel: none of them is durable.
+            raise PublishFailed(f"RabbitMQ refused the message: {type(error).__name__}") from error
+
+    async def close(self) -> None:
+        """Close the publishing channel."""
+        await self._channel.close()

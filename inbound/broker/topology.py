@@ -1,0 +1,85 @@
+"""Exchanges and queues, declared idempotently by every process at start."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
+
+from inbound.message import RECEIVED
+
+# Bounds the received queue so a runaway producer can't exhaust the broker's disk; at the bound
+# RabbitMQ refuses the publish (x-overflow=reject-publish), so the webhook sees a failure, not loss.
+MAX_QUEUE_LENGTH = 5_000_000
+
+
+@dataclass(frozen=True)
+class Names:
+    """Exchange and queue names under one namespace prefix."""
+
+    namespace: str
+
+    @property
+    def exchange(self) -> str:
+        return self.namespace
+
+    @property
+    def dead_exchange(self) -> str:
+        return f"{self.namespace}.dead-letter"
+
+    @property
+    def received(self) -> str:
+        return f"{self.namespace}.received"
+
+    @property
+    def dead(self) -> str:
+        return f"{self.namespace}.dead"
+
+
+@dataclass(frozen=True)
+class Topology:
+    """The declared objects a process publishes to or consumes from."""
+
+    names: Names
+    exchange: AbstractExchange
+    received: AbstractQueue
+    dead: AbstractQueue
+
+
+async def declare(channel: AbstractChannel, names: Names, delivery_limit: int) -> Topology:
+    """Declare everything (durable, quorum queues); safe to run again with the same settings."""
+    exchange = await channel.declare_exchange(
+        names.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    dead_exchange = await channel.declare_exchange(
+        names.dead_exchange, aio_pika.ExchangeType.FANOUT, durable=True
+    )
+    dead = await channel.declare_queue(
+        names.dead, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await dead.bind(dead_exchange, routing_key="#")
+    # RabbitMQ 3.10 (Debian 12) has no default delivery limit: without one a poison message
+    # would be redelivered for ever, so set it and dead-letter explicitly.
+    received = await channel.declare_queue(
+        names.received,
+        durable=True,
+        arguments={
+            "x-queue-type": "quorum",
+            "x-delivery-limit": delivery_limit,
+            "x-dead-letter-exchange": names.dead_exchange,
+            "x-dead-letter-strategy": "at-least-once",
+            "x-overflow": "reject-publish",
+            "x-max-length": MAX_QUEUE_LENGTH,
+        },
+    )
+    await received.bind(exchange, routing_key=RECEIVED)
+    return Topology(names=names, exchange=exchange, received=received, dead=dead)
+
+
+async def delete(channel: AbstractChannel, names: Names) -> None:
+    """Remove every queue and exchange of a namespace (tests, `inbound purge --all`)."""
+    for queue in (names.received, names.dead):
+        await channel.queue_delete(queue)
+    for exchange in (names.exchange, names.dead_exchange):
+        await channel.exchange_delete(exchange)

@@ -1,0 +1,84 @@
+"""All settings, read once from the environment (prefix `INBOUND_`) and passed down."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field, SecretStr, field_validator
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    """inbound's configuration; every field is the environment variable `INBOUND_<NAME>`."""
+
+    model_config = SettingsConfigDict(env_prefix="INBOUND_", extra="ignore", frozen=True)
+
+    database_url: str = Field(
+        "sqlite+aiosqlite:///inbound.db",
+        description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or "
+        "postgresql+asyncpg://user:pass@host/db.",
+    )
+    amqp_url: str = Field(
+        "amqp://guest:guest@localhost:5672/",
+        description="RabbitMQ URL (amqp:// or amqps://).",
+    )
+    amqp_namespace: str = Field(
+        "inbound",
+        description="Prefix for the exchange and queue names; lets several installs share a vhost.",
+    )
+    rules_dir: Path = Field(Path("rules"), description="Folder of service rule files (YAML).")
+    host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")  # noqa: S104
+    port: int = Field(8080, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    public_url: str | None = Field(
+        None,
+        description="Base URL providers call (e.g. https://sms.example.gov.uk), used to check "
+        "signatures behind a proxy. Unset: the URL of the request as it arrived.",
+    )
+    default_region: str = Field(
+        "GB", description="Region for numbers sent to a number no service owns."
+    )
+    max_body_bytes: int = Field(
+        64 * 1024, ge=1024, description="Largest webhook body accepted; larger is a 413."
+    )
+    publish_timeout: float = Field(
+        5.0,
+        gt=0,
+        description="Seconds to wait for RabbitMQ to confirm a publish before failing the webhook.",
+    )
+    prefetch: int = Field(32, ge=1, description="Messages a worker holds unacknowledged at once.")
+    delivery_limit: int = Field(
+        5, ge=1, description="Deliveries of one message before it is dead-lettered to review."
+    )
+    log_format: str = Field("json", description="Log lines as `json` or `console`.")
+    log_level: str = Field("INFO", description="Lowest log level written.")
+
+    twilio_auth_token: SecretStr | None = Field(
+        None, description="Twilio account auth token; enables /webhooks/twilio."
+    )
+    twilio_account_sid: str | None = Field(
+        None, description="When set, Twilio webhooks for any other account are refused."
+    )
+    generic_secret: SecretStr | None = Field(
+        None, description="HMAC-SHA256 key for /webhooks/generic; enables it."
+    )
+
+    @field_validator("default_region")
+    @classmethod
+    def _upper_region(cls, value: str) -> str:
+        return value.upper()
+
+    @field_validator("log_format")
+    @classmethod
+    def _known_format(cls, value: str) -> str:
+        if value not in {"json", "console"}:
+            raise ValueError("must be 'json' or 'console'")
+        return value
+
+
+def describe() -> list[tuple[str, str, str]]:
+    """Each setting as (environment variable, default, description), for help text."""
+    rows = []
+    for name, field in Settings.model_fields.items():
+        default = "" if field.default is None else str(field.default)
+        rows.append((f"INBOUND_{name.upper()}", default, field.description or ""))
+    return rows

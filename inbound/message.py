@@ -1,0 +1,36 @@
+"""The canonical inbound message every provider's webhook is turned into. Pure."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+
+# RabbitMQ routing key for a newly accepted message.
+RECEIVED = "message.received"
+
+
+class InboundMessage(BaseModel):
+    """One SMS as received: who sent it, to which of our numbers, and what it said."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    provider: str = Field(min_length=1, max_length=32)
+    provider_message_id: str = Field(min_length=1, max_length=200)
+    sender: str = Field(
+        min_length=1, max_length=32, description="E.164, short code or alphanumeric"
+    )
+    recipient: str = Field(min_length=1, max_length=32, description="our number, E.164")
+    text: str = Field(max_length=10_000)
+    received_at: AwareDatetime
+    accepted_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
+
+    @field_validator("received_at", "accepted_at")
+    @classmethod
+    def _to_utc(cls, value: datetime) -> datetime:
+        return value.astimezone(UTC)
+
+    @property
+    def key(self) -> str:
+        """The dedupe key, unique per provider."""
+        return f"{self.provider}:{self.provider_message_id}"

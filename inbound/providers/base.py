@@ -1,0 +1,168 @@
+"""What every provider module offers, and the request/answer values they work on. Pure."""
+
+from __future__ import annotations
+
+import json
+import urllib.parse
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Protocol
+
+from inbound.message import InboundMessage
+
+
+@dataclass(frozen=True)
+class WebhookRequest:
+    """A webhook as received: everything a provider needs to verify and parse it."""
+
+    method: str
+    url: str  # as the provider called it (public URL, with query string)
+    headers: Mapping[str, str]  # names lower-cased
+    body: bytes
+    query: Sequence[tuple[str, str]] = ()
+
+    def header(self, name: str) -> str | None:
+        """A header's value, by case-insensitive name."""
+        return self.headers.get(name.lower())
+
+    @property
+    def media_type(self) -> str:
+        """The content type without parameters, lower-cased."""
+        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+
+
+@dataclass(frozen=True)
+class ParsedMessage:
+    """A message as the provider described it, before numbers are normalised."""
+
+    provider_message_id: str
+    sender: str
+    recipient: str
+    text: str
+    received_at: datetime | None = None
+
+
+@dataclass(frozen=True)
+class WebhookReply:
+    """The HTTP answer a provider expects once its messages are safely accepted."""
+
+    status: int
+    body: bytes = b""
+    content_type: str | None = None
+    headers: Mapping[str, str] = field(default_factory=dict)
+
+
+class WebhookError(Exception):
+    """A request we refuse; maps to one HTTP status and a JSON error body."""
+
+    status = 400
+    code = "bad_request"
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.field = field
+
+    def body(self) -> dict[str, object]:
+        """The JSON error body naming the problem."""
+        error: dict[str, object] = {"code": self.code, "message": self.message}
+        if self.field is not None:
+            error["field"] = self.field
+        return {"error": error}
+
+
+class SignatureMissing(WebhookError):
+    """No signature (or credentials) where the provider always sends one."""
+
+    status = 401
+    code = "signature_missing"
+
+
+class SignatureInvalid(WebhookError):
+    """A signature that does not match: not from the provider, or tampered with."""
+
+    status = 403
+    code = "signature_invalid"
+
+
+class UnsupportedMediaType(WebhookError):
+    """A body in a content type this provider never sends."""
+
+    status = 415
+    code = "unsupported_media_type"
+
+
+class PayloadInvalid(WebhookError):
+    """A body that is well-formed but lacks or mangles a field."""
+
+    status = 422
+    code = "payload_invalid"
+
+
+class MalformedBody(WebhookError):
+    """A body that can't be decoded at all (bad JSON, bad encoding)."""
+
+    status = 400
+    code = "malformed_body"
+
+
+class Provider(Protocol):
+    """The small interface every provider module implements."""
+
+    name: str
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Raise SignatureMissing/SignatureInvalid unless the provider really sent it."""
+
+    def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
+        """The messages the request carries, or a WebhookError naming what is wrong."""
+
+    def accepted(self, messages: Sequence[InboundMessage]) -> WebhookReply:
+        """The answer the provider expects once the messages are durable."""
+
+
+def require_media_type(request: WebhookRequest, *allowed: str) -> None:
+    """Refuse a request whose content type isn't one the provider sends."""
+    if request.media_type not in allowed:
+        raise UnsupportedMediaType(
+            f"expected Content-Type {' or '.join(allowed)}, got {request.media_type or 'none'}"
+        )
+
+
+def decode_text(body: bytes) -> str:
+    """The body as UTF-8, or a MalformedBody error."""
+    try:
+        return body.decode("utf-8")
+    except UnicodeDecodeError as error:
+        raise MalformedBody(f"body is not valid UTF-8 (byte {error.start})") from None
+
+
+def form_fields(body: bytes) -> list[tuple[str, str]]:
+    """Decode an `application/x-www-form-urlencoded` body, keeping repeats and blanks."""
+    text = decode_text(body)
+    try:
+        return urllib.parse.parse_qsl(
+            text, keep_blank_values=True, strict_parsing=False, errors="strict"
+        )
+    except UnicodeDecodeError:
+        raise MalformedBody("form value is not valid UTF-8 after percent-decoding") from None
+
+
+def json_object(body: bytes) -> dict[str, object]:
+    """Decode a JSON object body, or say why it isn't one."""
+    try:
+        value = json.loads(decode_text(body))
+    except json.JSONDecodeError as error:
+        raise MalformedBody(f"body is not valid JSON: {error.msg} at {error.pos}") from None
+    if not isinstance(value, dict):
+        raise MalformedBody("body must be a JSON object")
+    return value
+
+
+def required(fields: Mapping[str, str], name: str) -> str:
+    """A form field that must be present and non-blank."""
+    value = fields.get(name)
+    if value is None or not value.strip():
+        raise PayloadInvalid(f"missing required field {name!r}", field=name)
+    return value

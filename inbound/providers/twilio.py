@@ -1,0 +1,88 @@
+"""Twilio Programmable Messaging incoming-message webhooks."""
+
+from __future__ import annotations
+
+import base64
+import binascii
+from collections.abc import Sequence
+
+from inbound.message import InboundMessage
+from inbound.providers.base import (
+    ParsedMessage,
+    PayloadInvalid,
+    SignatureInvalid,
+    SignatureMissing,
+    WebhookReply,
+    WebhookRequest,
+    form_fields,
+    require_media_type,
+    required,
+)
+from inbound.providers.signing import hmac_sha1, matches_any
+
+FORM = "application/x-www-form-urlencoded"
+EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+
+
+def signing_payload(url: str, params: Sequence[tuple[str, str]]) -> bytes:
+    """The bytes Twilio signs: the full URL, then every POST parameter as name+value, sorted."""
+    return (url + "".join(name + value for name, value in sorted(params))).encode("utf-8")
+
+
+def sign(auth_token: str, url: str, params: Sequence[tuple[str, str]]) -> str:
+    """The `X-Twilio-Signature` value Twilio would send for this request."""
+    digest = hmac_sha1(auth_token.encode("utf-8"), signing_payload(url, params))
+    return base64.b64encode(digest).decode("ascii")
+
+
+class Twilio:
+    """Verifies `X-Twilio-Signature` with the account's auth token(s) and parses the form."""
+
+    name = "twilio"
+
+    def __init__(self, auth_tokens: Sequence[str], account_sid: str | None = None) -> None:
+        self._keys = [token.encode("utf-8") for token in auth_tokens]
+        self._account_sid = account_sid
+
+    def _params(self, request: WebhookRequest) -> list[tuple[str, str]]:
+        if request.method == "GET":
+            return list(request.query)
+        require_media_type(request, FORM)
+        return form_fields(request.body)
+
+    def verify(self, request: WebhookRequest) -> None:
+        """Check the HMAC-SHA1 signature over the URL and sorted parameters."""
+        given = request.header("x-twilio-signature")
+        if not given:
+            raise SignatureMissing("X-Twilio-Signature header is missing")
+        try:
+            expected = base64.b64decode(given, validate=True)
+        except (binascii.Error, ValueError):
+            raise SignatureInvalid("X-Twilio-Signature is not base64") from None
+        # For GET the query string is already part of the URL; only POST adds parameters.
+        params = [] if request.method == "GET" else self._params(request)
+        if not matches_any(expected, self._keys, signing_payload(request.url, params), hmac_sha1):
+            raise SignatureInvalid("X-Twilio-Signature does not match this request")
+        if self._account_sid is not None:
+            sid = dict(self._params(request)).get("AccountSid")
+            if sid != self._account_sid:
+                raise SignatureInvalid("AccountSid is not the configured Twilio account")
+
+    def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
+        """The one message a Twilio webhook carries."""
+        fields = dict(self._params(request))
+        sid = required(fields, "MessageSid")
+        if not (sid.startswith(("SM", "MM")) and len(sid) == 34 and sid.isalnum()):
+            raise PayloadInvalid("MessageSid is not a Twilio message SID", field="MessageSid")
+        return [
+            ParsedMessage(
+                provider_message_id=sid,
+                sender=required(fields, "From"),
+                recipient=required(fields, "To"),
+                text=fields.get("Body", ""),
+            )
+        ]
+
+    def accepted(self, messages: Sequence[InboundMessage]) -> WebhookReply:
+        """An empty TwiML response: accepted, nothing to send back inline."""
+        return WebhookReply(200, EMPTY_TWIML, "text/xml")

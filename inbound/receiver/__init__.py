@@ -1,0 +1,1 @@
+"""The HTTP side: provider webhooks, health and readiness."""

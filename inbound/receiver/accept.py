@@ -1,0 +1,80 @@
+"""The "accept a webhook" use case: verify, parse, normalise, publish durably."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from pydantic import ValidationError
+
+from inbound import phone
+from inbound.broker.publisher import Publisher
+from inbound.message import InboundMessage
+from inbound.providers.base import (
+    ParsedMessage,
+    PayloadInvalid,
+    Provider,
+    WebhookReply,
+    WebhookRequest,
+)
+
+# Region for a recipient number: the owning service's region, or None when no service owns it.
+RegionLookup = Callable[[str], str | None]
+
+
+# The names a provider-facing error uses for InboundMessage's fields.
+_WIRE_NAMES = {"sender": "from", "recipient": "to", "provider_message_id": "id"}
+
+
+def _number(raw: str, region: str | None, field: str) -> str:
+    try:
+        return phone.normalise(raw, region)
+    except phone.InvalidNumber:
+        # A genuine provider may send a sender we can't parse; keeping it beats losing the message.
+        compact = raw.strip()
+        if not compact:
+            raise PayloadInvalid(f"{field} is empty", field=field) from None
+        return compact
+
+
+def to_message(
+    provider: str, parsed: ParsedMessage, region_for: RegionLookup, default_region: str
+) -> InboundMessage:
+    """Turn a provider's description of a message into the canonical form, numbers in E.164."""
+    recipient = _number(parsed.recipient, default_region, "to")
+    region = region_for(recipient) or default_region
+    try:
+        return InboundMessage(
+            provider=provider,
+            provider_message_id=parsed.provider_message_id,
+            sender=_number(parsed.sender, region, "from"),
+            recipient=recipient,
+            text=parsed.text,
+            received_at=parsed.received_at or datetime.now(UTC),
+        )
+    except ValidationError as error:
+        first = error.errors()[0]
+        field = ".".join(str(part) for part in first["loc"])
+        field = _WIRE_NAMES.get(field, field)
+        raise PayloadInvalid(f"{field}: {first['msg']}", field=field) from None
+
+
+async def accept_webhook(
+    provider: Provider,
+    request: WebhookRequest,
+    publisher: Publisher,
+    region_for: RegionLookup,
+    default_region: str,
+) -> tuple[WebhookReply, list[InboundMessage]]:
+    """Verify and parse the request and publish every message it carries, confirmed.
+
+    Raises WebhookError for a request we refuse, PublishFailed when RabbitMQ didn't confirm.
+    """
+    provider.verify(request)
+    messages = [
+        to_message(provider.name, parsed, region_for, default_region)
+        for parsed in provider.parse(request)
+    ]
+    for message in messages:
+        await publisher.publish(message)
+    return provider.accepted(messages), messages

@@ -1,0 +1,87 @@
+"""Database tables. Message content can be purged; ids, outcomes and review state stay."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
+from sqlalchemy.types import TypeDecorator
+
+
+class UtcDateTime(TypeDecorator[datetime]):
+    """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use an aware UTC time")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None or value.tzinfo is not None:
+            return value
+        return value.replace(tzinfo=UTC)
+
+
+class Base(DeclarativeBase):
+    """Declarative base for every table."""
+
+    type_annotation_map: ClassVar[dict[Any, Any]] = {datetime: UtcDateTime(), dict[str, Any]: JSON}
+
+
+class Message(Base):
+    """One received SMS, stored once per (provider, provider message id)."""
+
+    __tablename__ = "messages"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_messages_provider_id"),
+        Index("ix_messages_provider_message_id", "provider_message_id"),
+        Index("ix_messages_service_received", "service_id", "received_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    sender: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(32))
+    text: Mapped[str | None] = mapped_column(Text)  # None once purged after retention
+    service_id: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(16))  # processed | review
+    received_at: Mapped[datetime]
+    accepted_at: Mapped[datetime]
+    stored_at: Mapped[datetime]
+
+
+class Outcome(Base):
+    """An automatic action taken on a message by a rule."""
+
+    __tablename__ = "outcomes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    action: Mapped[str] = mapped_column(String(32))
+    rule: Mapped[str] = mapped_column(String(200))
+    captures: Mapped[dict[str, Any]]
+    created_at: Mapped[datetime]
+
+
+class ReviewItem(Base):
+    """A message waiting for a person, and why."""
+
+    __tablename__ = "review_items"
+    __table_args__ = (Index("ix_review_items_service_state", "service_id", "state", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)
+    service_id: Mapped[str | None] = mapped_column(String(64))  # None: no service owns the number
+    reason: Mapped[str] = mapped_column(String(500))
+    rule: Mapped[str | None] = mapped_column(String(200))
+    state: Mapped[str] = mapped_column(String(16), default="open")
+    created_at: Mapped[datetime]

@@ -1,0 +1,102 @@
+"""Queries and writes for messages, outcomes and review items, on one session."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.message import InboundMessage
+from inbound.store.models import Message, Outcome, ReviewItem
+
+
+@dataclass(frozen=True)
+class MessageTrace:
+    """Where one stored message went."""
+
+    message: Message
+    outcome: Outcome | None
+    review: ReviewItem | None
+
+
+class Messages:
+    """Repository for everything keyed on a stored message."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def exists(self, provider: str, provider_message_id: str) -> bool:
+        """True when this provider's message id is already stored."""
+        found = await self._session.scalar(
+            select(Message.id).where(
+                Message.provider == provider, Message.provider_message_id == provider_message_id
+            )
+        )
+        return found is not None
+
+    async def add(self, message: InboundMessage, service_id: str | None, status: str) -> Message:
+        """Store a message (the unique constraint guards against a concurrent duplicate)."""
+        row = Message(
+            provider=message.provider,
+            provider_message_id=message.provider_message_id,
+            sender=message.sender,
+            recipient=message.recipient,
+            text=message.text,
+            service_id=service_id,
+            status=status,
+            received_at=message.received_at,
+            accepted_at=message.accepted_at,
+            stored_at=datetime.now(UTC),
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def add_outcome(
+        self, message: Message, service_id: str, action: str, rule: str, captures: Mapping[str, str]
+    ) -> Outcome:
+        """Record the automatic action a rule took."""
+        outcome = Outcome(
+            message_id=message.id,
+            service_id=service_id,
+            action=action,
+            rule=rule,
+            captures=dict(captures),
+            created_at=datetime.now(UTC),
+        )
+        self._session.add(outcome)
+        await self._session.flush()
+        return outcome
+
+    async def open_review(
+        self, message: Message, service_id: str | None, reason: str, rule: str | None
+    ) -> ReviewItem:
+        """Put a message in front of a person, saying why."""
+        item = ReviewItem(
+            message_id=message.id,
+            service_id=service_id,
+            reason=reason,
+            rule=rule,
+            state="open",
+            created_at=datetime.now(UTC),
+        )
+        self._session.add(item)
+        await self._session.flush()
+        return item
+
+    async def trace(self, provider_message_id: str, provider: str | None) -> list[MessageTrace]:
+        """Every stored message with this provider id (one per provider), with its fate."""
+        query = (
+            select(Message, Outcome, ReviewItem)
+            .outerjoin(Outcome, Outcome.message_id == Message.id)
+            .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
+            .where(Message.provider_message_id == provider_message_id)
+            .order_by(Message.provider)
+        )
+        if provider is not None:
+            query = query.where(Message.provider == provider)
+        rows = await self._session.execute(query)
+        return [MessageTrace(message, outcome, review) for message, outcome, review in rows]

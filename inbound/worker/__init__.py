@@ -1,0 +1,1 @@
+"""The rules worker: consumes accepted messages and records an outcome or a review item."""

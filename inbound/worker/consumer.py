@@ -1,0 +1,108 @@
+"""The aio-pika adapter around process_message: ack only after the transaction commits."""
+
+from __future__ import annotations
+
+import asyncio
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.broker.topology import Names, declare
+from inbound.logs import get_logger
+from inbound.message import InboundMessage
+from inbound.worker.process import CompiledRules, Status, process_message
+
+log = get_logger("worker")
+
+# Bounds an ack on a channel that is being re-opened after a connection loss.
+ACK_TIMEOUT = 5.0
+# Pause before handing a message back after a database failure, so a down database isn't
+# hammered and the delivery limit isn't spent in a fraction of a second.
+FAILURE_PAUSE = 1.0
+
+
+class RulesWorker:
+    """Consumes the received queue and processes each message once."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        names: Names,
+        sessions: async_sessionmaker[AsyncSession],
+        rules: CompiledRules,
+        *,
+        prefetch: int,
+        delivery_limit: int,
+        concurrency: int,
+    ) -> None:
+        self._connection = connection
+        self._names = names
+        self._sessions = sessions
+        self.rules = rules
+        self._prefetch = prefetch
+        self._delivery_limit = delivery_limit
+        # SQLite allows one writer: more concurrent transactions would only queue on its lock.
+        self._slots = asyncio.Semaphore(concurrency)
+        self._channel: AbstractChannel | None = None
+        self.processed = 0
+
+    async def start(self) -> None:
+        """Open a channel, declare the topology and start consuming."""
+        self._channel = await self._connection.channel()
+        await self._channel.set_qos(prefetch_count=self._prefetch)
+        topology = await declare(self._channel, self._names, self._delivery_limit)
+        await topology.received.consume(self._on_message)
+
+    async def stop(self) -> None:
+        """Stop consuming; unacked messages go back to the queue when the channel closes."""
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
+        async with self._slots:
+            await self._handle(incoming)
+
+    async def _handle(self, incoming: AbstractIncomingMessage) -> None:
+        try:
+            message = InboundMessage.model_validate_json(incoming.body)
+        except ValidationError as error:
+            # Not something we published: dead-letter it (kept in the dead queue, not dropped).
+            log.error(
+                "undecodable_message", amqp_id=incoming.message_id, errors=error.error_count()
+            )
+            await self._settle(incoming, ack=False)
+            return
+        try:
+            result = await process_message(self._sessions, self.rules, message)
+        except (SQLAlchemyError, OSError) as error:
+            log.error("process_failed", message=message.key, error=type(error).__name__)
+            await asyncio.sleep(FAILURE_PAUSE)
+            await self._settle(incoming, ack=False, requeue=True)
+            return
+        log.info(
+            "message_processed",
+            message=message.key,
+            status=result.status,
+            service=result.service_id,
+            action=result.decision.action if result.decision else None,
+            rule=result.decision.rule if result.decision else None,
+        )
+        if result.status is not Status.DUPLICATE:
+            self.processed += 1
+        await self._settle(incoming, ack=True)
+
+    async def _settle(
+        self, incoming: AbstractIncomingMessage, *, ack: bool, requeue: bool = False
+    ) -> None:
+        try:
+            async with asyncio.timeout(ACK_TIMEOUT):
+                if ack:
+                    await incoming.ack()
+                else:
+                    await incoming.nack(requeue=requeue)
+        except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
+            # The channel it came on is gone: RabbitMQ redelivers it, and dedupe makes that safe.
+            log.warning("settle_failed_will_redeliver", error=type(error).__name__)

@@ -1,0 +1,125 @@
+"""Fixtures for real services: RabbitMQ, SQLite and PostgreSQL, and a running inbound."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import uuid
+from collections.abc import AsyncIterator, Iterator
+from pathlib import Path
+
+import aio_pika
+import asyncpg
+import pytest
+from pydantic import SecretStr
+
+from inbound.broker.topology import Names, delete
+from inbound.config import Settings
+from inbound.store.database import create_engine
+from inbound.store.migrate import upgrade
+from tests.support.services import asyncpg_dsn, postgres_url, rabbitmq_url
+
+ROOT = Path(__file__).resolve().parent.parent
+EXAMPLE_RULES = ROOT / "rules" / "examples"
+GENERIC_SECRET = "test-generic-secret"
+TWILIO_TOKEN = "test-twilio-auth-token"
+TWILIO_ACCOUNT = "AC" + "0" * 32
+
+
+async def _migrate(url: str) -> None:
+    engine = create_engine(url)
+    try:
+        await upgrade(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture(scope="session")
+def amqp_url() -> Iterator[str]:
+    """A real RabbitMQ for the whole run."""
+    with rabbitmq_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def postgres_server_url() -> Iterator[str]:
+    """A real PostgreSQL server for the whole run."""
+    with postgres_url() as url:
+        yield url
+
+
+@pytest.fixture(scope="session")
+def sqlite_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A migrated SQLite file each test copies, so migrations run once."""
+    path = tmp_path_factory.mktemp("sqlite") / "template.db"
+    asyncio.run(_migrate(f"sqlite+aiosqlite:///{path}"))
+    return path
+
+
+async def _admin(server_url: str, *statements: str) -> None:
+    connection = await asyncpg.connect(asyncpg_dsn(server_url))
+    try:
+        for statement in statements:
+            await connection.execute(statement)
+    finally:
+        await connection.close()
+
+
+def _with_database(server_url: str, name: str) -> str:
+    from sqlalchemy.engine import make_url
+
+    return make_url(server_url).set(database=name).render_as_string(False)
+
+
+@pytest.fixture(scope="session")
+def postgres_template(postgres_server_url: str) -> Iterator[str]:
+    """A migrated PostgreSQL database each test clones with CREATE DATABASE … TEMPLATE."""
+    name = f"inbound_tpl_{uuid.uuid4().hex[:10]}"
+    asyncio.run(_admin(postgres_server_url, f'CREATE DATABASE "{name}"'))
+    asyncio.run(_migrate(_with_database(postgres_server_url, name)))
+    yield name
+    asyncio.run(_admin(postgres_server_url, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A fresh, migrated database of each kind for one test."""
+    if request.param == "sqlite":
+        path = tmp_path / "inbound.db"
+        shutil.copy(request.getfixturevalue("sqlite_template"), path)
+        yield f"sqlite+aiosqlite:///{path}"
+        return
+    server: str = request.getfixturevalue("postgres_server_url")
+    template: str = request.getfixturevalue("postgres_template")
+    name = f"inbound_t_{uuid.uuid4().hex[:12]}"
+    asyncio.run(_admin(server, f'CREATE DATABASE "{name}" TEMPLATE "{template}"'))
+    yield _with_database(server, name)
+    asyncio.run(_admin(server, f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+
+
+@pytest.fixture
+async def namespace(amqp_url: str) -> AsyncIterator[str]:
+    """A unique exchange/queue prefix for one test, deleted afterwards."""
+    name = f"test-{uuid.uuid4().hex[:10]}"
+    yield name
+    connection = await aio_pika.connect(amqp_url)
+    async with connection:
+        await delete(await connection.channel(), Names(name))
+
+
+@pytest.fixture
+def settings(database_url: str, amqp_url: str, namespace: str) -> Settings:
+    """Settings for a test's own database and namespace, with the example rules."""
+    return Settings(
+        database_url=database_url,
+        amqp_url=amqp_url,
+        amqp_namespace=namespace,
+        rules_dir=EXAMPLE_RULES,
+        host="127.0.0.1",
+        port=0,
+        generic_secret=SecretStr(GENERIC_SECRET),
+        twilio_auth_token=SecretStr(TWILIO_TOKEN),
+        twilio_account_sid=TWILIO_ACCOUNT,
+        publish_timeout=2.0,
+        log_format="console",
+    )

@@ -1,0 +1,213 @@
+"""The `inbound` command as a newcomer uses it: migrate, run, send, trace, and its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import socket
+import subprocess
+import sys
+import time
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import EXAMPLE_RULES
+
+INBOUND = str(Path(sys.executable).parent / "inbound")
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+@pytest.fixture
+def env(tmp_path: Path, amqp_url: str, namespace: str) -> dict[str, str]:
+    """The environment of a fresh local install: SQLite file, local RabbitMQ, example rules."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
+    return {
+        **clean,
+        "INBOUND_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'inbound.db'}",
+        "INBOUND_AMQP_URL": amqp_url,
+        "INBOUND_AMQP_NAMESPACE": namespace,
+        "INBOUND_RULES_DIR": str(EXAMPLE_RULES),
+        "INBOUND_GENERIC_SECRET": "cli-test-secret",
+        "INBOUND_HOST": "127.0.0.1",
+        "INBOUND_PORT": str(free_port()),
+    }
+
+
+def inbound(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [INBOUND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@pytest.fixture
+def server(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+    """`inbound migrate` then `inbound run`, as `make run` does; stopped with SIGTERM."""
+    assert inbound(env, "migrate").returncode == 0
+    process = subprocess.Popen(
+        [INBOUND, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+    )
+    assert process.stdout is not None
+    seen = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        line = process.stdout.readline()
+        if not line:
+            break
+        seen.append(line)
+        if line.startswith("listening on"):
+            break
+    assert any(line.startswith("listening on") for line in seen), seen
+    assert any("service appointments" in line and "+447700900000" in line for line in seen), seen
+    yield process
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=20) == 0
+
+
+def trace_until_found(env: dict[str, str], message_id: str) -> dict[str, object]:
+    deadline = time.monotonic() + 20
+    while True:
+        result = inbound(env, "trace", message_id, "--json")
+        if result.returncode == 0:
+            found: dict[str, object] = json.loads(result.stdout)
+            return found
+        assert result.returncode == 1, result.stderr
+        assert time.monotonic() < deadline, "message never reached the database"
+        time.sleep(0.2)
+
+
+def test_send_yes_then_trace_shows_confirm(
+    env: dict[str, str], server: subprocess.Popen[str]
+) -> None:
+    message_id = f"readme-{uuid.uuid4().hex[:8]}"
+    sent = inbound(env, "send", "YES", "--id", message_id)
+    assert sent.returncode == 0, sent.stderr
+    assert sent.stdout.startswith("202")
+    record = trace_until_found(env, message_id)
+    assert record["status"] == "processed"
+    assert record["action"] == "confirm"
+    assert record["rule"] == "confirm"
+    assert record["provider"] == "generic"
+    assert record["provider_message_id"] == message_id
+    assert record["service"] == "appointments"
+    assert record["text"] == "YES"
+    assert record["from"] == "+44********23"  # masked unless --show-numbers
+    shown = json.loads(inbound(env, "trace", message_id, "--json", "--show-numbers").stdout)
+    assert shown["from"] == "+447700900123"
+    human = inbound(env, "trace", message_id)
+    assert "confirm (rule confirm)" in human.stdout
+
+
+def test_send_a_question_then_trace_shows_review(
+    env: dict[str, str], server: subprocess.Popen[str]
+) -> None:
+    message_id = f"readme-{uuid.uuid4().hex[:8]}"
+    assert (
+        inbound(env, "send", "Yes but can I change the time?", "--id", message_id).returncode == 0
+    )
+    record = trace_until_found(env, message_id)
+    assert record["status"] == "review"
+    assert record["action"] is None
+    assert isinstance(record["review"], dict)
+    assert record["review"]["state"] == "open"
+
+
+def test_trace_of_unknown_id_exits_1(env: dict[str, str]) -> None:
+    assert inbound(env, "migrate").returncode == 0
+    result = inbound(env, "trace", "no-such-id")
+    assert result.returncode == 1
+    assert "no message 'no-such-id'" in result.stderr
+
+
+def test_run_without_rabbitmq_says_how_to_start_one(env: dict[str, str]) -> None:
+    assert inbound(env, "migrate").returncode == 0
+    env["INBOUND_AMQP_URL"] = f"amqp://guest:secret@127.0.0.1:{free_port()}/"
+    result = inbound(env, "run")
+    assert result.returncode == 2
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert "cannot reach RabbitMQ" in lines[0]
+    assert "rabbitmq-server" in lines[0]
+    assert "secret" not in lines[0]
+
+
+def test_run_before_migrate_says_to_migrate(env: dict[str, str]) -> None:
+    result = inbound(env, "run")
+    assert result.returncode == 2
+    assert "inbound migrate" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_invalid_rule_file_stops_start_up_with_file_and_line(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    rules = tmp_path / "rules"
+    rules.mkdir()
+    (rules / "broken.yaml").write_text(
+        "service:\n  id: broken\n  name: Broken\n  region: GB\n  numbers: ['+447700900001']\n"
+        "rules:\n  - name: confirm\n    keywords: [ok]\n    action: confrm\n"
+    )
+    env["INBOUND_RULES_DIR"] = str(rules)
+    assert inbound(env, "migrate").returncode == 0
+    result = inbound(env, "run")
+    assert result.returncode == 2
+    assert "broken.yaml:9" in result.stderr
+    assert "Traceback" not in result.stderr
+    check = inbound(env, "rules", "check")
+    assert check.returncode == 1
+    assert "broken.yaml:9" in check.stderr
+
+
+def test_migrate_twice_is_harmless(env: dict[str, str]) -> None:
+    first = inbound(env, "migrate")
+    second = inbound(env, "migrate")
+    assert (first.returncode, second.returncode) == (0, 0)
+    assert "up to date" in second.stdout
+
+
+def test_bad_setting_is_named(env: dict[str, str]) -> None:
+    env["INBOUND_PORT"] = "eighty"
+    result = inbound(env, "run")
+    assert result.returncode == 2
+    assert "INBOUND_PORT" in result.stderr
+
+
+@pytest.mark.parametrize(
+    "command",
+    [
+        [],
+        ["run"],
+        ["serve"],
+        ["worker"],
+        ["migrate"],
+        ["trace"],
+        ["rules"],
+        ["rules", "check"],
+        ["send"],
+        ["config"],
+    ],
+)
+def test_every_command_has_help(env: dict[str, str], command: list[str]) -> None:
+    result = inbound(env, *command, "--help")
+    assert result.returncode == 0
+    assert "usage: inbound" in result.stdout
+    if command in ([], ["run"]):
+        assert "INBOUND_DATABASE_URL" in result.stdout
+        assert "INBOUND_AMQP_URL" in result.stdout
+
+
+def test_rules_check_accepts_the_examples(env: dict[str, str]) -> None:
+    result = inbound(env, "rules", "check")
+    assert result.returncode == 0, result.stderr
+    assert "service appointments" in result.stdout
