@@ -10,16 +10,16 @@ import textwrap
 import uuid
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
-from pathlib import Path
 from typing import Any
 
 import aiohttp
-from pydantic import ValidationError
 
 from inbound import config, logs, phone, service
 from inbound.broker.connection import BrokerUnreachable
+from inbound.commands import rules as rules_commands
+from inbound.commands.context import CommandError, load_settings
 from inbound.providers import generic
-from inbound.rules.load import RuleFileError, RuleSetError, load_directory, load_file
+from inbound.rules.load import RuleFileError, RuleSetError
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import SchemaOutOfDate, revisions, upgrade
 from inbound.store.repository import Messages, MessageTrace
@@ -30,24 +30,9 @@ RABBITMQ_HINT = (
 )
 
 
-class CommandError(Exception):
-    """A failure explained in one line to the person at the terminal (exit status 2)."""
-
-
-def _settings() -> config.Settings:
-    try:
-        return config.Settings()
-    except ValidationError as error:
-        problems = "; ".join(
-            f"INBOUND_{'_'.join(str(p) for p in e['loc']).upper()}: {e['msg']}"
-            for e in error.errors()
-        )
-        raise CommandError(f"invalid configuration: {problems}") from None
-
-
 def _run_parts(parts: service.Parts) -> Callable[[argparse.Namespace], int]:
     def command(_: argparse.Namespace) -> int:
-        settings = _settings()
+        settings = load_settings()
         logs.configure(settings.log_level, settings.log_format)
         try:
             asyncio.run(service.run(settings, parts))
@@ -59,7 +44,7 @@ def _run_parts(parts: service.Parts) -> Callable[[argparse.Namespace], int]:
 
 
 def _migrate(_: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
 
     async def go() -> tuple[str | None, str | None]:
         engine = create_engine(settings.database_url)
@@ -98,7 +83,7 @@ def _trace_json(found: MessageTrace, show_numbers: bool) -> dict[str, Any]:
 
 
 def _trace(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
 
     async def go() -> list[MessageTrace]:
         engine = create_engine(settings.database_url)
@@ -142,28 +127,8 @@ def _trace(args: argparse.Namespace) -> int:
     return 0
 
 
-def _rules_check(args: argparse.Namespace) -> int:
-    path: Path = args.path or _settings().rules_dir
-    try:
-        if path.is_file():
-            rules = load_file(path)
-            print(f"{path}: ok, service {rules.service.id}, {len(rules.rules)} rules")
-        else:
-            book = load_directory(path)
-            for service_rules in book.services.values():
-                print(
-                    f"ok: service {service_rules.service.id}, {len(service_rules.rules)} rules, "
-                    f"numbers {', '.join(service_rules.service.numbers)}"
-                )
-            print(f"{path}: {len(book.services)} services")
-    except (RuleFileError, RuleSetError) as error:
-        print(error, file=sys.stderr)
-        return 1
-    return 0
-
-
 def _send(args: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
     if settings.generic_secret is None:
         raise CommandError("set INBOUND_GENERIC_SECRET (the same one the server uses)")
     secret = settings.generic_secret.get_secret_value().split(",")[0].strip()
@@ -198,7 +163,7 @@ def _send(args: argparse.Namespace) -> int:
 
 
 def _config(_: argparse.Namespace) -> int:
-    settings = _settings()
+    settings = load_settings()
     for name in config.Settings.model_fields:
         value = getattr(settings, name)
         print(f"INBOUND_{name.upper()}={'' if value is None else value}")
@@ -263,19 +228,7 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--json", action="store_true", help="print one JSON object")
     trace.add_argument("--show-numbers", action="store_true", help="print phone numbers unmasked")
 
-    rules = commands.add_parser(
-        "rules", help="Work with service rule files.", description="Work with service rule files."
-    )
-    rule_commands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
-    check = rule_commands.add_parser(
-        "check",
-        help="Validate rule files; errors name the file and line.",
-        description="Validate rule files; errors name the file and line.",
-    )
-    check.add_argument(
-        "path", nargs="?", type=Path, help="a rule file or folder (default: INBOUND_RULES_DIR)"
-    )
-    check.set_defaults(handler=_rules_check)
+    rules_commands.register(commands)
 
     send = add(
         "send",

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
-from pydantic_settings import BaseSettings, SettingsConfigDict
+from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 
 class Settings(BaseSettings):
@@ -52,6 +53,13 @@ class Settings(BaseSettings):
     log_format: str = Field("json", description="Log lines as `json` or `console`.")
     log_level: str = Field("INFO", description="Lowest log level written.")
 
+    unverified_providers: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="Providers accepted with no authenticity check at all (comma-separated), for "
+        "schemes that can't be verified; each is warned about at start. Avoid.",
+    )
+
+    # --- provider settings: Twilio and inbound's own generic webhook ---
     twilio_auth_token: SecretStr | None = Field(
         None, description="Twilio account auth token; enables /webhooks/twilio."
     )
@@ -61,6 +69,18 @@ class Settings(BaseSettings):
     generic_secret: SecretStr | None = Field(
         None, description="HMAC-SHA256 key for /webhooks/generic; enables it."
     )
+
+    # --- provider settings: Vonage, AWS SNS, Plivo, Telnyx ---
+
+    # --- provider settings: Sinch, MessageBird, Infobip, Bandwidth, MMG, Firetext ---
+
+    @field_validator("unverified_providers", mode="before")
+    @classmethod
+    def _comma_list(cls, value: object) -> object:
+        # Environment variables hold "a,b"; pydantic-settings would want JSON for a list.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
 
     @field_validator("default_region")
     @classmethod

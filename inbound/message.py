@@ -4,10 +4,26 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator
+from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 # RabbitMQ routing key for a newly accepted message.
 RECEIVED = "message.received"
+
+
+class Part(BaseModel):
+    """Where one part of a concatenated SMS belongs: which whole, and which piece of it."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    reference: str = Field(min_length=1, max_length=100, description="same for every part")
+    total: int = Field(ge=2, le=255)
+    number: int = Field(ge=1, le=255, description="1-based")
+
+    @model_validator(mode="after")
+    def _within_total(self) -> Part:
+        if self.number > self.total:
+            raise ValueError(f"part {self.number} of {self.total} is past the last part")
+        return self
 
 
 class InboundMessage(BaseModel):
@@ -23,6 +39,7 @@ class InboundMessage(BaseModel):
     recipient: str = Field(min_length=1, max_length=32, description="our number, E.164")
     text: str = Field(max_length=10_000)
     received_at: AwareDatetime
+    part: Part | None = None
     accepted_at: AwareDatetime = Field(default_factory=lambda: datetime.now(UTC))
 
     @field_validator("received_at", "accepted_at")

@@ -17,7 +17,7 @@ from inbound.broker.publisher import Publisher
 from inbound.broker.topology import Names
 from inbound.config import Settings
 from inbound.logs import get_logger
-from inbound.providers.registry import KNOWN, enabled_providers
+from inbound.providers.registry import enabled_providers, specs
 from inbound.receiver.app import Receiver, create_app
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
@@ -98,9 +98,11 @@ async def _start_receiver(
     say: Callable[[str], None],
 ) -> int:
     providers = enabled_providers(settings)
-    for name, variable in KNOWN.items():
+    for name, spec in specs().items():
         if name not in providers:
-            log.warning("provider_disabled", provider=name, enable_with=variable)
+            log.info("provider_disabled", provider=name, enable_with=spec.enabled_by)
+    for name in settings.unverified_providers:
+        log.warning("provider_unverified", provider=name, risk="anyone can post messages to it")
     publisher = await Publisher.open(
         connection, names, settings.delivery_limit, settings.publish_timeout
     )

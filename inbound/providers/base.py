@@ -4,12 +4,15 @@ from __future__ import annotations
 
 import json
 import urllib.parse
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Protocol
 
-from inbound.message import InboundMessage
+from pydantic import SecretStr
+
+from inbound.config import Settings
+from inbound.message import InboundMessage, Part
 
 
 @dataclass(frozen=True)
@@ -34,13 +37,18 @@ class WebhookRequest:
 
 @dataclass(frozen=True)
 class ParsedMessage:
-    """A message as the provider described it, before numbers are normalised."""
+    """A message as the provider described it, before numbers are normalised.
+
+    `part` is set when the provider delivers a long SMS in parts: each part is its own message
+    (own id, accepted durably on its own) and the worker joins them before rules run.
+    """
 
     provider_message_id: str
     sender: str
     recipient: str
     text: str
     received_at: datetime | None = None
+    part: Part | None = None
 
 
 @dataclass(frozen=True)
@@ -111,6 +119,7 @@ class Provider(Protocol):
     """The small interface every provider module implements."""
 
     name: str
+    methods: frozenset[str]  # HTTP methods the provider uses: POST, and GET for some
 
     def verify(self, request: WebhookRequest) -> None:
         """Raise SignatureMissing/SignatureInvalid unless the provider really sent it."""
@@ -120,6 +129,22 @@ class Provider(Protocol):
 
     def accepted(self, messages: Sequence[InboundMessage]) -> WebhookReply:
         """The answer the provider expects once the messages are durable."""
+
+
+@dataclass(frozen=True)
+class ProviderSpec:
+    """How the registry finds a provider: its URL name, what enables it, and how to build it."""
+
+    name: str
+    enabled_by: str  # the setting(s) to set, for "not enabled" errors and start-up warnings
+    build: Callable[[Settings], Provider | None]  # None when its settings are unset
+
+
+def secret_values(secret: SecretStr | None) -> list[str]:
+    """A secret setting's values: two comma-separated ones are accepted during a rotation."""
+    if secret is None:
+        return []
+    return [part.strip() for part in secret.get_secret_value().split(",") if part.strip()]
 
 
 def require_media_type(request: WebhookRequest, *allowed: str) -> None:

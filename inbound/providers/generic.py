@@ -9,16 +9,19 @@ from collections.abc import Sequence
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
+from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     ParsedMessage,
     PayloadInvalid,
+    ProviderSpec,
     SignatureInvalid,
     SignatureMissing,
     WebhookReply,
     WebhookRequest,
     json_object,
     require_media_type,
+    secret_values,
 )
 from inbound.providers.signing import hmac_sha256, matches_any
 
@@ -47,6 +50,7 @@ class Generic:
     """Verifies `X-Inbound-Signature: sha256=<hex>` and parses our JSON format."""
 
     name = "generic"
+    methods = frozenset({"POST"})
 
     def __init__(self, secrets: Sequence[str]) -> None:
         self._keys = [secret.encode("utf-8") for secret in secrets]
@@ -88,3 +92,11 @@ class Generic:
         """202 with the accepted id."""
         body = {"status": "accepted", "id": messages[0].provider_message_id if messages else None}
         return WebhookReply(202, json.dumps(body).encode(), "application/json")
+
+
+def _build(settings: Settings) -> Generic | None:
+    secrets = secret_values(settings.generic_secret)
+    return Generic(secrets) if secrets else None
+
+
+SPEC = ProviderSpec("generic", "INBOUND_GENERIC_SECRET", _build)

@@ -1,31 +1,36 @@
-"""Which providers are enabled: the URL segment `/webhooks/{name}` → provider object."""
+"""Which providers exist and which are enabled: `/webhooks/{name}` → provider object."""
 
 from __future__ import annotations
 
+import importlib
+from functools import cache
+from typing import cast
+
 from inbound.config import Settings
-from inbound.providers.base import Provider
-from inbound.providers.generic import Generic
-from inbound.providers.twilio import Twilio
+from inbound.providers.base import Provider, ProviderSpec
 
-# Each provider and the setting that enables it, for help text and "not configured" errors.
-KNOWN: dict[str, str] = {
-    "twilio": "INBOUND_TWILIO_AUTH_TOKEN",
-    "generic": "INBOUND_GENERIC_SECRET",
-}
+# One line per provider module (inbound/providers/<name>.py, which defines SPEC).
+MODULES = (
+    "generic",
+    "twilio",
+)
 
 
-def _secrets(value: str) -> list[str]:
-    # Two comma-separated secrets are accepted at once so a key can be rotated without downtime.
-    return [part.strip() for part in value.split(",") if part.strip()]
+@cache
+def specs() -> dict[str, ProviderSpec]:
+    """Every provider inbound knows, by URL name."""
+    found: dict[str, ProviderSpec] = {}
+    for module_name in MODULES:
+        spec = cast(ProviderSpec, importlib.import_module(f"inbound.providers.{module_name}").SPEC)
+        found[spec.name] = spec
+    return found
 
 
 def enabled_providers(settings: Settings) -> dict[str, Provider]:
-    """The providers whose secrets are configured."""
+    """The providers whose settings are configured."""
     providers: dict[str, Provider] = {}
-    if settings.twilio_auth_token is not None:
-        providers["twilio"] = Twilio(
-            _secrets(settings.twilio_auth_token.get_secret_value()), settings.twilio_account_sid
-        )
-    if settings.generic_secret is not None:
-        providers["generic"] = Generic(_secrets(settings.generic_secret.get_secret_value()))
+    for name, spec in specs().items():
+        provider = spec.build(settings)
+        if provider is not None:
+            providers[name] = provider
     return providers

@@ -6,10 +6,12 @@ import base64
 import binascii
 from collections.abc import Sequence
 
+from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     ParsedMessage,
     PayloadInvalid,
+    ProviderSpec,
     SignatureInvalid,
     SignatureMissing,
     WebhookReply,
@@ -17,6 +19,7 @@ from inbound.providers.base import (
     form_fields,
     require_media_type,
     required,
+    secret_values,
 )
 from inbound.providers.signing import hmac_sha1, matches_any
 
@@ -39,6 +42,7 @@ class Twilio:
     """Verifies `X-Twilio-Signature` with the account's auth token(s) and parses the form."""
 
     name = "twilio"
+    methods = frozenset({"POST", "GET"})
 
     def __init__(self, auth_tokens: Sequence[str], account_sid: str | None = None) -> None:
         self._keys = [token.encode("utf-8") for token in auth_tokens]
@@ -86,3 +90,11 @@ class Twilio:
     def accepted(self, messages: Sequence[InboundMessage]) -> WebhookReply:
         """An empty TwiML response: accepted, nothing to send back inline."""
         return WebhookReply(200, EMPTY_TWIML, "text/xml")
+
+
+def _build(settings: Settings) -> Twilio | None:
+    tokens = secret_values(settings.twilio_auth_token)
+    return Twilio(tokens, settings.twilio_account_sid) if tokens else None
+
+
+SPEC = ProviderSpec("twilio", "INBOUND_TWILIO_AUTH_TOKEN", _build)

@@ -51,6 +51,7 @@ def to_message(
             recipient=recipient,
             text=parsed.text,
             received_at=parsed.received_at or datetime.now(UTC),
+            part=parsed.part,
         )
     except ValidationError as error:
         first = error.errors()[0]

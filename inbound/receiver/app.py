@@ -17,7 +17,7 @@ from inbound.broker.publisher import Publisher, PublishFailed
 from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.providers.base import Provider, WebhookError, WebhookRequest
-from inbound.providers.registry import KNOWN
+from inbound.providers.registry import specs
 from inbound.receiver.accept import RegionLookup, accept_webhook
 
 log = get_logger("receiver")
@@ -72,9 +72,13 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     name = request.match_info["provider"]
     provider = receiver.providers.get(name)
     if provider is None:
-        if name in KNOWN:
-            return _error(404, "provider_disabled", f"{name} is not enabled: set {KNOWN[name]}")
+        spec = specs().get(name)
+        if spec is not None:
+            return _error(404, "provider_disabled", f"{name} is not enabled: set {spec.enabled_by}")
         return _error(404, "unknown_provider", f"no provider called {name!r}")
+    if request.method not in provider.methods:
+        allowed = ", ".join(sorted(provider.methods))
+        return _error(405, "method_not_allowed", f"{name} webhooks use {allowed}")
     limit = receiver.settings.max_body_bytes
     if request.content_length is not None and request.content_length > limit:
         return _error(413, "too_large", f"body is over the {limit}-byte limit")
@@ -151,6 +155,7 @@ def create_app(receiver: Receiver) -> web.Application:
     )
     app[RECEIVER] = receiver
     app.router.add_post("/webhooks/{provider}", webhook)
+    app.router.add_get("/webhooks/{provider}", webhook, allow_head=False)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

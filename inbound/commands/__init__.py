@@ -1,0 +1,1 @@
+"""Subcommands of `inbound`, one module per family (the top-level parser is inbound.cli)."""
