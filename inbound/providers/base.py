@@ -121,8 +121,12 @@ class Provider(Protocol):
     name: str
     methods: frozenset[str]  # HTTP methods the provider uses: POST, and GET for some
 
-    def verify(self, request: WebhookRequest) -> None:
-        """Raise SignatureMissing/SignatureInvalid unless the provider really sent it."""
+    async def verify(self, request: WebhookRequest) -> None:
+        """Raise SignatureMissing/SignatureInvalid unless the provider really sent it.
+
+        Async only for the providers that must fetch something to verify (SNS's certificate);
+        the others do no I/O.
+        """
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
         """The messages the request carries, or a WebhookError naming what is wrong."""

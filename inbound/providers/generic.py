@@ -55,7 +55,7 @@ class Generic:
     def __init__(self, secrets: Sequence[str]) -> None:
         self._keys = [secret.encode("utf-8") for secret in secrets]
 
-    def verify(self, request: WebhookRequest) -> None:
+    async def verify(self, request: WebhookRequest) -> None:
         """Check the HMAC-SHA256 of the raw body."""
         given = request.header(SIGNATURE_HEADER)
         if not given:

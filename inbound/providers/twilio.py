@@ -54,7 +54,7 @@ class Twilio:
         require_media_type(request, FORM)
         return form_fields(request.body)
 
-    def verify(self, request: WebhookRequest) -> None:
+    async def verify(self, request: WebhookRequest) -> None:
         """Check the HMAC-SHA1 signature over the URL and sorted parameters."""
         given = request.header("x-twilio-signature")
         if not given:

@@ -71,7 +71,7 @@ async def accept_webhook(
 
     Raises WebhookError for a request we refuse, PublishFailed when RabbitMQ didn't confirm.
     """
-    provider.verify(request)
+    await provider.verify(request)
     messages = [
         to_message(provider.name, parsed, region_for, default_region)
         for parsed in provider.parse(request)

@@ -19,7 +19,7 @@ def request(body: bytes, secret: str = "s3cret") -> WebhookRequest:
     return WebhookRequest("POST", "http://x/webhooks/generic", headers, body)
 
 
-def test_parses_fields_and_time() -> None:
+async def test_parses_fields_and_time() -> None:
     body = json.dumps(
         {
             "id": "a1",
@@ -30,32 +30,32 @@ def test_parses_fields_and_time() -> None:
         }
     ).encode()
     generic = Generic(["s3cret"])
-    generic.verify(request(body))
+    await generic.verify(request(body))
     [message] = generic.parse(request(body))
     assert message.text == "Diolch 🙏"
     assert message.received_at == datetime(2026, 11, 28, 9, 0, tzinfo=UTC)
 
 
-def test_uppercase_hex_signature_is_accepted() -> None:
+async def test_uppercase_hex_signature_is_accepted() -> None:
     body = b'{"id": "a1"}'
     signed = request(body)
     upper = signed.headers["x-inbound-signature"].replace("sha256=", "").upper()
-    Generic(["s3cret"]).verify(
+    await Generic(["s3cret"]).verify(
         WebhookRequest(
             "POST", signed.url, {**signed.headers, "x-inbound-signature": "sha256=" + upper}, body
         )
     )
 
 
-def test_rotation_accepts_both_secrets() -> None:
+async def test_rotation_accepts_both_secrets() -> None:
     generic = Generic(["old", "new"])
-    generic.verify(request(b"{}", "old"))
-    generic.verify(request(b"{}", "new"))
+    await generic.verify(request(b"{}", "old"))
+    await generic.verify(request(b"{}", "new"))
     with pytest.raises(SignatureInvalid):
-        generic.verify(request(b"{}", "neither"))
+        await generic.verify(request(b"{}", "neither"))
 
 
-def test_naive_timestamp_is_refused() -> None:
+async def test_naive_timestamp_is_refused() -> None:
     body = b'{"id": "a1", "from": "1", "to": "2", "text": "", "received_at": "2026-11-28T10:00:00"}'
     with pytest.raises(PayloadInvalid) as caught:
         Generic(["s3cret"]).parse(request(body))
@@ -63,6 +63,6 @@ def test_naive_timestamp_is_refused() -> None:
 
 
 @pytest.mark.parametrize("body", [b"", b"null", b'"text"', b"{", b"\xc3\x28"])
-def test_undecodable_bodies(body: bytes) -> None:
+async def test_undecodable_bodies(body: bytes) -> None:
     with pytest.raises(MalformedBody):
         Generic(["s3cret"]).parse(request(body))

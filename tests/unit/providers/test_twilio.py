@@ -47,66 +47,66 @@ def signed(params: list[tuple[str, str]], token: str = "token-1", url: str = URL
     )
 
 
-def test_genuine_request_verifies_and_parses() -> None:
+async def test_genuine_request_verifies_and_parses() -> None:
     twilio = Twilio(["token-1"], ACCOUNT)
     request = signed(PARAMS)
-    twilio.verify(request)
+    await twilio.verify(request)
     [message] = twilio.parse(request)
     assert message.provider_message_id == SID
     assert (message.sender, message.recipient) == ("+447700900123", "+447700900000")
     assert message.text == "Yes & thanks = great"
 
 
-def test_either_of_two_tokens_is_accepted_during_rotation() -> None:
+async def test_either_of_two_tokens_is_accepted_during_rotation() -> None:
     twilio = Twilio(["old-token", "new-token"])
-    twilio.verify(signed(PARAMS, token="old-token"))
-    twilio.verify(signed(PARAMS, token="new-token"))
+    await twilio.verify(signed(PARAMS, token="old-token"))
+    await twilio.verify(signed(PARAMS, token="new-token"))
     with pytest.raises(SignatureInvalid):
-        twilio.verify(signed(PARAMS, token="another"))
+        await twilio.verify(signed(PARAMS, token="another"))
 
 
-def test_repeated_parameters_all_count() -> None:
+async def test_repeated_parameters_all_count() -> None:
     params = [*PARAMS, ("MediaUrl0", "https://a"), ("MediaUrl0", "https://b")]
-    Twilio(["token-1"]).verify(signed(params))
+    await Twilio(["token-1"]).verify(signed(params))
 
 
-def test_signature_covers_the_url_including_query() -> None:
+async def test_signature_covers_the_url_including_query() -> None:
     request = signed(PARAMS)
     moved = WebhookRequest(
         "POST", URL.replace("appointments", "other"), request.headers, request.body
     )
     with pytest.raises(SignatureInvalid):
-        Twilio(["token-1"]).verify(moved)
+        await Twilio(["token-1"]).verify(moved)
 
 
-def test_missing_signature_is_401_error() -> None:
+async def test_missing_signature_is_401_error() -> None:
     request = signed(PARAMS)
     headers = {"content-type": "application/x-www-form-urlencoded"}
     with pytest.raises(SignatureMissing):
-        Twilio(["token-1"]).verify(WebhookRequest("POST", URL, headers, request.body))
+        await Twilio(["token-1"]).verify(WebhookRequest("POST", URL, headers, request.body))
 
 
-def test_other_account_is_refused() -> None:
+async def test_other_account_is_refused() -> None:
     with pytest.raises(SignatureInvalid, match="AccountSid"):
-        Twilio(["token-1"], "AC" + "c" * 32).verify(signed(PARAMS))
+        await Twilio(["token-1"], "AC" + "c" * 32).verify(signed(PARAMS))
 
 
-def test_json_body_is_unsupported() -> None:
+async def test_json_body_is_unsupported() -> None:
     request = signed(PARAMS)
     headers = {**request.headers, "content-type": "application/json"}
     with pytest.raises(UnsupportedMediaType):
-        Twilio(["token-1"]).verify(WebhookRequest("POST", URL, headers, request.body))
+        await Twilio(["token-1"]).verify(WebhookRequest("POST", URL, headers, request.body))
 
 
 @pytest.mark.parametrize("field", ["MessageSid", "From", "To"])
-def test_missing_field_is_named(field: str) -> None:
+async def test_missing_field_is_named(field: str) -> None:
     request = signed([(k, v) for k, v in PARAMS if k != field])
     with pytest.raises(PayloadInvalid) as caught:
         Twilio(["token-1"]).parse(request)
     assert caught.value.field == field
 
 
-def test_empty_body_field_is_an_empty_message() -> None:
+async def test_empty_body_field_is_an_empty_message() -> None:
     request = signed([(k, v) for k, v in PARAMS if k != "Body"])
     [message] = Twilio(["token-1"]).parse(request)
     assert message.text == ""
