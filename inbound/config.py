@@ -50,6 +50,12 @@ class Settings(BaseSettings):
     delivery_limit: int = Field(
         5, ge=1, description="Deliveries of one message before it is dead-lettered to review."
     )
+    multipart_timeout: float = Field(
+        600.0,
+        gt=0,
+        description="Seconds to wait for the rest of a concatenated SMS before the parts that "
+        "arrived go to review.",
+    )
     log_format: str = Field("json", description="Log lines as `json` or `console`.")
     log_level: str = Field("INFO", description="Lowest log level written.")
 

@@ -78,6 +78,7 @@ async def running(
                 delivery_limit=settings.delivery_limit,
                 # SQLite has one writer; PostgreSQL takes a transaction per prefetched message.
                 concurrency=1 if engine.dialect.name == "sqlite" else settings.prefetch,
+                multipart_timeout=settings.multipart_timeout,
             )
             await worker.start()
             stack.push_async_callback(worker.stop)

@@ -10,7 +10,7 @@ from collections.abc import Sequence
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
 from inbound.config import Settings
-from inbound.message import InboundMessage
+from inbound.message import InboundMessage, Part
 from inbound.providers.base import (
     ParsedMessage,
     PayloadInvalid,
@@ -39,6 +39,7 @@ class GenericPayload(BaseModel):
     to: str = Field(min_length=1, max_length=32)
     text: str = Field(max_length=10_000)
     received_at: AwareDatetime | None = None
+    part: Part | None = None  # for a long SMS delivered in parts: reference, total, number
 
 
 def sign(secret: str, body: bytes) -> str:
@@ -85,6 +86,7 @@ class Generic:
                 recipient=payload.to,
                 text=payload.text,
                 received_at=payload.received_at,
+                part=payload.part,
             )
         ]
 

@@ -85,3 +85,41 @@ class ReviewItem(Base):
     rule: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
+
+
+class PartGroup(Base):
+    """The parts of one concatenated SMS, gathered until all have arrived (or time runs out)."""
+
+    __tablename__ = "part_groups"
+    __table_args__ = (
+        UniqueConstraint("provider", "sender", "recipient", "reference", name="uq_part_groups_key"),
+        Index("ix_part_groups_state_first_seen", "state", "first_seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    sender: Mapped[str] = mapped_column(String(32))
+    recipient: Mapped[str] = mapped_column(String(32))
+    reference: Mapped[str] = mapped_column(String(100))
+    total: Mapped[int]
+    state: Mapped[str] = mapped_column(String(16))  # waiting | joined | expired
+    first_seen_at: Mapped[datetime]
+    message_id: Mapped[int | None] = mapped_column(ForeignKey("messages.id"))
+
+
+class MessagePart(Base):
+    """One received part; its text is cleared once the whole message is stored."""
+
+    __tablename__ = "message_parts"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_message_parts_provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    group_id: Mapped[int] = mapped_column(ForeignKey("part_groups.id"), index=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    number: Mapped[int]
+    text: Mapped[str | None] = mapped_column(Text)
+    received_at: Mapped[datetime]
+    accepted_at: Mapped[datetime]

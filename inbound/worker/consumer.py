@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+from datetime import UTC, datetime, timedelta
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
@@ -13,7 +15,12 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.broker.topology import Names, declare
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
-from inbound.worker.process import CompiledRules, Status, process_message
+from inbound.worker.process import (
+    CompiledRules,
+    Status,
+    expire_overdue_parts,
+    process_message,
+)
 
 log = get_logger("worker")
 
@@ -37,6 +44,7 @@ class RulesWorker:
         prefetch: int,
         delivery_limit: int,
         concurrency: int,
+        multipart_timeout: float = 600.0,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -47,6 +55,8 @@ class RulesWorker:
         # SQLite allows one writer: more concurrent transactions would only queue on its lock.
         self._slots = asyncio.Semaphore(concurrency)
         self._channel: AbstractChannel | None = None
+        self._multipart_timeout = multipart_timeout
+        self._expiry: asyncio.Task[None] | None = None
         self.processed = 0
 
     async def start(self) -> None:
@@ -55,11 +65,31 @@ class RulesWorker:
         await self._channel.set_qos(prefetch_count=self._prefetch)
         topology = await declare(self._channel, self._names, self._delivery_limit)
         await topology.received.consume(self._on_message)
+        self._expiry = asyncio.create_task(self._expire_overdue_parts())
 
     async def stop(self) -> None:
         """Stop consuming; unacked messages go back to the queue when the channel closes."""
+        if self._expiry is not None:
+            self._expiry.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._expiry
         if self._channel is not None and not self._channel.is_closed:
             await self._channel.close()
+
+    async def _expire_overdue_parts(self) -> None:
+        # Checking several times per timeout bounds how late an incomplete message reaches review.
+        interval = min(self._multipart_timeout / 4, 30.0)
+        while True:
+            await asyncio.sleep(interval)
+            cutoff = datetime.now(UTC) - timedelta(seconds=self._multipart_timeout)
+            try:
+                async with self._slots:
+                    expired = await expire_overdue_parts(self._sessions, self.rules, cutoff)
+            except (SQLAlchemyError, OSError) as error:
+                log.error("multipart_expiry_failed", error=type(error).__name__)
+                continue
+            if expired:
+                log.info("multipart_expired_to_review", groups=expired)
 
     async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
         async with self._slots:
@@ -90,7 +120,7 @@ class RulesWorker:
             action=result.decision.action if result.decision else None,
             rule=result.decision.rule if result.decision else None,
         )
-        if result.status is not Status.DUPLICATE:
+        if result.status in (Status.PROCESSED, Status.REVIEW):
             self.processed += 1
         await self._settle(incoming, ack=True)
 

@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound import phone
+from inbound.concat import join_parts
 from inbound.message import InboundMessage
 from inbound.rules.match import Decision, Matcher
 from inbound.rules.model import RuleBook, ServiceRules
+from inbound.store.models import Message, MessagePart, PartGroup
+from inbound.store.parts import WAITING, Parts
 from inbound.store.repository import Messages
 
 
@@ -21,6 +26,7 @@ class Status(StrEnum):
     PROCESSED = "processed"  # an automatic outcome
     REVIEW = "review"  # a person decides
     DUPLICATE = "duplicate"  # already stored: nothing done again
+    WAITING = "waiting"  # a part of a longer message, held until the rest arrives
 
 
 @dataclass(frozen=True)
@@ -51,32 +57,109 @@ class CompiledRules:
 async def process_message(
     sessions: async_sessionmaker[AsyncSession], rules: CompiledRules, message: InboundMessage
 ) -> Result:
-    """Store the message once and record exactly one outcome or review item for it."""
+    """Store the message once and record exactly one outcome or review item for it.
+
+    A part of a concatenated SMS is stored and held until its group is complete; the part that
+    completes it processes the joined whole.
+    """
     try:
         async with sessions.begin() as session:
-            return await _process(Messages(session), rules, message)
+            if message.part is not None:
+                return await _process_part(session, rules, message)
+            repo = Messages(session)
+            if await repo.exists(message.provider, message.provider_message_id):
+                return Result(Status.DUPLICATE)
+            result, _ = await _store_and_decide(repo, rules, message)
+            return result
     except IntegrityError:
         # Another worker stored the same message between our check and our insert.
         return Result(Status.DUPLICATE)
 
 
-async def _process(repo: Messages, rules: CompiledRules, message: InboundMessage) -> Result:
-    if await repo.exists(message.provider, message.provider_message_id):
+async def expire_overdue_parts(
+    sessions: async_sessionmaker[AsyncSession], rules: CompiledRules, first_seen_before: datetime
+) -> int:
+    """Send the parts of groups still incomplete after the timeout to review; return how many."""
+    async with sessions() as session:
+        overdue = await Parts(session).overdue(first_seen_before)
+    expired = 0
+    for group_id in overdue:
+        async with sessions.begin() as session:
+            parts = Parts(session)
+            group = await parts.lock(group_id)
+            if group is None or group.state != WAITING:
+                continue  # completed or expired by another worker meanwhile
+            rows = await parts.of(group)
+            joined = join_parts(((row.number, row.text or "") for row in rows), group.total)
+            got = group.total - len(joined.missing)
+            whole = _whole(group, rows, joined.text)
+            reason = f"incomplete multipart message: {got} of {group.total} parts arrived"
+            _, stored = await _store_and_decide(Messages(session), rules, whole, reason)
+            await parts.finish(group, stored.id, "expired")
+            expired += 1
+    return expired
+
+
+async def _process_part(
+    session: AsyncSession, rules: CompiledRules, message: InboundMessage
+) -> Result:
+    parts = Parts(session)
+    if await parts.exists(message.provider, message.provider_message_id):
         return Result(Status.DUPLICATE)
+    group = await parts.lock_group(message)
+    await parts.add(group, message)
+    repo = Messages(session)
+    if group.state != WAITING:
+        # The whole was already stored (or timed out): keep this late part visible to a person.
+        assert message.part is not None
+        late = f"part {message.part.number} of {group.total} arrived after its message was stored"
+        result, _ = await _store_and_decide(repo, rules, message, late)
+        return result
+    rows = await parts.of(group)
+    joined = join_parts(((row.number, row.text or "") for row in rows), group.total)
+    if not joined.complete:
+        return Result(Status.WAITING)
+    result, stored = await _store_and_decide(repo, rules, _whole(group, rows, joined.text))
+    await parts.finish(group, stored.id, "joined")
+    return result
+
+
+def _whole(group: PartGroup, rows: Sequence[MessagePart], text: str) -> InboundMessage:
+    # The joined message takes the id of its lowest-numbered part: stable, and unique per provider.
+    first = min(rows, key=lambda row: (row.number, row.id))
+    return InboundMessage(
+        provider=group.provider,
+        provider_message_id=first.provider_message_id,
+        sender=group.sender,
+        recipient=group.recipient,
+        text=text,
+        received_at=min(row.received_at for row in rows),
+        accepted_at=max(row.accepted_at for row in rows),
+    )
+
+
+async def _store_and_decide(
+    repo: Messages, rules: CompiledRules, message: InboundMessage, review_reason: str | None = None
+) -> tuple[Result, Message]:
     service = rules.service_for(message.recipient)
     if service is None:
         stored = await repo.add(message, None, Status.REVIEW)
         reason = f"no service owns {phone.mask(message.recipient)}"
         await repo.open_review(stored, None, reason, None)
-        return Result(Status.REVIEW)
+        return Result(Status.REVIEW), stored
     service_id = service.service.id
     decision = rules.decide(service, message.text)
-    if decision.automatic and decision.action is not None and decision.rule is not None:
+    if (
+        review_reason is None
+        and decision.automatic
+        and decision.action is not None
+        and decision.rule is not None
+    ):
         stored = await repo.add(message, service_id, Status.PROCESSED)
         await repo.add_outcome(
             stored, service_id, decision.action, decision.rule, decision.captures
         )
-        return Result(Status.PROCESSED, service_id, decision)
+        return Result(Status.PROCESSED, service_id, decision), stored
     stored = await repo.add(message, service_id, Status.REVIEW)
-    await repo.open_review(stored, service_id, decision.reason, decision.rule)
-    return Result(Status.REVIEW, service_id, decision)
+    await repo.open_review(stored, service_id, review_reason or decision.reason, decision.rule)
+    return Result(Status.REVIEW, service_id, decision), stored
