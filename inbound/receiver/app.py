@@ -19,6 +19,7 @@ from inbound.logs import get_logger
 from inbound.providers.base import Provider, WebhookError, WebhookRequest
 from inbound.providers.registry import specs
 from inbound.receiver.accept import RegionLookup, accept_webhook
+from inbound.receiver.openapi import document
 
 log = get_logger("receiver")
 
@@ -125,6 +126,11 @@ async def webhook(request: web.Request) -> web.StreamResponse:
     return response
 
 
+async def openapi(request: web.Request) -> web.Response:
+    """The OpenAPI document for this server's endpoints."""
+    return web.json_response(document(request.app[RECEIVER].providers))
+
+
 async def healthz(_: web.Request) -> web.Response:
     """The process is up and serving."""
     return web.json_response({"status": "ok"})
@@ -156,6 +162,7 @@ def create_app(receiver: Receiver) -> web.Application:
     app[RECEIVER] = receiver
     app.router.add_post("/webhooks/{provider}", webhook)
     app.router.add_get("/webhooks/{provider}", webhook, allow_head=False)
+    app.router.add_get("/openapi.json", openapi)
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
     return app

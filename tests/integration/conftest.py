@@ -6,9 +6,11 @@ import base64
 import hashlib
 import hmac
 import json
+import os
 import urllib.parse
 from collections.abc import AsyncIterator, Sequence
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -20,7 +22,8 @@ from inbound import service
 from inbound.config import Settings
 from inbound.store.database import session_factory
 from inbound.store.models import Message, Outcome, ReviewItem
-from tests.conftest import GENERIC_SECRET, TWILIO_ACCOUNT, TWILIO_TOKEN
+from tests.conftest import EXAMPLE_RULES, GENERIC_SECRET, TWILIO_ACCOUNT, TWILIO_TOKEN
+from tests.support.process import free_port
 from tests.support.waiting import eventually
 
 
@@ -151,6 +154,22 @@ async def start_stack(settings: Settings) -> AsyncIterator[Stack]:
             sessions=session_factory(running.engine),
             running=running,
         )
+
+
+@pytest.fixture
+def env(tmp_path: Path, amqp_url: str, namespace: str) -> dict[str, str]:
+    """The environment of a fresh local install: SQLite file, local RabbitMQ, example rules."""
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
+    return {
+        **clean,
+        "INBOUND_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'inbound.db'}",
+        "INBOUND_AMQP_URL": amqp_url,
+        "INBOUND_AMQP_NAMESPACE": namespace,
+        "INBOUND_RULES_DIR": str(EXAMPLE_RULES),
+        "INBOUND_GENERIC_SECRET": "cli-test-secret",
+        "INBOUND_HOST": "127.0.0.1",
+        "INBOUND_PORT": str(free_port()),
+    }
 
 
 @pytest.fixture

@@ -3,11 +3,6 @@
 from __future__ import annotations
 
 import json
-import os
-import signal
-import socket
-import subprocess
-import sys
 import time
 import uuid
 from collections.abc import Iterator
@@ -15,64 +10,16 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import EXAMPLE_RULES
-
-INBOUND = str(Path(sys.executable).parent / "inbound")
-
-
-def free_port() -> int:
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+from tests.support.process import free_port, inbound, serving
 
 
 @pytest.fixture
-def env(tmp_path: Path, amqp_url: str, namespace: str) -> dict[str, str]:
-    """The environment of a fresh local install: SQLite file, local RabbitMQ, example rules."""
-    clean = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
-    return {
-        **clean,
-        "INBOUND_DATABASE_URL": f"sqlite+aiosqlite:///{tmp_path / 'inbound.db'}",
-        "INBOUND_AMQP_URL": amqp_url,
-        "INBOUND_AMQP_NAMESPACE": namespace,
-        "INBOUND_RULES_DIR": str(EXAMPLE_RULES),
-        "INBOUND_GENERIC_SECRET": "cli-test-secret",
-        "INBOUND_HOST": "127.0.0.1",
-        "INBOUND_PORT": str(free_port()),
-    }
-
-
-def inbound(
-    env: dict[str, str], *args: str, timeout: float = 60
-) -> subprocess.CompletedProcess[str]:
-    return subprocess.run(
-        [INBOUND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
-    )
-
-
-@pytest.fixture
-def server(env: dict[str, str]) -> Iterator[subprocess.Popen[str]]:
+def server(env: dict[str, str], tmp_path: Path) -> Iterator[str]:
     """`inbound migrate` then `inbound run`, as `make run` does; stopped with SIGTERM."""
-    assert inbound(env, "migrate").returncode == 0
-    process = subprocess.Popen(
-        [INBOUND, "run"], env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
-    )
-    assert process.stdout is not None
-    seen = []
-    deadline = time.monotonic() + 30
-    while time.monotonic() < deadline:
-        line = process.stdout.readline()
-        if not line:
-            break
-        seen.append(line)
-        if line.startswith("listening on"):
-            break
-    assert any(line.startswith("listening on") for line in seen), seen
-    assert any("service appointments" in line and "+447700900000" in line for line in seen), seen
-    yield process
-    process.send_signal(signal.SIGTERM)
-    assert process.wait(timeout=20) == 0
+    with serving(env, tmp_path / "server") as printed:
+        assert "service appointments" in printed
+        assert "+447700900000" in printed
+        yield printed
 
 
 def trace_until_found(env: dict[str, str], message_id: str) -> dict[str, object]:
@@ -87,9 +34,7 @@ def trace_until_found(env: dict[str, str], message_id: str) -> dict[str, object]
         time.sleep(0.2)
 
 
-def test_send_yes_then_trace_shows_confirm(
-    env: dict[str, str], server: subprocess.Popen[str]
-) -> None:
+def test_send_yes_then_trace_shows_confirm(env: dict[str, str], server: str) -> None:
     message_id = f"readme-{uuid.uuid4().hex[:8]}"
     sent = inbound(env, "send", "YES", "--id", message_id)
     assert sent.returncode == 0, sent.stderr
@@ -109,9 +54,7 @@ def test_send_yes_then_trace_shows_confirm(
     assert "confirm (rule confirm)" in human.stdout
 
 
-def test_send_a_question_then_trace_shows_review(
-    env: dict[str, str], server: subprocess.Popen[str]
-) -> None:
+def test_send_a_question_then_trace_shows_review(env: dict[str, str], server: str) -> None:
     message_id = f"readme-{uuid.uuid4().hex[:8]}"
     assert (
         inbound(env, "send", "Yes but can I change the time?", "--id", message_id).returncode == 0

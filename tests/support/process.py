@@ -1,0 +1,55 @@
+"""Running the `inbound` console script as a separate process, as an operator would."""
+
+from __future__ import annotations
+
+import signal
+import socket
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+
+INBOUND = str(Path(sys.executable).parent / "inbound")
+
+
+def free_port() -> int:
+    """A TCP port nobody listens on right now."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def inbound(
+    env: dict[str, str], *args: str, timeout: float = 60
+) -> subprocess.CompletedProcess[str]:
+    """Run one `inbound` command to completion."""
+    return subprocess.run(
+        [INBOUND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+    )
+
+
+@contextmanager
+def serving(env: dict[str, str], logs: Path, command: str = "run") -> Iterator[str]:
+    """`inbound migrate` then `inbound <command>` until it listens; yields what it printed.
+
+    Output goes to files, not pipes, so a chatty server can never block on a full pipe.
+    """
+    migrated = inbound(env, "migrate")
+    assert migrated.returncode == 0, migrated.stderr
+    stdout, stderr = logs.with_suffix(".out"), logs.with_suffix(".err")
+    with stdout.open("w") as out, stderr.open("w") as err:
+        process = subprocess.Popen([INBOUND, command], env=env, stdout=out, stderr=err, text=True)
+    try:
+        deadline = time.monotonic() + 30
+        while "listening on" not in stdout.read_text():
+            assert process.poll() is None, f"exited {process.returncode}: {stderr.read_text()}"
+            assert time.monotonic() < deadline, f"never listened: {stderr.read_text()}"
+            time.sleep(0.1)
+        yield stdout.read_text()
+    finally:
+        process.send_signal(signal.SIGTERM)
+        code = process.wait(timeout=20)
+    assert code == 0, stderr.read_text()
