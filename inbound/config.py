@@ -56,6 +56,38 @@ class Settings(BaseSettings):
         description="Seconds to wait for the rest of a concatenated SMS before the parts that "
         "arrived go to review.",
     )
+    callback_timeout: float = Field(
+        10.0, gt=0, description="Seconds a service's callback may take to answer."
+    )
+    callback_max_attempts: int = Field(
+        8, ge=1, description="Attempts at a callback or reply before it goes to review."
+    )
+    callback_max_age: float = Field(
+        86_400.0,
+        gt=0,
+        description="Seconds after the first attempt when retrying stops and it goes to review.",
+    )
+    retry_delays: Annotated[list[float], NoDecode] = Field(
+        default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0],
+        description="Seconds between attempts, comma-separated; the last repeats.",
+    )
+    reply_cap_per_hour: int = Field(
+        3,
+        ge=0,
+        description="Auto-replies one number may get from one service in an hour; more are "
+        "suppressed, which stops reply loops with auto-responders.",
+    )
+    sender: str = Field(
+        "log", description="How auto-replies are sent: `log` (local runs) or `notify`."
+    )
+    notify_base_url: str = Field(
+        "https://api.notifications.service.gov.uk", description="GOV.UK Notify API base URL."
+    )
+    notify_api_key: SecretStr | None = Field(None, description="GOV.UK Notify API key.")
+    notify_template_id: str | None = Field(
+        None,
+        description="Notify template whose whole body is ((body)); auto-replies fill it in.",
+    )
     log_format: str = Field("json", description="Log lines as `json` or `console`.")
     log_level: str = Field("INFO", description="Lowest log level written.")
 
@@ -77,8 +109,130 @@ class Settings(BaseSettings):
     )
 
     # --- provider settings: Vonage, AWS SNS, Plivo, Telnyx ---
+    vonage_signature_secret: SecretStr | None = Field(
+        None,
+        description="Vonage signature secret (Dashboard, API settings); enables /webhooks/vonage "
+        "(signed SMS API webhooks) and /webhooks/vonage-messages (Messages API JWTs). Two "
+        "comma-separated during a rotation.",
+    )
+    vonage_signature_method: str = Field(
+        "md5hash",
+        description="How Vonage signs SMS API webhooks, as chosen in the Dashboard: md5hash "
+        "(Vonage's default), or the HMACs md5, sha1, sha256, sha512. (Messages API JWTs are "
+        "always HS256.)",
+    )
+    vonage_api_key: str | None = Field(
+        None,
+        description="When set, Vonage webhooks for any other API key (SMS API `api-key`, "
+        "Messages API JWT claim `api_key`) are refused.",
+    )
+    vonage_application_id: str | None = Field(
+        None,
+        description="When set, Vonage Messages API webhooks whose JWT names another "
+        "application (claim `application_id`) are refused.",
+    )
+    sns_topic_arns: Annotated[list[str], NoDecode] = Field(
+        default_factory=list,
+        description="ARNs of the SNS topics AWS End User Messaging publishes two-way SMS to "
+        "(comma-separated); enables /webhooks/sns. Other topics are refused and never "
+        "subscribed to.",
+    )
+    plivo_auth_token: SecretStr | None = Field(
+        None,
+        description="Plivo auth token (of the account or subaccount owning the number); enables "
+        "/webhooks/plivo. Two comma-separated during a rotation.",
+    )
+    telnyx_public_key: str | None = Field(
+        None,
+        description="Telnyx public key (Mission Control, Keys & Credentials; base64); enables "
+        "/webhooks/telnyx. Two comma-separated during a rotation.",
+    )
+    telnyx_messaging_profile_id: str | None = Field(
+        None,
+        description="When set, Telnyx webhooks for any other messaging profile are refused.",
+    )
+
+    @field_validator("vonage_signature_method")
+    @classmethod
+    def _vonage_method(cls, value: str) -> str:
+        method = value.strip().lower()
+        if method not in {"md5hash", "md5", "sha1", "sha256", "sha512"}:
+            raise ValueError("must be one of md5hash, md5, sha1, sha256, sha512")
+        return method
+
+    @field_validator("sns_topic_arns", mode="before")
+    @classmethod
+    def _topic_list(cls, value: object) -> object:
+        # Environment variables hold "a,b"; pydantic-settings would want JSON for a list.
+        if isinstance(value, str):
+            return [part.strip() for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("telnyx_public_key")
+    @classmethod
+    def _telnyx_keys(cls, value: str | None) -> str | None:
+        # A key that can't be used should stop start-up, not fail every webhook afterwards.
+        if value is None or not value.strip():
+            return None  # an empty variable leaves Telnyx off
+        from inbound.providers.telnyx import public_keys  # here: telnyx imports config
+
+        public_keys(value)
+        return value
 
     # --- provider settings: Sinch, MessageBird, Infobip, Bandwidth, MMG, Firetext ---
+    # Basic-auth settings are `user:password`, or two pairs comma-separated during a rotation.
+    sinch_webhook_secret: SecretStr | None = Field(
+        None,
+        description="Sinch callback HMAC secret (x-sinch-webhook-signature); enables "
+        "/webhooks/sinch. Two comma-separated during a rotation.",
+    )
+    sinch_basic_auth: SecretStr | None = Field(
+        None,
+        description="user:password Sinch sends on callbacks; enables /webhooks/sinch. With the "
+        "HMAC secret also set, both are required.",
+    )
+    messagebird_signing_key: SecretStr | None = Field(
+        None,
+        description="MessageBird signing key for MessageBird-Signature-JWT; enables "
+        "/webhooks/messagebird. Two comma-separated during a rotation.",
+    )
+    infobip_basic_auth: SecretStr | None = Field(
+        None,
+        description="user:password of the Infobip webhook's BASIC security setting; enables "
+        "/webhooks/infobip (or list infobip in INBOUND_UNVERIFIED_PROVIDERS).",
+    )
+    bandwidth_basic_auth: SecretStr | None = Field(
+        None,
+        description="user:password of the Bandwidth messaging application's callback "
+        "credentials; enables /webhooks/bandwidth.",
+    )
+    mmg_basic_auth: SecretStr | None = Field(
+        None, description="user:password agreed with MMG; enables /webhooks/mmg."
+    )
+    firetext_basic_auth: SecretStr | None = Field(
+        None, description="user:password agreed with Firetext; enables /webhooks/firetext."
+    )
+
+    @field_validator("retry_delays", mode="before")
+    @classmethod
+    def _delays(cls, value: object) -> object:
+        if isinstance(value, str):
+            return [float(part) for part in value.split(",") if part.strip()]
+        return value
+
+    @field_validator("retry_delays")
+    @classmethod
+    def _positive_delays(cls, value: list[float]) -> list[float]:
+        if not value or any(delay <= 0 for delay in value):
+            raise ValueError("give one or more positive numbers of seconds, e.g. 5,30,120")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _known_sender(cls, value: str) -> str:
+        if value not in {"log", "notify"}:
+            raise ValueError("must be 'log' or 'notify'")
+        return value
 
     @field_validator("unverified_providers", mode="before")
     @classmethod

@@ -7,6 +7,7 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
+from types import MappingProxyType
 from typing import Protocol
 
 from pydantic import SecretStr
@@ -66,6 +67,8 @@ class WebhookError(Exception):
 
     status = 400
     code = "bad_request"
+    # Extra response headers, e.g. the WWW-Authenticate challenge a 401 must carry.
+    headers: Mapping[str, str] = MappingProxyType({})
 
     def __init__(self, message: str, field: str | None = None) -> None:
         super().__init__(message)
@@ -184,6 +187,8 @@ def json_object(body: bytes) -> dict[str, object]:
         value = json.loads(decode_text(body))
     except json.JSONDecodeError as error:
         raise MalformedBody(f"body is not valid JSON: {error.msg} at {error.pos}") from None
+    except RecursionError:
+        raise MalformedBody("body is JSON nested too deeply") from None
     if not isinstance(value, dict):
         raise MalformedBody("body must be a JSON object")
     return value

@@ -12,6 +12,7 @@ from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationErro
 from inbound.config import Settings
 from inbound.message import InboundMessage, Part
 from inbound.providers.base import (
+    MalformedBody,
     ParsedMessage,
     PayloadInvalid,
     ProviderSpec,
@@ -78,6 +79,8 @@ class Generic:
         except ValidationError as error:
             first = error.errors()[0]
             field = ".".join(str(part) for part in first["loc"]) or None
+            if first["type"] == "string_unicode":  # a lone surrogate: not text at all
+                raise MalformedBody(f"{field} is not valid Unicode", field=field) from None
             raise PayloadInvalid(f"{field}: {first['msg']}", field=field) from None
         return [
             ParsedMessage(

@@ -11,8 +11,19 @@ from inbound.providers.base import Provider, ProviderSpec
 
 # One line per provider module (inbound/providers/<name>.py, which defines SPEC).
 MODULES = (
+    "bandwidth",
+    "firetext",
     "generic",
+    "infobip",
+    "messagebird",
+    "mmg",
+    "plivo",
+    "sinch",
+    "sns",
+    "telnyx",
     "twilio",
+    "vonage",
+    "vonage_messages",
 )
 
 

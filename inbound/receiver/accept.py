@@ -11,6 +11,7 @@ from inbound import phone
 from inbound.broker.publisher import Publisher
 from inbound.message import InboundMessage
 from inbound.providers.base import (
+    MalformedBody,
     ParsedMessage,
     PayloadInvalid,
     Provider,
@@ -37,10 +38,28 @@ def _number(raw: str, region: str | None, field: str) -> str:
         return compact
 
 
+def _storable(value: str, field: str) -> None:
+    # PostgreSQL text can't hold NUL, and a lone surrogate (from a JSON "\\ud800" escape) can't be
+    # encoded at all: refuse both at the door rather than fail in the worker for ever.
+    if "\x00" in value:
+        raise MalformedBody(f"{field} contains a NUL character", field=field)
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        raise MalformedBody(f"{field} is not valid Unicode (lone surrogate)", field=field) from None
+
+
 def to_message(
     provider: str, parsed: ParsedMessage, region_for: RegionLookup, default_region: str
 ) -> InboundMessage:
     """Turn a provider's description of a message into the canonical form, numbers in E.164."""
+    for field, value in (
+        ("id", parsed.provider_message_id),
+        ("from", parsed.sender),
+        ("to", parsed.recipient),
+        ("text", parsed.text),
+    ):
+        _storable(value, field)
     recipient = _number(parsed.recipient, default_region, "to")
     region = region_for(recipient) or default_region
     try:

@@ -64,7 +64,9 @@ def _public_url(settings: Settings, request: web.Request) -> str:
     # Providers sign the URL they called; behind a proxy that is not the URL we see.
     if settings.public_url:
         return settings.public_url.rstrip("/") + request.raw_path
-    return str(request.url)
+    # raw_path, not request.url: yarl re-encodes the query (%3A becomes :), and providers sign
+    # the URL exactly as they sent it.
+    return f"{request.scheme}://{request.host}{request.raw_path}"
 
 
 async def webhook(request: web.Request) -> web.StreamResponse:
@@ -104,7 +106,7 @@ async def webhook(request: web.Request) -> web.StreamResponse:
         )
     except WebhookError as error:
         log.warning("webhook_refused", provider=name, status=error.status, code=error.code)
-        return web.json_response(error.body(), status=error.status)
+        return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
     except PublishFailed as error:
         log.error("publish_failed", provider=name, reason=str(error))
         return web.json_response(

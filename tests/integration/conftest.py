@@ -9,6 +9,7 @@ import json
 import os
 import urllib.parse
 from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,6 +18,7 @@ import aiohttp
 import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from yarl import URL
 
 from inbound import service
 from inbound.config import Settings
@@ -74,9 +76,9 @@ class Stack:
     running: service.Running
 
     async def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
-        async with self.http.request(
-            method, self.base_url + path, data=body, headers=headers
-        ) as response:
+        # encoded=True: send the path exactly as given, as a provider sends the URL it signed.
+        url = URL(self.base_url + path, encoded=True)
+        async with self.http.request(method, url, data=body, headers=headers) as response:
             return Answer(response.status, response.content_type, await response.text())
 
     async def post_generic(
@@ -170,6 +172,9 @@ def env(tmp_path: Path, amqp_url: str, namespace: str) -> dict[str, str]:
         "INBOUND_HOST": "127.0.0.1",
         "INBOUND_PORT": str(free_port()),
     }
+
+
+running_stack = asynccontextmanager(start_stack)
 
 
 @pytest.fixture

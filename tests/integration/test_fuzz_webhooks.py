@@ -2,18 +2,24 @@
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import hmac
 import json
 import string
+from collections.abc import AsyncIterator
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from hypothesis import HealthCheck, given
+from hypothesis import settings as hypothesis_settings
 from hypothesis import strategies as st
+from pydantic import SecretStr
 
+from inbound.config import Settings
 from inbound.providers.registry import specs
 from tests.conftest import GENERIC_SECRET
-from tests.integration.conftest import Stack
+from tests.integration.conftest import Stack, running_stack
 
 HEADER_NAMES = [
     "X-Twilio-Signature",
@@ -39,6 +45,7 @@ CONTENT_TYPES = [
     "application/json; charset=latin-1",
     "",
 ]
+EXPECTED = {200, 202, 204, 400, 401, 403, 404, 405, 413, 415, 422, 503}
 # Header values a real HTTP client can send: printable, no line breaks.
 header_values = st.text(alphabet=string.printable.strip() + " ", max_size=80)
 json_values = st.recursive(
@@ -67,9 +74,36 @@ bodies = st.one_of(
 )
 
 
+@pytest.fixture
+async def every_provider(settings: Settings) -> AsyncIterator[Stack]:
+    """A running server with every provider enabled, so each parser faces the fuzzer."""
+    public_key = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    secret = SecretStr("fuzz-secret")
+    credentials = SecretStr("fuzz:credentials")
+    enabled = settings.model_copy(
+        update={
+            "vonage_signature_secret": secret,
+            "sns_topic_arns": ["arn:aws:sns:eu-west-2:123456789012:inbound"],
+            "plivo_auth_token": secret,
+            "telnyx_public_key": base64.b64encode(public_key).decode(),
+            "sinch_webhook_secret": secret,
+            "messagebird_signing_key": secret,
+            "infobip_basic_auth": credentials,
+            "bandwidth_basic_auth": credentials,
+            "mmg_basic_auth": credentials,
+            "firetext_basic_auth": credentials,
+        }
+    )
+    async with running_stack(enabled) as stack:
+        document = (await stack.request("GET", "/openapi.json", b"", {})).json()
+        enabled_paths = {path for path in document["paths"] if path.startswith("/webhooks/")}
+        assert enabled_paths == {f"/webhooks/{name}" for name in specs()}
+        yield stack
+
+
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-@settings(
-    max_examples=300,
+@hypothesis_settings(
+    max_examples=1000,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
@@ -82,7 +116,7 @@ bodies = st.one_of(
     sign_generic=st.booleans(),
 )
 async def test_any_request_gets_a_clear_answer_never_a_server_error(
-    stack: Stack,
+    every_provider: Stack,
     provider: str,
     method: str,
     content_type: str,
@@ -97,7 +131,8 @@ async def test_any_request_gets_a_clear_answer_never_a_server_error(
         # A valid signature takes the request past authentication into the parser.
         digest = hmac.new(GENERIC_SECRET.encode(), body, hashlib.sha256).hexdigest()
         sent["X-Inbound-Signature"] = f"sha256={digest}"
-    answer = await stack.request(method, f"/webhooks/{provider}", body, sent)
-    assert answer.status < 500, answer.text
+    answer = await every_provider.request(method, f"/webhooks/{provider}", body, sent)
+    # 503 is a deliberate "send it again" (Vonage Messages' unsigned callbacks); a crash is 500.
+    assert answer.status in EXPECTED, answer.text
     if answer.status >= 400:
-        assert "error" in answer.json()
+        assert answer.json()["error"]["code"] != "internal"

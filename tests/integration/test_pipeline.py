@@ -252,3 +252,41 @@ async def _nothing_stored(stack: Stack) -> None:
     await asyncio.sleep(0)
     assert await stack.count(Message) == 1
     assert await stack.count(ReviewItem) == 0
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "Diolch yn fawr 🙏 — ŵ ŷ",
+        "نعم، شكراً",
+        "Ja, tack! Ça marche 👍🏽",
+        "tab\there\r\nnew line\x07bell",
+        "\u202eright-to-left override",
+    ],
+)
+async def test_unicode_and_control_characters_are_stored_faithfully(
+    stack: Stack, text: str
+) -> None:
+    payload = generic(text)
+    assert (await stack.post_generic(payload)).status == 202
+    stored = await stack.processed(payload["id"])
+    assert stored.text == text
+
+
+@pytest.mark.parametrize(
+    ("raw", "field"),
+    [
+        pytest.param('"a\\u0000b"', "text", id="nul"),
+        pytest.param('"\\ud800"', "text", id="lone-surrogate"),
+    ],
+)
+async def test_unstorable_text_is_a_400_naming_the_field(
+    stack: Stack, raw: str, field: str
+) -> None:
+    body = (
+        '{"id": "u-1", "from": "+447700900123", "to": "+447700900000", "text": ' + raw + "}"
+    ).encode()
+    answer = await stack.post_generic(body)
+    assert answer.status == 400
+    assert answer.json()["error"]["field"] == field
+    await _nothing_stored(stack)
