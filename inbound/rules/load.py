@@ -14,6 +14,7 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from inbound.rules.lint import lint
 from inbound.rules.model import RuleBook, RuleValueError, ServiceRules
 
 Loc = tuple[str | int, ...]
@@ -62,11 +63,39 @@ def load_directory(path: Path) -> RuleBook:
     """Load every `*.yaml`/`*.yml` under `path`; raises `RuleSetError` listing every problem."""
     if not path.is_dir():
         problem = "is not a folder" if path.exists() else "folder not found"
-        fix = "point INBOUND_RULES_DIR (or the command's path) at the folder of rule files"
-        raise RuleSetError([RuleFileError(path, None, problem, fix)])
-    files = sorted(
-        file for file in path.rglob("*") if file.suffix in {".yaml", ".yml"} and file.is_file()
-    )
+        raise RuleSetError([RuleFileError(path, None, problem, _DIR_FIX)])
+    report = check(path)
+    if report.errors:
+        raise RuleSetError(report.errors)
+    return RuleBook(rules for _, rules in report.services)
+
+
+_DIR_FIX = "point INBOUND_RULES_DIR (or the command's path) at the folder of rule files"
+
+
+@dataclass(frozen=True)
+class CheckReport:
+    """What `check` found: the services that loaded, every error, and every warning."""
+
+    services: list[tuple[Path, ServiceRules]]
+    errors: list[RuleFileError]
+    warnings: list[RuleFileError]
+
+
+def check(path: Path) -> CheckReport:
+    """Validate a rule file, or every rule file under a folder, and lint what loads.
+
+    Errors stop a file (or a folder) loading; warnings (carrier opt-out words reused, keywords
+    shared between rules, unreachable rules) don't.
+    """
+    if path.is_file():
+        files = [path]
+    elif path.is_dir():
+        files = sorted(
+            file for file in path.rglob("*") if file.suffix in {".yaml", ".yml"} and file.is_file()
+        )
+    else:
+        return CheckReport([], [RuleFileError(path, None, "not found", _DIR_FIX)], [])
     errors: list[RuleFileError] = []
     loaded: list[_Loaded] = []
     for file in files:
@@ -76,9 +105,18 @@ def load_directory(path: Path) -> RuleBook:
         else:
             errors.extend(result)
     kept = _drop_clashes(loaded, errors)
-    if errors:
-        raise RuleSetError(sorted(errors, key=lambda error: (error.path, error.line or 0)))
-    return RuleBook(item.rules for item in kept)
+    warnings = [
+        RuleFileError(
+            item.path, item.line(warning.loc), warning.problem, warning.fix, _show_loc(warning.loc)
+        )
+        for item in kept
+        for warning in lint(item.rules)
+    ]
+    return CheckReport(
+        [(item.path, item.rules) for item in kept],
+        sorted(errors, key=lambda error: (error.path, error.line or 0)),
+        warnings,
+    )
 
 
 @dataclass(frozen=True)

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 import re
+import string
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
 from typing import Annotated, Literal
+from urllib.parse import urlsplit
 
 import phonenumbers
 from pydantic import (
@@ -22,10 +24,11 @@ from pydantic import (
 
 from inbound.phone import InvalidNumber
 from inbound.phone import normalise as normalise_number
-from inbound.rules.normalise import normalise
+from inbound.rules.normalise import normalise, symbols
 
 _SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _REGION = re.compile(r"^[A-Z]{2}$")
+_ENV_NAME = re.compile(r"^[A-Z_][A-Z0-9_]*$")
 # Ranges reserved for drama and examples (Ofcom's 07700 900xxx, North America's 555-01xx):
 # libphonenumber calls them invalid, but they are exactly what example and test files use.
 _FICTIONAL = re.compile(r"^(?:\+447700900\d{3}|\+1\d{3}55501\d{2})$")
@@ -52,8 +55,22 @@ class Action(StrEnum):
 class MatchKind(StrEnum):
     """How a keyword is compared with a normalised message."""
 
-    only = "only"  # the whole message is the keyword
+    only = "only"  # the message is the keyword, give or take greetings, thanks and emoji
     first = "first"  # the message opens with the keyword; the rest is captured as `details`
+    phrase = "phrase"  # the keyword appears anywhere; the whole message is the `details`
+    regex = "regex"  # each keyword is a regular expression searched in the normalised text
+
+
+# Actions whose details are free text for a person or service to read (a report, a name, a
+# comment): a question or a "not" in the details doesn't change what the sender asked for.
+FREE_TEXT_ACTIONS = frozenset(
+    {Action.report, Action.register, Action.feedback, Action.follow_up, Action.help}
+)
+# Actions that answer a question: "HELP?" or "Opening hours?" asks for exactly what they send.
+ANSWER_ACTIONS = frozenset({Action.help, Action.reply})
+CAPTURE_NAMES = ("details", "reference", "rating")
+# The rule name on decisions made by the carrier opt-out table rather than a service rule.
+CARRIER_RULE = "carrier opt-out"
 
 
 class RuleValueError(ValueError):
@@ -69,15 +86,6 @@ class RuleValueError(ValueError):
 # Each model spells its config out (rather than sharing a constant) so the pydantic mypy plugin
 # sees `frozen` and flags assignments. `coerce_numbers_to_str`: rule files are YAML that people
 # write, so a YAML number (a keyword `1` for a rating, a phone number without its +) is text.
-
-
-def _check_keyword(keyword: str) -> str:
-    if not normalise(keyword):
-        raise RuleValueError(
-            f"keyword {keyword!r} is empty once punctuation, symbols and emoji are removed",
-            "use words or digits: punctuation, symbols and emoji are ignored when matching",
-        )
-    return keyword
 
 
 def _check_number(number: str, info: ValidationInfo) -> str:
@@ -107,32 +115,220 @@ def _is_allocatable(number: str) -> bool:
     return e164 == number and bool(phonenumbers.is_valid_number(parsed))
 
 
-Keyword = Annotated[str, AfterValidator(_check_keyword)]
+def _compile(pattern: str, loc: tuple[str | int, ...]) -> re.Pattern[str]:
+    try:
+        return re.compile(pattern)
+    except re.error as error:
+        raise RuleValueError(
+            f"{pattern!r} is not a valid regular expression: {error.msg}",
+            "check brackets and backslashes; in YAML, put the pattern in single quotes",
+            loc,
+        ) from None
+
+
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 PhoneNumber = Annotated[str, AfterValidator(_check_number)]
+Keyword = Annotated[str, StringConstraints(min_length=1)]
 
 
-class Rule(BaseModel):
-    """One keyword rule: which words, how they match, and what to do."""
+class Captures(BaseModel):
+    """Values taken from the text after the keyword, besides the text itself (`details`)."""
 
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
-    name: Name
-    keywords: list[Keyword] = Field(min_length=1)
-    match: MatchKind = MatchKind.only
-    action: Action
-    requires: list[Literal["details"]] = []
-    reply: str | None = None
+    reference: str | None = Field(
+        default=None,
+        description="Regular expression a reference number must match in full, e.g. "
+        "'[a-z]{2}[0-9]{6}' (matched case-insensitively against one word of the reply). "
+        "A word that looks like a reference but fails the pattern sends the reply to review.",
+    )
+    rating: bool = Field(
+        default=False,
+        description="Capture a rating from 1 to 5 ('4', '4/5', '4 stars', 'four'); a number "
+        "outside 1-5, or two different ones, sends the reply to review.",
+    )
+
+    @field_validator("reference")
+    @classmethod
+    def _pattern_compiles(cls, value: str | None) -> str | None:
+        if value is not None:
+            _compile(value, ())
+        return value
+
+
+class Rule(BaseModel):
+    """One keyword rule: which words, how they match, what they capture and what to do."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    name: Name = Field(description="Unique within the file; shown in reasons and review items.")
+    keywords: list[Keyword] = Field(
+        min_length=1,
+        description="The keyword and its synonyms. Case, accents, punctuation and emoji are "
+        "ignored; an emoji on its own (e.g. 👍) is a keyword for `match: only`. For "
+        "`match: regex`, each is a regular expression.",
+    )
+    match: MatchKind = Field(
+        default=MatchKind.only,
+        description="only: the reply is the keyword (greetings, thanks and emoji allowed "
+        "around it); first: the reply opens with it; phrase: it appears anywhere; regex: "
+        "the pattern is found in the normalised reply.",
+    )
+    action: Action = Field(description="What happens; `manual` hands the reply to a person.")
+    captures: Captures = Field(
+        default_factory=Captures,
+        description="Values to capture from the text after the keyword: a reference number "
+        "by pattern, a 1-5 rating.",
+    )
+    requires: list[Literal["details", "reference", "rating"]] = Field(
+        default=[],
+        description="Captures that must be present for the action to run automatically; "
+        "without them a person decides.",
+    )
+    reply: str | None = Field(
+        default=None,
+        description="Auto-reply text; {details}, {reference} and {rating} are replaced by "
+        "what was captured.",
+    )
 
     @model_validator(mode="after")
-    def _details_need_first(self) -> Rule:
-        if "details" in self.requires and self.match is not MatchKind.first:
-            raise RuleValueError(
-                f"requires details, but match is '{self.match}', which never captures any",
-                "set `match: first` so the text after the keyword becomes the details",
-                ("requires",),
-            )
+    def _consistent(self) -> Rule:
+        self._check_name()
+        self._check_keywords()
+        provided = self.provided_captures()
+        for name in self.requires:
+            if name not in provided:
+                raise RuleValueError(*_never_captured(name, self.match), ("requires",))
+        if self.reply is not None:
+            _check_template(self.reply, provided)
         return self
+
+    def provided_captures(self) -> frozenset[str]:
+        """The capture names this rule can fill."""
+        names: set[str] = set()
+        if self.match in {MatchKind.first, MatchKind.phrase}:
+            names.add("details")
+        if self.match is MatchKind.regex:
+            for keyword in self.keywords:
+                names.update(re.compile(keyword).groupindex)
+        if self.captures.reference is not None:
+            names.add("reference")
+        if self.captures.rating:
+            names.add("rating")
+        return frozenset(names)
+
+    def _check_name(self) -> None:
+        if self.name.casefold() == CARRIER_RULE:
+            raise RuleValueError(
+                f"rule name {self.name!r} is reserved for carrier opt-out words",
+                "choose another name",
+                ("name",),
+            )
+
+    def _check_keywords(self) -> None:
+        for index, keyword in enumerate(self.keywords):
+            loc = ("keywords", index)
+            if self.match is MatchKind.regex:
+                pattern = _compile(keyword, loc)
+                if pattern.search(""):
+                    raise RuleValueError(
+                        f"pattern {keyword!r} matches an empty reply",
+                        "make the pattern need at least one character",
+                        loc,
+                    )
+                continue
+            if normalise(keyword):
+                continue
+            if not symbols(keyword):
+                raise RuleValueError(
+                    f"keyword {keyword!r} is empty once punctuation and symbols are removed",
+                    "use words, digits or an emoji: punctuation and symbols are ignored",
+                    loc,
+                )
+            if self.match is not MatchKind.only:
+                raise RuleValueError(
+                    f"emoji keyword {keyword!r} needs `match: only`",
+                    "put emoji keywords in a rule with `match: only`",
+                    loc,
+                )
+
+
+def _never_captured(name: str, match: MatchKind) -> tuple[str, str]:
+    if name == "details":
+        return (
+            f"requires details, but match is '{match}', which never captures any",
+            "set `match: first` so the text after the keyword becomes the details",
+        )
+    if name == "reference":
+        return (
+            "requires a reference, but the rule has no reference pattern",
+            "add `captures: {reference: '<pattern>'}`",
+        )
+    return (
+        "requires a rating, but the rule doesn't capture one",
+        "add `captures: {rating: true}`",
+    )
+
+
+def _check_template(template: str, provided: frozenset[str]) -> None:
+    try:
+        fields = [field for _, field, _, _ in string.Formatter().parse(template) if field]
+    except ValueError:
+        raise RuleValueError(
+            "the reply has an unmatched { or }",
+            "write {details}, {reference} or {rating}; double a brace ({{ or }}) to show one",
+            ("reply",),
+        ) from None
+    for field in fields:
+        if field not in provided:
+            can = ", ".join("{" + name + "}" for name in sorted(provided)) or "no placeholders"
+            raise RuleValueError(
+                f"the reply uses {{{field}}}, which this rule never captures",
+                f"this rule can use {can}",
+                ("reply",),
+            )
+
+
+def render_reply(template: str, captures: Mapping[str, str]) -> str:
+    """The auto-reply with captured values filled in (missing ones left empty)."""
+    values = {name: captures.get(name, "") for name in CAPTURE_NAMES}
+    values.update(captures)
+    return template.format_map(values)
+
+
+class Callback(BaseModel):
+    """Where the service is told about automatic outcomes (delivered by the action worker)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    url: str = Field(description="HTTPS endpoint the service receives outcomes on.")
+    secret_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the signing secret; the secret "
+        "itself never goes in the rule file.",
+    )
+
+    @field_validator("url")
+    @classmethod
+    def _http_url(cls, value: str) -> str:
+        parts = urlsplit(value.strip())
+        if parts.scheme not in {"http", "https"} or not parts.hostname:
+            raise RuleValueError(
+                f"{value!r} is not a web address",
+                "write the full address, e.g. https://service.example/inbound",
+            )
+        return value.strip()
+
+    @field_validator("secret_env")
+    @classmethod
+    def _env_name(cls, value: str | None) -> str | None:
+        if value is not None and not _ENV_NAME.match(value):
+            raise RuleValueError(
+                f"{value!r} is not an environment variable name",
+                "name the variable that holds the secret, e.g. APPOINTMENTS_CALLBACK_SECRET; "
+                "never put the secret itself here",
+            )
+        return value
 
 
 class Service(BaseModel):
@@ -140,11 +336,21 @@ class Service(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
-    id: str
-    name: Name
-    region: str
-    numbers: list[PhoneNumber] = Field(min_length=1)
-    retention_days: int = Field(default=7, ge=1)
+    id: str = Field(description="Short, stable identifier: lower-case letters, digits, - and _.")
+    name: Name = Field(description="The service's name, as caseworkers see it.")
+    region: str = Field(
+        description="Two-letter country code in capitals (GB, US); sets how numbers without "
+        "+ are read and which carrier opt-out words apply."
+    )
+    numbers: list[PhoneNumber] = Field(
+        min_length=1, description="The numbers replies arrive on, e.g. +447700900123."
+    )
+    callback: Callback | None = Field(
+        default=None, description="Where to send automatic outcomes (optional)."
+    )
+    retention_days: int = Field(
+        default=7, ge=1, description="Days message text is kept before it is purged."
+    )
 
     @field_validator("id")
     @classmethod
@@ -188,8 +394,11 @@ class ServiceRules(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
-    service: Service
-    rules: list[Rule] = Field(min_length=1)
+    service: Service = Field(description="Who the service is and the numbers it owns.")
+    rules: list[Rule] = Field(
+        min_length=1,
+        description="Keyword rules in order: when several match and agree, the first wins.",
+    )
 
     @field_validator("rules")
     @classmethod

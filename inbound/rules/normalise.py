@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import re
 import unicodedata
 
@@ -63,3 +64,31 @@ def normalise(text: str) -> str:
 def _is_decoration(char: str, category: str) -> bool:
     code = ord(char)
     return category == "Me" or 0xFE00 <= code <= 0xFE0F or 0xE0100 <= code <= 0xE01EF
+
+
+_REPEATS = re.compile(r"([^\W\d_])\1+")
+
+
+def squeeze(normalised: str) -> str:
+    """Collapse repeated letters ("yesss" → "yes", "cancelled" → "canceled") of normalised text.
+
+    Keywords and messages are compared squeezed as well as exactly, so drawn-out replies match.
+    """
+    return " ".join([_squeeze_word(word) for word in normalised.split(" ")])
+
+
+@functools.lru_cache(maxsize=65536)
+def _squeeze_word(word: str) -> str:
+    # Replies reuse a small vocabulary; a bounded cache of words keeps this off the hot path.
+    return _REPEATS.sub(r"\1", word)
+
+
+def symbols(text: str) -> str:
+    """The emoji and other pictographs in `text`, without repeats or skin tones: "👍🏽👍" → "👍"."""
+    if text.isascii():
+        return ""
+    kept: list[str] = []
+    for char in text:
+        if unicodedata.category(char) == "So" and (not kept or kept[-1] != char):
+            kept.append(char)
+    return "".join(kept)

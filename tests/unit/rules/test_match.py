@@ -5,13 +5,16 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
+from inbound.rules.load import load_directory
 from inbound.rules.match import Decision, Matcher, decide
 from inbound.rules.model import Action, Rule, Service, ServiceRules
+from tests.unit.rules.conftest import EXAMPLES
 
 NEEDS_DETAILS = "rule 'report' needs details after the keyword"
+OPT_OUT = "possible opt-out request in a longer message"
 TO_A_PERSON = "rule 'change' hands this to a person"
 
 
@@ -49,12 +52,37 @@ TO_A_PERSON = "rule 'change' hands this to a person"
         ("cant make it", Action.cancel, "cancel", "matched rule 'cancel'"),
         ("Can’t make it!", Action.cancel, "cancel", "matched rule 'cancel'"),
         # Opt-out.
-        ("STOP", Action.opt_out, "stop", "matched rule 'stop'"),
-        ("Stop.", Action.opt_out, "stop", "matched rule 'stop'"),
+        ("STOP", Action.opt_out, "stop", "carrier opt-out word STOP (region GB)"),
+        ("Stop.", Action.opt_out, "stop", "carrier opt-out word STOP (region GB)"),
+        ("Stop please", Action.opt_out, "stop", "matched rule 'stop'"),
+        # Greetings, thanks, drawn-out letters, one typo in a long keyword, and a 👍 synonym.
+        ("Hi, yes thanks", Action.confirm, "confirm", "matched rule 'confirm'"),
+        (
+            "Good morning! Cancel please, thank you x",
+            Action.cancel,
+            "cancel",
+            "matched rule 'cancel'",
+        ),
+        ("yesss", Action.confirm, "confirm", "matched rule 'confirm'"),
+        ("Nooo", Action.cancel, "cancel", "matched rule 'cancel'"),
+        ("👍", Action.confirm, "confirm", "matched rule 'confirm'"),
+        ("👍🏽👍", Action.confirm, "confirm", "matched rule 'confirm'"),
+        (
+            "comfirm",
+            Action.confirm,
+            "confirm",
+            "matched rule 'confirm', reading one typo as keyword 'confirm'",
+        ),
+        (
+            "cancle",
+            Action.cancel,
+            "cancel",
+            "matched rule 'cancel', reading one typo as keyword 'cancel'",
+        ),
         # Change requests: always a person.
         ("change", Action.manual, "change", TO_A_PERSON),
         ("Change to Tuesday please", Action.manual, "change", TO_A_PERSON),
-        ("Can I reschedule?", None, None, "no rule matched"),
+        ("Can I reschedule?", None, "change", "a question about keyword 'reschedule'"),
         ("Reschedule: next week", Action.manual, "change", TO_A_PERSON),
         ("MOVE to 3pm", Action.manual, "change", TO_A_PERSON),
         # Reports need something to report.
@@ -69,19 +97,40 @@ TO_A_PERSON = "rule 'change' hands this to a person"
         ("Report!", None, "report", NEEDS_DETAILS),
         ("report - ", None, "report", NEEDS_DETAILS),
         # Anything a person would hesitate over goes to a person.
-        ("Yes but can I change the time?", None, None, "no rule matched"),
-        ("yes no", None, None, "no rule matched"),
-        ("Yes and no", None, None, "no rule matched"),
+        ("Yes but can I change the time?", None, None, "a question about keyword 'yes'"),
+        (
+            "yes but I need to change the time",
+            None,
+            None,
+            "matched confirm and manual (rules 'confirm' and 'change')",
+        ),
+        ("yes no", None, None, "matched confirm and cancel (rules 'confirm' and 'cancel')"),
+        ("Yes and no", None, None, "matched confirm and cancel (rules 'confirm' and 'cancel')"),
+        ("not yes", None, "confirm", "negation 'not' with keyword 'yes'"),
+        ("Can't make it?", None, "cancel", "a question, not an answer (rule 'cancel')"),
+        ("yes?", None, "confirm", "a question, not an answer (rule 'confirm')"),
+        ("yes I will see the nurse", None, "confirm", "extra text after keyword 'yes'"),
+        ("I said yes to my wife", None, "confirm", "extra text around keyword 'yes'"),
+        # One typo is never allowed in short keywords, and a real word is never a typo.
+        ("yrs", None, None, "no rule matched"),
+        ("shop", None, None, "no rule matched"),
+        ("conform", None, None, "no rule matched"),
         ("not sure", None, None, "no rule matched"),
         ("Who is this?", None, None, "no rule matched"),
-        ("yess", None, None, "no rule matched"),
-        ("stop sending me these", None, None, "no rule matched"),
+        (
+            "stop sending me these",
+            None,
+            "stop",
+            "possible opt-out request in a longer message; extra text after keyword 'stop'",
+        ),
+        ("Please stop texting me", None, "stop", OPT_OUT + "; extra text after keyword 'stop'"),
+        ("unsubscribe me", None, None, OPT_OUT),
         ("reporting a problem", None, None, "no rule matched"),
         ("Ydw", None, None, "no rule matched"),
         ("Ie, diolch", None, None, "no rule matched"),
         ("نعم", None, None, "no rule matched"),
         ("لا", None, None, "no rule matched"),
-        ("👍", None, None, "no words to match, only punctuation, symbols or emoji"),
+        ("👎", None, None, "no words to match, only punctuation, symbols or emoji"),
         ("?!", None, None, "no words to match, only punctuation, symbols or emoji"),
         ("", None, None, "empty message"),
         ("   \n", None, None, "empty message"),
@@ -132,7 +181,7 @@ def test_rules_that_disagree_go_to_a_person() -> None:
         {"name": "help", "keywords": ["ok"], "action": "help"},
     )
     decision = decide(both, "OK")
-    assert decision == Decision(None, None, {}, "matched 'yes' and 'help'")
+    assert decision == Decision(None, None, {}, "matched confirm and help (rules 'yes' and 'help')")
 
 
 def test_first_and_only_rules_that_disagree_go_to_a_person() -> None:
@@ -140,7 +189,10 @@ def test_first_and_only_rules_that_disagree_go_to_a_person() -> None:
         {"name": "book", "keywords": ["book"], "match": "first", "action": "register"},
         {"name": "stop", "keywords": ["book stop"], "action": "opt_out"},
     )
-    assert decide(both, "book stop").reason == "matched 'book' and 'stop'"
+    assert decide(both, "book stop").reason == (
+        "possible opt-out request in a longer message; "
+        "matched register and opt_out (rules 'book' and 'stop')"
+    )
 
 
 def test_rules_that_agree_use_the_first_in_the_file() -> None:
@@ -212,3 +264,34 @@ def test_case_and_surrounding_space_do_not_change_the_decision(
         )
     padded = example_matcher.decide(before + text + after)
     assert padded.captures == decision.captures
+
+
+EXAMPLE_MATCHERS = st.sampled_from(
+    [Matcher(rules) for rules in load_directory(EXAMPLES).services.values()]
+)
+ANY_REPLY = st.one_of(
+    REPLIES,
+    st.lists(
+        st.sampled_from(
+            ["join", "rate", "5", "4/5", "⭐", "pothole", "status", "MB123456", "?", "not", "👍"]
+        ),
+        max_size=5,
+    ).map(" ".join),
+)
+
+
+@settings(max_examples=300)
+@given(EXAMPLE_MATCHERS, ANY_REPLY, PADDING, PADDING)
+def test_every_example_service_never_raises_and_ignores_case_and_space(
+    matcher: Matcher, text: str, before: str, after: str
+) -> None:
+    decision = matcher.decide(text)
+    assert decision.reason
+    for variant in [text.upper(), text.lower(), before + text + after]:
+        other = matcher.decide(variant)
+        assert (other.action, other.rule, other.reason, other.flags) == (
+            decision.action,
+            decision.rule,
+            decision.reason,
+            decision.flags,
+        )

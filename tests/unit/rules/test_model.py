@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from typing import Any
 
 import pytest
@@ -115,3 +116,62 @@ def test_rule_book_refuses_a_number_in_two_services() -> None:
 def test_rule_book_refuses_a_service_id_twice() -> None:
     with pytest.raises(ValueError, match="service id 'library' is defined twice"):
         RuleBook([service_rules("library"), service_rules("library", "+447700900112")])
+
+
+@pytest.mark.parametrize(
+    ("fields", "problem"),
+    [
+        ({"keywords": ["("], "match": "regex"}, "is not a valid regular expression"),
+        ({"keywords": ["x*"], "match": "regex"}, "matches an empty reply"),
+        ({"keywords": ["👍"], "match": "first"}, "needs `match: only`"),
+        ({"requires": ["reference"]}, "has no reference pattern"),
+        ({"requires": ["rating"]}, "doesn't capture one"),
+        ({"captures": {"reference": "[a-z"}}, "is not a valid regular expression"),
+        ({"reply": "Thanks {details}"}, "uses {details}, which this rule never captures"),
+        ({"reply": "Thanks {"}, "unmatched { or }"),
+        ({"name": "Carrier opt-out"}, "reserved for carrier opt-out words"),
+    ],
+)
+def test_rule_problems_are_explained(fields: dict[str, Any], problem: str) -> None:
+    with pytest.raises(ValidationError, match=re.escape(problem)):
+        Rule(**{"name": "renew", "keywords": ["renew"], "action": "confirm", **fields})
+
+
+def test_rule_captures_and_templates_that_fit_are_accepted() -> None:
+    rule = Rule(
+        name="status",
+        keywords=["status"],
+        match=MatchKind.first,
+        action=Action.follow_up,
+        captures={"reference": "[a-z]{2}[0-9]{6}", "rating": True},
+        requires=["reference", "details"],
+        reply="{reference} {details} {rating} {{literal}}",
+    )
+    assert rule.provided_captures() == {"details", "reference", "rating"}
+    regex = Rule(name="r", keywords=["^(?P<rating>[1-5])$"], match="regex", action="feedback")
+    assert regex.provided_captures() == {"rating"}
+
+
+def test_emoji_keyword_is_allowed_for_only_rules() -> None:
+    assert Rule(name="thumb", keywords=["👍"], action="confirm").keywords == ["👍"]
+
+
+@pytest.mark.parametrize(
+    ("callback", "ok"),
+    [
+        ({"url": "https://service.example/in", "secret_env": "SERVICE_SECRET"}, True),
+        ({"url": "https://service.example/in"}, True),
+        ({"url": "service.example/in"}, False),
+        ({"url": "https://service.example/in", "secret_env": "s3cr3t-value"}, False),
+        ({"url": "https://service.example/in", "secret": "inline"}, False),
+    ],
+)
+def test_callback_names_the_secrets_variable_never_the_secret(
+    callback: dict[str, str], ok: bool
+) -> None:
+    base = {"id": "library", "name": "Town library", "region": "GB", "numbers": ["+447700900111"]}
+    if ok:
+        assert Service(**base, callback=callback).callback is not None
+    else:
+        with pytest.raises(ValidationError):
+            Service(**base, callback=callback)

@@ -1,0 +1,77 @@
+"""Reading stored messages back with what happened to them, for `inbound rules replay`."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Collection
+from dataclasses import dataclass
+from datetime import datetime
+
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.store.models import Message, Outcome, ReviewItem
+
+
+@dataclass(frozen=True)
+class PastMessage:
+    """A stored message and its fate: an automatic outcome (`action`) or a review item."""
+
+    id: int
+    provider: str
+    provider_message_id: str
+    sender: str
+    text: str | None  # None once purged after the service's retention
+    received_at: datetime
+    action: str | None  # the automatic outcome's action; None when it went to review
+    rule: str | None
+    review_reason: str | None
+
+
+async def messages_for_service(
+    session: AsyncSession,
+    service_id: str,
+    numbers: Collection[str],
+    since: datetime,
+    batch: int = 500,
+) -> AsyncIterator[PastMessage]:
+    """Messages for a service (by id, or sent to one of its numbers) received since `since`.
+
+    Oldest first; read in batches so a long history doesn't sit in memory at once.
+    """
+    owned = Message.service_id == service_id
+    query = (
+        select(
+            Message.id,
+            Message.provider,
+            Message.provider_message_id,
+            Message.sender,
+            Message.text,
+            Message.received_at,
+            Outcome.action,
+            Outcome.rule,
+            ReviewItem.reason,
+            ReviewItem.rule,
+        )
+        .outerjoin(Outcome, Outcome.message_id == Message.id)
+        .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
+        .where(or_(owned, Message.recipient.in_(list(numbers))) if numbers else owned)
+        .where(Message.received_at >= since)
+        .order_by(Message.received_at, Message.id)
+        .execution_options(yield_per=batch)
+    )
+    result = await session.stream(query)
+    async for row in result:
+        (id_, provider, provider_id, sender, text, received, action, rule, reason, review_rule) = (
+            row
+        )
+        yield PastMessage(
+            id=id_,
+            provider=provider,
+            provider_message_id=provider_id,
+            sender=sender,
+            text=text,
+            received_at=received,
+            action=action,
+            rule=rule if action is not None else review_rule,
+            review_reason=reason,
+        )

@@ -1,0 +1,128 @@
+"""Reloading rule files without a restart: on SIGHUP, and when a file in the folder changes.
+
+A folder that no longer loads is refused with one log line naming the problems; the rules in
+force stay in force until the files are fixed.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import signal
+from collections.abc import Callable
+from pathlib import Path
+
+from inbound.logs import get_logger
+from inbound.rules.load import RuleSetError, load_directory
+from inbound.rules.model import RuleBook
+from inbound.worker.process import CompiledRules
+
+log = get_logger("rules-reload")
+
+Fingerprint = tuple[tuple[str, int, int, int], ...]
+
+
+def fingerprint(folder: Path) -> Fingerprint:
+    """What identifies the folder's rule files as they are now: path, inode, size, mtime."""
+    found: list[tuple[str, int, int, int]] = []
+    try:
+        files = sorted(folder.rglob("*"))
+    except OSError:
+        return ()
+    for file in files:
+        if file.suffix not in {".yaml", ".yml"}:
+            continue
+        try:
+            stat = file.stat()
+        except OSError:
+            continue  # removed while we looked; the next poll sees the folder settled
+        found.append((str(file), stat.st_ino, stat.st_size, stat.st_mtime_ns))
+    return tuple(found)
+
+
+class RulesWatcher:
+    """Keeps `rules` current with the rule folder; tells subscribers when it swaps them."""
+
+    def __init__(self, folder: Path, rules: CompiledRules, interval: float = 2.0) -> None:
+        self.folder = folder
+        self.rules = rules
+        self.interval = interval
+        self._subscribers: list[Callable[[CompiledRules], None]] = []
+        self._seen = fingerprint(folder)
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+        self._signal_installed = False
+
+    def subscribe(self, callback: Callable[[CompiledRules], None]) -> None:
+        """Call `callback(new_rules)` after every successful reload."""
+        self._subscribers.append(callback)
+
+    async def start(self) -> None:
+        """Start polling, and reload on SIGHUP where the platform and thread allow it."""
+        loop = asyncio.get_running_loop()
+        try:
+            loop.add_signal_handler(signal.SIGHUP, self._wake.set)
+            self._signal_installed = True
+        except (ValueError, NotImplementedError, RuntimeError, AttributeError):
+            # Not the main thread, or no SIGHUP (Windows): polling still picks up changes.
+            log.info("rules_reload_signal_unavailable")
+        self._task = asyncio.create_task(self._run(), name="rules-reload")
+
+    @property
+    def handles_sighup(self) -> bool:
+        """True when SIGHUP reloads the rules in this process."""
+        return self._signal_installed
+
+    async def stop(self) -> None:
+        """Stop watching; cancels and awaits the task."""
+        if self._signal_installed:
+            asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
+            self._signal_installed = False
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+            self._task = None
+
+    async def reload(self, why: str) -> bool:
+        """Load the folder again; swap the rules in if it loads. True when swapped."""
+        self._seen = await asyncio.to_thread(fingerprint, self.folder)
+        try:
+            book = await asyncio.to_thread(load_directory, self.folder)
+        except RuleSetError as error:
+            first = error.errors[0] if error.errors else None
+            log.error(
+                "rules_reload_refused",
+                why=why,
+                folder=str(self.folder),
+                errors=len(error.errors),
+                first_error=str(first) if first else None,
+                keeping="the rules in force",
+            )
+            return False
+        self._swap(book, why)
+        return True
+
+    def _swap(self, book: RuleBook, why: str) -> None:
+        self.rules = CompiledRules(book)
+        for callback in self._subscribers:
+            callback(self.rules)
+        log.info(
+            "rules_reloaded",
+            why=why,
+            services=len(book.services),
+            rules=sum(len(service.rules) for service in book.services.values()),
+        )
+
+    async def _run(self) -> None:
+        while True:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
+            try:
+                if self._wake.is_set():
+                    self._wake.clear()
+                    await self.reload("SIGHUP")
+                elif await asyncio.to_thread(fingerprint, self.folder) != self._seen:
+                    await self.reload("files changed")
+            except Exception as error:  # keep watching: the rules in force stay in force
+                log.error("rules_reload_failed", error=type(error).__name__)

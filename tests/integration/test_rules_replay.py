@@ -1,0 +1,171 @@
+"""`inbound rules replay` over messages really stored in SQLite and PostgreSQL."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+
+from inbound.cli import main
+from inbound.message import InboundMessage
+from inbound.rules.load import load_directory
+from inbound.store.database import create_engine, session_factory
+from inbound.store.history import messages_for_service
+from inbound.worker.process import CompiledRules, Status, process_message
+from tests.conftest import EXAMPLE_RULES
+
+SENDER = "+447700900123"
+SURGERY = "+447700900000"
+# What the surgery ran before the example rules: fewer keywords, and two we now read differently.
+OLD_RULES = """\
+service:
+  id: appointments
+  name: Riverside Surgery appointments
+  region: GB
+  numbers: ["+447700900000"]
+rules:
+  - name: confirm
+    keywords: ["yes", maybe]
+    action: confirm
+  - name: cancel
+    keywords: ["no", ok]
+    action: cancel
+"""
+# (id, text, days ago, what the old rules did)
+HISTORY = [
+    ("m-yes", "Yes", 1, Status.PROCESSED),
+    ("m-thumb", "👍", 1, Status.REVIEW),  # the example rules confirm it
+    ("m-typo", "cancle", 2, Status.REVIEW),  # the example rules forgive the typo
+    ("m-maybe", "maybe", 2, Status.PROCESSED),  # confirmed before; a person decides now
+    ("m-ok", "OK", 3, Status.PROCESSED),  # cancelled before; confirmed now
+    ("m-question", "what is this?", 3, Status.REVIEW),  # a person decides, as before
+    ("m-old", "yep", 30, Status.REVIEW),  # older than --since
+]
+
+
+def stored_message(
+    provider_id: str, text: str, days_ago: float, to: str = SURGERY
+) -> InboundMessage:
+    return InboundMessage(
+        provider="generic",
+        provider_message_id=provider_id,
+        sender=SENDER,
+        recipient=to,
+        text=text,
+        received_at=datetime.now(UTC) - timedelta(days=days_ago),
+    )
+
+
+async def store_history(database_url: str, old_rules: Path) -> None:
+    rules = CompiledRules(load_directory(old_rules))
+    engine = create_engine(database_url)
+    try:
+        sessions = session_factory(engine)
+        for provider_id, text, days_ago, expected in HISTORY:
+            result = await process_message(
+                sessions, rules, stored_message(provider_id, text, days_ago)
+            )
+            assert result.status == expected, (text, result)
+        # Another service's message is never replayed.
+        other = stored_message("m-other", "yes", 1, to="+447700900009")
+        assert (await process_message(sessions, rules, other)).status == Status.REVIEW
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def old_rules(tmp_path: Path) -> Path:
+    folder = tmp_path / "old-rules"
+    folder.mkdir()
+    (folder / "appointments.yaml").write_text(OLD_RULES, encoding="utf-8")
+    return folder
+
+
+def test_history_reads_a_services_messages_with_their_fate(
+    database_url: str, old_rules: Path
+) -> None:
+    asyncio.run(store_history(database_url, old_rules))
+
+    async def read() -> list[tuple[str, str | None, str | None]]:
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine)() as session:
+                since = datetime.now(UTC) - timedelta(days=7)
+                found = messages_for_service(session, "appointments", [SURGERY], since, batch=2)
+                return [(m.provider_message_id, m.action, m.review_reason) async for m in found]
+        finally:
+            await engine.dispose()
+
+    rows = asyncio.run(read())
+    assert [row[0] for row in rows] == [
+        "m-ok",
+        "m-question",
+        "m-typo",
+        "m-maybe",
+        "m-yes",
+        "m-thumb",
+    ]  # oldest first
+    fates = {provider_id: (action, reason) for provider_id, action, reason in rows}
+    assert fates["m-yes"] == ("confirm", None)
+    assert fates["m-ok"] == ("cancel", None)
+    assert fates["m-thumb"][0] is None
+    assert fates["m-thumb"][1]
+
+
+def test_replay_prints_what_the_new_rules_would_change(
+    database_url: str,
+    old_rules: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asyncio.run(store_history(database_url, old_rules))
+    monkeypatch.setenv("INBOUND_DATABASE_URL", database_url)
+    code = main(["rules", "replay", str(EXAMPLE_RULES / "appointments.yaml"), "--since", "7"])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "replayed 6 messages for service appointments from the last 7 days" in out
+    assert "automatic before: 3, with these rules: 4" in out
+    assert "review items these rules would handle: 2" in out
+    assert "automatic outcomes these rules would send to review: 1" in out
+    assert "automatic outcomes these rules would change: 1" in out
+    assert "unchanged: 2" in out
+    changes = out.split("changes:")[1]
+    assert 'review -> confirm  "👍"' in changes
+    assert 'review -> cancel  "cancle"' in changes
+    assert 'confirm -> review  "maybe"' in changes
+    assert 'cancel -> confirm  "OK"' in changes
+    assert "yep" not in out  # older than --since
+    assert "+44********23" in out
+    assert SENDER not in out  # numbers are masked
+
+
+def test_replay_skips_purged_text(
+    database_url: str,
+    old_rules: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asyncio.run(store_history(database_url, old_rules))
+
+    async def purge() -> None:
+        from sqlalchemy import update
+
+        from inbound.store.models import Message
+
+        engine = create_engine(database_url)
+        try:
+            async with session_factory(engine).begin() as session:
+                await session.execute(
+                    update(Message).where(Message.provider_message_id == "m-ok").values(text=None)
+                )
+        finally:
+            await engine.dispose()
+
+    asyncio.run(purge())
+    monkeypatch.setenv("INBOUND_DATABASE_URL", database_url)
+    assert main(["rules", "replay", str(EXAMPLE_RULES / "appointments.yaml")]) == 0
+    out = capsys.readouterr().out
+    assert "replayed 5 messages" in out
+    assert "(1 with text purged, skipped)" in out
