@@ -34,13 +34,17 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.basic_auth import BasicAuth, basic_auth
+from inbound.providers.timestamps import require_fresh
 
 SIGNATURE = "x-sinch-webhook-signature"
 NONCE = "x-sinch-webhook-signature-nonce"
 TIMESTAMP = "x-sinch-webhook-signature-timestamp"
 ALGORITHM = "x-sinch-webhook-signature-algorithm"
-# A signed callback older or newer than this is a replay (or a badly wrong clock): refused.
-TOLERANCE_SECONDS = 300
+# Sinch retries 5xx/429 for about 23 hours; should a retry keep its first timestamp, a shorter
+# window would refuse it with a 403, which Sinch treats as final. So the window is the retry
+# span and replays inside it are absorbed by dedupe on the message id.
+MAX_AGE_SECONDS = 24 * 3600
+MAX_AHEAD_SECONDS = 300
 
 _ALGORITHMS = {
     "hmacsha256": hashlib.sha256,
@@ -108,8 +112,7 @@ class Sinch:
         if not matched:
             raise SignatureInvalid(f"{SIGNATURE} does not match this request", field=SIGNATURE)
         # Checked after the signature, so only a genuine but old request is called stale.
-        if abs(self._clock() - int(stamp)) > TOLERANCE_SECONDS:
-            raise SignatureInvalid(f"{TIMESTAMP} is outside the allowed window", field=TIMESTAMP)
+        require_fresh(int(stamp), self._clock(), TIMESTAMP, MAX_AGE_SECONDS, MAX_AHEAD_SECONDS)
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
         """The one MO message a callback carries; none for a delivery report."""

@@ -40,9 +40,12 @@ from inbound.providers.timestamps import naive_utc, require_fresh, unix_seconds
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"
-# A signed webhook whose `timestamp` is further than this from our clock is refused: the
-# timestamp is signed, so this bounds how long a captured request can be replayed.
-TOLERANCE_SECONDS = 300
+# Vonage resends an unanswered message for 24 hours and may keep the `timestamp` of the first
+# push, so a window any shorter could refuse a genuine resend (and lose the message): the window
+# is the retry span plus an hour. Replays inside it are absorbed by dedupe on messageId.
+MAX_AGE_SECONDS = 25 * 3600
+# Vonage's clock running ahead of ours by more than this is not believable.
+MAX_AHEAD_SECONDS = 300
 
 # Signature method (the Dashboard's name) -> hash; md5hash is a plain MD5 with the secret appended.
 DIGESTS: dict[str, Any] = {
@@ -144,7 +147,7 @@ class Vonage:
             raise SignatureInvalid("sig does not match this request", field="sig")
         # Checked after the signature, so only a genuine request is ever called stale.
         sent_at = unix_seconds(stamp, "timestamp")
-        require_fresh(sent_at, self._clock(), "timestamp", TOLERANCE_SECONDS, TOLERANCE_SECONDS)
+        require_fresh(sent_at, self._clock(), "timestamp", MAX_AGE_SECONDS, MAX_AHEAD_SECONDS)
         if self._api_key is not None and params.get("api-key") != self._api_key:
             raise SignatureInvalid("api-key is not the configured Vonage account", field="api-key")
 
