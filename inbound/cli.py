@@ -16,6 +16,7 @@ import aiohttp
 
 from inbound import config, logs, phone, service
 from inbound.broker.connection import BrokerUnreachable
+from inbound.commands import callbacks as callbacks_commands
 from inbound.commands import rules as rules_commands
 from inbound.commands.context import CommandError, load_settings
 from inbound.providers import generic
@@ -38,6 +39,8 @@ def _run_parts(parts: service.Parts) -> Callable[[argparse.Namespace], int]:
             asyncio.run(service.run(settings, parts))
         except BrokerUnreachable as error:
             raise CommandError(f"{error}; {RABBITMQ_HINT}") from None
+        except service.StartupError as error:
+            raise CommandError(str(error)) from None
         return 0
 
     return command
@@ -229,6 +232,7 @@ def _parser() -> argparse.ArgumentParser:
     trace.add_argument("--show-numbers", action="store_true", help="print phone numbers unmasked")
 
     rules_commands.register(commands)
+    callbacks_commands.register(commands)
 
     send = add(
         "send",

@@ -3,15 +3,23 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import signal
 from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
+from datetime import timedelta
 
+import aiohttp
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inbound.actions.backoff import RetryPolicy
+from inbound.actions.consumer import ActionWorker
+from inbound.actions.plan import EffectPolicy
+from inbound.actions.queue import ActionQueue
+from inbound.actions.sender import LogSender, NotifyKeyInvalid, NotifySender, OutboundSender
 from inbound.broker.connection import connect
 from inbound.broker.publisher import Publisher
 from inbound.broker.topology import Names
@@ -24,8 +32,13 @@ from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
 from inbound.worker.consumer import RulesWorker
 from inbound.worker.process import CompiledRules
+from inbound.worker.reload import RulesWatcher
 
 log = get_logger("service")
+
+
+class StartupError(Exception):
+    """A setting that makes start-up impossible, explained in one line."""
 
 
 def announce(line: str) -> None:
@@ -69,29 +82,92 @@ async def running(
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
         worker: RulesWorker | None = None
         if parts.worker:
-            worker = RulesWorker(
-                connection,
-                names,
-                session_factory(engine),
-                rules,
-                prefetch=settings.prefetch,
-                delivery_limit=settings.delivery_limit,
-                # SQLite has one writer; PostgreSQL takes a transaction per prefetched message.
-                concurrency=1 if engine.dialect.name == "sqlite" else settings.prefetch,
-                multipart_timeout=settings.multipart_timeout,
-            )
-            await worker.start()
-            stack.push_async_callback(worker.stop)
-            say(f"rules worker consuming {names.received}")
+            worker = await _start_workers(settings, rules, connection, engine, names, stack)
+            say(f"rules worker consuming {names.received}; action worker consuming {names.actions}")
+        # Rule files reload on SIGHUP and on change; the worker and the receiver follow the swap.
+        watcher = RulesWatcher(settings.rules_dir, rules)
+        if worker is not None:
+            running_worker = worker
+            watcher.subscribe(lambda new: setattr(running_worker, "rules", new))
+        await watcher.start()
+        stack.push_async_callback(watcher.stop)
         port: int | None = None
         if parts.receiver:
-            port = await _start_receiver(settings, rules, connection, engine, names, stack, say)
+            port = await _start_receiver(settings, watcher, connection, engine, names, stack, say)
         yield Running(port, worker, connection, engine)
+
+
+async def _start_workers(
+    settings: Settings,
+    rules: CompiledRules,
+    connection: AbstractRobustConnection,
+    engine: AsyncEngine,
+    names: Names,
+    stack: AsyncExitStack,
+) -> RulesWorker:
+    sessions = session_factory(engine)
+    http = await stack.enter_async_context(aiohttp.ClientSession())
+    actions = ActionWorker(
+        connection,
+        names,
+        sessions,
+        http=http,
+        sender=_sender(settings, http),
+        # Callback secrets live in the environment, named by each rule file's secret_env.
+        secret_for=os.environ.get,
+        policy=RetryPolicy(
+            settings.retry_delays,
+            settings.callback_max_attempts,
+            timedelta(seconds=settings.callback_max_age),
+        ),
+        callback_timeout=settings.callback_timeout,
+    )
+    await actions.start()
+    stack.push_async_callback(actions.stop)
+    queue = await ActionQueue.open(
+        connection, names, settings.retry_delays, within=settings.publish_timeout
+    )
+    stack.push_async_callback(queue.close)
+    worker = RulesWorker(
+        connection,
+        names,
+        sessions,
+        rules,
+        prefetch=settings.prefetch,
+        delivery_limit=settings.delivery_limit,
+        # SQLite has one writer; PostgreSQL takes a transaction per prefetched message.
+        concurrency=1 if engine.dialect.name == "sqlite" else settings.prefetch,
+        multipart_timeout=settings.multipart_timeout,
+        actions=queue,
+        policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
+    )
+    await worker.start()
+    stack.push_async_callback(worker.stop)
+    return worker
+
+
+def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
+    if settings.sender == "log":
+        return LogSender()
+    if settings.notify_api_key is None or settings.notify_template_id is None:
+        raise StartupError(
+            "INBOUND_SENDER=notify needs INBOUND_NOTIFY_API_KEY and INBOUND_NOTIFY_TEMPLATE_ID"
+        )
+    try:
+        return NotifySender(
+            http,
+            settings.notify_base_url,
+            settings.notify_api_key.get_secret_value(),
+            settings.notify_template_id,
+            settings.callback_timeout,
+        )
+    except NotifyKeyInvalid as error:
+        raise StartupError(f"INBOUND_NOTIFY_API_KEY: {error}") from None
 
 
 async def _start_receiver(
     settings: Settings,
-    rules: CompiledRules,
+    rules: RulesWatcher,
     connection: AbstractRobustConnection,
     engine: AsyncEngine,
     names: Names,
@@ -107,10 +183,9 @@ async def _start_receiver(
     publisher = await Publisher.open(
         connection, names, settings.delivery_limit, settings.publish_timeout
     )
-    book = rules.book
 
     def region_for(number: str) -> str | None:
-        owner = book.service_for_number(number)
+        owner = rules.rules.book.service_for_number(number)
         return owner.service.region if owner else None
 
     app = create_app(Receiver(settings, providers, publisher, region_for, connection, engine))

@@ -24,6 +24,7 @@ EXAMPLE_RULES = ROOT / "rules" / "examples"
 GENERIC_SECRET = "test-generic-secret"
 TWILIO_TOKEN = "test-twilio-auth-token"
 TWILIO_ACCOUNT = "AC" + "0" * 32
+TEST_RETRY_DELAYS = [0.2, 0.4]
 
 
 async def _migrate(url: str) -> None:
@@ -104,7 +105,11 @@ async def namespace(amqp_url: str) -> AsyncIterator[str]:
     yield name
     connection = await aio_pika.connect(amqp_url)
     async with connection:
-        await delete(await connection.channel(), Names(name))
+        delays = [
+            *TEST_RETRY_DELAYS,
+            *Settings.model_fields["retry_delays"].get_default(call_default_factory=True),
+        ]
+        await delete(await connection.channel(), Names(name), delays)
 
 
 @pytest.fixture
@@ -122,4 +127,7 @@ def settings(database_url: str, amqp_url: str, namespace: str) -> Settings:
         twilio_account_sid=TWILIO_ACCOUNT,
         publish_timeout=2.0,
         log_format="console",
+        retry_delays=TEST_RETRY_DELAYS,
+        callback_max_attempts=4,
+        callback_timeout=2.0,
     )

@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 
 import aio_pika
-from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 
 from inbound.broker.topology import Names, Topology, declare
 from inbound.message import RECEIVED, InboundMessage
@@ -13,6 +13,25 @@ from inbound.message import RECEIVED, InboundMessage
 
 class PublishFailed(Exception):
     """RabbitMQ did not confirm the message: it may not be durable."""
+
+
+async def publish_confirmed(
+    exchange: AbstractExchange,
+    message: aio_pika.Message,
+    routing_key: str,
+    within: float,
+    what: str,
+) -> None:
+    """Publish (mandatory) and wait for the confirm; PublishFailed unless RabbitMQ took it."""
+    try:
+        # A robust connection that is reconnecting can make publish hang: bound it.
+        async with asyncio.timeout(within):
+            await exchange.publish(message, routing_key=routing_key, mandatory=True)
+    except TimeoutError:
+        raise PublishFailed(f"no confirm from RabbitMQ within {within:g} s") from None
+    except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
+        # Nack, returned (unroutable) message, closed channel: none of them is durable.
+        raise PublishFailed(f"RabbitMQ refused the {what}: {type(error).__name__}") from error
 
 
 class Publisher:
@@ -44,17 +63,9 @@ class Publisher:
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
             message_id=message.key,
         )
-        try:
-            # A robust connection that is reconnecting can make publish hang: bound it.
-            async with asyncio.timeout(self._timeout):
-                await self._topology.exchange.publish(
-                    amqp_message, routing_key=RECEIVED, mandatory=True
-                )
-        except TimeoutError:
-            raise PublishFailed(f"no confirm from RabbitMQ within {self._timeout:g} s") from None
-        except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
-            # Nack, returned (unroutable) message, closed channel: none of them is durable.
-            raise PublishFailed(f"RabbitMQ refused the message: {type(error).__name__}") from error
+        await publish_confirmed(
+            self._topology.exchange, amqp_message, RECEIVED, self._timeout, "message"
+        )
 
     async def close(self) -> None:
         """Close the publishing channel."""

@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
 from inbound.message import RECEIVED
+
+# Routing key of an action (callback or reply) that is due for an attempt.
+ACTION_DUE = "action.due"
 
 # Bounds the received queue so a runaway producer can't exhaust the broker's disk; at the bound
 # RabbitMQ refuses the publish (x-overflow=reject-publish), so the webhook sees a failure, not loss.
@@ -35,6 +39,14 @@ class Names:
     @property
     def dead(self) -> str:
         return f"{self.namespace}.dead"
+
+    @property
+    def actions(self) -> str:
+        return f"{self.namespace}.actions"
+
+    def retry(self, delay: float) -> str:
+        """The delay queue that holds an action for `delay` seconds before its next attempt."""
+        return f"{self.namespace}.actions.retry.{round(delay * 1000)}ms"
 
 
 @dataclass(frozen=True)
@@ -77,9 +89,47 @@ async def declare(channel: AbstractChannel, names: Names, delivery_limit: int) -
     return Topology(names=names, exchange=exchange, received=received, dead=dead)
 
 
-async def delete(channel: AbstractChannel, names: Names) -> None:
+@dataclass(frozen=True)
+class ActionTopology:
+    """The actions queue and its delay queues, one per retry delay."""
+
+    actions: AbstractQueue
+    retries: dict[float, AbstractQueue]
+
+
+async def declare_actions(
+    channel: AbstractChannel, names: Names, delays: list[float]
+) -> ActionTopology:
+    """Declare the actions queue and a delay queue per retry delay (each a fixed TTL, so no
+    message waits behind a longer one), which dead-letter back to the actions queue."""
+    exchange = await channel.declare_exchange(
+        names.exchange, aio_pika.ExchangeType.TOPIC, durable=True
+    )
+    actions = await channel.declare_queue(
+        names.actions, durable=True, arguments={"x-queue-type": "quorum"}
+    )
+    await actions.bind(exchange, routing_key=ACTION_DUE)
+    retries: dict[float, AbstractQueue] = {}
+    for delay in sorted(set(delays)):
+        retries[delay] = await channel.declare_queue(
+            names.retry(delay),
+            durable=True,
+            arguments={
+                "x-queue-type": "quorum",
+                "x-message-ttl": round(delay * 1000),
+                "x-dead-letter-exchange": names.exchange,
+                "x-dead-letter-routing-key": ACTION_DUE,
+                "x-dead-letter-strategy": "at-least-once",
+                "x-overflow": "reject-publish",
+            },
+        )
+    return ActionTopology(actions, retries)
+
+
+async def delete(channel: AbstractChannel, names: Names, delays: Sequence[float] = ()) -> None:
     """Remove every queue and exchange of a namespace (tests, `inbound purge --all`)."""
-    for queue in (names.received, names.dead):
+    queues = [names.received, names.dead, names.actions, *(names.retry(d) for d in delays)]
+    for queue in queues:
         await channel.queue_delete(queue)
     for exchange in (names.exchange, names.dead_exchange):
         await channel.exchange_delete(exchange)

@@ -123,3 +123,43 @@ class MessagePart(Base):
     text: Mapped[str | None] = mapped_column(Text)
     received_at: Mapped[datetime]
     accepted_at: Mapped[datetime]
+
+
+class Action(Base):
+    """One side effect of an outcome (a callback or a reply), delivered at most once in effect.
+
+    Written in the same transaction as the outcome (an outbox), so a crash can't lose it.
+    """
+
+    __tablename__ = "actions"
+    __table_args__ = (
+        Index("ix_actions_state_published", "state", "published_at"),
+        Index("ix_actions_kind_recipient_created", "kind", "recipient", "created_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    kind: Mapped[str] = mapped_column(String(16))  # callback | reply
+    idempotency_key: Mapped[str] = mapped_column(String(200), unique=True)
+    recipient: Mapped[str | None] = mapped_column(String(32))  # reply: the number texted
+    payload: Mapped[dict[str, Any]]
+    state: Mapped[str] = mapped_column(String(16))  # pending | delivered | failed | suppressed
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
+    created_at: Mapped[datetime]
+    published_at: Mapped[datetime | None]
+    first_attempt_at: Mapped[datetime | None]
+    finished_at: Mapped[datetime | None]
+
+
+class OptOut(Base):
+    """A number that asked a service to stop texting it; kept when message content is purged."""
+
+    __tablename__ = "opt_outs"
+    __table_args__ = (UniqueConstraint("service_id", "number", name="uq_opt_outs_service_number"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    number: Mapped[str] = mapped_column(String(32))
+    opted_out_at: Mapped[datetime]

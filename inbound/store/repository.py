@@ -87,6 +87,30 @@ class Messages:
         await self._session.flush()
         return item
 
+    async def flag_for_review(self, message_id: int, service_id: str | None, reason: str) -> None:
+        """Put an already-decided message in front of a person (e.g. its callback failed).
+
+        A message has at most one review item: a second reason is added to the open one.
+        """
+        item = await self._session.scalar(
+            select(ReviewItem).where(ReviewItem.message_id == message_id).with_for_update()
+        )
+        if item is None:
+            self._session.add(
+                ReviewItem(
+                    message_id=message_id,
+                    service_id=service_id,
+                    reason=reason[:500],
+                    rule=None,
+                    state="open",
+                    created_at=datetime.now(UTC),
+                )
+            )
+        else:
+            item.reason = f"{item.reason}; {reason}"[:500]
+            item.state = "open"
+        await self._session.flush()
+
     async def trace(self, provider_message_id: str, provider: str | None) -> list[MessageTrace]:
         """Every stored message with this provider id (one per provider), with its fate."""
         query = (

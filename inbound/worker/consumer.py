@@ -6,16 +6,21 @@ import asyncio
 import contextlib
 from datetime import UTC, datetime, timedelta
 
-import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
 from pydantic import ValidationError
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from inbound.actions.plan import EffectPolicy
+from inbound.actions.queue import ActionQueue
+from inbound.broker.publisher import PublishFailed
+from inbound.broker.settle import settle
 from inbound.broker.topology import Names, declare
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
+from inbound.store.actions import Actions
 from inbound.worker.process import (
+    DEFAULT_POLICY,
     CompiledRules,
     Status,
     expire_overdue_parts,
@@ -24,8 +29,6 @@ from inbound.worker.process import (
 
 log = get_logger("worker")
 
-# Bounds an ack on a channel that is being re-opened after a connection loss.
-ACK_TIMEOUT = 5.0
 # Pause before handing a message back after a database failure, so a down database isn't
 # hammered and the delivery limit isn't spent in a fraction of a second.
 FAILURE_PAUSE = 1.0
@@ -45,6 +48,8 @@ class RulesWorker:
         delivery_limit: int,
         concurrency: int,
         multipart_timeout: float = 600.0,
+        actions: ActionQueue | None = None,
+        policy: EffectPolicy = DEFAULT_POLICY,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -56,6 +61,8 @@ class RulesWorker:
         self._slots = asyncio.Semaphore(concurrency)
         self._channel: AbstractChannel | None = None
         self._multipart_timeout = multipart_timeout
+        self._actions = actions
+        self._policy = policy
         self._expiry: asyncio.Task[None] | None = None
         self.processed = 0
 
@@ -84,7 +91,9 @@ class RulesWorker:
             cutoff = datetime.now(UTC) - timedelta(seconds=self._multipart_timeout)
             try:
                 async with self._slots:
-                    expired = await expire_overdue_parts(self._sessions, self.rules, cutoff)
+                    expired = await expire_overdue_parts(
+                        self._sessions, self.rules, cutoff, self._policy
+                    )
             except (SQLAlchemyError, OSError) as error:
                 log.error("multipart_expiry_failed", error=type(error).__name__)
                 continue
@@ -103,14 +112,14 @@ class RulesWorker:
             log.error(
                 "undecodable_message", amqp_id=incoming.message_id, errors=error.error_count()
             )
-            await self._settle(incoming, ack=False)
+            await settle(incoming, ack=False)
             return
         try:
-            result = await process_message(self._sessions, self.rules, message)
+            result = await process_message(self._sessions, self.rules, message, self._policy)
         except (SQLAlchemyError, OSError) as error:
             log.error("process_failed", message=message.key, error=type(error).__name__)
             await asyncio.sleep(FAILURE_PAUSE)
-            await self._settle(incoming, ack=False, requeue=True)
+            await settle(incoming, ack=False, requeue=True)
             return
         log.info(
             "message_processed",
@@ -122,17 +131,18 @@ class RulesWorker:
         )
         if result.status in (Status.PROCESSED, Status.REVIEW):
             self.processed += 1
-        await self._settle(incoming, ack=True)
+        if result.actions:
+            await self._hand_over(result.actions)
+        await settle(incoming, ack=True)
 
-    async def _settle(
-        self, incoming: AbstractIncomingMessage, *, ack: bool, requeue: bool = False
-    ) -> None:
+    async def _hand_over(self, ids: tuple[int, ...]) -> None:
+        # The actions are already committed (an outbox): if this publish fails the action
+        # worker's sweep publishes them later, so the message can still be acked.
+        if self._actions is None:
+            return
         try:
-            async with asyncio.timeout(ACK_TIMEOUT):
-                if ack:
-                    await incoming.ack()
-                else:
-                    await incoming.nack(requeue=requeue)
-        except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError) as error:
-            # The channel it came on is gone: RabbitMQ redelivers it, and dedupe makes that safe.
-            log.warning("settle_failed_will_redeliver", error=type(error).__name__)
+            await self._actions.due(ids)
+            async with self._sessions.begin() as session:
+                await Actions(session).mark_published(ids)
+        except (PublishFailed, SQLAlchemyError, OSError) as error:
+            log.warning("actions_left_for_sweep", count=len(ids), error=type(error).__name__)

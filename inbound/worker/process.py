@@ -11,13 +11,16 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound import phone
+from inbound.actions.plan import EffectPolicy, record_effects
 from inbound.concat import join_parts
 from inbound.message import InboundMessage
 from inbound.rules.match import Decision, Matcher
-from inbound.rules.model import RuleBook, ServiceRules
+from inbound.rules.model import Rule, RuleBook, ServiceRules
 from inbound.store.models import Message, MessagePart, PartGroup
 from inbound.store.parts import WAITING, Parts
 from inbound.store.repository import Messages
+
+DEFAULT_POLICY = EffectPolicy()
 
 
 class Status(StrEnum):
@@ -36,6 +39,7 @@ class Result:
     status: Status
     service_id: str | None = None
     decision: Decision | None = None
+    actions: tuple[int, ...] = ()  # callbacks and replies to hand to the action worker
 
 
 class CompiledRules:
@@ -53,9 +57,16 @@ class CompiledRules:
         """The service's rules' decision for a text."""
         return self._matchers[service.service.id].decide(text)
 
+    def rule(self, service: ServiceRules, name: str | None) -> Rule | None:
+        """A service's rule by name."""
+        return next((rule for rule in service.rules if rule.name == name), None)
+
 
 async def process_message(
-    sessions: async_sessionmaker[AsyncSession], rules: CompiledRules, message: InboundMessage
+    sessions: async_sessionmaker[AsyncSession],
+    rules: CompiledRules,
+    message: InboundMessage,
+    policy: EffectPolicy = DEFAULT_POLICY,
 ) -> Result:
     """Store the message once and record exactly one outcome or review item for it.
 
@@ -65,11 +76,11 @@ async def process_message(
     try:
         async with sessions.begin() as session:
             if message.part is not None:
-                return await _process_part(session, rules, message)
+                return await _process_part(session, rules, message, policy)
             repo = Messages(session)
             if await repo.exists(message.provider, message.provider_message_id):
                 return Result(Status.DUPLICATE)
-            result, _ = await _store_and_decide(repo, rules, message)
+            result, _ = await _store_and_decide(session, rules, message, policy)
             return result
     except IntegrityError:
         # Another worker stored the same message between our check and our insert.
@@ -77,7 +88,10 @@ async def process_message(
 
 
 async def expire_overdue_parts(
-    sessions: async_sessionmaker[AsyncSession], rules: CompiledRules, first_seen_before: datetime
+    sessions: async_sessionmaker[AsyncSession],
+    rules: CompiledRules,
+    first_seen_before: datetime,
+    policy: EffectPolicy = DEFAULT_POLICY,
 ) -> int:
     """Send the parts of groups still incomplete after the timeout to review; return how many."""
     async with sessions() as session:
@@ -94,32 +108,32 @@ async def expire_overdue_parts(
             got = group.total - len(joined.missing)
             whole = _whole(group, rows, joined.text)
             reason = f"incomplete multipart message: {got} of {group.total} parts arrived"
-            _, stored = await _store_and_decide(Messages(session), rules, whole, reason)
+            _, stored = await _store_and_decide(session, rules, whole, policy, reason)
             await parts.finish(group, stored.id, "expired")
             expired += 1
     return expired
 
 
 async def _process_part(
-    session: AsyncSession, rules: CompiledRules, message: InboundMessage
+    session: AsyncSession, rules: CompiledRules, message: InboundMessage, policy: EffectPolicy
 ) -> Result:
     parts = Parts(session)
     if await parts.exists(message.provider, message.provider_message_id):
         return Result(Status.DUPLICATE)
     group = await parts.lock_group(message)
     await parts.add(group, message)
-    repo = Messages(session)
     if group.state != WAITING:
         # The whole was already stored (or timed out): keep this late part visible to a person.
         assert message.part is not None
         late = f"part {message.part.number} of {group.total} arrived after its message was stored"
-        result, _ = await _store_and_decide(repo, rules, message, late)
+        result, _ = await _store_and_decide(session, rules, message, policy, late)
         return result
     rows = await parts.of(group)
     joined = join_parts(((row.number, row.text or "") for row in rows), group.total)
     if not joined.complete:
         return Result(Status.WAITING)
-    result, stored = await _store_and_decide(repo, rules, _whole(group, rows, joined.text))
+    whole = _whole(group, rows, joined.text)
+    result, stored = await _store_and_decide(session, rules, whole, policy)
     await parts.finish(group, stored.id, "joined")
     return result
 
@@ -139,8 +153,13 @@ def _whole(group: PartGroup, rows: Sequence[MessagePart], text: str) -> InboundM
 
 
 async def _store_and_decide(
-    repo: Messages, rules: CompiledRules, message: InboundMessage, review_reason: str | None = None
+    session: AsyncSession,
+    rules: CompiledRules,
+    message: InboundMessage,
+    policy: EffectPolicy,
+    review_reason: str | None = None,
 ) -> tuple[Result, Message]:
+    repo = Messages(session)
     service = rules.service_for(message.recipient)
     if service is None:
         stored = await repo.add(message, None, Status.REVIEW)
@@ -159,7 +178,16 @@ async def _store_and_decide(
         await repo.add_outcome(
             stored, service_id, decision.action, decision.rule, decision.captures
         )
-        return Result(Status.PROCESSED, service_id, decision), stored
+        actions = await record_effects(
+            session,
+            service=service,
+            message=stored,
+            action=decision.action,
+            captures=decision.captures,
+            rule=rules.rule(service, decision.rule),
+            policy=policy,
+        )
+        return Result(Status.PROCESSED, service_id, decision, tuple(actions)), stored
     stored = await repo.add(message, service_id, Status.REVIEW)
     await repo.open_review(stored, service_id, review_reason or decision.reason, decision.rule)
     return Result(Status.REVIEW, service_id, decision), stored

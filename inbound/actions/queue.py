@@ -1,0 +1,67 @@
+"""Handing actions to RabbitMQ: due now (actions queue) or later (a delay queue)."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+
+import aio_pika
+from aio_pika.abc import AbstractChannel, AbstractRobustConnection
+
+from inbound.broker.publisher import publish_confirmed
+from inbound.broker.topology import ACTION_DUE, ActionTopology, Names, declare_actions
+
+
+def action_id(body: bytes) -> int | None:
+    """The action id in a queued message, or None if the body isn't one of ours."""
+    try:
+        value = json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return None
+    found = value.get("action") if isinstance(value, dict) else None
+    return found if isinstance(found, int) and not isinstance(found, bool) else None
+
+
+class ActionQueue:
+    """Publishes action ids with publisher confirms, within a time bound."""
+
+    def __init__(
+        self, channel: AbstractChannel, names: Names, topology: ActionTopology, within: float
+    ) -> None:
+        self._channel = channel
+        self._names = names
+        self.topology = topology
+        self._within = within
+
+    @classmethod
+    async def open(
+        cls, connection: AbstractRobustConnection, names: Names, delays: list[float], within: float
+    ) -> ActionQueue:
+        """Open a confirming channel and declare the actions queue and its delay queues."""
+        channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
+        topology = await declare_actions(channel, names, delays)
+        return cls(channel, names, topology, within)
+
+    async def due(self, ids: Iterable[int]) -> None:
+        """Queue actions for an attempt now."""
+        exchange = await self._channel.get_exchange(self._names.exchange, ensure=False)
+        for action in ids:
+            await self._publish(exchange, action, ACTION_DUE)
+
+    async def later(self, action: int, delay: float) -> None:
+        """Queue an action for another attempt after `delay` seconds (one of the retry delays)."""
+        await self._publish(self._channel.default_exchange, action, self._names.retry(delay))
+
+    async def _publish(
+        self, exchange: aio_pika.abc.AbstractExchange, action: int, key: str
+    ) -> None:
+        message = aio_pika.Message(
+            json.dumps({"action": action}).encode(),
+            content_type="application/json",
+            delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
+        )
+        await publish_confirmed(exchange, message, key, self._within, "action")
+
+    async def close(self) -> None:
+        """Close the channel."""
+        await self._channel.close()

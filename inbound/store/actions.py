@@ -1,0 +1,137 @@
+"""The actions outbox and the opt-out register, on one session."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import delete, func, select, text, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.store.models import Action, OptOut
+
+PENDING = "pending"
+DELIVERED = "delivered"
+FAILED = "failed"
+SUPPRESSED = "suppressed"
+
+
+class Actions:
+    """Repository for callbacks and replies waiting to be, or already, delivered."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        *,
+        message_id: int,
+        service_id: str,
+        kind: str,
+        key: str,
+        payload: Mapping[str, Any],
+        recipient: str | None = None,
+        state: str = PENDING,
+        note: str | None = None,
+    ) -> Action:
+        """Record an action in the outcome's transaction."""
+        row = Action(
+            message_id=message_id,
+            service_id=service_id,
+            kind=kind,
+            idempotency_key=key,
+            recipient=recipient,
+            payload=dict(payload),
+            state=state,
+            attempts=0,
+            last_error=note,
+            created_at=datetime.now(UTC),
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def lock_recipient(self, service_id: str, number: str) -> None:
+        """Serialise reply decisions for one number until this transaction ends, so concurrent
+        workers can't each see room under the cap (PostgreSQL; SQLite has one writer)."""
+        if self._session.get_bind().dialect.name == "postgresql":
+            await self._session.execute(
+                text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
+                {"key": f"reply:{service_id}:{number}"},
+            )
+
+    async def replies_since(self, service_id: str, number: str, since: datetime) -> int:
+        """Replies sent (or queued) to a number by a service since a time."""
+        count = await self._session.scalar(
+            select(func.count())
+            .select_from(Action)
+            .where(
+                Action.kind == "reply",
+                Action.service_id == service_id,
+                Action.recipient == number,
+                Action.state.in_((PENDING, DELIVERED)),
+                Action.created_at >= since,
+            )
+        )
+        return int(count or 0)
+
+    async def lock(self, action_id: int) -> Action | None:
+        """Load an action, locked against a concurrent delivery of the same one."""
+        found: Action | None = await self._session.scalar(
+            select(Action)
+            .where(Action.id == action_id)
+            .with_for_update()
+            .execution_options(populate_existing=True)
+        )
+        return found
+
+    async def unpublished(self, created_before: datetime, limit: int = 500) -> list[int]:
+        """Pending actions never handed to RabbitMQ (a stop between commit and publish)."""
+        rows = await self._session.scalars(
+            select(Action.id)
+            .where(
+                Action.state == PENDING,
+                Action.published_at.is_(None),
+                Action.created_at < created_before,
+            )
+            .order_by(Action.id)
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def mark_published(self, ids: Iterable[int]) -> None:
+        """Note that these actions are on the queue."""
+        await self._session.execute(
+            update(Action)
+            .where(Action.id.in_(list(ids)), Action.published_at.is_(None))
+            .values(published_at=datetime.now(UTC))
+        )
+
+
+class OptOuts:
+    """The per-service register of numbers that asked not to be texted."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def opt_out(self, service_id: str, number: str) -> None:
+        """Add a number to the service's register (no-op when already there)."""
+        if not await self.is_opted_out(service_id, number):
+            self._session.add(
+                OptOut(service_id=service_id, number=number, opted_out_at=datetime.now(UTC))
+            )
+            await self._session.flush()
+
+    async def opt_in(self, service_id: str, number: str) -> None:
+        """Take a number off the service's register."""
+        await self._session.execute(
+            delete(OptOut).where(OptOut.service_id == service_id, OptOut.number == number)
+        )
+
+    async def is_opted_out(self, service_id: str, number: str) -> bool:
+        """True when the number asked this service to stop."""
+        found = await self._session.scalar(
+            select(OptOut.id).where(OptOut.service_id == service_id, OptOut.number == number)
+        )
+        return found is not None
