@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck clean help
+.PHONY: run test lint typecheck bench clean help
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -25,14 +25,17 @@ run: $(STAMP) ## install, migrate the embedded SQLite database and start everyth
 	$(BIN)/inbound run
 
 lint: $(STAMP) ## ruff lint and format check
-	$(BIN)/ruff check inbound tests
-	$(BIN)/ruff format --check inbound tests
+	$(BIN)/ruff check inbound tests bench
+	$(BIN)/ruff format --check inbound tests bench
 
 typecheck: $(STAMP) ## mypy --strict on the package
 	$(BIN)/mypy inbound
 
 test: lint typecheck ## lint, type-check and run the whole test suite against real services
 	$(BIN)/pytest
+
+bench: $(STAMP) ## run the benchmarks (see bench/README.md)
+	$(BIN)/python bench/rules.py
 
 clean: ## remove the virtualenv and local database
 	rm -rf $(VENV) inbound.db

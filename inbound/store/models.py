@@ -163,3 +163,20 @@ class OptOut(Base):
     service_id: Mapped[str] = mapped_column(String(64))
     number: Mapped[str] = mapped_column(String(32))
     opted_out_at: Mapped[datetime]
+
+
+class SpoolEntry(Base):
+    """An accepted message RabbitMQ didn't confirm in time, kept until a relay publishes it."""
+
+    __tablename__ = "spool"
+    __table_args__ = (
+        UniqueConstraint("provider", "provider_message_id", name="uq_spool_provider_id"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    provider_message_id: Mapped[str] = mapped_column(String(200))
+    body: Mapped[str] = mapped_column(Text)  # the InboundMessage as published (JSON)
+    created_at: Mapped[datetime]
+    attempts: Mapped[int] = mapped_column(default=0)
+    last_error: Mapped[str | None] = mapped_column(String(500))
