@@ -25,7 +25,12 @@ from inbound.broker.publisher import Publisher
 from inbound.broker.topology import Names
 from inbound.config import Settings
 from inbound.logs import get_logger
-from inbound.providers.registry import enabled_providers, specs
+from inbound.providers.registry import (
+    UnverifiedNotAllowed,
+    check_unverified,
+    enabled_providers,
+    specs,
+)
 from inbound.receiver.app import Receiver, create_app
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
@@ -174,10 +179,17 @@ async def _start_receiver(
     stack: AsyncExitStack,
     say: Callable[[str], None],
 ) -> int:
-    providers = enabled_providers(settings)
+    try:
+        providers = enabled_providers(settings)
+    except ValueError as error:  # a provider setting that can't be used, e.g. a malformed key
+        raise StartupError(str(error)) from None
     for name, spec in specs().items():
         if name not in providers:
             log.info("provider_disabled", provider=name, enable_with=spec.enabled_by)
+    try:
+        check_unverified(settings)
+    except UnverifiedNotAllowed as error:
+        raise StartupError(str(error)) from None
     for name in settings.unverified_providers:
         log.warning("provider_unverified", provider=name, risk="anyone can post messages to it")
     publisher = await Publisher.open(

@@ -145,6 +145,9 @@ class ProviderSpec:
     name: str
     enabled_by: str  # the setting(s) to set, for "not enabled" errors and start-up warnings
     build: Callable[[Settings], Provider | None]  # None when its settings are unset
+    # Only a provider whose own scheme can't always be verified may be run unverified
+    # (INBOUND_UNVERIFIED_PROVIDERS); for the rest that setting is a mistake and refused.
+    may_be_unverified: bool = False
 
 
 def secret_values(secret: SecretStr | None) -> list[str]:

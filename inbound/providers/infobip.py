@@ -80,4 +80,5 @@ SPEC = ProviderSpec(
     "infobip",
     "INBOUND_INFOBIP_BASIC_AUTH (or infobip in INBOUND_UNVERIFIED_PROVIDERS)",
     _build,
+    may_be_unverified=True,
 )

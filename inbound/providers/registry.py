@@ -45,3 +45,21 @@ def enabled_providers(settings: Settings) -> dict[str, Provider]:
         if provider is not None:
             providers[name] = provider
     return providers
+
+
+class UnverifiedNotAllowed(ValueError):
+    """INBOUND_UNVERIFIED_PROVIDERS names a provider that doesn't exist or can be verified."""
+
+
+def check_unverified(settings: Settings) -> None:
+    """Refuse an unverified-providers setting that would weaken a verifiable provider."""
+    known = specs()
+    for name in settings.unverified_providers:
+        spec = known.get(name)
+        if spec is None:
+            raise UnverifiedNotAllowed(f"INBOUND_UNVERIFIED_PROVIDERS: no provider called {name!r}")
+        if not spec.may_be_unverified:
+            raise UnverifiedNotAllowed(
+                f"INBOUND_UNVERIFIED_PROVIDERS: {name} can always be verified; set "
+                f"{spec.enabled_by} instead"
+            )

@@ -154,3 +154,37 @@ def test_rules_check_accepts_the_examples(env: dict[str, str]) -> None:
     result = inbound(env, "rules", "check")
     assert result.returncode == 0, result.stderr
     assert "service appointments" in result.stdout
+
+
+@pytest.mark.parametrize(
+    ("value", "named"),
+    [("twilio", "twilio can always be verified"), ("nosuch", "no provider called 'nosuch'")],
+)
+def test_unverified_providers_refuses_a_verifiable_or_unknown_one(
+    env: dict[str, str], value: str, named: str
+) -> None:
+    env["INBOUND_UNVERIFIED_PROVIDERS"] = value
+    assert inbound(env, "migrate").returncode == 0
+    result = inbound(env, "serve")
+    assert result.returncode == 2
+    assert named in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_malformed_provider_setting_stops_start_up_in_one_line(env: dict[str, str]) -> None:
+    env["INBOUND_MMG_BASIC_AUTH"] = "no-colon-here"
+    assert inbound(env, "migrate").returncode == 0
+    result = inbound(env, "serve")
+    assert result.returncode == 2
+    assert "INBOUND_MMG_BASIC_AUTH" in result.stderr
+    assert "Traceback" not in result.stderr
+
+
+def test_unverified_infobip_is_warned_about(env: dict[str, str], tmp_path: Path) -> None:
+    env["INBOUND_UNVERIFIED_PROVIDERS"] = "infobip"
+    env["INBOUND_LOG_FORMAT"] = "json"
+    with serving(env, tmp_path / "server", command="serve"):
+        pass
+    logged = (tmp_path / "server.err").read_text()
+    assert '"event": "provider_unverified"' in logged
+    assert '"provider": "infobip"' in logged
