@@ -30,6 +30,13 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(Path("rules"), description="Folder of service rule files (YAML).")
     host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")  # noqa: S104
     port: int = Field(8080, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    metrics_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="In a process without the receiver (`inbound worker`), serve /healthz, "
+        "/readyz and /metrics on this port. Unset: no HTTP server in such a process.",
+    )
     public_url: str | None = Field(
         None,
         description="Base URL providers call (e.g. https://sms.example.gov.uk), used to check "

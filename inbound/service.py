@@ -25,6 +25,7 @@ from inbound.broker.publisher import Publisher
 from inbound.broker.topology import Names
 from inbound.config import Settings
 from inbound.logs import get_logger
+from inbound.metrics import Metrics
 from inbound.providers.registry import (
     UnverifiedNotAllowed,
     check_unverified,
@@ -32,6 +33,7 @@ from inbound.providers.registry import (
     specs,
 )
 from inbound.receiver.app import Receiver, create_app
+from inbound.receiver.ops import Ops
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
@@ -85,9 +87,12 @@ async def running(
         for service in rules.book.services.values():
             numbers = ", ".join(service.service.numbers)
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
+        metrics = Metrics.create()
         worker: RulesWorker | None = None
         if parts.worker:
-            worker = await _start_workers(settings, rules, connection, engine, names, stack)
+            worker = await _start_workers(
+                settings, rules, connection, engine, names, stack, metrics
+            )
             say(f"rules worker consuming {names.received}; action worker consuming {names.actions}")
         # Rule files reload on SIGHUP and on change; the worker and the receiver follow the swap.
         watcher = RulesWatcher(settings.rules_dir, rules)
@@ -96,9 +101,17 @@ async def running(
             watcher.subscribe(lambda new: setattr(running_worker, "rules", new))
         await watcher.start()
         stack.push_async_callback(watcher.stop)
-        port: int | None = None
+        receiver: Receiver | None = None
         if parts.receiver:
-            port = await _start_receiver(settings, watcher, connection, engine, names, stack, say)
+            receiver = await _start_receiver(settings, watcher, connection, names, metrics, say)
+        # Every process serves /healthz, /readyz and /metrics; a worker-only process only when
+        # given INBOUND_METRICS_PORT, so several can share a machine.
+        port = settings.port if parts.receiver else settings.metrics_port
+        if port is not None:
+            ops = Ops(connection, engine, metrics, names)
+            app = create_app(ops, receiver, settings.max_body_bytes)
+            port = await _serve_http(app, settings.host, port, stack)
+            say(f"listening on http://{settings.host}:{port}")
         yield Running(port, worker, connection, engine)
 
 
@@ -109,6 +122,7 @@ async def _start_workers(
     engine: AsyncEngine,
     names: Names,
     stack: AsyncExitStack,
+    metrics: Metrics,
 ) -> RulesWorker:
     sessions = session_factory(engine)
     http = await stack.enter_async_context(aiohttp.ClientSession())
@@ -126,6 +140,7 @@ async def _start_workers(
             timedelta(seconds=settings.callback_max_age),
         ),
         callback_timeout=settings.callback_timeout,
+        metrics=metrics,
     )
     await actions.start()
     stack.push_async_callback(actions.stop)
@@ -145,6 +160,7 @@ async def _start_workers(
         multipart_timeout=settings.multipart_timeout,
         actions=queue,
         policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
+        metrics=metrics,
     )
     await worker.start()
     stack.push_async_callback(worker.stop)
@@ -174,11 +190,10 @@ async def _start_receiver(
     settings: Settings,
     rules: RulesWatcher,
     connection: AbstractRobustConnection,
-    engine: AsyncEngine,
     names: Names,
-    stack: AsyncExitStack,
+    metrics: Metrics,
     say: Callable[[str], None],
-) -> int:
+) -> Receiver:
     try:
         providers = enabled_providers(settings)
     except ValueError as error:  # a provider setting that can't be used, e.g. a malformed key
@@ -193,24 +208,30 @@ async def _start_receiver(
     for name in settings.unverified_providers:
         log.warning("provider_unverified", provider=name, risk="anyone can post messages to it")
     publisher = await Publisher.open(
-        connection, names, settings.delivery_limit, settings.publish_timeout
+        connection,
+        names,
+        settings.delivery_limit,
+        settings.publish_timeout,
+        observe=metrics.publish_seconds.observe,
     )
 
     def region_for(number: str) -> str | None:
         owner = rules.rules.book.service_for_number(number)
         return owner.service.region if owner else None
 
-    app = create_app(Receiver(settings, providers, publisher, region_for, connection, engine))
+    enabled = ", ".join(sorted(providers)) or "none (set a provider secret)"
+    say(f"webhooks: {enabled}")
+    return Receiver(settings, providers, publisher, region_for, metrics)
+
+
+async def _serve_http(app: web.Application, host: str, port: int, stack: AsyncExitStack) -> int:
     runner = web.AppRunner(app, access_log=None)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
-    site = web.TCPSite(runner, settings.host, settings.port)
-    await site.start()
+    await web.TCPSite(runner, host, port).start()
     # With port 0 the OS picks one; report the real one.
-    port: int = runner.addresses[0][1]
-    enabled = ", ".join(sorted(providers)) or "none (set a provider secret)"
-    say(f"listening on http://{settings.host}:{port} (webhooks: {enabled})")
-    return port
+    bound: int = runner.addresses[0][1]
+    return bound
 
 
 async def run(settings: Settings, parts: Parts, say: Callable[[str], None] = announce) -> None:

@@ -25,6 +25,7 @@ from inbound.broker.publisher import PublishFailed
 from inbound.broker.settle import settle
 from inbound.broker.topology import Names
 from inbound.logs import get_logger
+from inbound.metrics import Metrics
 from inbound.store.actions import DELIVERED, FAILED, PENDING, Actions
 from inbound.store.models import Action
 from inbound.store.repository import Messages
@@ -61,6 +62,7 @@ class ActionWorker:
         prefetch: int = 32,
         per_service: int = 4,
         sweep_interval: float = 5.0,
+        metrics: Metrics | None = None,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -74,6 +76,7 @@ class ActionWorker:
         self._per_service = per_service
         self._busy: defaultdict[str, int] = defaultdict(int)
         self._sweep_interval = sweep_interval
+        self._metrics = metrics or Metrics.create()
         self._channel: AbstractChannel | None = None
         self._queue: ActionQueue | None = None
         self._sweeper: asyncio.Task[None] | None = None
@@ -124,6 +127,8 @@ class ActionWorker:
                 attempt = await self._attempt(row)
             finally:
                 self._busy[row.service_id] -= 1
+            result = "delivered" if attempt.ok else "failed"
+            self._metrics.action_attempts.labels(row.kind, result).inc()
             await self._record(row.id, attempt)
         except (SQLAlchemyError, OSError, PublishFailed) as error:
             log.error("action_failed_will_retry", action=found, error=type(error).__name__)

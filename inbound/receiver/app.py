@@ -1,25 +1,23 @@
-"""The aiohttp application: webhooks, /healthz and /readyz. Handlers only translate HTTP."""
+"""The aiohttp application: webhooks, plus the ops endpoints. Handlers only translate HTTP."""
 
 from __future__ import annotations
 
-import asyncio
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
-from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
-from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound import phone
 from inbound.broker.publisher import Publisher, PublishFailed
 from inbound.config import Settings
 from inbound.logs import get_logger
+from inbound.metrics import Metrics
 from inbound.providers.base import Provider, WebhookError, WebhookRequest
 from inbound.providers.registry import specs
 from inbound.receiver.accept import RegionLookup, accept_webhook
 from inbound.receiver.openapi import document
+from inbound.receiver.ops import Ops, add_ops_routes
 
 log = get_logger("receiver")
 
@@ -34,8 +32,7 @@ class Receiver:
     providers: Mapping[str, Provider]
     publisher: Publisher
     region_for: RegionLookup
-    connection: AbstractRobustConnection
-    engine: AsyncEngine
+    metrics: Metrics
 
 
 RECEIVER = web.AppKey("receiver", Receiver)
@@ -71,6 +68,14 @@ def _public_url(settings: Settings, request: web.Request) -> str:
 
 async def webhook(request: web.Request) -> web.StreamResponse:
     """POST /webhooks/{provider}: 2xx only once every message in it is confirmed durable."""
+    response = await _webhook(request)
+    provider = request.match_info["provider"]
+    label = provider if provider in specs() else "unknown"  # bounded label values
+    request.app[RECEIVER].metrics.webhooks.labels(label, str(response.status)).inc()
+    return response
+
+
+async def _webhook(request: web.Request) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
     name = request.match_info["provider"]
     provider = receiver.providers.get(name)
@@ -133,38 +138,13 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(document(request.app[RECEIVER].providers))
 
 
-async def healthz(_: web.Request) -> web.Response:
-    """The process is up and serving."""
-    return web.json_response({"status": "ok"})
-
-
-async def readyz(request: web.Request) -> web.Response:
-    """Ready only when RabbitMQ and the database both answer."""
-    receiver = request.app[RECEIVER]
-    # `connected` is cleared while a robust connection is down and re-opening.
-    checks = {"broker": receiver.connection.connected.is_set(), "database": False}
-    try:
-        async with asyncio.timeout(2), receiver.engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-        checks["database"] = True
-    except Exception as error:
-        log.warning("database_not_ready", error=type(error).__name__)
-    ready = all(checks.values())
-    return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
-        status=200 if ready else 503,
-    )
-
-
-def create_app(receiver: Receiver) -> web.Application:
-    """The receiver's aiohttp application."""
-    app = web.Application(
-        middlewares=[json_errors], client_max_size=receiver.settings.max_body_bytes
-    )
-    app[RECEIVER] = receiver
-    app.router.add_post("/webhooks/{provider}", webhook)
-    app.router.add_get("/webhooks/{provider}", webhook, allow_head=False)
-    app.router.add_get("/openapi.json", openapi)
-    app.router.add_get("/healthz", healthz)
-    app.router.add_get("/readyz", readyz)
+def create_app(ops: Ops, receiver: Receiver | None, max_body_bytes: int) -> web.Application:
+    """The process's aiohttp application: health and metrics, and the webhooks if it receives."""
+    app = web.Application(middlewares=[json_errors], client_max_size=max_body_bytes)
+    add_ops_routes(app, ops)
+    if receiver is not None:
+        app[RECEIVER] = receiver
+        app.router.add_post("/webhooks/{provider}", webhook)
+        app.router.add_get("/webhooks/{provider}", webhook, allow_head=False)
+        app.router.add_get("/openapi.json", openapi)
     return app

@@ -18,6 +18,7 @@ from inbound.broker.settle import settle
 from inbound.broker.topology import Names, declare
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
+from inbound.metrics import Metrics
 from inbound.store.actions import Actions
 from inbound.worker.process import (
     DEFAULT_POLICY,
@@ -50,6 +51,7 @@ class RulesWorker:
         multipart_timeout: float = 600.0,
         actions: ActionQueue | None = None,
         policy: EffectPolicy = DEFAULT_POLICY,
+        metrics: Metrics | None = None,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -63,6 +65,7 @@ class RulesWorker:
         self._multipart_timeout = multipart_timeout
         self._actions = actions
         self._policy = policy
+        self._metrics = metrics or Metrics.create()
         self._expiry: asyncio.Task[None] | None = None
         self.processed = 0
 
@@ -129,6 +132,9 @@ class RulesWorker:
             action=result.decision.action if result.decision else None,
             rule=result.decision.rule if result.decision else None,
         )
+        self._metrics.processed.labels(result.status.value).inc()
+        if result.status is Status.PROCESSED and result.decision and result.decision.action:
+            self._metrics.outcomes.labels(str(result.decision.action)).inc()
         if result.status in (Status.PROCESSED, Status.REVIEW):
             self.processed += 1
         if result.actions:

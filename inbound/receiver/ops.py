@@ -1,0 +1,108 @@
+"""Endpoints every process serves: /healthz, /readyz and /metrics."""
+
+from __future__ import annotations
+
+import asyncio
+from dataclasses import dataclass
+
+import aio_pika
+from aio_pika.abc import AbstractRobustConnection
+from aiohttp import web
+from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
+from sqlalchemy import text
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncEngine
+
+from inbound.broker.topology import Names
+from inbound.logs import get_logger
+from inbound.metrics import Metrics
+from inbound.store.database import session_factory
+from inbound.store.stats import review_load, spool_depth
+
+log = get_logger("ops")
+
+
+@dataclass(frozen=True)
+class Ops:
+    """What the health and metrics endpoints look at."""
+
+    connection: AbstractRobustConnection
+    engine: AsyncEngine
+    metrics: Metrics
+    names: Names
+
+
+OPS = web.AppKey("ops", Ops)
+
+
+async def healthz(_: web.Request) -> web.Response:
+    """The process is up and serving."""
+    return web.json_response({"status": "ok"})
+
+
+async def _database_answers(engine: AsyncEngine) -> bool:
+    try:
+        async with asyncio.timeout(2), engine.connect() as connection:
+            await connection.execute(text("SELECT 1"))
+    except (TimeoutError, SQLAlchemyError, OSError) as error:
+        log.warning("database_not_ready", error=type(error).__name__)
+        return False
+    return True
+
+
+async def readyz(request: web.Request) -> web.Response:
+    """Ready only when RabbitMQ and the database both answer."""
+    ops = request.app[OPS]
+    # `connected` is cleared while a robust connection is down and re-opening.
+    checks = {
+        "broker": ops.connection.connected.is_set(),
+        "database": await _database_answers(ops.engine),
+    }
+    ready = all(checks.values())
+    return web.json_response(
+        {"status": "ready" if ready else "not ready", "checks": checks},
+        status=200 if ready else 503,
+    )
+
+
+async def _refresh(ops: Ops) -> None:
+    # Gauges are read at scrape time from the shared state, so any one process reports them.
+    try:
+        async with asyncio.timeout(2), session_factory(ops.engine)() as session:
+            ops.metrics.review_open.clear()
+            ops.metrics.review_oldest_seconds.clear()
+            for load in await review_load(session):
+                ops.metrics.review_open.labels(load.service).set(load.open)
+                ops.metrics.review_oldest_seconds.labels(load.service).set(load.oldest_seconds)
+            ops.metrics.spool_depth.set(await spool_depth(session))
+    except (TimeoutError, SQLAlchemyError, OSError) as error:
+        log.warning("metrics_database_unavailable", error=type(error).__name__)
+    try:
+        async with asyncio.timeout(2):
+            channel = await ops.connection.channel()
+            try:
+                for queue in (ops.names.received, ops.names.dead, ops.names.actions):
+                    declared = await channel.declare_queue(queue, passive=True)
+                    count = declared.declaration_result.message_count or 0
+                    ops.metrics.queue_messages.labels(queue).set(count)
+            finally:
+                await channel.close()
+    except (TimeoutError, aio_pika.exceptions.AMQPError, RuntimeError, OSError) as error:
+        log.warning("metrics_broker_unavailable", error=type(error).__name__)
+
+
+async def metrics(request: web.Request) -> web.Response:
+    """Prometheus text format."""
+    ops = request.app[OPS]
+    await _refresh(ops)
+    response = web.Response(body=generate_latest(ops.metrics.registry))
+    response.headers["Content-Type"] = CONTENT_TYPE_LATEST
+    return response
+
+
+def add_ops_routes(app: web.Application, ops: Ops) -> None:
+    """Add /healthz, /readyz and /metrics to an application."""
+    app[OPS] = ops
+    app.router.add_get("/healthz", healthz)
+    app.router.add_get("/readyz", readyz)
+    app.router.add_get("/metrics", metrics)
