@@ -6,6 +6,7 @@ import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 
+import structlog
 from aiohttp import web
 
 from inbound import phone
@@ -40,6 +41,18 @@ RECEIVER = web.AppKey("receiver", Receiver)
 
 def _error(status: int, code: str, message: str, **extra: object) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message, **extra}}, status=status)
+
+
+@web.middleware
+async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Tag every log line of a request with its id (the caller's X-Request-Id, or a new one)."""
+    given = request.headers.get("X-Request-Id", "")
+    # Only a short token is trusted from outside, so a header can't inject log content.
+    request_id = given if given.isalnum() and len(given) <= 64 else uuid.uuid4().hex
+    with structlog.contextvars.bound_contextvars(request_id=request_id):
+        response = await handler(request)
+    response.headers["X-Request-Id"] = request_id
+    return response
 
 
 @web.middleware
@@ -140,7 +153,7 @@ async def openapi(request: web.Request) -> web.Response:
 
 def create_app(ops: Ops, receiver: Receiver | None, max_body_bytes: int) -> web.Application:
     """The process's aiohttp application: health and metrics, and the webhooks if it receives."""
-    app = web.Application(middlewares=[json_errors], client_max_size=max_body_bytes)
+    app = web.Application(middlewares=[request_ids, json_errors], client_max_size=max_body_bytes)
     add_ops_routes(app, ops)
     if receiver is not None:
         app[RECEIVER] = receiver

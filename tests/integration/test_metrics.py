@@ -94,3 +94,16 @@ async def test_worker_process_serves_health_and_metrics_on_its_own_port(
     assert health[0] == 200
     assert ready[0] == 200
     assert "inbound_queue_messages" in metrics[1]
+
+
+async def test_every_answer_carries_a_request_id_and_a_safe_one_is_kept(stack: Stack) -> None:
+    async with stack.http.get(stack.base_url + "/healthz") as response:
+        assert len(response.headers["X-Request-Id"]) == 32
+    async with stack.http.get(
+        stack.base_url + "/healthz", headers={"X-Request-Id": "abc123"}
+    ) as response:
+        assert response.headers["X-Request-Id"] == "abc123"
+    async with stack.http.get(
+        stack.base_url + "/healthz", headers={"X-Request-Id": "x y=z"}
+    ) as response:
+        assert response.headers["X-Request-Id"] != "x y=z"
