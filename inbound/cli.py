@@ -165,7 +165,10 @@ def _send(args: argparse.Namespace) -> int:
     return 0 if status < 300 else 1
 
 
-def _config(_: argparse.Namespace) -> int:
+def _config(args: argparse.Namespace) -> int:
+    if args.reference:
+        print(config.reference())
+        return 0
     settings = load_settings()
     for name in config.Settings.model_fields:
         value = getattr(settings, name)
@@ -221,7 +224,12 @@ def _parser() -> argparse.ArgumentParser:
         _run_parts(service.Parts(False, True)),
     )
     add("migrate", "Create or upgrade the database schema.", _migrate)
-    add("config", "Print the settings in force (secrets hidden).", _config)
+    settings_command = add("config", "Print the settings in force (secrets hidden).", _config)
+    settings_command.add_argument(
+        "--reference",
+        action="store_true",
+        help="print every setting as a Markdown table (docs/configuration.md is this output)",
+    )
 
     trace = add(
         "trace", "Show where a message went: stored fields, outcome or review item.", _trace

@@ -188,3 +188,19 @@ def test_unverified_infobip_is_warned_about(env: dict[str, str], tmp_path: Path)
     logged = (tmp_path / "server.err").read_text()
     assert '"event": "provider_unverified"' in logged
     assert '"provider": "infobip"' in logged
+
+
+def test_configuration_reference_in_docs_is_current(env: dict[str, str]) -> None:
+    result = inbound(env, "config", "--reference")
+    assert result.returncode == 0
+    documented = (Path(__file__).parents[2] / "docs" / "configuration.md").read_text()
+    assert documented.strip() == result.stdout.strip(), (
+        "docs/configuration.md is stale: run `inbound config --reference > docs/configuration.md`"
+    )
+
+
+def test_config_hides_secrets(env: dict[str, str]) -> None:
+    result = inbound(env, "config")
+    assert result.returncode == 0
+    assert "cli-test-secret" not in result.stdout
+    assert "INBOUND_GENERIC_SECRET=**********" in result.stdout
