@@ -23,7 +23,9 @@ def _sqlite_pragmas(dbapi_connection: DBAPIConnection, _: ConnectionPoolEntry) -
 
 def create_engine(url: str, **options: Any) -> AsyncEngine:
     """An async engine with the settings each backend needs."""
-    engine = create_async_engine(url, pool_pre_ping=True, **options)
+    # No pool_pre_ping: it costs a round trip per checkout, and a connection found dead in use
+    # is invalidated by SQLAlchemy anyway; the worker retries that message on a fresh one.
+    engine = create_async_engine(url, **options)
     if engine.dialect.name == "sqlite":
         event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
     return engine

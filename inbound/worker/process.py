@@ -77,14 +77,21 @@ async def process_message(
         async with sessions.begin() as session:
             if message.part is not None:
                 return await _process_part(session, rules, message, policy)
-            repo = Messages(session)
-            if await repo.exists(message.provider, message.provider_message_id):
-                return Result(Status.DUPLICATE)
+            # No SELECT first: the insert itself meets the unique constraint on a duplicate,
+            # which saves a round trip on every message that isn't one (the common case).
             result, _ = await _store_and_decide(session, rules, message, policy)
             return result
     except IntegrityError:
-        # Another worker stored the same message between our check and our insert.
-        return Result(Status.DUPLICATE)
+        # A redelivery, or another worker stored it first; anything else must not be acked.
+        async with sessions() as session:
+            key = (message.provider, message.provider_message_id)
+            if message.part is not None:
+                stored = await Parts(session).exists(*key)
+            else:
+                stored = await Messages(session).exists(*key)
+        if stored:
+            return Result(Status.DUPLICATE)
+        raise
 
 
 async def expire_overdue_parts(

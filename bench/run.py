@@ -1,0 +1,821 @@
+"""The whole benchmark in one run on this machine: `make bench` (see bench/README.md).
+
+    .venv/bin/python bench/run.py [--quick] [--runs 3] [--seconds 5] [--messages 5000]
+                                  [--soak 100000] [--loader auto|wrk|aiohttp]
+
+Measures, against baselines measured in the same run with the same load:
+  1. HTTP baseline: a minimal aiohttp handler that parses the form and publishes with a confirm;
+  2. ingest: signed Twilio webhooks into `inbound serve` (requests a second, p50/p99);
+  3. end to end: N messages pre-loaded on the queue, processed by 1, 2 and 4 `inbound worker`
+     processes on PostgreSQL and by one on SQLite (messages a second), against a consumer
+     that only acks;
+  4. the rule engine alone, 20 rules (matches a second), against normalise + dict lookup.
+Prints a table with each figure, its ratio to its baseline and each process's peak memory, and
+writes bench/results/latest.json. All traffic goes to this machine only.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+import hashlib
+import hmac
+import json
+import os
+import platform
+import random
+import shutil
+import signal
+import socket
+import sqlite3
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.parse
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import aio_pika
+import asyncpg
+import yaml
+from load import parse_wrk, wrk_command
+from sqlalchemy.engine import make_url
+
+from inbound.broker.publisher import Publisher
+from inbound.broker.topology import Names, declare, delete
+from inbound.config import Settings
+from inbound.message import InboundMessage
+from inbound.rules.match import Matcher
+from inbound.rules.normalise import normalise
+from rules import rate, replies, twenty_rules
+
+HERE = Path(__file__).resolve().parent
+RESULTS = HERE / "results"
+BIN = Path(sys.executable).parent
+INBOUND = str(BIN / "inbound")
+PYTHON = sys.executable
+
+TWILIO_TOKEN = "bench-twilio-auth-token"  # noqa: S105 (a local test value)
+TWILIO_ACCOUNT = "AC" + "b" * 32
+OUR_NUMBER = "+447700900000"
+LOOPBACK = {"127.0.0.1", "localhost", "::1"}
+RETRY_DELAYS: list[float] = Settings.model_fields["retry_delays"].get_default(
+    call_default_factory=True
+)
+
+
+@dataclass(frozen=True)
+class Plan:
+    """How much to measure: `--quick` for a smoke run, defaults for a few minutes."""
+
+    runs: int
+    seconds: float
+    warmup: float
+    concurrency: int
+    messages: int
+    workers: list[int]
+    rule_seconds: float
+    prefetch: int
+    soak: int
+
+
+# --- processes -------------------------------------------------------------------------------
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port: int = probe.getsockname()[1]
+        return port
+
+
+def status_kib(pid: int, field_name: str) -> int | None:
+    """A memory figure (VmHWM: peak resident, VmRSS: resident now) of a live process, in KiB."""
+    try:
+        text = Path(f"/proc/{pid}/status").read_text()
+    except OSError:
+        return None
+    for line in text.splitlines():
+        if line.startswith(field_name + ":"):
+            return int(line.split()[1])
+    return None
+
+
+@dataclass
+class Proc:
+    """A process under test, its output in files so it can never block on a pipe."""
+
+    name: str
+    process: subprocess.Popen[bytes]
+    stdout: Path
+    stderr: Path
+    peak_kib: int | None = None
+
+    @classmethod
+    def start(
+        cls, name: str, command: list[str], env: dict[str, str], logs: Path, ready: str | None
+    ) -> Proc:
+        started = cls.launch(name, command, env, logs)
+        if ready is not None:
+            started.wait_for(ready)
+        return started
+
+    @classmethod
+    def launch(cls, name: str, command: list[str], env: dict[str, str], logs: Path) -> Proc:
+        stdout, stderr = logs / f"{name}.out", logs / f"{name}.err"
+        with stdout.open("wb") as out, stderr.open("wb") as err:
+            process = subprocess.Popen(command, env=env, stdout=out, stderr=err)
+        return cls(name, process, stdout, stderr)
+
+    def wait_for(self, ready: str) -> None:
+        """Wait until the process printed `ready`; raise with its error output if it can't."""
+        deadline = time.monotonic() + 60
+        while ready not in self.stdout.read_text():
+            if self.process.poll() is not None:
+                raise RuntimeError(f"{self.name} exited {self.process.returncode}: {self.tail()}")
+            if time.monotonic() > deadline:
+                self.stop()
+                raise RuntimeError(f"{self.name} never became ready: {self.tail()}")
+            time.sleep(0.05)
+
+    def tail(self) -> str:
+        return self.stderr.read_text()[-2000:]
+
+    def rss_kib(self) -> int | None:
+        return status_kib(self.process.pid, "VmRSS")
+
+    def stop(self) -> int | None:
+        """SIGTERM and wait; returns the peak resident memory (KiB) read just before."""
+        if self.process.poll() is None:
+            self.peak_kib = status_kib(self.process.pid, "VmHWM")
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=30)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+        return self.peak_kib
+
+
+def run_to_end(command: list[str], timeout: float) -> tuple[str, int]:
+    """Run a command to completion; its stdout and peak resident memory (KiB), from wait4."""
+    with tempfile.TemporaryFile() as out:
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+        deadline = time.monotonic() + timeout
+        while True:
+            pid, status, usage = os.wait4(process.pid, os.WNOHANG)
+            if pid:
+                process.returncode = os.waitstatus_to_exitcode(status)
+                break
+            if time.monotonic() > deadline:
+                process.kill()
+                process.wait()
+                raise RuntimeError(f"{command[0]} did not finish within {timeout:g} s")
+            time.sleep(0.05)
+        assert process.stderr is not None
+        error = process.stderr.read().decode(errors="replace")
+        out.seek(0)
+        text = out.read().decode()
+    if process.returncode != 0:
+        raise RuntimeError(f"{command[:3]} exited {process.returncode}: {error[-2000:]}")
+    return text, usage.ru_maxrss  # Linux reports KiB
+
+
+# --- RabbitMQ and databases --------------------------------------------------------------------
+
+
+class Services:
+    """Async helpers for RabbitMQ and PostgreSQL, run on one event loop from synchronous code."""
+
+    def __init__(self, amqp_url: str, postgres_url: str) -> None:
+        self.amqp_url = amqp_url
+        self.postgres_url = postgres_url
+        self._loop = asyncio.Runner()
+        self._connection: aio_pika.abc.AbstractConnection | None = None
+        self.namespaces: list[str] = []
+        self.databases: list[str] = []
+
+    def run(self, coroutine: Any) -> Any:
+        return self._loop.run(coroutine)
+
+    async def _channel(self) -> aio_pika.abc.AbstractChannel:
+        if self._connection is None:
+            self._connection = await aio_pika.connect(self.amqp_url)
+        return await self._connection.channel()
+
+    def namespace(self) -> str:
+        name = f"bench-{uuid.uuid4().hex[:10]}"
+        self.namespaces.append(name)
+        return name
+
+    def purge(self, namespace: str) -> None:
+        async def purge() -> None:
+            channel = await self._channel()
+            topology = await declare(channel, Names(namespace), 5)
+            await topology.received.purge()
+            await channel.close()
+
+        self.run(purge())
+
+    def preload(self, namespace: str, messages: int, texts: list[str]) -> float:
+        """Publish `messages` distinct messages, confirmed; returns messages a second."""
+
+        async def preload() -> float:
+            await (await self._channel()).close()  # opens the connection if need be
+            assert self._connection is not None
+            publisher = await Publisher.open(self._connection, Names(namespace), 5, 30)
+            numbers = random.Random(8)
+            started = time.perf_counter()
+            batch = 500
+            for first in range(0, messages, batch):
+                await asyncio.gather(
+                    *(
+                        publisher.publish(
+                            InboundMessage(
+                                provider="twilio",
+                                provider_message_id=f"SM{uuid.uuid4().hex}",
+                                sender=f"+4477009{numbers.randrange(10_000):05d}"[:13],
+                                recipient=OUR_NUMBER,
+                                text=texts[i % len(texts)],
+                                received_at=datetime.now(UTC),
+                            )
+                        )
+                        for i in range(first, min(first + batch, messages))
+                    )
+                )
+            await publisher.close()
+            return messages / (time.perf_counter() - started)
+
+        rate: float = self.run(preload())
+        return rate
+
+    def create_postgres(self, migrate: Callable[[str], None]) -> str:
+        name = f"bench_{uuid.uuid4().hex[:10]}"
+        self.run(self._admin(f'CREATE DATABASE "{name}"'))
+        self.databases.append(name)
+        url = make_url(self.postgres_url).set(database=name).render_as_string(False)
+        migrate(url)
+        return url
+
+    async def _admin(self, statement: str) -> None:
+        dsn = make_url(self.postgres_url).set(drivername="postgresql").render_as_string(False)
+        connection = await asyncpg.connect(dsn)
+        try:
+            await connection.execute(statement)
+        finally:
+            await connection.close()
+
+    def counter(self, database_url: str) -> Callable[[], int]:
+        """A function that counts stored messages, cheaply enough to call ten times a second."""
+        url = make_url(database_url)
+        if url.get_backend_name() == "sqlite":
+            assert url.database is not None
+            db = sqlite3.connect(url.database, timeout=5)
+            return lambda: int(db.execute("SELECT count(*) FROM messages").fetchone()[0])
+        dsn = url.set(drivername="postgresql").render_as_string(False)
+        connection = self.run(asyncpg.connect(dsn))
+
+        def count() -> int:
+            value: int = self.run(connection.fetchval("SELECT count(*) FROM messages"))
+            return value
+
+        return count
+
+    def close(self) -> None:
+        async def clean() -> None:
+            if self.namespaces:
+                channel = await self._channel()
+                for namespace in self.namespaces:
+                    await delete(channel, Names(namespace), RETRY_DELAYS)
+            if self._connection is not None:
+                await self._connection.close()
+            for name in self.databases:
+                await self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
+
+        try:
+            self.run(clean())
+        finally:
+            self._loop.close()
+
+
+# --- the measurements --------------------------------------------------------------------------
+
+
+def twilio_signature(url: str, params: list[tuple[str, str]]) -> str:
+    """Twilio's scheme, as the tests write it: HMAC-SHA1 of URL + sorted name/values."""
+    message = url + "".join(f"{name}{value}" for name, value in sorted(params))
+    digest = hmac.new(TWILIO_TOKEN.encode(), message.encode(), hashlib.sha1).digest()
+    return base64.b64encode(digest).decode()
+
+
+def write_requests(path: Path, url: str, texts: list[str], count: int = 2000) -> None:
+    """`count` distinct signed Twilio webhooks for `url`, two lines each (body, signature)."""
+    numbers = random.Random(7)
+    lines = []
+    for i in range(count):
+        sid = f"SM{uuid.UUID(int=numbers.getrandbits(128)).hex}"
+        params = [
+            ("ToCountry", "GB"),
+            ("SmsMessageSid", sid),
+            ("NumMedia", "0"),
+            ("SmsSid", sid),
+            ("SmsStatus", "received"),
+            ("Body", texts[i % len(texts)]),
+            ("To", OUR_NUMBER),
+            ("NumSegments", "1"),
+            ("MessageSid", sid),
+            ("AccountSid", TWILIO_ACCOUNT),
+            ("From", f"+4477009{numbers.randrange(100, 999)}"),
+            ("ApiVersion", "2010-04-01"),
+        ]
+        lines += [urllib.parse.urlencode(params), twilio_signature(url, params)]
+    path.write_text("\n".join(lines) + "\n", encoding="ascii")
+
+
+def load_command(
+    loader: str, url: str, requests: Path, concurrency: int, seconds: float, warmup: float
+) -> list[str]:
+    if loader == "wrk":
+        return wrk_command(url, requests, concurrency, seconds)
+    return [
+        PYTHON,
+        str(HERE / "load.py"),
+        url,
+        str(requests),
+        f"--concurrency={concurrency}",
+        f"--seconds={seconds}",
+        f"--warmup={warmup}",
+    ]
+
+
+def drive(
+    loader: str, url: str, requests: Path, plan: Plan, seconds: float, warmup: float
+) -> tuple[dict[str, float], int]:
+    """One load run; wrk has no warm-up of its own, so it gets a separate, discarded run."""
+    if loader == "wrk" and warmup > 0:
+        run_to_end(wrk_command(url, requests, plan.concurrency, warmup), timeout=warmup + 60)
+        warmup = 0
+    command = load_command(loader, url, requests, plan.concurrency, seconds, warmup)
+    output, peak = run_to_end(command, timeout=seconds + warmup + 60)
+    result = parse_wrk(output) if loader == "wrk" else json.loads(output.splitlines()[-1])
+    result["rps"] = result["requests"] / result["seconds"]
+    return result, peak
+
+
+def median_of(runs: list[dict[str, float]], key: str) -> float:
+    return statistics.median(run[key] for run in runs)
+
+
+@dataclass
+class Report:
+    """Figures, their baselines and peak memory, in the order the table prints them."""
+
+    figures: dict[str, Any] = field(default_factory=dict)
+    memory_kib: dict[str, int | None] = field(default_factory=dict)
+
+    def peak(self, name: str, kib: int | None) -> None:
+        previous = self.memory_kib.get(name)
+        if name not in self.memory_kib or (kib is not None and (previous or 0) < kib):
+            self.memory_kib[name] = kib
+
+
+def inbound_env(base: dict[str, str], **settings: str) -> dict[str, str]:
+    clean = {k: v for k, v in os.environ.items() if not k.startswith("INBOUND_")}
+    return {**clean, **base, **{f"INBOUND_{k.upper()}": v for k, v in settings.items()}}
+
+
+def migrate(env: dict[str, str]) -> None:
+    done = subprocess.run(
+        [INBOUND, "migrate"], env=env, capture_output=True, text=True, timeout=120, check=False
+    )
+    if done.returncode != 0:
+        raise RuntimeError(f"inbound migrate failed: {done.stderr[-2000:]}")
+
+
+def measure_http(
+    services: Services,
+    plan: Plan,
+    loader: str,
+    base_env: dict[str, str],
+    work: Path,
+    texts: list[str],
+    report: Report,
+) -> None:
+    """Baseline and ingest, runs alternated so drift on the machine touches both alike."""
+    base_ns, ingest_ns = services.namespace(), services.namespace()
+    base_port, ingest_port = free_port(), free_port()
+    env = inbound_env(
+        base_env,
+        amqp_namespace=ingest_ns,
+        database_url=f"sqlite+aiosqlite:///{work / 'serve.db'}",
+        host="127.0.0.1",
+        port=str(ingest_port),
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_account_sid=TWILIO_ACCOUNT,
+    )
+    migrate(env)
+    baseline = Proc.start(
+        "baseline-http",
+        [
+            PYTHON,
+            str(HERE / "baseline.py"),
+            "serve",
+            f"--port={base_port}",
+            f"--amqp-url={services.amqp_url}",
+            f"--namespace={base_ns}",
+        ],
+        env,
+        work,
+        ready="listening on",
+    )
+    serve = Proc.start("inbound-serve", [INBOUND, "serve"], env, work, ready="listening on")
+    targets = {
+        "baseline_http": (baseline, base_ns, f"http://127.0.0.1:{base_port}/webhooks/twilio"),
+        "ingest": (serve, ingest_ns, f"http://127.0.0.1:{ingest_port}/webhooks/twilio"),
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in targets}
+    try:
+        files = {}
+        for name, (_, _, url) in targets.items():
+            files[name] = work / f"{name}.requests"
+            write_requests(files[name], url, texts)
+        for name, (_, namespace, url) in targets.items():
+            drive(loader, url, files[name], plan, seconds=plan.warmup, warmup=0)
+            services.purge(namespace)
+        for _ in range(plan.runs):
+            for name, (_, namespace, url) in targets.items():
+                result, peak = drive(loader, url, files[name], plan, plan.seconds, 0)
+                report.peak(f"load generator ({loader})", peak)
+                runs[name].append(result)
+                services.purge(namespace)
+    finally:
+        for proc, _, _ in targets.values():
+            report.peak(proc.name, proc.stop())
+    for name, results in runs.items():
+        report.figures[name] = {
+            "rps": median_of(results, "rps"),
+            "p50_ms": median_of(results, "p50_ms"),
+            "p99_ms": median_of(results, "p99_ms"),
+            "errors": sum(r["errors"] + r["non_2xx"] for r in results),
+            "runs": results,
+        }
+
+
+def measure_consume_baseline(
+    services: Services, plan: Plan, texts: list[str], report: Report
+) -> None:
+    namespace = services.namespace()
+    services.preload(namespace, plan.messages, texts)
+    output, peak = run_to_end(
+        [
+            PYTHON,
+            str(HERE / "baseline.py"),
+            "consume",
+            f"--messages={plan.messages}",
+            f"--prefetch={plan.prefetch}",
+            f"--amqp-url={services.amqp_url}",
+            f"--namespace={namespace}",
+        ],
+        timeout=600,
+    )
+    result = json.loads(output.splitlines()[-1])
+    report.figures["baseline_consume"] = {"messages": result["messages"], "rate": result["rate"]}
+    report.peak("baseline-consume", peak)
+
+
+def measure_workers(
+    services: Services,
+    plan: Plan,
+    base_env: dict[str, str],
+    work: Path,
+    texts: list[str],
+    database: str,
+    workers: int,
+    messages: int,
+    timeout: float,
+) -> dict[str, Any]:
+    """N messages pre-loaded, then `workers` processes started; time until all are stored."""
+    namespace = services.namespace()
+    env = inbound_env(base_env, amqp_namespace=namespace, prefetch=str(plan.prefetch))
+    if database == "postgresql":
+        url = services.create_postgres(lambda u: migrate({**env, "INBOUND_DATABASE_URL": u}))
+    else:
+        url = f"sqlite+aiosqlite:///{work / f'e2e-{namespace}.db'}"
+        migrate({**env, "INBOUND_DATABASE_URL": url})
+    env["INBOUND_DATABASE_URL"] = url
+    preload_rate = services.preload(namespace, messages, texts)
+    count = services.counter(url)
+    procs: list[Proc] = []
+    samples: list[tuple[float, int, int]] = []  # (seconds, stored, first worker's RSS in KiB)
+    try:
+        # All launched at once, so they start consuming within moments of each other.
+        for i in range(workers):
+            name = f"worker-{database}-{workers}x-{i}"
+            procs.append(Proc.launch(name, [INBOUND, "worker"], env, work))
+        for proc in procs:
+            proc.wait_for("rules worker consuming")
+        started = time.perf_counter()
+        at_start = count()
+        stored = at_start
+        while stored < messages and time.perf_counter() - started < timeout:
+            time.sleep(0.05)
+            stored = count()
+            samples.append((time.perf_counter() - started, stored, procs[0].rss_kib() or 0))
+        seconds = time.perf_counter() - started
+    finally:
+        peaks = [proc.stop() for proc in procs]
+    rate = (stored - at_start) / seconds if seconds > 0 else 0.0
+    return {
+        "workers": workers,
+        "messages": messages,
+        "stored": stored,
+        "stored_before_timing": at_start,
+        "seconds": seconds,
+        "rate": rate,
+        "timed_out": stored < messages,
+        "preload_rate": preload_rate,
+        "peak_kib": peaks,
+        "memory": memory_growth(samples, messages),
+    }
+
+
+def memory_growth(samples: list[tuple[float, int, int]], messages: int) -> dict[str, float | None]:
+    """Resident memory of a worker once warm (20 % of the messages) and at most afterwards."""
+    warm = [rss for _, stored, rss in samples if stored >= messages * 0.2 and rss]
+    if not warm:
+        return {"warm_mib": None, "max_after_mib": None, "growth_mib": None}
+    return {
+        "warm_mib": warm[0] / 1024,
+        "max_after_mib": max(warm) / 1024,
+        "growth_mib": (max(warm) - warm[0]) / 1024,
+    }
+
+
+def measure_rules(plan: Plan, report: Report) -> None:
+    service = twenty_rules()
+    matcher = Matcher(service)
+    table = {normalise(k): rule.name for rule in service.rules for k in rule.keywords}
+    texts = replies()
+    base = rate(lambda text: table.get(normalise(text)), texts, plan.rule_seconds)
+    matched = rate(matcher.decide, texts, plan.rule_seconds)
+    report.figures["baseline_rules"] = {"rate": base}
+    report.figures["rules"] = {"rules": len(service.rules), "rate": matched}
+
+
+def write_rules(folder: Path) -> None:
+    service = twenty_rules()
+    document = service.model_dump(mode="json", exclude_defaults=True)
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "bench.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+
+
+# --- the table ---------------------------------------------------------------------------------
+
+
+def rows(report: Report) -> list[dict[str, Any]]:
+    f = report.figures
+    out: list[dict[str, Any]] = []
+
+    def add(
+        label: str,
+        value: float,
+        unit: str,
+        baseline: float | None,
+        memory: str | None,
+        extra: str = "",
+    ) -> None:
+        ratio = value / baseline if baseline else None
+        mem = report.memory_kib.get(memory) if memory else None
+        out.append(
+            {
+                "figure": label,
+                "value": value,
+                "unit": unit,
+                "ratio": ratio,
+                "peak_mib": mem / 1024 if mem else None,
+                "note": extra,
+            }
+        )
+
+    base, ingest = f["baseline_http"], f["ingest"]
+    add(
+        "HTTP baseline (form + confirmed publish)",
+        base["rps"],
+        "req/s",
+        base["rps"],
+        "baseline-http",
+        f"p50 {base['p50_ms']:.1f} ms, p99 {base['p99_ms']:.1f} ms",
+    )
+    add(
+        "ingest: inbound serve, signed Twilio",
+        ingest["rps"],
+        "req/s",
+        base["rps"],
+        "inbound-serve",
+        f"p50 {ingest['p50_ms']:.1f} ms, p99 {ingest['p99_ms']:.1f} ms "
+        f"({ingest['p99_ms'] / base['p99_ms']:.2f}x baseline p99)",
+    )
+    consume = f["baseline_consume"]["rate"]
+    add("consume baseline (aio-pika ack only)", consume, "msg/s", consume, "baseline-consume")
+    for database, by_workers in f["end_to_end"].items():
+        for workers, result in by_workers.items():
+            peaks = [p for p in result["peak_kib"] if p]
+            name = f"end to end {database}, {workers} worker{'s' if workers != '1' else ''}"
+            growth = result["memory"]["growth_mib"]
+            note = "TIMED OUT, " if result["timed_out"] else ""
+            note += f"{result['messages']} msgs"
+            if growth is not None:
+                note += f", RSS growth after warm-up {growth:.1f} MiB"
+            out.append(
+                {
+                    "figure": name,
+                    "value": result["rate"],
+                    "unit": "msg/s",
+                    "ratio": result["rate"] / consume,
+                    "peak_mib": max(peaks) / 1024 if peaks else None,
+                    "note": note,
+                }
+            )
+    rules_base = f["baseline_rules"]["rate"]
+    add("rule baseline (normalise + dict lookup)", rules_base, "match/s", rules_base, None)
+    add("rule engine, 20 rules (Matcher.decide)", f["rules"]["rate"], "match/s", rules_base, None)
+    if "soak" in f:
+        soak = f["soak"]
+        peaks = [p for p in soak["peak_kib"] if p]
+        growth = soak["memory"]["growth_mib"]
+        out.append(
+            {
+                "figure": "soak: postgresql, 1 worker",
+                "value": soak["rate"],
+                "unit": "msg/s",
+                "ratio": soak["rate"] / consume,
+                "peak_mib": max(peaks) / 1024 if peaks else None,
+                "note": f"{soak['messages']} msgs, RSS growth after warm-up "
+                f"{growth if growth is not None else float('nan'):.1f} MiB",
+            }
+        )
+    return out
+
+
+def print_table(table: list[dict[str, Any]]) -> None:
+    print()
+    print(f"{'figure':<44} {'value':>12} {'unit':<8} {'ratio':>6} {'peak MiB':>9}  note")
+    for row in table:
+        ratio = f"{row['ratio']:.2f}" if row["ratio"] is not None else "-"
+        peak = f"{row['peak_mib']:.0f}" if row["peak_mib"] is not None else "-"
+        print(
+            f"{row['figure']:<44} {row['value']:>12,.0f} {row['unit']:<8} {ratio:>6} "
+            f"{peak:>9}  {row['note']}"
+        )
+    print("ratio: to the baseline above it (HTTP, consume, or rule baseline)")
+
+
+# --- main --------------------------------------------------------------------------------------
+
+
+def plan_from(args: argparse.Namespace) -> Plan:
+    if args.quick:
+        return Plan(
+            runs=1,
+            seconds=1,
+            warmup=1,
+            concurrency=args.concurrency or 16,
+            messages=args.messages or 300,
+            workers=[1, 2, 4],
+            rule_seconds=0.2,
+            prefetch=args.prefetch,
+            soak=args.soak,
+        )
+    return Plan(
+        runs=args.runs,
+        seconds=args.seconds,
+        warmup=args.warmup,
+        concurrency=args.concurrency or 32,
+        messages=args.messages or 5000,
+        workers=[1, 2, 4],
+        rule_seconds=2.0,
+        prefetch=args.prefetch,
+        soak=args.soak,
+    )
+
+
+def require_loopback(url: str, what: str) -> None:
+    host = make_url(url).host or "127.0.0.1"
+    if host not in LOOPBACK and not host.startswith("127."):
+        raise SystemExit(f"{what} must be on this machine (127.0.0.1), not {host}")
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--quick", action="store_true", help="a smoke run of a few seconds")
+    parser.add_argument("--runs", type=int, default=3, help="load runs each; medians quoted")
+    parser.add_argument("--seconds", type=float, default=5.0, help="length of one load run")
+    parser.add_argument("--warmup", type=float, default=2.0, help="discarded warm-up load")
+    parser.add_argument("--concurrency", type=int, default=0, help="requests in flight")
+    parser.add_argument("--messages", type=int, default=0, help="messages per end-to-end run")
+    parser.add_argument("--prefetch", type=int, default=32, help="INBOUND_PREFETCH of workers")
+    parser.add_argument(
+        "--soak",
+        type=int,
+        default=0,
+        help="also process this many messages with one PostgreSQL worker",
+    )
+    parser.add_argument("--loader", choices=["auto", "wrk", "aiohttp"], default="auto")
+    parser.add_argument(
+        "--amqp-url",
+        default=os.environ.get("INBOUND_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
+    )
+    parser.add_argument(
+        "--postgres-url",
+        default=os.environ.get(
+            "INBOUND_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        ),
+    )
+    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    args = parser.parse_args()
+    plan = plan_from(args)
+    loader = args.loader
+    if loader == "auto":
+        loader = "wrk" if shutil.which("wrk") else "aiohttp"
+    require_loopback(args.amqp_url.replace("amqp://", "postgresql://"), "RabbitMQ")
+    require_loopback(args.postgres_url, "PostgreSQL")
+
+    started = time.perf_counter()
+    report = Report()
+    services = Services(args.amqp_url, args.postgres_url)
+    texts = replies()
+    base_env = {"INBOUND_AMQP_URL": args.amqp_url, "INBOUND_LOG_LEVEL": "INFO"}
+    with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
+        work = Path(tmp)
+        write_rules(work / "rules")
+        base_env["INBOUND_RULES_DIR"] = str(work / "rules")
+        try:
+            say(f"rule engine ({plan.rule_seconds:g} s each)")
+            measure_rules(plan, report)
+            say(
+                f"HTTP: baseline and ingest, {plan.runs} x {plan.seconds:g} s, "
+                f"{plan.concurrency} in flight, loader {loader}"
+            )
+            measure_http(services, plan, loader, base_env, work, texts, report)
+            say(f"consume baseline: {plan.messages} messages")
+            measure_consume_baseline(services, plan, texts, report)
+            e2e: dict[str, dict[str, Any]] = {"postgresql": {}, "sqlite": {}}
+            for workers in plan.workers:
+                say(f"end to end: postgresql, {workers} worker(s), {plan.messages} messages")
+                e2e["postgresql"][str(workers)] = measure_workers(
+                    services,
+                    plan,
+                    base_env,
+                    work,
+                    texts,
+                    "postgresql",
+                    workers,
+                    plan.messages,
+                    timeout=120,
+                )
+            say(f"end to end: sqlite, 1 worker, {plan.messages} messages")
+            e2e["sqlite"]["1"] = measure_workers(
+                services, plan, base_env, work, texts, "sqlite", 1, plan.messages, timeout=120
+            )
+            report.figures["end_to_end"] = e2e
+            if plan.soak:
+                say(f"soak: postgresql, 1 worker, {plan.soak} messages")
+                report.figures["soak"] = measure_workers(
+                    services, plan, base_env, work, texts, "postgresql", 1, plan.soak, timeout=1800
+                )
+        finally:
+            services.close()
+    table = rows(report)
+    print_table(table)
+    document = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+        "machine": {
+            "cpus": os.cpu_count(),
+            "python": platform.python_version(),
+            "platform": platform.platform(),
+        },
+        "plan": plan.__dict__,
+        "loader": loader,
+        "seconds": time.perf_counter() - started,
+        "figures": report.figures,
+        "memory_peak_kib": report.memory_kib,
+        "table": table,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten {args.output} in {document['seconds']:.0f} s")
+
+
+def say(line: str) -> None:
+    print(f"bench: {line}", flush=True)
+
+
+if __name__ == "__main__":
+    main()

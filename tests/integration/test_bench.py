@@ -1,0 +1,53 @@
+"""`bench/run.py --quick` runs end to end against the real services and reports every figure.
+
+No timed assertions: this checks the benchmark works, not how fast this machine is.
+"""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+from tests.conftest import ROOT
+
+
+def test_quick_bench_writes_every_figure(
+    amqp_url: str, postgres_server_url: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "latest.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            f"--amqp-url={amqp_url}",
+            f"--postgres-url={postgres_server_url}",
+            f"--output={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(output.read_text())
+    figures = results["figures"]
+    for name in ("baseline_http", "ingest"):
+        assert figures[name]["rps"] > 0
+        assert figures[name]["p50_ms"] > 0
+        assert figures[name]["p99_ms"] >= figures[name]["p50_ms"]
+    assert figures["baseline_consume"]["rate"] > 0
+    assert set(figures["end_to_end"]["postgresql"]) == {"1", "2", "4"}
+    assert set(figures["end_to_end"]["sqlite"]) == {"1"}
+    for by_workers in figures["end_to_end"].values():
+        for run in by_workers.values():
+            assert run["stored"] == run["messages"], run
+            assert all(peak for peak in run["peak_kib"])
+    assert figures["rules"]["rate"] > 0
+    assert figures["baseline_rules"]["rate"] > 0
+    for process in ("baseline-http", "inbound-serve", "baseline-consume"):
+        assert results["memory_peak_kib"][process]
+    assert all(row["ratio"] is not None for row in results["table"])
+    assert "ingest" in done.stdout
