@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
@@ -81,7 +82,7 @@ def test_redact_hides_only_the_password() -> None:
     assert redact("amqp://host/") == "amqp://host/"
 
 
-async def test_undecodable_message_is_dead_lettered_not_dropped(
+async def test_undecodable_message_is_dead_lettered_into_review_not_dropped(
     stack: Stack, amqp_url: str, namespace: str
 ) -> None:
     connection = await aio_pika.connect(amqp_url)
@@ -92,8 +93,8 @@ async def test_undecodable_message_is_dead_lettered_not_dropped(
             aio_pika.Message(b"not a message", delivery_mode=aio_pika.DeliveryMode.PERSISTENT),
             routing_key=RECEIVED,
         )
-        dead = await channel.get_queue(f"{namespace}.dead", ensure=False)
-        got = await eventually(lambda: dead.get(fail=False), lambda m: m is not None)
-        assert got is not None
-        assert got.body == b"not a message"
-        await got.ack()
+    # Rejected by the rules worker, dead-lettered, and kept by the dead-letter consumer.
+    key = hashlib.sha256(b"not a message").hexdigest()
+    stored = await stack.processed(key)
+    assert (stored.provider, stored.text) == ("dead-letter", "not a message")
+    assert await stack.review_for(key) is not None

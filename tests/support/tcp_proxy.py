@@ -1,4 +1,6 @@
-"""A TCP proxy between a client and RabbitMQ, so tests can cut the network on purpose."""
+"""A TCP proxy between a client and a server (RabbitMQ, PostgreSQL), to break the network on
+purpose: `cut()` drops every connection and refuses new ones; `stall()` keeps connections open
+but forwards nothing (so confirms and queries time out) until `resume()`."""
 
 from __future__ import annotations
 
@@ -7,13 +9,15 @@ import contextlib
 
 
 class TcpProxy:
-    """Forwards 127.0.0.1:<port> to a target; `cut()` drops all connections and refuses new ones."""
+    """Forwards 127.0.0.1:<port> to a target."""
 
     def __init__(self, target_host: str, target_port: int) -> None:
         self._target = (target_host, target_port)
         self._server: asyncio.Server | None = None
         self._writers: set[asyncio.StreamWriter] = set()
         self._tasks: set[asyncio.Task[None]] = set()
+        self._flowing = asyncio.Event()
+        self._flowing.set()
         self.port = 0
 
     async def start(self) -> None:
@@ -22,10 +26,9 @@ class TcpProxy:
         self.port = self._server.sockets[0].getsockname()[1]
 
     async def cut(self) -> None:
-        """Close every proxied connection and stop listening: the broker looks unreachable."""
+        """Close every proxied connection and stop listening: the server looks unreachable."""
         if self._server is not None:
             self._server.close()
-            await self._server.wait_closed()
             self._server = None
         for writer in list(self._writers):
             writer.transport.abort()
@@ -33,6 +36,20 @@ class TcpProxy:
         for task in list(self._tasks):
             task.cancel()
         await asyncio.gather(*self._tasks, return_exceptions=True)
+        self._flowing.set()
+
+    async def restore(self) -> None:
+        """Listen again after a cut."""
+        if self._server is None:
+            await self.start()
+
+    def stall(self) -> None:
+        """Keep every connection open but forward nothing, either way, until `resume()`."""
+        self._flowing.clear()
+
+    def resume(self) -> None:
+        """Forward again after a stall (what was held back is delivered)."""
+        self._flowing.set()
 
     async def _accept(self, reader: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
         try:
@@ -49,6 +66,7 @@ class TcpProxy:
     async def _pipe(self, source: asyncio.StreamReader, sink: asyncio.StreamWriter) -> None:
         try:
             while data := await source.read(65536):
+                await self._flowing.wait()
                 sink.write(data)
                 await sink.drain()
         except (ConnectionError, OSError):

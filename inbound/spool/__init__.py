@@ -1,0 +1,1 @@
+"""The database spool: durability for accepted messages while RabbitMQ can't confirm them."""

@@ -1,0 +1,60 @@
+"""Making an accepted message durable: RabbitMQ's confirm within a bound, else the spool table."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable
+
+from sqlalchemy.exc import IntegrityError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.broker.publisher import Publisher, PublishFailed
+from inbound.logs import get_logger
+from inbound.message import InboundMessage
+from inbound.store.spool import Spool
+
+log = get_logger("spool")
+
+
+class Keeper:
+    """Publishes a message confirmed, or writes it to the spool; fails only when both fail.
+
+    The publisher's own bound (`INBOUND_SPOOL_AFTER`) decides how long a webhook waits for
+    RabbitMQ; the spool write has `write_within` more. Both stay well under the ~15 s after which
+    providers such as Twilio give up for good.
+    """
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        sessions: async_sessionmaker[AsyncSession],
+        write_within: float,
+        on_spooled: Callable[[], None] | None = None,
+    ) -> None:
+        self._publisher = publisher
+        self._sessions = sessions
+        self._write_within = write_within
+        self._on_spooled = on_spooled
+
+    async def publish(self, message: InboundMessage) -> None:
+        """Return once the message is durable; PublishFailed when neither store took it."""
+        try:
+            await self._publisher.publish(message)
+            return
+        except PublishFailed as failure:
+            reason = str(failure)
+        try:
+            async with asyncio.timeout(self._write_within), self._sessions.begin() as session:
+                await Spool(session).add(message)
+        except IntegrityError:
+            pass  # the same message spooled by a concurrent retry: durable either way
+        except (TimeoutError, SQLAlchemyError, OSError) as error:
+            log.error(
+                "spool_write_failed", message=message.key, broker=reason, error=type(error).__name__
+            )
+            raise PublishFailed(
+                f"{reason}, and the spool write failed ({type(error).__name__})"
+            ) from error
+        log.warning("message_spooled", message=message.key, broker=reason)
+        if self._on_spooled is not None:
+            self._on_spooled()

@@ -1,0 +1,93 @@
+"""The spool relay: publishes spooled messages once RabbitMQ is back, deleting after the confirm."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+
+from pydantic import ValidationError
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.broker.publisher import Publisher, PublishFailed
+from inbound.logs import get_logger
+from inbound.message import InboundMessage
+from inbound.store.spool import Spool
+
+log = get_logger("spool")
+
+
+class SpoolRelay:
+    """Drains the spool table into RabbitMQ; safe to run in every receiver process.
+
+    Entries are locked while being published (other relays skip them) and deleted in the same
+    transaction once confirmed; a crash in between only publishes one again, which the worker's
+    dedupe absorbs.
+    """
+
+    def __init__(
+        self,
+        publisher: Publisher,
+        sessions: async_sessionmaker[AsyncSession],
+        *,
+        interval: float = 2.0,
+        batch: int = 100,
+    ) -> None:
+        self._publisher = publisher
+        self._sessions = sessions
+        self._interval = interval
+        self._batch = batch
+        self._wake = asyncio.Event()
+        self._task: asyncio.Task[None] | None = None
+
+    def wake(self) -> None:
+        """Look at the spool soon (something was just written to it)."""
+        self._wake.set()
+
+    async def start(self) -> None:
+        """Start relaying in the background."""
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        """Stop relaying; whatever is still spooled waits for the next start."""
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def relay_once(self) -> int:
+        """Publish one batch of spooled messages; return how many RabbitMQ confirmed."""
+        async with self._sessions.begin() as session:
+            spool = Spool(session)
+            done: list[int] = []
+            for entry in await spool.claim(self._batch):
+                try:
+                    message = InboundMessage.model_validate_json(entry.body)
+                    await self._publisher.publish(message)
+                except PublishFailed as error:
+                    entry.attempts += 1
+                    entry.last_error = str(error)[:500]
+                    break  # the broker is still away: keep the order, try again later
+                except ValidationError as error:  # not what we wrote: keep it for a person
+                    entry.attempts += 1
+                    entry.last_error = f"body does not decode: {error.error_count()} errors"
+                    continue
+                done.append(entry.id)
+            await spool.remove(done)
+        if done:
+            log.info("spool_relayed", count=len(done))
+        return len(done)
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                relayed = await self.relay_once()
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("spool_relay_failed", error=type(error).__name__)
+                relayed = 0
+            if relayed >= self._batch:
+                continue  # more waiting: no pause while draining
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(self._interval):
+                    await self._wake.wait()
+            self._wake.clear()

@@ -1,0 +1,211 @@
+"""The dead-letter consumer: every message in `<ns>.dead` becomes a review item, with its reason.
+
+A message reaches `<ns>.dead` when processing failed `INBOUND_DELIVERY_LIMIT` times (a poison
+message) or when it could not be decoded at all. Here it is given one last try; if processing
+still fails, the message is stored as it came (characters the database can't hold replaced) with
+a review item naming the failure. A body that doesn't decode is stored as a message from the
+pseudo-provider `dead-letter`, id = SHA-256 of the body, text = the body decoded with replacement
+characters: nothing is dropped, and a person sees it.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import hashlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
+from pydantic import ValidationError
+from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.actions.plan import EffectPolicy
+from inbound.broker.inflight import InFlight
+from inbound.broker.settle import settle
+from inbound.broker.topology import Names
+from inbound.logs import get_logger
+from inbound.message import InboundMessage
+from inbound.store.repository import Messages
+from inbound.worker.consumer import FAILURE_PAUSE, MAX_PAUSE, Stopping, database_answers
+from inbound.worker.process import DEFAULT_POLICY, CompiledRules, Status, process_message
+
+log = get_logger("dead_letters")
+
+DEAD_LETTER_PROVIDER = "dead-letter"
+UNKNOWN = "unknown"
+
+
+def clean(value: str) -> str:
+    """Text a database can hold: NUL and lone surrogates become replacement characters."""
+    return value.replace("\x00", "\ufffd").encode("utf-8", "replace").decode("utf-8")
+
+
+def death_reason(headers: dict[str, Any] | None) -> str:
+    """Why RabbitMQ dead-lettered the message, from its x-death header."""
+    deaths = (headers or {}).get("x-death")
+    if isinstance(deaths, list) and deaths and isinstance(deaths[0], dict):
+        reason = deaths[0].get("reason")
+        if isinstance(reason, bytes):
+            reason = reason.decode("utf-8", "replace")
+        if reason == "delivery_limit":
+            return "delivery limit reached"
+        return str(reason or "dead-lettered")
+    return "dead-lettered"
+
+
+def describe_failure(error: BaseException) -> str:
+    """The failure in a line for the review item: the driver's own message when there is one
+    (SQLAlchemy's text would quote the statement's parameters)."""
+    source: BaseException = error.orig if isinstance(error, DBAPIError) and error.orig else error
+    first = (str(source).splitlines() or [""])[0][:200]
+    return f"{type(source).__name__}: {first}" if first else type(source).__name__
+
+
+def undecodable(body: bytes) -> InboundMessage:
+    """A stand-in message for a body that isn't an InboundMessage, keeping all of it."""
+    now = datetime.now(UTC)
+    # model_construct: the body may be longer than a real SMS; it is kept whole all the same.
+    return InboundMessage.model_construct(
+        provider=DEAD_LETTER_PROVIDER,
+        provider_message_id=hashlib.sha256(body).hexdigest(),
+        sender=UNKNOWN,
+        recipient=UNKNOWN,
+        text=clean(body.decode("utf-8", "replace")),
+        received_at=now,
+        accepted_at=now,
+        part=None,
+    )
+
+
+class DeadLetterWorker:
+    """Consumes `<ns>.dead` and files each message for review; acks only after the commit."""
+
+    def __init__(
+        self,
+        connection: AbstractRobustConnection,
+        names: Names,
+        sessions: async_sessionmaker[AsyncSession],
+        rules: Callable[[], CompiledRules],
+        *,
+        policy: EffectPolicy = DEFAULT_POLICY,
+        shutdown_timeout: float = 10.0,
+    ) -> None:
+        self._connection = connection
+        self._names = names
+        self._sessions = sessions
+        self._rules = rules
+        self._policy = policy
+        self._shutdown_timeout = shutdown_timeout
+        self._channel: AbstractChannel | None = None
+        self._queue: AbstractQueue | None = None
+        self._tag: str | None = None
+        self._in_flight = InFlight()
+        self._stopping = asyncio.Event()
+        self.filed = 0
+
+    async def start(self) -> None:
+        """Consume the dead-letter queue (declared with the rest of the topology)."""
+        self._channel = await self._connection.channel()
+        await self._channel.set_qos(prefetch_count=8)
+        self._queue = await self._channel.declare_queue(
+            self._names.dead, durable=True, arguments={"x-queue-type": "quorum"}
+        )
+        self._tag = await self._queue.consume(self._on_message)
+
+    async def stop(self) -> None:
+        """Stop consuming, let what is in flight finish, close the channel."""
+        if self._queue is not None and self._tag is not None:
+            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
+                async with asyncio.timeout(5):
+                    await self._queue.cancel(self._tag)
+        self._stopping.set()
+        await self._in_flight.drained(self._shutdown_timeout)
+        if self._channel is not None and not self._channel.is_closed:
+            await self._channel.close()
+
+    async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
+        with self._in_flight.track():
+            try:
+                await self._with_database(lambda: self._file(incoming))
+            except Stopping:
+                return
+            except Exception as error:  # kept in the dead queue, tried again: never dropped
+                log.error("dead_letter_not_filed", error=type(error).__name__)
+                await asyncio.sleep(FAILURE_PAUSE)
+                await settle(incoming, ack=False, requeue=True)
+                return
+            self.filed += 1
+            await settle(incoming, ack=True)
+
+    async def _with_database(self, attempt: Callable[[], Any]) -> None:
+        pause = FAILURE_PAUSE
+        while True:
+            try:
+                await attempt()
+                return
+            except (SQLAlchemyError, OSError) as error:
+                if await database_answers(self._sessions):
+                    raise
+                log.warning("database_unavailable_waiting", error=type(error).__name__)
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._stopping.wait()
+            if self._stopping.is_set():
+                raise Stopping
+            pause = min(pause * 2, MAX_PAUSE)
+
+    async def _file(self, incoming: AbstractIncomingMessage) -> None:
+        why = death_reason(incoming.headers)
+        try:
+            message = InboundMessage.model_validate_json(incoming.body)
+        except ValidationError:
+            stand_in = undecodable(incoming.body)
+            await self._store_for_review(
+                stand_in, f"undecodable message ({why}): {len(incoming.body)} bytes kept as text"
+            )
+            log.warning("dead_letter_undecodable_filed", message=stand_in.key, reason=why)
+            return
+        try:
+            # One last try: a failure that has gone away ends in the normal outcome.
+            result = await process_message(self._sessions, self._rules(), message, self._policy)
+        except Exception as error:
+            if not await database_answers(self._sessions):
+                raise  # an outage, not this message: wait and try again
+            reason = f"processing failed ({why}): {describe_failure(error)}"
+            await self._store_for_review(_storable(message), reason)
+            log.warning("dead_letter_filed_for_review", message=message.key, reason=why)
+            return
+        if result.status is Status.DUPLICATE:
+            log.info("dead_letter_already_stored", message=message.key)
+        else:
+            log.info("dead_letter_processed", message=message.key, status=result.status)
+
+    async def _store_for_review(self, message: InboundMessage, reason: str) -> None:
+        async with self._sessions.begin() as session:
+            repo = Messages(session)
+            if await repo.exists(message.provider, message.provider_message_id):
+                return  # already stored (and so already has its outcome or review item)
+            owner = self._rules().service_for(message.recipient)
+            service_id = owner.service.id if owner else None
+            stored = await repo.add(message, service_id, Status.REVIEW)
+            await repo.open_review(stored, service_id, reason[:500], None)
+
+
+def _storable(message: InboundMessage) -> InboundMessage:
+    return message.model_copy(
+        update={
+            "provider_message_id": clean(message.provider_message_id),
+            "sender": clean(message.sender),
+            "recipient": clean(message.recipient),
+            "text": clean(message.text),
+            "part": None,  # stored as received: the review item is about this part alone
+        }
+    )

@@ -1,0 +1,64 @@
+"""The worker's periodic purge of message content past each service's retention."""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+from collections.abc import Callable
+from datetime import UTC, datetime
+
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound.logs import get_logger
+from inbound.store.retention import Purged, purge_content
+from inbound.worker.process import CompiledRules
+
+log = get_logger("retention")
+
+
+def retention_of(rules: CompiledRules) -> dict[str, int]:
+    """Each service's retention in days, from its rule file."""
+    return {sid: service.service.retention_days for sid, service in rules.book.services.items()}
+
+
+async def purge_once(
+    sessions: async_sessionmaker[AsyncSession], rules: CompiledRules, now: datetime | None = None
+) -> Purged:
+    """One purge, in one transaction."""
+    async with sessions.begin() as session:
+        return await purge_content(session, retention_of(rules), now or datetime.now(UTC))
+
+
+class Purger:
+    """Runs `purge_once` every `interval` seconds until stopped."""
+
+    def __init__(
+        self,
+        sessions: async_sessionmaker[AsyncSession],
+        rules: Callable[[], CompiledRules],
+        interval: float,
+    ) -> None:
+        self._sessions = sessions
+        self._rules = rules
+        self._interval = interval
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run())
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+
+    async def _run(self) -> None:
+        while True:
+            try:
+                purged = await purge_once(self._sessions, self._rules())
+                if purged.messages or purged.parts:
+                    log.info("content_purged", messages=purged.messages, parts=purged.parts)
+            except (SQLAlchemyError, OSError) as error:
+                log.warning("purge_failed", error=type(error).__name__)
+            await asyncio.sleep(self._interval)
