@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean help
+.PHONY: run test lint typecheck bench clean help browser-deps
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -31,11 +31,19 @@ lint: $(STAMP) ## ruff lint and format check
 typecheck: $(STAMP) ## mypy --strict on the package
 	$(BIN)/mypy inbound
 
-test: lint typecheck ## lint, type-check and run the whole test suite against real services
+# Browser tests drive Debian's Chromium (never a Playwright download) and check pages with
+# axe-core from the npm registry; both are fetched here, neither is committed.
+AXE := .cache/axe/node_modules/axe-core/axe.min.js
+browser-deps: ## install Debian's Chromium and axe-core for the browser tests
+	command -v chromium || (apt-get update && apt-get install -y chromium)
+	test -f $(AXE) || npm install --silent --prefix .cache/axe axe-core
+
+test: lint typecheck browser-deps ## lint, type-check and run the whole test suite against real services
 	$(BIN)/pytest
 
-bench: $(STAMP) ## run the benchmarks (see bench/README.md)
-	$(BIN)/python bench/rules.py
+# BENCH_ARGS, e.g. "--quick" or "--runs 5 --soak 100000"; wrk is used when installed.
+bench: $(STAMP) ## measure ingest, end to end and rules against baselines (see bench/README.md)
+	$(BIN)/python bench/run.py $(BENCH_ARGS)
 
 clean: ## remove the virtualenv and local database
 	rm -rf $(VENV) inbound.db

@@ -17,7 +17,10 @@ import aiohttp
 from inbound import config, logs, phone, service
 from inbound.broker.connection import BrokerUnreachable
 from inbound.commands import callbacks as callbacks_commands
+from inbound.commands import purge as purge_commands
 from inbound.commands import rules as rules_commands
+from inbound.commands import spool as spool_commands
+from inbound.commands import users as users_commands
 from inbound.commands.context import CommandError, load_settings
 from inbound.providers import generic
 from inbound.rules.load import RuleFileError, RuleSetError
@@ -223,6 +226,11 @@ def _parser() -> argparse.ArgumentParser:
         "Run the rules worker only (Procfile `worker`).",
         _run_parts(service.Parts(False, True)),
     )
+    add(
+        "review",
+        "Run the caseworkers' review pages and /api/ only (Procfile `review`).",
+        _run_parts(service.Parts(False, False, review=True)),
+    )
     add("migrate", "Create or upgrade the database schema.", _migrate)
     settings_command = add("config", "Print the settings in force (secrets hidden).", _config)
     settings_command.add_argument(
@@ -241,6 +249,9 @@ def _parser() -> argparse.ArgumentParser:
 
     rules_commands.register(commands)
     callbacks_commands.register(commands)
+    spool_commands.register(commands)
+    purge_commands.register(commands)
+    users_commands.register(commands)
 
     send = add(
         "send",

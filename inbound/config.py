@@ -51,7 +51,8 @@ class Settings(BaseSettings):
     publish_timeout: float = Field(
         5.0,
         gt=0,
-        description="Seconds to wait for RabbitMQ to confirm a publish before failing the webhook.",
+        description="Seconds to wait for RabbitMQ to confirm a publish (workers, the spool relay); "
+        "webhooks wait INBOUND_SPOOL_AFTER at most, then spool.",
     )
     prefetch: int = Field(32, ge=1, description="Messages a worker holds unacknowledged at once.")
     delivery_limit: int = Field(
@@ -218,6 +219,53 @@ class Settings(BaseSettings):
     )
     firetext_basic_auth: SecretStr | None = Field(
         None, description="user:password agreed with Firetext; enables /webhooks/firetext."
+    )
+
+    # --- reliability: spool, shutdown, retention ---
+    spool_after: float = Field(
+        3.0,
+        gt=0,
+        le=6,
+        description="Seconds a webhook waits for RabbitMQ's confirm before the message is written "
+        "to the database spool instead (relayed later); the spool write gets as long again, so "
+        "a webhook is answered well within the ~15 s after which Twilio gives up for good.",
+    )
+    shutdown_timeout: float = Field(
+        20.0,
+        gt=0,
+        description="Seconds a stopping process (SIGTERM) lets in-flight webhooks and messages "
+        "finish; unfinished messages go back to RabbitMQ unacknowledged.",
+    )
+    purge_interval: float = Field(
+        3600.0,
+        gt=0,
+        description="Seconds between the worker's purges of message text past each service's "
+        "retention (`retention_days` in its rule file).",
+    )
+    test_fault: str | None = Field(
+        None,
+        description="Test hook, off by default: `crash-before-commit` or `crash-after-commit` "
+        "makes the rules worker SIGKILL itself at that point on its first message. Never set it "
+        "in production.",
+    )
+
+    # --- review queue (caseworkers' web pages and /api/) ---
+    cookie_secure: bool = Field(
+        True,
+        description="Mark the review queue's cookies Secure (HTTPS only). Set false only for "
+        "plain-HTTP local runs and tests.",
+    )
+    session_idle_minutes: float = Field(
+        30.0, gt=0, description="Minutes without a request after which a sign-in ends."
+    )
+    session_max_hours: float = Field(
+        12.0, gt=0, description="Hours after which a sign-in ends however active it is."
+    )
+    sign_in_limit: int = Field(
+        5,
+        ge=1,
+        description="Failed sign-ins per account in 15 minutes before further tries are refused "
+        "(four times as many per address).",
     )
 
     @field_validator("retry_delays", mode="before")

@@ -34,12 +34,17 @@ from inbound.providers.registry import (
 )
 from inbound.receiver.app import Receiver, create_app
 from inbound.receiver.ops import Ops
+from inbound.review.mount import mount_review
 from inbound.rules.load import load_directory
+from inbound.spool.keeper import Keeper
+from inbound.spool.relay import SpoolRelay
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
 from inbound.worker.consumer import RulesWorker
+from inbound.worker.dead_letters import DeadLetterWorker
 from inbound.worker.process import CompiledRules
 from inbound.worker.reload import RulesWatcher
+from inbound.worker.retention import Purger
 
 log = get_logger("service")
 
@@ -59,6 +64,7 @@ class Parts:
 
     receiver: bool
     worker: bool
+    review: bool = False  # the caseworkers' pages and /api/; always served with the receiver
 
 
 @dataclass(frozen=True)
@@ -103,14 +109,21 @@ async def running(
         stack.push_async_callback(watcher.stop)
         receiver: Receiver | None = None
         if parts.receiver:
-            receiver = await _start_receiver(settings, watcher, connection, names, metrics, say)
+            receiver = await _start_receiver(
+                settings, watcher, connection, names, metrics, say, engine, stack
+            )
         # Every process serves /healthz, /readyz and /metrics; a worker-only process only when
         # given INBOUND_METRICS_PORT, so several can share a machine.
-        port = settings.port if parts.receiver else settings.metrics_port
+        serves_review = parts.receiver or parts.review
+        port = settings.port if serves_review else settings.metrics_port
         if port is not None:
             ops = Ops(connection, engine, metrics, names)
             app = create_app(ops, receiver, settings.max_body_bytes)
-            port = await _serve_http(app, settings.host, port, stack)
+            if serves_review:
+                await mount_review(
+                    app, settings, engine, connection, names, lambda: watcher.rules, stack
+                )
+            port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
             say(f"listening on http://{settings.host}:{port}")
         yield Running(port, worker, connection, engine)
 
@@ -141,6 +154,7 @@ async def _start_workers(
         ),
         callback_timeout=settings.callback_timeout,
         metrics=metrics,
+        shutdown_timeout=settings.shutdown_timeout,
     )
     await actions.start()
     stack.push_async_callback(actions.stop)
@@ -161,9 +175,24 @@ async def _start_workers(
         actions=queue,
         policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
         metrics=metrics,
+        shutdown_timeout=settings.shutdown_timeout,
+        fault=settings.test_fault,
     )
     await worker.start()
     stack.push_async_callback(worker.stop)
+    dead = DeadLetterWorker(
+        connection,
+        names,
+        sessions,
+        lambda: worker.rules,
+        policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
+        shutdown_timeout=settings.shutdown_timeout,
+    )
+    await dead.start()
+    stack.push_async_callback(dead.stop)
+    purger = Purger(sessions, lambda: worker.rules, settings.purge_interval)
+    await purger.start()
+    stack.push_async_callback(purger.stop)
     return worker
 
 
@@ -193,6 +222,8 @@ async def _start_receiver(
     names: Names,
     metrics: Metrics,
     say: Callable[[str], None],
+    engine: AsyncEngine,
+    stack: AsyncExitStack,
 ) -> Receiver:
     try:
         providers = enabled_providers(settings)
@@ -211,9 +242,22 @@ async def _start_receiver(
         connection,
         names,
         settings.delivery_limit,
-        settings.publish_timeout,
+        settings.spool_after,  # then the message goes to the spool instead
         observe=metrics.publish_seconds.observe,
     )
+    # The relay has its own channel, so draining the spool never holds up a webhook.
+    sessions = session_factory(engine)
+    relay_publisher = await Publisher.open(
+        connection, names, settings.delivery_limit, settings.publish_timeout
+    )
+    relay = SpoolRelay(relay_publisher, sessions)
+    await relay.start()
+    stack.push_async_callback(relay.stop)
+    def spooled() -> None:
+        metrics.spooled.inc()
+        relay.wake()
+
+    keeper = Keeper(publisher, sessions, settings.spool_after, on_spooled=spooled)
 
     def region_for(number: str) -> str | None:
         owner = rules.rules.book.service_for_number(number)
@@ -221,11 +265,14 @@ async def _start_receiver(
 
     enabled = ", ".join(sorted(providers)) or "none (set a provider secret)"
     say(f"webhooks: {enabled}")
-    return Receiver(settings, providers, publisher, region_for, metrics)
+    return Receiver(settings, providers, keeper, region_for, metrics)
 
 
-async def _serve_http(app: web.Application, host: str, port: int, stack: AsyncExitStack) -> int:
-    runner = web.AppRunner(app, access_log=None)
+async def _serve_http(
+    app: web.Application, host: str, port: int, stack: AsyncExitStack, shutdown_timeout: float
+) -> int:
+    # On stop, requests being answered get `shutdown_timeout` to finish; no new ones are taken.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
     await runner.setup()
     stack.push_async_callback(runner.cleanup)
     await web.TCPSite(runner, host, port).start()

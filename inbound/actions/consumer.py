@@ -12,7 +12,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -21,6 +26,7 @@ from inbound.actions.backoff import RetryPolicy, is_retryable
 from inbound.actions.event import headers
 from inbound.actions.queue import ActionQueue, action_id
 from inbound.actions.sender import OutboundSender, SendFailed
+from inbound.broker.inflight import InFlight
 from inbound.broker.publisher import PublishFailed
 from inbound.broker.settle import settle
 from inbound.broker.topology import Names
@@ -63,6 +69,7 @@ class ActionWorker:
         per_service: int = 4,
         sweep_interval: float = 5.0,
         metrics: Metrics | None = None,
+        shutdown_timeout: float = 10.0,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -80,6 +87,9 @@ class ActionWorker:
         self._channel: AbstractChannel | None = None
         self._queue: ActionQueue | None = None
         self._sweeper: asyncio.Task[None] | None = None
+        self._in_flight = InFlight()
+        self._shutdown_timeout = shutdown_timeout
+        self._consumer: tuple[AbstractQueue, str] | None = None
 
     async def start(self) -> None:
         """Declare the action queues and start consuming and sweeping."""
@@ -89,11 +99,18 @@ class ActionWorker:
         self._channel = await self._connection.channel()
         await self._channel.set_qos(prefetch_count=self._prefetch)
         queue = await self._channel.get_queue(self._names.actions, ensure=False)
-        await queue.consume(self._on_message)
+        self._consumer = (queue, await queue.consume(self._on_message))
         self._sweeper = asyncio.create_task(self._sweep())
 
     async def stop(self) -> None:
-        """Stop consuming; unacked actions return to the queue."""
+        """Take no new actions, let those in flight finish (within the shutdown timeout), then
+        close the channel: unacked actions return to the queue."""
+        if self._consumer is not None:
+            queue, tag = self._consumer
+            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
+                async with asyncio.timeout(5):
+                    await queue.cancel(tag)
+        await self._in_flight.drained(self._shutdown_timeout)
         if self._sweeper is not None:
             self._sweeper.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -104,6 +121,10 @@ class ActionWorker:
             await self._queue.close()
 
     async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
+        with self._in_flight.track():
+            await self._handle(incoming)
+
+    async def _handle(self, incoming: AbstractIncomingMessage) -> None:
         assert self._queue is not None
         found = action_id(incoming.body)
         if found is None:

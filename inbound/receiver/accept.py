@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from datetime import UTC, datetime
+from typing import Protocol
 
 from pydantic import ValidationError
 
 from inbound import phone
-from inbound.broker.publisher import Publisher
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     MalformedBody,
@@ -21,6 +21,13 @@ from inbound.providers.base import (
 
 # Region for a recipient number: the owning service's region, or None when no service owns it.
 RegionLookup = Callable[[str], str | None]
+
+
+class Durable(Protocol):
+    """Where an accepted message is made durable: RabbitMQ (confirmed) or the database spool."""
+
+    async def publish(self, message: InboundMessage) -> None:
+        """Return once the message is durable; raise PublishFailed otherwise."""
 
 
 # The names a provider-facing error uses for InboundMessage's fields.
@@ -82,13 +89,14 @@ def to_message(
 async def accept_webhook(
     provider: Provider,
     request: WebhookRequest,
-    publisher: Publisher,
+    publisher: Durable,
     region_for: RegionLookup,
     default_region: str,
 ) -> tuple[WebhookReply, list[InboundMessage]]:
     """Verify and parse the request and publish every message it carries, confirmed.
 
-    Raises WebhookError for a request we refuse, PublishFailed when RabbitMQ didn't confirm.
+    Raises WebhookError for a request we refuse, PublishFailed when neither RabbitMQ confirmed
+    nor the spool took a message.
     """
     await provider.verify(request)
     messages = [

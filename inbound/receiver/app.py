@@ -10,13 +10,13 @@ import structlog
 from aiohttp import web
 
 from inbound import phone
-from inbound.broker.publisher import Publisher, PublishFailed
+from inbound.broker.publisher import PublishFailed
 from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.providers.base import Provider, WebhookError, WebhookRequest
 from inbound.providers.registry import specs
-from inbound.receiver.accept import RegionLookup, accept_webhook
+from inbound.receiver.accept import Durable, RegionLookup, accept_webhook
 from inbound.receiver.openapi import document
 from inbound.receiver.ops import Ops, add_ops_routes
 
@@ -31,7 +31,7 @@ class Receiver:
 
     settings: Settings
     providers: Mapping[str, Provider]
-    publisher: Publisher
+    publisher: Durable  # RabbitMQ with a confirm, else the spool
     region_for: RegionLookup
     metrics: Metrics
 

@@ -94,6 +94,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
             },
         }
     }
+    paths.update(_review_api())
     generic = GenericPayload.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}"
     )
@@ -103,14 +104,78 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
         "info": {"title": "inbound", "version": "1", "description": "Inbound SMS webhooks."},
         "paths": paths,
         "components": {
+            "securitySchemes": {"token": {"type": "http", "scheme": "bearer"}},
             "schemas": {
                 "Error": _ERROR,
                 "GenericMessage": generic,
                 **nested,
-            }
+            },
         },
     }
 
 
 def _json(schema: dict[str, Any]) -> dict[str, Any]:
     return {"application/json": {"schema": schema}}
+
+
+def _review_api() -> dict[str, Any]:
+    """The review queue's JSON API (/api/), for services building their own tools."""
+
+    def answers(ok: str) -> dict[str, Any]:
+        return {
+            "200": {"description": ok, "content": _json({"type": "object"})},
+            "401": _error_response("No token, or an unknown one."),
+            "404": _error_response("No such item (or service) among the token's services."),
+            "409": _error_response("Not possible in the item's state (e.g. claimed by another)."),
+            "422": _error_response("A parameter is malformed."),
+        }
+
+    item = {"name": "item", "in": "path", "required": True, "schema": {"type": "integer"}}
+    query = [
+        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
+        for name in ("service", "reason", "state", "mine", "q", "after")
+    ]
+    paths: dict[str, Any] = {
+        "/api/queue": {
+            "get": {
+                "operationId": "review_queue",
+                "summary": "Open review items of the token's services, oldest first "
+                "(keyset pages: pass next_after as after).",
+                "security": [{"token": []}],
+                "parameters": query,
+                "responses": answers("A page of items, counts per state, next_after."),
+            }
+        },
+        "/api/items/{item}": {
+            "get": {
+                "operationId": "review_item",
+                "summary": "An item, its message, the conversation with the sender, notes.",
+                "security": [{"token": []}],
+                "parameters": [item],
+                "responses": answers("The item."),
+            }
+        },
+    }
+    bodies = {
+        "claim": {},
+        "release": {},
+        "decide": {"action": {"type": "string"}, "captures": {"type": "object"}},
+        "reply": {"text": {"type": "string"}},
+        "dismiss": {"reason": {"type": "string"}},
+        "note": {"text": {"type": "string"}},
+    }
+    for action, properties in bodies.items():
+        paths[f"/api/items/{{item}}/{action}"] = {
+            "post": {
+                "operationId": f"review_{action}",
+                "summary": f"{action.capitalize()} the item (audited).",
+                "security": [{"token": []}],
+                "parameters": [item],
+                "requestBody": {
+                    "required": False,
+                    "content": _json({"type": "object", "properties": properties}),
+                },
+                "responses": answers("Done."),
+            }
+        }
+    return paths

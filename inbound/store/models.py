@@ -85,6 +85,13 @@ class ReviewItem(Base):
     rule: Mapped[str | None] = mapped_column(String(200))
     state: Mapped[str] = mapped_column(String(16), default="open")
     created_at: Mapped[datetime]
+    # Caseworker review (migration 0005): who holds it, and what they decided.
+    claimed_by: Mapped[int | None]  # users.id (no FK: SQLite batch alters stay simple)
+    claimed_at: Mapped[datetime | None]
+    decided_by: Mapped[int | None]  # users.id
+    decided_at: Mapped[datetime | None]
+    decision: Mapped[str | None] = mapped_column(String(32))  # an action, or "dismissed"
+    decision_note: Mapped[str | None] = mapped_column(String(500))  # e.g. the dismissal reason
 
 
 class PartGroup(Base):
@@ -180,3 +187,85 @@ class SpoolEntry(Base):
     created_at: Mapped[datetime]
     attempts: Mapped[int] = mapped_column(default=0)
     last_error: Mapped[str | None] = mapped_column(String(500))
+
+
+class User(Base):
+    """A person who signs in to the review queue."""
+
+    __tablename__ = "users"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    email: Mapped[str] = mapped_column(String(254), unique=True)
+    password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
+    totp_secret: Mapped[str | None] = mapped_column(String(64))  # None until enrolled
+    platform_admin: Mapped[bool] = mapped_column(default=False)
+    created_at: Mapped[datetime]
+
+
+class Membership(Base):
+    """A user's role in one service: caseworker or service_admin."""
+
+    __tablename__ = "memberships"
+    __table_args__ = (
+        UniqueConstraint("user_id", "service_id", name="uq_memberships_user_service"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    role: Mapped[str] = mapped_column(String(32))
+
+
+class WebSession(Base):
+    """A signed-in browser; the cookie holds a random token, this row its SHA-256."""
+
+    __tablename__ = "sessions"
+
+    id: Mapped[str] = mapped_column(String(64), primary_key=True)  # sha256 hex of the token
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    stage: Mapped[str] = mapped_column(String(16))  # password (second factor due) | full
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    totp_pending: Mapped[str | None] = mapped_column(String(64))  # enrolment not yet confirmed
+    created_at: Mapped[datetime]
+    last_seen_at: Mapped[datetime]
+
+
+class AuditEvent(Base):
+    """Who did what, when; never a message body or a phone number."""
+
+    __tablename__ = "audit_events"
+    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    at: Mapped[datetime]
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"))
+    action: Mapped[str] = mapped_column(String(32))
+    service_id: Mapped[str | None] = mapped_column(String(64))
+    item_id: Mapped[int | None]
+    subject: Mapped[str | None] = mapped_column(String(254))  # e.g. the email tried at sign-in
+    address: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[str | None] = mapped_column(String(500))
+
+
+class ApiToken(Base):
+    """A bearer token for /api/, acting as its user; only the SHA-256 is stored."""
+
+    __tablename__ = "api_tokens"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))
+    created_at: Mapped[datetime]
+
+
+class Note(Base):
+    """A caseworker's note on a review item."""
+
+    __tablename__ = "notes"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    item_id: Mapped[int] = mapped_column(ForeignKey("review_items.id"), index=True)
+    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
+    text: Mapped[str] = mapped_column(Text)
+    created_at: Mapped[datetime]

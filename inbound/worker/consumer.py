@@ -4,15 +4,24 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import os
+import signal
 from datetime import UTC, datetime, timedelta
 
-from aio_pika.abc import AbstractChannel, AbstractIncomingMessage, AbstractRobustConnection
+from aio_pika.abc import (
+    AbstractChannel,
+    AbstractIncomingMessage,
+    AbstractQueue,
+    AbstractRobustConnection,
+)
 from pydantic import ValidationError
+from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.actions.plan import EffectPolicy
 from inbound.actions.queue import ActionQueue
+from inbound.broker.inflight import InFlight
 from inbound.broker.publisher import PublishFailed
 from inbound.broker.settle import settle
 from inbound.broker.topology import Names, declare
@@ -23,6 +32,7 @@ from inbound.store.actions import Actions
 from inbound.worker.process import (
     DEFAULT_POLICY,
     CompiledRules,
+    Result,
     Status,
     expire_overdue_parts,
     process_message,
@@ -30,9 +40,28 @@ from inbound.worker.process import (
 
 log = get_logger("worker")
 
-# Pause before handing a message back after a database failure, so a down database isn't
-# hammered and the delivery limit isn't spent in a fraction of a second.
+# Pause before handing a failed message back, so the delivery limit isn't spent in a fraction of
+# a second; and the first pause while the database is unreachable, doubling up to MAX_PAUSE.
 FAILURE_PAUSE = 1.0
+MAX_PAUSE = 30.0
+
+# INBOUND_TEST_FAULT values: the rules worker SIGKILLs itself there (tests only; off by default).
+CRASH_BEFORE_COMMIT = "crash-before-commit"
+CRASH_AFTER_COMMIT = "crash-after-commit"
+
+
+class Stopping(Exception):
+    """The worker is stopping while the database is away: leave the message unacknowledged."""
+
+
+async def database_answers(sessions: async_sessionmaker[AsyncSession]) -> bool:
+    """True when the database runs a trivial query: tells an outage from a bad message."""
+    try:
+        async with asyncio.timeout(2), sessions() as session:
+            await session.execute(text("SELECT 1"))
+    except (TimeoutError, SQLAlchemyError, OSError):
+        return False
+    return True
 
 
 class RulesWorker:
@@ -52,6 +81,8 @@ class RulesWorker:
         actions: ActionQueue | None = None,
         policy: EffectPolicy = DEFAULT_POLICY,
         metrics: Metrics | None = None,
+        shutdown_timeout: float = 10.0,
+        fault: str | None = None,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -67,6 +98,12 @@ class RulesWorker:
         self._policy = policy
         self._metrics = metrics or Metrics.create()
         self._expiry: asyncio.Task[None] | None = None
+        self._queue: AbstractQueue | None = None
+        self._consumer_tag: str | None = None
+        self._in_flight = InFlight()
+        self._stopping = asyncio.Event()
+        self._shutdown_timeout = shutdown_timeout
+        self._fault = fault
         self.processed = 0
 
     async def start(self) -> None:
@@ -74,11 +111,20 @@ class RulesWorker:
         self._channel = await self._connection.channel()
         await self._channel.set_qos(prefetch_count=self._prefetch)
         topology = await declare(self._channel, self._names, self._delivery_limit)
-        await topology.received.consume(self._on_message)
+        self._queue = topology.received
+        self._consumer_tag = await topology.received.consume(self._on_message)
         self._expiry = asyncio.create_task(self._expire_overdue_parts())
 
     async def stop(self) -> None:
-        """Stop consuming; unacked messages go back to the queue when the channel closes."""
+        """Take no new messages, let those in flight finish (within the shutdown timeout), then
+        close the channel: whatever is still unacknowledged goes back to the queue."""
+        if self._queue is not None and self._consumer_tag is not None:
+            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
+                async with asyncio.timeout(5):
+                    await self._queue.cancel(self._consumer_tag)
+        self._stopping.set()
+        if not await self._in_flight.drained(self._shutdown_timeout):
+            log.warning("stopped_with_messages_in_flight", count=self._in_flight.count)
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -104,8 +150,9 @@ class RulesWorker:
                 log.info("multipart_expired_to_review", groups=expired)
 
     async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
-        async with self._slots:
-            await self._handle(incoming)
+        with self._in_flight.track():
+            async with self._slots:
+                await self._handle(incoming)
 
     async def _handle(self, incoming: AbstractIncomingMessage) -> None:
         try:
@@ -117,13 +164,21 @@ class RulesWorker:
             )
             await settle(incoming, ack=False)
             return
+        if self._fault == CRASH_BEFORE_COMMIT:
+            os.kill(os.getpid(), signal.SIGKILL)  # test hook (INBOUND_TEST_FAULT)
         try:
-            result = await process_message(self._sessions, self.rules, message, self._policy)
-        except (SQLAlchemyError, OSError) as error:
-            log.error("process_failed", message=message.key, error=type(error).__name__)
+            result = await self._process(message)
+        except Stopping:
+            return  # unacknowledged: RabbitMQ redelivers it once the channel closes
+        except Exception as error:  # any failure here is this message's own
+            # The database answers, so the message itself fails: hand it back and let the
+            # queue's delivery limit dead-letter it (the dead-letter consumer puts it in review).
+            log.error("process_failed_will_redeliver", message=message.key, error=_name(error))
             await asyncio.sleep(FAILURE_PAUSE)
             await settle(incoming, ack=False, requeue=True)
             return
+        if self._fault == CRASH_AFTER_COMMIT:
+            os.kill(os.getpid(), signal.SIGKILL)  # test hook (INBOUND_TEST_FAULT)
         log.info(
             "message_processed",
             message=message.key,
@@ -141,6 +196,29 @@ class RulesWorker:
             await self._hand_over(result.actions)
         await settle(incoming, ack=True)
 
+    async def _process(self, message: InboundMessage) -> Result:
+        """Process the message, waiting out a database outage (with back-off) while holding the
+        delivery: an outage must neither ack uncommitted work nor spend the delivery limit."""
+        pause = FAILURE_PAUSE
+        while True:
+            try:
+                return await process_message(self._sessions, self.rules, message, self._policy)
+            except (SQLAlchemyError, OSError) as error:
+                if await database_answers(self._sessions):
+                    raise  # the database is fine: this message is the problem
+                log.warning(
+                    "database_unavailable_waiting",
+                    message=message.key,
+                    error=type(error).__name__,
+                    retry_in=pause,
+                )
+            with contextlib.suppress(TimeoutError):
+                async with asyncio.timeout(pause):
+                    await self._stopping.wait()
+            if self._stopping.is_set():
+                raise Stopping
+            pause = min(pause * 2, MAX_PAUSE)
+
     async def _hand_over(self, ids: tuple[int, ...]) -> None:
         # The actions are already committed (an outbox): if this publish fails the action
         # worker's sweep publishes them later, so the message can still be acked.
@@ -152,3 +230,8 @@ class RulesWorker:
                 await Actions(session).mark_published(ids)
         except (PublishFailed, SQLAlchemyError, OSError) as error:
             log.warning("actions_left_for_sweep", count=len(ids), error=type(error).__name__)
+
+
+def _name(error: BaseException) -> str:
+    # The exception's type only: its text can quote the message's values.
+    return type(error).__name__

@@ -29,8 +29,10 @@ def is_command(name: str) -> bool:
 def test_compose_file_runs_separate_processes_of_one_image() -> None:
     compose = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())
     services = compose["services"]
-    assert {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "postgres", "web", "worker"} <= set(services)
-    for name in ("web", "worker", "migrate"):
+    assert {"rabbitmq-1", "rabbitmq-2", "rabbitmq-3", "postgres", "web", "worker", "review"} <= set(
+        services
+    )
+    for name in ("web", "worker", "review", "migrate"):
         assert services[name]["image"] == "inbound:local"
         assert is_command(services[name]["command"][0])
     assert services["web"]["deploy"]["replicas"] >= 2

@@ -1,0 +1,182 @@
+"""The JSON API (/api/): the queue operations for services building their own tools.
+
+`Authorization: Bearer <token>` (made with `inbound users token EMAIL`); the token acts as its
+user, with that user's services. Phone numbers appear masked; message text in full.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+
+from inbound import phone
+from inbound.review import auth
+from inbound.review.desk import CAPTURES, Desk, NotFound, Refused
+from inbound.store.review import STATES, QueueFilter
+from inbound.store.users import ApiTokens, Scope, Users
+
+Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
+DESK = web.AppKey("review_desk", Desk)
+SCOPE = web.RequestKey("api_scope", Scope)
+
+
+def _error(status: int, code: str, message: str) -> web.Response:
+    return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+@web.middleware
+async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    header = request.headers.get("Authorization", "")
+    scheme, _, token = header.partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        return _error(401, "unauthorized", "send Authorization: Bearer <token>")
+    async with request.app[DESK].sessions.begin() as db:
+        user = await ApiTokens(db).user_for(auth.token_hash(token.strip()))
+        if user is None:
+            return _error(401, "unauthorized", "unknown token")
+        request[SCOPE] = await Users(db).scope(user)
+    response = await handler(request)
+    response.headers["Cache-Control"] = "no-store"
+    return response
+
+
+def _item_json(item: Any, message: Any) -> dict[str, Any]:
+    return {
+        "id": item.id,
+        "service": item.service_id,
+        "reason": item.reason,
+        "rule": item.rule,
+        "state": item.state,
+        "created_at": item.created_at.isoformat(),
+        "claimed_by": item.claimed_by,
+        "decision": item.decision,
+        "message": {
+            "provider": message.provider,
+            "id": message.provider_message_id,
+            "from": phone.mask(message.sender),
+            "text": message.text,
+            "received_at": message.received_at.isoformat(),
+        },
+    }
+
+
+async def queue(request: web.Request) -> web.StreamResponse:
+    scope: Scope = request[SCOPE]
+    query = request.query
+    after = None
+    if query.get("after"):
+        stamp, _, last = query["after"].partition("_")
+        if not (stamp.isdigit() and last.isdigit()):
+            return _error(422, "invalid", "after: use the next_after value of the previous page")
+        after = (datetime.fromtimestamp(int(stamp) / 1_000_000, UTC), int(last))
+    state = query.get("state", "")
+    if state and state not in STATES:
+        return _error(422, "invalid", f"state: one of {', '.join(STATES)}")
+    wanted = QueueFilter(
+        service=query.get("service") or None,
+        reason=query.get("reason") or None,
+        states=(state,) if state else (),
+        mine=query.get("mine") in {"1", "true"},
+        text=query.get("q") or None,
+        after=after,
+    )
+    try:
+        page = await request.app[DESK].queue(scope, wanted, request.remote)
+    except NotFound:
+        return _error(404, "not_found", "no such service among yours")
+    next_after = None
+    if page.next_after is not None:
+        next_after = f"{int(page.next_after[0].timestamp() * 1_000_000)}_{page.next_after[1]}"
+    return web.json_response(
+        {
+            "items": [_item_json(row.item, row.message) for row in page.rows],
+            "counts": page.counts,
+            "next_after": next_after,
+        }
+    )
+
+
+def _item_id(request: web.Request) -> int:
+    raw = request.match_info["item"]
+    if not raw.isdigit() or len(raw) > 11:
+        raise NotFound
+    return int(raw)
+
+
+async def item(request: web.Request) -> web.StreamResponse:
+    try:
+        view = await request.app[DESK].view(request[SCOPE], _item_id(request), request.remote)
+    except NotFound:
+        return _error(404, "not_found", "no such item")
+    body = _item_json(view.item, view.message)
+    body["conversation"] = [
+        {
+            "id": message.provider_message_id,
+            "text": message.text,
+            "received_at": message.received_at.isoformat(),
+            "outcome": outcome.action if outcome else None,
+            "review": review.state if review else None,
+        }
+        for message, outcome, review in view.conversation
+    ]
+    body["notes"] = [
+        {"by": email, "text": note.text, "at": note.created_at.isoformat()}
+        for note, email in view.notes
+    ]
+    return web.json_response(body)
+
+
+async def act(request: web.Request) -> web.StreamResponse:
+    scope: Scope = request[SCOPE]
+    desk = request.app[DESK]
+    what = request.match_info["action"]
+    try:
+        body = await request.json() if request.can_read_body else {}
+    except (ValueError, UnicodeDecodeError):
+        return _error(400, "bad_json", "the body is not JSON")
+    if not isinstance(body, dict):
+        return _error(422, "invalid", "send a JSON object")
+
+    def text(name: str) -> str:
+        value = body.get(name, "")
+        return value if isinstance(value, str) else json.dumps(value)
+
+    try:
+        item_id = _item_id(request)
+        if what == "claim":
+            await desk.claim(scope, item_id, request.remote)
+        elif what == "release":
+            await desk.release(scope, item_id, request.remote)
+        elif what == "decide":
+            captures = body.get("captures") or {}
+            if not isinstance(captures, dict):
+                return _error(422, "invalid", "captures: an object of strings")
+            kept = {k: str(v) for k, v in captures.items() if k in CAPTURES}
+            await desk.decide(scope, item_id, text("action"), kept, request.remote)
+        elif what == "reply":
+            await desk.reply(scope, item_id, text("text"), request.remote)
+        elif what == "dismiss":
+            await desk.dismiss(scope, item_id, text("reason"), request.remote)
+        elif what == "note":
+            await desk.note(scope, item_id, text("text"), request.remote)
+        else:
+            return _error(404, "not_found", "no such operation")
+    except NotFound:
+        return _error(404, "not_found", "no such item")
+    except Refused as refused:
+        return _error(409, "conflict", str(refused))
+    return web.json_response({"status": "ok", "item": item_id, "done": what})
+
+
+def api_app(desk: Desk) -> web.Application:
+    """The API as an application mounted at /api."""
+    app = web.Application(middlewares=[bearer])
+    app[DESK] = desk
+    app.router.add_get("/queue", queue)
+    app.router.add_get("/items/{item}", item)
+    app.router.add_post("/items/{item}/{action}", act)
+    return app

@@ -1,0 +1,231 @@
+"""The caseworkers' queue: scoped, keyset-paginated reads and atomic state changes.
+
+Every query takes a Scope; an item outside it is indistinguishable from one that doesn't exist.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.store.models import Message, Note, Outcome, ReviewItem, User
+from inbound.store.users import Scope
+
+PAGE_SIZE = 50
+STATES = ("open", "claimed", "resolved", "dismissed")
+
+
+@dataclass(frozen=True)
+class QueueFilter:
+    """What the caseworker asked to see. `states` empty means open and claimed."""
+
+    service: str | None = None
+    reason: str | None = None
+    states: tuple[str, ...] = ()
+    mine: bool = False
+    text: str | None = None
+    after: tuple[datetime, int] | None = None  # keyset cursor: (created_at, id) of the last row
+
+
+@dataclass(frozen=True)
+class QueueRow:
+    item: ReviewItem
+    message: Message
+    claimed_by: str | None
+
+
+@dataclass(frozen=True)
+class QueuePage:
+    rows: list[QueueRow]
+    next_after: tuple[datetime, int] | None
+    counts: dict[str, int]  # per state, within the scope and the service filter
+
+
+@dataclass(frozen=True)
+class ItemView:
+    item: ReviewItem
+    message: Message
+    conversation: Sequence[tuple[Message, Outcome | None, ReviewItem | None]]
+    notes: list[tuple[Note, str]]
+    claimed_by: str | None
+    decided_by: str | None
+
+
+def in_scope(scope: Scope) -> ColumnElement[bool]:
+    """The SQL condition: the item belongs to one of the scope's services (or unassigned)."""
+    conditions: list[ColumnElement[bool]] = []
+    if scope.roles:
+        conditions.append(ReviewItem.service_id.in_(scope.services))
+    if scope.unassigned:
+        conditions.append(ReviewItem.service_id.is_(None))
+    return or_(*conditions) if conditions else false()
+
+
+class ReviewQueue:
+    """Repository for review items as caseworkers see them."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def page(self, scope: Scope, wanted: QueueFilter, size: int = PAGE_SIZE) -> QueuePage:
+        """One page, oldest first, continuing after the cursor (keyset on created_at, id)."""
+        claimer = User.__table__.alias("claimer")
+        base = [in_scope(scope)]
+        if wanted.service is not None:
+            base.append(ReviewItem.service_id == wanted.service)
+        query = (
+            select(ReviewItem, Message, claimer.c.email)
+            .join(Message, Message.id == ReviewItem.message_id)
+            .outerjoin(claimer, claimer.c.id == ReviewItem.claimed_by)
+            .where(*base)
+        )
+        states = wanted.states or ("open", "claimed")
+        query = query.where(ReviewItem.state.in_(states))
+        if wanted.reason:
+            query = query.where(ReviewItem.reason.contains(wanted.reason, autoescape=True))
+        if wanted.mine:
+            query = query.where(ReviewItem.claimed_by == scope.user_id)
+        if wanted.text:
+            needle = wanted.text.strip()
+            matches: list[ColumnElement[bool]] = [
+                func.lower(Message.text).contains(needle.lower(), autoescape=True),
+                Message.provider_message_id == needle,
+            ]
+            if needle.isdigit() and len(needle) < 10:
+                matches.append(ReviewItem.id == int(needle))
+            query = query.where(or_(*matches))
+        if wanted.after is not None:
+            created, last_id = wanted.after
+            query = query.where(
+                or_(
+                    ReviewItem.created_at > created,
+                    and_(ReviewItem.created_at == created, ReviewItem.id > last_id),
+                )
+            )
+        query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
+        found = list(await self._session.execute(query))
+        rows = [QueueRow(item, message, email) for item, message, email in found[:size]]
+        next_after = (rows[-1].item.created_at, rows[-1].item.id) if len(found) > size else None
+        counted = await self._session.execute(
+            select(ReviewItem.state, func.count()).where(*base).group_by(ReviewItem.state)
+        )
+        counts = dict.fromkeys(STATES, 0)
+        counts.update({state: int(count) for state, count in counted})
+        return QueuePage(rows, next_after, counts)
+
+    async def get(self, scope: Scope, item_id: int) -> ReviewItem | None:
+        """The item if it is within the scope; None otherwise (a 404 to the caller)."""
+        found: ReviewItem | None = await self._session.scalar(
+            select(ReviewItem).where(ReviewItem.id == item_id, in_scope(scope))
+        )
+        return found
+
+    async def service_of(self, item_id: int) -> str | None:
+        """The service of any item (for auditing a refused attempt)."""
+        found: str | None = await self._session.scalar(
+            select(ReviewItem.service_id).where(ReviewItem.id == item_id)
+        )
+        return found
+
+    async def view(self, scope: Scope, item_id: int) -> ItemView | None:
+        """The item, its message, the conversation with that sender, and notes."""
+        item = await self.get(scope, item_id)
+        if item is None:
+            return None
+        message = await self._session.get(Message, item.message_id)
+        assert message is not None
+        same_place = (
+            Message.service_id == item.service_id
+            if item.service_id is not None
+            else and_(Message.service_id.is_(None), Message.recipient == message.recipient)
+        )
+        history = await self._session.execute(
+            select(Message, Outcome, ReviewItem)
+            .outerjoin(Outcome, Outcome.message_id == Message.id)
+            .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
+            .where(Message.sender == message.sender, same_place)
+            .order_by(Message.received_at.desc(), Message.id.desc())
+            .limit(50)
+        )
+        conversation = [(m, o, r) for m, o, r in reversed(list(history))]
+        notes = await self._session.execute(
+            select(Note, User.email)
+            .join(User, User.id == Note.user_id)
+            .where(Note.item_id == item.id)
+            .order_by(Note.id)
+        )
+        return ItemView(
+            item,
+            message,
+            conversation,
+            [(note, email) for note, email in notes],
+            await self._email(item.claimed_by),
+            await self._email(item.decided_by),
+        )
+
+    async def _email(self, user_id: int | None) -> str | None:
+        if user_id is None:
+            return None
+        found: str | None = await self._session.scalar(select(User.email).where(User.id == user_id))
+        return found
+
+    async def claim(self, scope: Scope, item_id: int) -> bool:
+        """Claim an open item; atomic, so of two caseworkers exactly one wins."""
+        result = await self._session.execute(
+            update(ReviewItem)
+            .where(ReviewItem.id == item_id, ReviewItem.state == "open", in_scope(scope))
+            .values(state="claimed", claimed_by=scope.user_id, claimed_at=datetime.now(UTC))
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def release(self, scope: Scope, item_id: int) -> bool:
+        """Give back an item this user holds."""
+        result = await self._session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                ReviewItem.state == "claimed",
+                ReviewItem.claimed_by == scope.user_id,
+                in_scope(scope),
+            )
+            .values(state="open", claimed_by=None, claimed_at=None)
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def close(
+        self, scope: Scope, item_id: int, state: str, decision: str, note: str | None
+    ) -> bool:
+        """Resolve or dismiss an item that is open or held by this user; atomic."""
+        result = await self._session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                in_scope(scope),
+                or_(
+                    ReviewItem.state == "open",
+                    and_(ReviewItem.state == "claimed", ReviewItem.claimed_by == scope.user_id),
+                ),
+            )
+            .values(
+                state=state,
+                claimed_by=scope.user_id,
+                decided_by=scope.user_id,
+                decided_at=datetime.now(UTC),
+                decision=decision,
+                decision_note=note[:500] if note else None,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def add_note(self, scope: Scope, item_id: int, text: str) -> None:
+        self._session.add(
+            Note(item_id=item_id, user_id=scope.user_id, text=text, created_at=datetime.now(UTC))
+        )
+        await self._session.flush()

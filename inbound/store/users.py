@@ -1,0 +1,200 @@
+"""Users, their memberships, sign-in sessions, API tokens and the audit log, on one session."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import delete, func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.store.models import ApiToken, AuditEvent, Membership, User, WebSession
+
+ROLES = ("caseworker", "service_admin", "platform_admin")
+
+
+@dataclass(frozen=True)
+class Scope:
+    """What one user may see: their services (role per service) and, for a platform admin,
+    the messages no service owns."""
+
+    user_id: int
+    email: str
+    roles: dict[str, str]
+    unassigned: bool
+
+    @property
+    def services(self) -> list[str]:
+        return sorted(self.roles)
+
+    def can_see(self, service_id: str | None) -> bool:
+        """True when an item of this service (None: unassigned) is within the scope."""
+        return self.unassigned if service_id is None else service_id in self.roles
+
+    def is_admin_of(self, service_id: str) -> bool:
+        return self.roles.get(service_id) == "service_admin"
+
+
+class Users:
+    """Repository for users and memberships."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def by_email(self, email: str) -> User | None:
+        found: User | None = await self._session.scalar(
+            select(User).where(User.email == email.strip().lower())
+        )
+        return found
+
+    async def get(self, user_id: int) -> User | None:
+        return await self._session.get(User, user_id)
+
+    async def add(self, email: str, password_hash: str) -> User:
+        user = User(
+            email=email.strip().lower(),
+            password_hash=password_hash,
+            totp_secret=None,
+            platform_admin=False,
+            created_at=datetime.now(UTC),
+        )
+        self._session.add(user)
+        await self._session.flush()
+        return user
+
+    async def grant(self, user: User, service_id: str | None, role: str) -> None:
+        """Give a role: per service, or platform-wide for platform_admin."""
+        if role == "platform_admin":
+            user.platform_admin = True
+            await self._session.flush()
+            return
+        assert service_id is not None
+        existing = await self._session.scalar(
+            select(Membership).where(
+                Membership.user_id == user.id, Membership.service_id == service_id
+            )
+        )
+        if existing is None:
+            self._session.add(Membership(user_id=user.id, service_id=service_id, role=role))
+        else:
+            existing.role = role
+        await self._session.flush()
+
+    async def scope(self, user: User) -> Scope:
+        rows = await self._session.execute(
+            select(Membership.service_id, Membership.role).where(Membership.user_id == user.id)
+        )
+        roles = {str(row[0]): str(row[1]) for row in rows.all()}
+        return Scope(user.id, user.email, roles, user.platform_admin)
+
+    async def end_sessions(self, user_id: int) -> None:
+        await self._session.execute(delete(WebSession).where(WebSession.user_id == user_id))
+
+
+class Sessions:
+    """Server-side sign-in sessions, keyed by the SHA-256 of the cookie's token."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def create(
+        self, key: str, user_id: int, stage: str, csrf_token: str, totp_pending: str | None = None
+    ) -> WebSession:
+        now = datetime.now(UTC)
+        row = WebSession(
+            id=key,
+            user_id=user_id,
+            stage=stage,
+            csrf_token=csrf_token,
+            totp_pending=totp_pending,
+            created_at=now,
+            last_seen_at=now,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def live(self, key: str, idle: timedelta, absolute: timedelta) -> WebSession | None:
+        """The session if it exists and has timed out neither way; touches last_seen_at."""
+        row = await self._session.get(WebSession, key)
+        if row is None:
+            return None
+        now = datetime.now(UTC)
+        if now - row.last_seen_at > idle or now - row.created_at > absolute:
+            await self._session.delete(row)
+            return None
+        row.last_seen_at = now
+        return row
+
+    async def end(self, key: str) -> None:
+        await self._session.execute(delete(WebSession).where(WebSession.id == key))
+
+
+class ApiTokens:
+    """Bearer tokens for the JSON API; only hashes are stored."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(self, user_id: int, token_hash: str, name: str) -> None:
+        self._session.add(
+            ApiToken(
+                token_hash=token_hash, user_id=user_id, name=name, created_at=datetime.now(UTC)
+            )
+        )
+        await self._session.flush()
+
+    async def user_for(self, token_hash: str) -> User | None:
+        found: User | None = await self._session.scalar(
+            select(User)
+            .join(ApiToken, ApiToken.user_id == User.id)
+            .where(ApiToken.token_hash == token_hash)
+        )
+        return found
+
+
+class Audit:
+    """The audit log: who did what, when. Never a message body or a phone number."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def record(
+        self,
+        action: str,
+        *,
+        user_id: int | None = None,
+        service_id: str | None = None,
+        item_id: int | None = None,
+        subject: str | None = None,
+        address: str | None = None,
+        detail: str | None = None,
+    ) -> None:
+        self._session.add(
+            AuditEvent(
+                at=datetime.now(UTC),
+                user_id=user_id,
+                action=action,
+                service_id=service_id,
+                item_id=item_id,
+                subject=subject[:254] if subject else None,
+                address=address[:64] if address else None,
+                detail=detail[:500] if detail else None,
+            )
+        )
+        await self._session.flush()
+
+    async def failures_since(self, subject: str, address: str, since: datetime) -> tuple[int, int]:
+        """Failed sign-ins since a time: (for this account name, from this address)."""
+        base = select(func.count()).where(
+            AuditEvent.action == "sign_in_failed", AuditEvent.at >= since
+        )
+        by_subject = await self._session.scalar(base.where(AuditEvent.subject == subject))
+        by_address = await self._session.scalar(base.where(AuditEvent.address == address))
+        return int(by_subject or 0), int(by_address or 0)
+
+    async def events(self, *actions: str) -> list[AuditEvent]:
+        query = select(AuditEvent).order_by(AuditEvent.id)
+        if actions:
+            query = query.where(or_(*(AuditEvent.action == action for action in actions)))
+        return list((await self._session.scalars(query)).all())
