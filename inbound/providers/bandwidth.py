@@ -22,23 +22,16 @@ from inbound.providers.base import (
     WebhookRequest,
     require_media_type,
 )
-from inbound.providers.basic_auth import BasicAuth, basic_auth
+from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
 
 RECEIVED = "message-received"
 
 
-class Bandwidth:
+class Bandwidth(BasicAuthProvider):
     """Checks the callback's Basic credentials and parses the inbound events."""
 
     name = "bandwidth"
     methods = frozenset({"POST"})
-
-    def __init__(self, credentials: BasicAuth) -> None:
-        self._credentials = credentials
-
-    async def verify(self, request: WebhookRequest) -> None:
-        """Check the Basic credentials."""
-        self._credentials.check(request)
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
         """One message per inbound `message-received` event; none for other events."""

@@ -104,3 +104,14 @@ def basic_auth(secret: SecretStr | None, setting: str) -> BasicAuth | None:
     """A BasicAuth for a setting, or None when the setting is unset or blank."""
     accepted = parse_credentials(secret, setting)
     return BasicAuth(accepted) if accepted else None
+
+
+class BasicAuthProvider:
+    """Base for providers that prove themselves with HTTP Basic credentials alone."""
+
+    def __init__(self, credentials: BasicAuth) -> None:
+        self._credentials = credentials
+
+    async def verify(self, request: WebhookRequest) -> None:
+        """Check the Basic credentials."""
+        self._credentials.check(request)

@@ -25,7 +25,7 @@ from inbound.providers.base import (
     require_media_type,
     required,
 )
-from inbound.providers.basic_auth import BasicAuth, basic_auth
+from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
 from inbound.providers.json_fields import parse_time, unicode_text
 
 FORM = "application/x-www-form-urlencoded"
@@ -40,18 +40,11 @@ def dedupe_id(source: str, destination: str, time: str, message: str) -> str:
     return ID_PREFIX + hashlib.sha256(identity.encode("utf-8")).hexdigest()
 
 
-class Firetext:
+class Firetext(BasicAuthProvider):
     """Checks the Basic credentials agreed with Firetext and parses the form."""
 
     name = "firetext"
     methods = frozenset({"POST"})
-
-    def __init__(self, credentials: BasicAuth) -> None:
-        self._credentials = credentials
-
-    async def verify(self, request: WebhookRequest) -> None:
-        """Check the Basic credentials."""
-        self._credentials.check(request)
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
         """The one message Firetext posts per request."""

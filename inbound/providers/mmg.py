@@ -22,7 +22,7 @@ from inbound.providers.base import (
     WebhookRequest,
     require_media_type,
 )
-from inbound.providers.basic_auth import BasicAuth, basic_auth
+from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
 
 UK = ZoneInfo("Europe/London")
 # A `%` not followed by two hex digits can't have come from a URL encoder.
@@ -46,18 +46,11 @@ def decode_message(raw: str) -> str:
         return raw
 
 
-class Mmg:
+class Mmg(BasicAuthProvider):
     """Checks the Basic credentials agreed with MMG and parses its JSON."""
 
     name = "mmg"
     methods = frozenset({"POST"})
-
-    def __init__(self, credentials: BasicAuth) -> None:
-        self._credentials = credentials
-
-    async def verify(self, request: WebhookRequest) -> None:
-        """Check the Basic credentials."""
-        self._credentials.check(request)
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
         """The one message MMG sends per request."""
