@@ -253,6 +253,7 @@ async def _start_receiver(
     relay = SpoolRelay(relay_publisher, sessions)
     await relay.start()
     stack.push_async_callback(relay.stop)
+
     def spooled() -> None:
         metrics.spooled.inc()
         relay.wake()
