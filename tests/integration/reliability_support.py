@@ -101,16 +101,27 @@ async def queue_depth(amqp_url: str, queue: str) -> int:
 
 
 async def counts(sessions: async_sessionmaker[AsyncSession]) -> dict[str, int]:
-    """Rows per table that says where messages ended."""
+    """Rows per table that says where messages ended.
+
+    `reviews` counts messages that ended in review instead of an outcome; a review item raised
+    later for an outcome whose callback gave up (the example rules' callback host does not
+    exist) is a side effect's fate, counted apart as `action_reviews`.
+    """
     found = {}
     async with sessions() as session:
         for name, model in (
             ("messages", Message),
             ("outcomes", Outcome),
-            ("reviews", ReviewItem),
             ("spool", SpoolEntry),
         ):
             found[name] = int(await session.scalar(select(func.count()).select_from(model)) or 0)
+        decided = select(Outcome.message_id).scalar_subquery()
+        for name, condition in (
+            ("reviews", ReviewItem.message_id.not_in(decided)),
+            ("action_reviews", ReviewItem.message_id.in_(decided)),
+        ):
+            query = select(func.count()).select_from(ReviewItem).where(condition)
+            found[name] = int(await session.scalar(query) or 0)
     return found
 
 
