@@ -54,7 +54,12 @@ class Settings(BaseSettings):
         description="Seconds to wait for RabbitMQ to confirm a publish (workers, the spool relay); "
         "webhooks wait INBOUND_SPOOL_AFTER at most, then spool.",
     )
-    prefetch: int = Field(32, ge=1, description="Messages a worker holds unacknowledged at once.")
+    prefetch: int = Field(
+        128,
+        ge=1,
+        description="Messages a worker holds unacknowledged at once; also the largest batch it "
+        "writes in one transaction.",
+    )
     delivery_limit: int = Field(
         5, ge=1, description="Deliveries of one message before it is dead-lettered to review."
     )

@@ -16,6 +16,7 @@ class Metrics:
     publish_seconds: Histogram
     spooled: Counter
     processed: Counter
+    batch_messages: Histogram
     outcomes: Counter
     action_attempts: Counter
     queue_messages: Gauge
@@ -50,6 +51,12 @@ class Metrics:
                 "inbound_processed_messages",
                 "Messages processed by the rules worker, by where they ended.",
                 ["status"],
+                registry=registry,
+            ),
+            batch_messages=Histogram(
+                "inbound_batch_messages",
+                "Messages the rules worker wrote in one database transaction.",
+                buckets=(1, 2, 4, 8, 16, 32, 64, 128),
                 registry=registry,
             ),
             outcomes=Counter(

@@ -169,8 +169,10 @@ async def _start_workers(
         rules,
         prefetch=settings.prefetch,
         delivery_limit=settings.delivery_limit,
-        # SQLite has one writer; PostgreSQL takes a transaction per prefetched message.
-        concurrency=1 if engine.dialect.name == "sqlite" else settings.prefetch,
+        # One batch at a time on both databases: SQLite has one writer, and on PostgreSQL a
+        # second concurrent batch only split the window into smaller batches (measured: more CPU
+        # a message and a lower rate; docs/performance.md). Scale out with processes instead.
+        concurrency=1,
         multipart_timeout=settings.multipart_timeout,
         actions=queue,
         policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),

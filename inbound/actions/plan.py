@@ -12,7 +12,7 @@ from inbound import phone
 from inbound.actions.event import outcome_event
 from inbound.rules.model import Rule, ServiceRules, render_reply
 from inbound.store.actions import PENDING, SUPPRESSED, Actions, OptOuts
-from inbound.store.models import Message
+from inbound.store.models import Action, Message
 
 # Outcomes the service's own system needs to hear about; help/reply/manual only answer the sender.
 CALLBACK_ACTIONS = frozenset(
@@ -59,7 +59,7 @@ async def record_effects(
     elif action == "opt_in":
         await opt_outs.opt_in(service_id, message.sender)
     actions = Actions(session)
-    created: list[int] = []
+    created: list[Action] = []
     now = datetime.now(UTC)
     callback = service.service.callback
     if callback is not None and action in CALLBACK_ACTIONS:
@@ -83,8 +83,9 @@ async def record_effects(
             kind="callback",
             key=key,
             payload={"url": callback.url, "secret_env": callback.secret_env, "event": event},
+            flush=False,
         )
-        created.append(row.id)
+        created.append(row)
     if rule is not None and rule.reply:
         state, note = await _reply_state(
             opt_outs, actions, service_id, message.sender, action, policy, now
@@ -98,10 +99,13 @@ async def record_effects(
             recipient=message.sender,
             state=state,
             note=note,
+            flush=False,
         )
         if state == PENDING:
-            created.append(row.id)
-    return created
+            created.append(row)
+    # One flush for the message's actions (a batch of messages shares the round trips).
+    await session.flush()
+    return [row.id for row in created]
 
 
 async def _reply_state(

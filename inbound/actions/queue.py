@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Iterable
 
@@ -43,10 +44,9 @@ class ActionQueue:
         return cls(channel, names, topology, within)
 
     async def due(self, ids: Iterable[int]) -> None:
-        """Queue actions for an attempt now."""
+        """Queue actions for an attempt now (confirms awaited together, not one after another)."""
         exchange = await self._channel.get_exchange(self._names.exchange, ensure=False)
-        for action in ids:
-            await self._publish(exchange, action, ACTION_DUE)
+        await asyncio.gather(*(self._publish(exchange, action, ACTION_DUE) for action in ids))
 
     async def later(self, action: int, delay: float) -> None:
         """Queue an action for another attempt after `delay` seconds (one of the retry delays)."""

@@ -34,8 +34,10 @@ class Actions:
         recipient: str | None = None,
         state: str = PENDING,
         note: str | None = None,
+        flush: bool = True,
     ) -> Action:
-        """Record an action in the outcome's transaction."""
+        """Record an action in the outcome's transaction (flush=False: the caller flushes, and
+        only then has the row an id)."""
         row = Action(
             message_id=message_id,
             service_id=service_id,
@@ -49,7 +51,8 @@ class Actions:
             created_at=datetime.now(UTC),
         )
         self._session.add(row)
-        await self._session.flush()
+        if flush:
+            await self._session.flush()
         return row
 
     async def lock_recipient(self, service_id: str, number: str) -> None:

@@ -2,15 +2,17 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Insert, Table, insert, select
+from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.message import InboundMessage
-from inbound.store.models import Message, Outcome, ReviewItem
+from inbound.store.models import Base, Message, Outcome, ReviewItem
 
 
 @dataclass(frozen=True)
@@ -54,6 +56,68 @@ class Messages:
         self._session.add(row)
         await self._session.flush()
         return row
+
+    async def add_new(
+        self, messages: Sequence[tuple[InboundMessage, str | None, str]]
+    ) -> dict[tuple[str, str], Message]:
+        """Store many (message, service id, status) in one statement, skipping those already
+        stored; return the new rows by (provider, provider message id).
+
+        The rows returned are detached copies: enough for ids and for planning side effects.
+        """
+        if not messages:
+            return {}
+        now = datetime.now(UTC)
+        values: list[dict[str, Any]] = [
+            {
+                "provider": message.provider,
+                "provider_message_id": message.provider_message_id,
+                "sender": message.sender,
+                "recipient": message.recipient,
+                "text": message.text,
+                "service_id": service_id,
+                "status": status,
+                "received_at": message.received_at,
+                "accepted_at": message.accepted_at,
+                "stored_at": now,
+            }
+            for message, service_id, status in messages
+        ]
+        # One statement with the rows as parameters (executemany): compiled once and cached,
+        # sent as a single multi-row INSERT … RETURNING by SQLAlchemy's "insertmanyvalues".
+        returning = (Message.id, Message.provider, Message.provider_message_id)
+        statement = self._insert_skipping_duplicates().returning(*returning)
+        stored = {}
+        by_key = {(v["provider"], v["provider_message_id"]): v for v in values}
+        for row in await self._session.execute(statement, values):
+            key = (row.provider, row.provider_message_id)
+            stored[key] = Message(id=row.id, **by_key[key])
+        return stored
+
+    def _insert_skipping_duplicates(self) -> Insert:
+        # ON CONFLICT DO NOTHING: a redelivered message in a batch must not fail the others.
+        table = _table(Message)
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
+            return postgresql.insert(table).on_conflict_do_nothing()
+        if dialect == "sqlite":
+            return sqlite.insert(table).on_conflict_do_nothing()
+        raise NotImplementedError(f"no batch insert for {dialect}")
+
+    async def add_decisions(
+        self, outcomes: Sequence[dict[str, object]], reviews: Sequence[dict[str, object]]
+    ) -> None:
+        """Write many outcome and review rows (column values as dicts), one statement each."""
+        now = datetime.now(UTC)
+        if outcomes:
+            await self._session.execute(
+                insert(_table(Outcome)), [{**row, "created_at": now} for row in outcomes]
+            )
+        if reviews:
+            await self._session.execute(
+                insert(_table(ReviewItem)),
+                [{**row, "state": "open", "created_at": now} for row in reviews],
+            )
 
     async def add_outcome(
         self, message: Message, service_id: str, action: str, rule: str, captures: Mapping[str, str]
@@ -124,3 +188,8 @@ class Messages:
             query = query.where(Message.provider == provider)
         rows = await self._session.execute(query)
         return [MessageTrace(message, outcome, review) for message, outcome, review in rows]
+
+
+def _table(model: type[Base]) -> Table:
+    # Core statements on the table itself skip the ORM's bulk-insert bookkeeping.
+    return Base.metadata.tables[model.__tablename__]

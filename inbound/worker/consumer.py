@@ -29,12 +29,14 @@ from inbound.logs import get_logger
 from inbound.message import InboundMessage
 from inbound.metrics import Metrics
 from inbound.store.actions import Actions
+from inbound.worker.batch import Batcher, Stopped
 from inbound.worker.process import (
     DEFAULT_POLICY,
     CompiledRules,
     Result,
     Status,
     expire_overdue_parts,
+    process_batch,
     process_message,
 )
 
@@ -92,6 +94,10 @@ class RulesWorker:
         self._delivery_limit = delivery_limit
         # SQLite allows one writer: more concurrent transactions would only queue on its lock.
         self._slots = asyncio.Semaphore(concurrency)
+        # Deliveries that arrive while a transaction runs are written together in the next one.
+        self._batcher: Batcher[InboundMessage, Result] = Batcher(
+            self._process_batch, max_size=prefetch, parallel=concurrency
+        )
         self._channel: AbstractChannel | None = None
         self._multipart_timeout = multipart_timeout
         self._actions = actions
@@ -112,6 +118,7 @@ class RulesWorker:
         await self._channel.set_qos(prefetch_count=self._prefetch)
         topology = await declare(self._channel, self._names, self._delivery_limit)
         self._queue = topology.received
+        self._batcher.start()
         self._consumer_tag = await topology.received.consume(self._on_message)
         self._expiry = asyncio.create_task(self._expire_overdue_parts())
 
@@ -125,6 +132,7 @@ class RulesWorker:
         self._stopping.set()
         if not await self._in_flight.drained(self._shutdown_timeout):
             log.warning("stopped_with_messages_in_flight", count=self._in_flight.count)
+        await self._batcher.stop()
         if self._expiry is not None:
             self._expiry.cancel()
             with contextlib.suppress(asyncio.CancelledError):
@@ -151,8 +159,7 @@ class RulesWorker:
 
     async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
         with self._in_flight.track():
-            async with self._slots:
-                await self._handle(incoming)
+            await self._handle(incoming)
 
     async def _handle(self, incoming: AbstractIncomingMessage) -> None:
         try:
@@ -167,8 +174,8 @@ class RulesWorker:
         if self._fault == CRASH_BEFORE_COMMIT:
             os.kill(os.getpid(), signal.SIGKILL)  # test hook (INBOUND_TEST_FAULT)
         try:
-            result = await self._process(message)
-        except Stopping:
+            result = await self._batcher.submit(message)
+        except (Stopping, Stopped):
             return  # unacknowledged: RabbitMQ redelivers it once the channel closes
         except Exception as error:  # any failure here is this message's own
             # The database answers, so the message itself fails: hand it back and let the
@@ -177,8 +184,6 @@ class RulesWorker:
             await asyncio.sleep(FAILURE_PAUSE)
             await settle(incoming, ack=False, requeue=True)
             return
-        if self._fault == CRASH_AFTER_COMMIT:
-            os.kill(os.getpid(), signal.SIGKILL)  # test hook (INBOUND_TEST_FAULT)
         log.info(
             "message_processed",
             message=message.key,
@@ -192,9 +197,66 @@ class RulesWorker:
             self._metrics.outcomes.labels(str(result.decision.action)).inc()
         if result.status in (Status.PROCESSED, Status.REVIEW):
             self.processed += 1
-        if result.actions:
-            await self._hand_over(result.actions)
         await settle(incoming, ack=True)
+
+    async def _process_batch(self, messages: list[InboundMessage]) -> list[Result | BaseException]:
+        """Write whole messages in one transaction (parts and repeats one by one), then hand
+        their actions over; each message gets its result or the exception it failed with."""
+        async with self._slots:
+            together, alone = _split(messages)
+            outs: dict[int, Result | BaseException] = {}
+            if len(together) > 1:
+                results = await self._process_together([messages[i] for i in together])
+                if results is None:
+                    alone = sorted(together + alone)
+                else:
+                    outs.update(zip(together, results, strict=True))
+            else:
+                alone = sorted(together + alone)
+            for i in alone:
+                outs[i] = await self._process_one(messages[i])
+        if self._fault == CRASH_AFTER_COMMIT:
+            os.kill(os.getpid(), signal.SIGKILL)  # test hook (INBOUND_TEST_FAULT)
+        self._metrics.batch_messages.observe(len(messages))
+        ids = [a for out in outs.values() if isinstance(out, Result) for a in out.actions]
+        if ids:
+            await self._hand_over(ids)
+        return [outs[i] for i in range(len(messages))]
+
+    async def _process_together(
+        self, messages: list[InboundMessage]
+    ) -> list[Result | BaseException] | None:
+        """One transaction for all; None when it fails while the database answers (a bad
+        message among them: the caller goes one by one to find it)."""
+        pause = FAILURE_PAUSE
+        while True:
+            try:
+                return list(await process_batch(self._sessions, self.rules, messages, self._policy))
+            except (SQLAlchemyError, OSError) as error:
+                if await database_answers(self._sessions):
+                    log.info("batch_failed_one_by_one", size=len(messages), error=_name(error))
+                    return None
+                log.warning(
+                    "database_unavailable_waiting",
+                    messages=len(messages),
+                    error=_name(error),
+                    retry_in=pause,
+                )
+            if await self._stopped_within(pause):
+                return [Stopping() for _ in messages]  # left unacknowledged
+            pause = min(pause * 2, MAX_PAUSE)
+
+    async def _process_one(self, message: InboundMessage) -> Result | BaseException:
+        try:
+            return await self._process(message)
+        except Exception as error:  # handed to the message's own delivery to settle
+            return error
+
+    async def _stopped_within(self, seconds: float) -> bool:
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(seconds):
+                await self._stopping.wait()
+        return self._stopping.is_set()
 
     async def _process(self, message: InboundMessage) -> Result:
         """Process the message, waiting out a database outage (with back-off) while holding the
@@ -212,14 +274,11 @@ class RulesWorker:
                     error=type(error).__name__,
                     retry_in=pause,
                 )
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(pause):
-                    await self._stopping.wait()
-            if self._stopping.is_set():
+            if await self._stopped_within(pause):
                 raise Stopping
             pause = min(pause * 2, MAX_PAUSE)
 
-    async def _hand_over(self, ids: tuple[int, ...]) -> None:
+    async def _hand_over(self, ids: list[int]) -> None:
         # The actions are already committed (an outbox): if this publish fails the action
         # worker's sweep publishes them later, so the message can still be acked.
         if self._actions is None:
@@ -230,6 +289,21 @@ class RulesWorker:
                 await Actions(session).mark_published(ids)
         except (PublishFailed, SQLAlchemyError, OSError) as error:
             log.warning("actions_left_for_sweep", count=len(ids), error=type(error).__name__)
+
+
+def _split(messages: list[InboundMessage]) -> tuple[list[int], list[int]]:
+    """Indexes of whole messages seen first in the batch, and of the rest (parts, repeats)."""
+    together: list[int] = []
+    alone: list[int] = []
+    seen: set[tuple[str, str]] = set()
+    for i, message in enumerate(messages):
+        key = (message.provider, message.provider_message_id)
+        if message.part is None and key not in seen:
+            together.append(i)
+            seen.add(key)
+        else:
+            alone.append(i)
+    return together, alone
 
 
 def _name(error: BaseException) -> str:

@@ -94,6 +94,111 @@ async def process_message(
         raise
 
 
+async def process_batch(
+    sessions: async_sessionmaker[AsyncSession],
+    rules: CompiledRules,
+    messages: Sequence[InboundMessage],
+    policy: EffectPolicy = DEFAULT_POLICY,
+) -> list[Result]:
+    """Process whole messages (no parts, distinct keys) in one transaction, one result each.
+
+    One commit and a few statements for the lot instead of several round trips and a commit per
+    message. Raises if anything fails, and then nothing of the batch is committed: the caller
+    falls back to one by one, which tells a bad message from the rest.
+    """
+    planned = [_plan(rules, message) for message in messages]
+    async with sessions.begin() as session:
+        repo = Messages(session)
+        stored = await repo.add_new([(p.message, p.service_id, p.status) for p in planned])
+        outcomes: list[dict[str, object]] = []
+        reviews: list[dict[str, object]] = []
+        for plan in planned:
+            row = stored.get((plan.message.provider, plan.message.provider_message_id))
+            if row is None:
+                continue
+            if plan.status is Status.PROCESSED:
+                assert plan.decision is not None
+                outcomes.append(
+                    {
+                        "message_id": row.id,
+                        "service_id": plan.service_id,
+                        "action": plan.decision.action,
+                        "rule": plan.decision.rule,
+                        "captures": dict(plan.decision.captures),
+                    }
+                )
+            else:
+                reviews.append(
+                    {
+                        "message_id": row.id,
+                        "service_id": plan.service_id,
+                        "reason": plan.review_reason,
+                        "rule": plan.decision.rule if plan.decision else None,
+                    }
+                )
+        await repo.add_decisions(outcomes, reviews)
+        results = []
+        for plan in planned:
+            row = stored.get((plan.message.provider, plan.message.provider_message_id))
+            if row is None:
+                results.append(Result(Status.DUPLICATE))  # stored before: nothing done again
+            elif plan.status is Status.PROCESSED:
+                actions = await _effects(session, rules, plan, row, policy)
+                results.append(Result(plan.status, plan.service_id, plan.decision, actions))
+            else:
+                results.append(Result(plan.status, plan.service_id, plan.decision))
+    return results
+
+
+@dataclass(frozen=True)
+class _Plan:
+    """What a whole message will become, decided before anything is written."""
+
+    message: InboundMessage
+    status: Status
+    service: ServiceRules | None
+    decision: Decision | None
+    review_reason: str | None
+
+    @property
+    def service_id(self) -> str | None:
+        return self.service.service.id if self.service else None
+
+
+def _plan(rules: CompiledRules, message: InboundMessage, review_reason: str | None = None) -> _Plan:
+    service = rules.service_for(message.recipient)
+    if service is None:
+        reason = f"no service owns {phone.mask(message.recipient)}"
+        return _Plan(message, Status.REVIEW, None, None, reason)
+    decision = rules.decide(service, message.text)
+    if (
+        review_reason is None
+        and decision.automatic
+        and decision.action is not None
+        and decision.rule is not None
+    ):
+        return _Plan(message, Status.PROCESSED, service, decision, None)
+    return _Plan(message, Status.REVIEW, service, decision, review_reason or decision.reason)
+
+
+async def _effects(
+    session: AsyncSession, rules: CompiledRules, plan: _Plan, stored: Message, policy: EffectPolicy
+) -> tuple[int, ...]:
+    assert plan.service is not None
+    assert plan.decision is not None
+    assert plan.decision.action is not None
+    actions = await record_effects(
+        session,
+        service=plan.service,
+        message=stored,
+        action=plan.decision.action,
+        captures=plan.decision.captures,
+        rule=rules.rule(plan.service, plan.decision.rule),
+        policy=policy,
+    )
+    return tuple(actions)
+
+
 async def expire_overdue_parts(
     sessions: async_sessionmaker[AsyncSession],
     rules: CompiledRules,
@@ -166,35 +271,23 @@ async def _store_and_decide(
     policy: EffectPolicy,
     review_reason: str | None = None,
 ) -> tuple[Result, Message]:
+    plan = _plan(rules, message, review_reason)
     repo = Messages(session)
-    service = rules.service_for(message.recipient)
-    if service is None:
-        stored = await repo.add(message, None, Status.REVIEW)
-        reason = f"no service owns {phone.mask(message.recipient)}"
-        await repo.open_review(stored, None, reason, None)
-        return Result(Status.REVIEW), stored
-    service_id = service.service.id
-    decision = rules.decide(service, message.text)
-    if (
-        review_reason is None
-        and decision.automatic
-        and decision.action is not None
-        and decision.rule is not None
-    ):
-        stored = await repo.add(message, service_id, Status.PROCESSED)
+    stored = await repo.add(message, plan.service_id, plan.status)
+    if plan.status is Status.PROCESSED:
+        assert plan.decision is not None
+        assert plan.decision.action is not None
+        assert plan.decision.rule is not None
         await repo.add_outcome(
-            stored, service_id, decision.action, decision.rule, decision.captures
+            stored,
+            stored.service_id or "",
+            plan.decision.action,
+            plan.decision.rule,
+            plan.decision.captures,
         )
-        actions = await record_effects(
-            session,
-            service=service,
-            message=stored,
-            action=decision.action,
-            captures=decision.captures,
-            rule=rules.rule(service, decision.rule),
-            policy=policy,
-        )
-        return Result(Status.PROCESSED, service_id, decision, tuple(actions)), stored
-    stored = await repo.add(message, service_id, Status.REVIEW)
-    await repo.open_review(stored, service_id, review_reason or decision.reason, decision.rule)
-    return Result(Status.REVIEW, service_id, decision), stored
+        actions = await _effects(session, rules, plan, stored, policy)
+        return Result(Status.PROCESSED, plan.service_id, plan.decision, actions), stored
+    assert plan.review_reason is not None
+    rule = plan.decision.rule if plan.decision else None
+    await repo.open_review(stored, plan.service_id, plan.review_reason, rule)
+    return Result(Status.REVIEW, plan.service_id, plan.decision), stored
