@@ -29,7 +29,7 @@ from inbound.actions.sender import OutboundSender, SendFailed
 from inbound.broker.inflight import InFlight
 from inbound.broker.publisher import PublishFailed
 from inbound.broker.settle import settle
-from inbound.broker.topology import Names
+from inbound.broker.topology import Names, declare_actions
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.store.actions import DELIVERED, FAILED, PENDING, Actions
@@ -98,7 +98,10 @@ class ActionWorker:
         )
         self._channel = await self._connection.channel()
         await self._channel.set_qos(prefetch_count=self._prefetch)
-        queue = await self._channel.get_queue(self._names.actions, ensure=False)
+        # Declared on this channel (not fetched with get_queue): a robust channel restores only
+        # the queues it declared, so a fetched one lost its consumer at the first reconnect.
+        topology = await declare_actions(self._channel, self._names, list(self._policy.delays))
+        queue = topology.actions
         self._consumer = (queue, await queue.consume(self._on_message))
         self._sweeper = asyncio.create_task(self._sweep())
 
