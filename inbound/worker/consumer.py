@@ -6,6 +6,8 @@ import asyncio
 import contextlib
 import os
 import signal
+from collections import OrderedDict
+from collections.abc import Container
 from datetime import UTC, datetime, timedelta
 
 from aio_pika.abc import (
@@ -50,6 +52,9 @@ MAX_PAUSE = 30.0
 # INBOUND_TEST_FAULT values: the rules worker SIGKILLs itself there (tests only; off by default).
 CRASH_BEFORE_COMMIT = "crash-before-commit"
 CRASH_AFTER_COMMIT = "crash-after-commit"
+
+# Failed messages remembered to be processed alone (oldest forgotten first).
+MAX_SUSPECTS = 1024
 
 
 class Stopping(Exception):
@@ -98,6 +103,9 @@ class RulesWorker:
         self._batcher: Batcher[InboundMessage, Result] = Batcher(
             self._process_batch, max_size=prefetch, parallel=concurrency
         )
+        # Messages that failed alone: their redeliveries are processed alone too, so a poison
+        # message fails one batch (once per process), not one per delivery.
+        self._suspects: OrderedDict[tuple[str, str], None] = OrderedDict()
         self._channel: AbstractChannel | None = None
         self._multipart_timeout = multipart_timeout
         self._actions = actions
@@ -203,7 +211,7 @@ class RulesWorker:
         """Write whole messages in one transaction (parts and repeats one by one), then hand
         their actions over; each message gets its result or the exception it failed with."""
         async with self._slots:
-            together, alone = _split(messages)
+            together, alone = _split(messages, self._suspects)
             outs: dict[int, Result | BaseException] = {}
             if len(together) > 1:
                 results = await self._process_together([messages[i] for i in together])
@@ -215,6 +223,8 @@ class RulesWorker:
                 alone = sorted(together + alone)
             for i in alone:
                 outs[i] = await self._process_one(messages[i])
+                if isinstance(outs[i], Exception) and not isinstance(outs[i], Stopping):
+                    self._suspect(messages[i])
         if self._fault == CRASH_AFTER_COMMIT:
             os.kill(os.getpid(), signal.SIGKILL)  # test hook (INBOUND_TEST_FAULT)
         self._metrics.batch_messages.observe(len(messages))
@@ -251,6 +261,11 @@ class RulesWorker:
             return await self._process(message)
         except Exception as error:  # handed to the message's own delivery to settle
             return error
+
+    def _suspect(self, message: InboundMessage) -> None:
+        self._suspects[(message.provider, message.provider_message_id)] = None
+        while len(self._suspects) > MAX_SUSPECTS:
+            self._suspects.popitem(last=False)
 
     async def _stopped_within(self, seconds: float) -> bool:
         with contextlib.suppress(TimeoutError):
@@ -291,14 +306,17 @@ class RulesWorker:
             log.warning("actions_left_for_sweep", count=len(ids), error=type(error).__name__)
 
 
-def _split(messages: list[InboundMessage]) -> tuple[list[int], list[int]]:
-    """Indexes of whole messages seen first in the batch, and of the rest (parts, repeats)."""
+def _split(
+    messages: list[InboundMessage], suspects: Container[tuple[str, str]]
+) -> tuple[list[int], list[int]]:
+    """Indexes of whole messages seen first in the batch, and of the rest (parts, repeats and
+    messages that failed before)."""
     together: list[int] = []
     alone: list[int] = []
     seen: set[tuple[str, str]] = set()
     for i, message in enumerate(messages):
         key = (message.provider, message.provider_message_id)
-        if message.part is None and key not in seen:
+        if message.part is None and key not in seen and key not in suspects:
             together.append(i)
             seen.add(key)
         else:
