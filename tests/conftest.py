@@ -19,6 +19,7 @@ from inbound.store.database import create_engine
 from inbound.store.migrate import upgrade
 from tests.support.services import asyncpg_dsn, postgres_url, rabbitmq_url
 
+pytest_plugins = ["tests.support.log_hygiene"]  # no full phone number in any captured log line
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_RULES = ROOT / "rules" / "examples"
 GENERIC_SECRET = "test-generic-secret"
