@@ -244,8 +244,9 @@ class Settings(BaseSettings):
     purge_interval: float = Field(
         3600.0,
         gt=0,
-        description="Seconds between the worker's purges of message text past each service's "
-        "retention (`retention_days` in its rule file).",
+        description="Seconds between the worker's purges of message content (text, captures, "
+        "finished actions' payloads) past each service's retention (`retention_days` in its "
+        "rule file).",
     )
     test_fault: str | None = Field(
         None,

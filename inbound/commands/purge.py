@@ -1,4 +1,5 @@
-"""`inbound purge`: clear message text past each service's retention (the worker does it too)."""
+"""`inbound purge`: clear message content past each service's retention (the worker does it
+too): texts, outcomes' captures, finished actions' payloads."""
 
 from __future__ import annotations
 
@@ -26,8 +27,9 @@ def _purge(_: argparse.Namespace) -> int:
 
     purged = asyncio.run(go())
     print(
-        f"purged the text of {purged.messages} messages and {purged.parts} message parts; "
-        "ids, outcomes, review items and opt-outs are kept"
+        f"purged the text of {purged.messages} messages and {purged.parts} message parts, "
+        f"the captures of {purged.outcomes} outcomes and the payloads of {purged.actions} "
+        "finished actions; ids, outcomes' actions and rules, review items and opt-outs are kept"
     )
     return 0
 
@@ -35,8 +37,9 @@ def _purge(_: argparse.Namespace) -> int:
 def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Add `purge` to the top-level parser."""
     text = (
-        "Clear message text older than each service's retention_days (default 7), keeping ids, "
-        "outcomes, review items and opt-outs."
+        "Clear message content older than each service's retention_days (default 7): the text, "
+        "the outcome's captures and finished actions' payloads (callback events, reply texts). "
+        "Ids, outcomes' actions and rules, review items and opt-outs are kept."
     )
     purge = commands.add_parser("purge", help=text, description=text)
     purge.set_defaults(handler=_purge)

@@ -1,4 +1,5 @@
-"""Purging message content after each service's retention; ids, outcomes and opt-outs stay."""
+"""Purging message content after each service's retention: the text, what was captured from
+it, and finished actions' payloads. Ids, outcomes' actions and rules, and opt-outs stay."""
 
 from __future__ import annotations
 
@@ -6,20 +7,28 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, CursorResult, or_, update
+from sqlalchemy import ColumnElement, CursorResult, Select, Text, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.store.models import Message, MessagePart
+from inbound.store.actions import DELIVERED, FAILED, SUPPRESSED
+from inbound.store.models import Action, Message, MessagePart, Outcome
 
 DEFAULT_RETENTION_DAYS = 7
+# Pending actions still need their payload to be delivered; only these are done with it.
+FINISHED = (DELIVERED, FAILED, SUPPRESSED)
+# What a purged JSON column holds. Compared as text (PostgreSQL's `json` has no `=`), which
+# matches because SQLAlchemy writes an empty object as exactly this.
+EMPTY = "{}"
 
 
 @dataclass(frozen=True)
 class Purged:
-    """How many texts one purge cleared."""
+    """What one purge cleared."""
 
-    messages: int
-    parts: int
+    messages: int  # texts
+    parts: int  # stray multipart parts' texts
+    outcomes: int  # captures (e.g. `details` quotes the text)
+    actions: int  # finished callbacks' events and replies' texts
 
 
 async def purge_content(
@@ -28,20 +37,25 @@ async def purge_content(
     now: datetime,
     default_days: int = DEFAULT_RETENTION_DAYS,
 ) -> Purged:
-    """Clear the text of messages older than their service's retention (`default_days` for
-    messages no known service owns), and of stray multipart parts older than the default."""
-    cleared = 0
-    for service_id, days in retention_days.items():
-        cleared += await _clear(
-            session,
-            Message.service_id == service_id,
-            Message.received_at < now - timedelta(days=days),
+    """Clear the content of messages older than their service's retention (`default_days` for
+    messages no known service owns): their text, their outcome's captures and their finished
+    actions' payloads; and the text of stray multipart parts older than the default."""
+    expired = [
+        (Message.service_id == service_id, Message.received_at < now - timedelta(days=days))
+        for service_id, days in retention_days.items()
+    ]
+    expired.append(
+        (
+            or_(Message.service_id.is_(None), Message.service_id.not_in(list(retention_days))),
+            Message.received_at < now - timedelta(days=default_days),
         )
-    cleared += await _clear(
-        session,
-        or_(Message.service_id.is_(None), Message.service_id.not_in(list(retention_days))),
-        Message.received_at < now - timedelta(days=default_days),
     )
+    messages = outcomes = actions = 0
+    for conditions in expired:
+        messages += await _clear_texts(session, *conditions)
+        ids = select(Message.id).where(*conditions)
+        outcomes += await _clear_captures(session, ids)
+        actions += await _clear_payloads(session, ids)
     parts: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
         update(MessagePart)
         .where(
@@ -51,14 +65,39 @@ async def purge_content(
         .values(text=None)
         .execution_options(synchronize_session=False)
     )
-    return Purged(cleared, parts.rowcount or 0)
+    return Purged(messages, parts.rowcount or 0, outcomes, actions)
 
 
-async def _clear(session: AsyncSession, *conditions: ColumnElement[bool]) -> int:
+async def _clear_texts(session: AsyncSession, *conditions: ColumnElement[bool]) -> int:
     result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
         update(Message)
         .where(Message.text.is_not(None), *conditions)
         .values(text=None)
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def _clear_captures(session: AsyncSession, messages: Select[int]) -> int:
+    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
+        update(Outcome)
+        .where(Outcome.message_id.in_(messages), cast(Outcome.captures, Text) != EMPTY)
+        .values(captures={})
+        .execution_options(synchronize_session=False)
+    )
+    return result.rowcount or 0
+
+
+async def _clear_payloads(session: AsyncSession, messages: Select[int]) -> int:
+    # A callback's payload holds the event (captures, sender); a reply's, the text sent.
+    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
+        update(Action)
+        .where(
+            Action.message_id.in_(messages),
+            Action.state.in_(FINISHED),
+            cast(Action.payload, Text) != EMPTY,
+        )
+        .values(payload={})
         .execution_options(synchronize_session=False)
     )
     return result.rowcount or 0

@@ -1,4 +1,5 @@
-"""The worker's periodic purge of message content past each service's retention."""
+"""The worker's periodic purge of message content (text, captures, finished actions' payloads)
+past each service's retention."""
 
 from __future__ import annotations
 
@@ -57,8 +58,14 @@ class Purger:
         while True:
             try:
                 purged = await purge_once(self._sessions, self._rules())
-                if purged.messages or purged.parts:
-                    log.info("content_purged", messages=purged.messages, parts=purged.parts)
+                if purged.messages or purged.parts or purged.outcomes or purged.actions:
+                    log.info(
+                        "content_purged",
+                        messages=purged.messages,
+                        parts=purged.parts,
+                        outcomes=purged.outcomes,
+                        actions=purged.actions,
+                    )
             except (SQLAlchemyError, OSError) as error:
                 log.warning("purge_failed", error=type(error).__name__)
             await asyncio.sleep(self._interval)
