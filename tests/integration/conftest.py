@@ -17,16 +17,32 @@ from typing import Any
 import aiohttp
 import pytest
 from sqlalchemy import func, select
-from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from yarl import URL
 
 from inbound import service
 from inbound.config import Settings
-from inbound.store.database import session_factory
+from inbound.rules.load import load_directory
+from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Message, Outcome, ReviewItem
+from inbound.worker.process import CompiledRules
 from tests.conftest import EXAMPLE_RULES, GENERIC_SECRET, TWILIO_ACCOUNT, TWILIO_TOKEN
 from tests.support.process import free_port
 from tests.support.waiting import eventually
+
+
+@pytest.fixture
+async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
+    """An engine on the test's database (SQLite or PostgreSQL)."""
+    created = create_engine(database_url)
+    yield created
+    await created.dispose()
+
+
+@pytest.fixture(scope="module")
+def rules() -> CompiledRules:
+    """The example rules, compiled."""
+    return CompiledRules(load_directory(EXAMPLE_RULES))
 
 
 @dataclass(frozen=True)

@@ -5,35 +5,19 @@ from __future__ import annotations
 import asyncio
 import random
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import pytest
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage, Part
-from inbound.rules.load import load_directory
-from inbound.store.database import create_engine, session_factory
+from inbound.store.database import session_factory
 from inbound.store.models import Message, MessagePart, Outcome, ReviewItem
 from inbound.worker.process import CompiledRules, Status, expire_overdue_parts, process_message
-from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack
 
 TEXT = ["REPORT broken street", "light on Mill Lane nea", "r the school"]
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    created = create_engine(database_url)
-    yield created
-    await created.dispose()
-
-
-@pytest.fixture(scope="module")
-def rules() -> CompiledRules:
-    return CompiledRules(load_directory(EXAMPLE_RULES))
 
 
 def part(number: int, reference: str = "ref-1", total: int = 3, **changes: Any) -> InboundMessage:

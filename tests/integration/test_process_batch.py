@@ -4,7 +4,6 @@ commits nothing."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 
 import pytest
@@ -12,29 +11,15 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage
-from inbound.rules.load import load_directory
 from inbound.store.actions import PENDING, SUPPRESSED
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
 from inbound.worker.process import CompiledRules, Status, process_batch, process_message
-from tests.conftest import EXAMPLE_RULES
 from tests.integration.reliability_support import pg_url
 
 __all__ = ["pg_url"]  # a fixture
 
 SERVICE = "+447700900000"  # the example appointments service's number
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    created = create_engine(database_url)
-    yield created
-    await created.dispose()
-
-
-@pytest.fixture(scope="module")
-def rules() -> CompiledRules:
-    return CompiledRules(load_directory(EXAMPLE_RULES))
 
 
 def message(

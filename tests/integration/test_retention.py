@@ -6,20 +6,19 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from inbound.cli import main
-from inbound.message import InboundMessage
 from inbound.rules.load import load_directory
 from inbound.store.actions import DELIVERED, FAILED, PENDING, SUPPRESSED
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
 from inbound.worker.process import CompiledRules, process_message
 from tests.conftest import EXAMPLE_RULES
+from tests.integration.test_rules_replay import stored_message
 
 SENDER = "+447700900123"
 SURGERY = "+447700900000"  # appointments: retention_days 7
@@ -36,17 +35,6 @@ class Stored:
     outcome: tuple[str, str, dict[str, Any]] | None  # action, rule, captures
     actions: dict[str, tuple[str, dict[str, Any]]]  # kind -> state, payload
     review: bool
-
-
-def received(provider_id: str, text: str, to: str, days_ago: float) -> InboundMessage:
-    return InboundMessage(
-        provider="generic",
-        provider_message_id=provider_id,
-        sender=SENDER,
-        recipient=to,
-        text=text,
-        received_at=datetime.now(UTC) - timedelta(days=days_ago),
-    )
 
 
 # (id, text, to, days ago, the states its callback and reply end in)
@@ -67,7 +55,7 @@ async def _store_history(database_url: str) -> None:
     try:
         sessions = session_factory(engine)
         for provider_id, text, to, days_ago, states in HISTORY:
-            await process_message(sessions, rules, received(provider_id, text, to, days_ago))
+            await process_message(sessions, rules, stored_message(provider_id, text, days_ago, to))
             async with sessions.begin() as session:
                 message_id = await session.scalar(
                     select(Message.id).where(Message.provider_message_id == provider_id)

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,24 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage
-from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import SchemaOutOfDate, alembic_config, require_current, revisions
 from inbound.store.models import Message, Outcome, ReviewItem
 from inbound.worker.process import CompiledRules, Status, process_message
-from tests.conftest import EXAMPLE_RULES
-
-
-@pytest.fixture
-async def engine(database_url: str) -> AsyncIterator[AsyncEngine]:
-    created = create_engine(database_url)
-    yield created
-    await created.dispose()
-
-
-@pytest.fixture(scope="module")
-def rules() -> CompiledRules:
-    return CompiledRules(load_directory(EXAMPLE_RULES))
 
 
 def message(text: str, message_id: str = "p-1", to: str = "+447700900000") -> InboundMessage:
