@@ -82,6 +82,10 @@ class ActionWorker:
         self._prefetch = prefetch
         self._per_service = per_service
         self._busy: defaultdict[str, int] = defaultdict(int)
+        self._free: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
+        # Deliveries held waiting for their service's turn: up to half the prefetch, so one busy
+        # service can't take every slot from the others; beyond that they come back later.
+        self._waiting = 0
         self._sweep_interval = sweep_interval
         self._metrics = metrics or Metrics.create()
         self._channel: AbstractChannel | None = None
@@ -140,17 +144,17 @@ class ActionWorker:
             if row is None or row.state != PENDING:
                 await settle(incoming, ack=True)  # done already, or not ours
                 return
-            if self._busy[row.service_id] >= self._per_service:
-                # This service already has its share in flight: come back later rather than hold
-                # a prefetch slot another service's action could use.
+            if not await self._turn(row.service_id):
+                # This service already has its share in flight and enough waiting: come back
+                # later rather than hold a prefetch slot another service's action could use.
                 await self._queue.later(row.id, min(self._policy.delays))
                 await settle(incoming, ack=True)
                 return
-            self._busy[row.service_id] += 1
             try:
                 attempt = await self._attempt(row)
             finally:
                 self._busy[row.service_id] -= 1
+                self._free[row.service_id].set()
             result = "delivered" if attempt.ok else "failed"
             self._metrics.action_attempts.labels(row.kind, result).inc()
             await self._record(row.id, attempt)
@@ -160,6 +164,22 @@ class ActionWorker:
             await settle(incoming, ack=False, requeue=True)
             return
         await settle(incoming, ack=True)
+
+    async def _turn(self, service_id: str) -> bool:
+        """Take one of the service's in-flight places, waiting for one if few others wait;
+        False when the caller should send the action round again instead."""
+        while self._busy[service_id] >= self._per_service:
+            if self._waiting >= self._prefetch // 2:
+                return False
+            free = self._free[service_id]
+            free.clear()
+            self._waiting += 1
+            try:
+                await free.wait()
+            finally:
+                self._waiting -= 1
+        self._busy[service_id] += 1
+        return True
 
     async def _attempt(self, row: Action) -> Attempt:
         if row.kind == "callback":
