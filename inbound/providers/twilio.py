@@ -16,7 +16,6 @@ from inbound.providers.base import (
     SignatureMissing,
     WebhookReply,
     WebhookRequest,
-    form_fields,
     require_media_type,
     required,
     secret_values,
@@ -48,11 +47,12 @@ class Twilio:
         self._keys = [token.encode("utf-8") for token in auth_tokens]
         self._account_sid = account_sid
 
-    def _params(self, request: WebhookRequest) -> list[tuple[str, str]]:
+    def _params(self, request: WebhookRequest) -> Sequence[tuple[str, str]]:
         if request.method == "GET":
-            return list(request.query)
+            return request.query
         require_media_type(request, FORM)
-        return form_fields(request.body)
+        # Decoded once per request: verify and parse both read it.
+        return request.form
 
     async def verify(self, request: WebhookRequest) -> None:
         """Check the HMAC-SHA1 signature over the URL and sorted parameters."""
@@ -63,12 +63,13 @@ class Twilio:
             expected = base64.b64decode(given, validate=True)
         except (binascii.Error, ValueError):
             raise SignatureInvalid("X-Twilio-Signature is not base64") from None
+        params = self._params(request)
         # For GET the query string is already part of the URL; only POST adds parameters.
-        params = [] if request.method == "GET" else self._params(request)
-        if not matches_any(expected, self._keys, signing_payload(request.url, params), hmac_sha1):
+        signed = () if request.method == "GET" else params
+        if not matches_any(expected, self._keys, signing_payload(request.url, signed), hmac_sha1):
             raise SignatureInvalid("X-Twilio-Signature does not match this request")
         if self._account_sid is not None:
-            sid = dict(self._params(request)).get("AccountSid")
+            sid = dict(params).get("AccountSid")
             if sid != self._account_sid:
                 raise SignatureInvalid("AccountSid is not the configured Twilio account")
 
