@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from inbound import config, logs, phone, service
+from inbound import config, logs, phone, runtime, service
 from inbound.broker.connection import BrokerUnreachable
 from inbound.commands import callbacks as callbacks_commands
 from inbound.commands import purge as purge_commands
@@ -39,7 +39,7 @@ def _run_parts(parts: service.Parts) -> Callable[[argparse.Namespace], int]:
         settings = load_settings()
         logs.configure(settings.log_level, settings.log_format)
         try:
-            asyncio.run(service.run(settings, parts))
+            runtime.run(service.run(settings, parts))
         except BrokerUnreachable as error:
             raise CommandError(f"{error}; {RABBITMQ_HINT}") from None
         except service.StartupError as error:

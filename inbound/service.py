@@ -15,6 +15,7 @@ from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+from inbound import runtime
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.consumer import ActionWorker
 from inbound.actions.plan import EffectPolicy
@@ -297,6 +298,9 @@ async def _wait_for_stop() -> None:
     for signum in (signal.SIGINT, signal.SIGTERM):
         loop.add_signal_handler(signum, stop.set)
     try:
+        # Started: freeze the heap now. Only once the handlers are in place, as the collection
+        # takes a moment and a SIGTERM in it must still stop the process cleanly.
+        runtime.settle_heap()
         await stop.wait()
     finally:
         for signum in (signal.SIGINT, signal.SIGTERM):
