@@ -1,7 +1,7 @@
 """The whole benchmark in one run on this machine: `make bench` (see bench/README.md).
 
     .venv/bin/python bench/run.py [--quick] [--runs 3] [--seconds 5] [--messages 5000]
-                                  [--soak 100000] [--loader auto|wrk|aiohttp]
+                                  [--soak 100000] [--loader auto|wrk|aiohttp] [--only ingest]
 
 Measures, against baselines measured in the same run with the same load:
   1. HTTP baseline: a minimal aiohttp handler that parses the form and publishes with a confirm;
@@ -622,6 +622,8 @@ def rows(report: Report) -> list[dict[str, Any]]:
         f"p50 {ingest['p50_ms']:.1f} ms, p99 {ingest['p99_ms']:.1f} ms "
         f"({ingest['p99_ms'] / base['p99_ms']:.2f}x baseline p99)",
     )
+    if "baseline_consume" not in f:  # --only ingest
+        return out
     consume = f["baseline_consume"]["rate"]
     add("consume baseline (aio-pika ack only)", consume, "msg/s", consume, "baseline-consume")
     for database, by_workers in f["end_to_end"].items():
@@ -738,7 +740,13 @@ def main() -> None:
             "INBOUND_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
         ),
     )
-    parser.add_argument("--output", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument(
+        "--only",
+        choices=["all", "ingest"],
+        default="all",
+        help="ingest: only the HTTP baseline and ingest (written to results/ingest.json)",
+    )
+    parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
     plan = plan_from(args)
     loader = args.loader
@@ -746,6 +754,11 @@ def main() -> None:
         loader = "wrk" if shutil.which("wrk") else "aiohttp"
     require_loopback(args.amqp_url.replace("amqp://", "postgresql://"), "RabbitMQ")
     require_loopback(args.postgres_url, "PostgreSQL")
+    if args.output is None:
+        args.output = RESULTS / ("ingest.json" if args.only == "ingest" else "latest.json")
+    if args.only == "ingest":
+        ingest_only(args, plan, loader)
+        return
 
     started = time.perf_counter()
     report = Report()
@@ -801,6 +814,40 @@ def main() -> None:
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
+        "plan": plan.__dict__,
+        "loader": loader,
+        "seconds": time.perf_counter() - started,
+        "figures": report.figures,
+        "memory_peak_kib": report.memory_kib,
+        "table": table,
+    }
+    args.output.parent.mkdir(parents=True, exist_ok=True)
+    args.output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten {args.output} in {document['seconds']:.0f} s")
+
+
+def ingest_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
+    """`--only ingest`: the HTTP baseline and ingest alone, for tuning the receiver."""
+    started = time.perf_counter()
+    report = Report()
+    services = Services(args.amqp_url, args.postgres_url)
+    base_env = {"INBOUND_AMQP_URL": args.amqp_url, "INBOUND_LOG_LEVEL": "INFO"}
+    with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
+        work = Path(tmp)
+        write_rules(work / "rules")
+        base_env["INBOUND_RULES_DIR"] = str(work / "rules")
+        try:
+            say(
+                f"HTTP: baseline and ingest, {plan.runs} x {plan.seconds:g} s, "
+                f"{plan.concurrency} in flight, loader {loader}"
+            )
+            measure_http(services, plan, loader, base_env, work, replies(), report)
+        finally:
+            services.close()
+    table = rows(report)
+    print_table(table)
+    document = {
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "plan": plan.__dict__,
         "loader": loader,
         "seconds": time.perf_counter() - started,
