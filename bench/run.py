@@ -722,7 +722,7 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="discarded warm-up load")
     parser.add_argument("--concurrency", type=int, default=0, help="requests in flight")
     parser.add_argument("--messages", type=int, default=0, help="messages per end-to-end run")
-    parser.add_argument("--prefetch", type=int, default=32, help="INBOUND_PREFETCH of workers")
+    parser.add_argument("--prefetch", type=int, default=128, help="INBOUND_PREFETCH of workers")
     parser.add_argument(
         "--soak",
         type=int,
