@@ -805,6 +805,11 @@ def main() -> None:
                 )
         finally:
             services.close()
+    publish(report, args.output, plan, loader, started)
+
+
+def publish(report: Report, output: Path, plan: Plan, loader: str, started: float) -> None:
+    """Print the table and write the run (figures, plan, machine, memory) as JSON."""
     table = rows(report)
     print_table(table)
     document = {
@@ -821,9 +826,9 @@ def main() -> None:
         "memory_peak_kib": report.memory_kib,
         "table": table,
     }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwritten {args.output} in {document['seconds']:.0f} s")
+    output.parent.mkdir(parents=True, exist_ok=True)
+    output.write_text(json.dumps(document, indent=2) + "\n")
+    print(f"\nwritten {output} in {document['seconds']:.0f} s")
 
 
 def ingest_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
@@ -844,20 +849,7 @@ def ingest_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
             measure_http(services, plan, loader, base_env, work, replies(), report)
         finally:
             services.close()
-    table = rows(report)
-    print_table(table)
-    document = {
-        "when": datetime.now(UTC).isoformat(timespec="seconds"),
-        "plan": plan.__dict__,
-        "loader": loader,
-        "seconds": time.perf_counter() - started,
-        "figures": report.figures,
-        "memory_peak_kib": report.memory_kib,
-        "table": table,
-    }
-    args.output.parent.mkdir(parents=True, exist_ok=True)
-    args.output.write_text(json.dumps(document, indent=2) + "\n")
-    print(f"\nwritten {args.output} in {document['seconds']:.0f} s")
+    publish(report, args.output, plan, loader, started)
 
 
 def say(line: str) -> None:
