@@ -7,6 +7,7 @@ import shutil
 import uuid
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
+from typing import Any
 
 import aio_pika
 import asyncpg
@@ -113,22 +114,28 @@ async def namespace(amqp_url: str) -> AsyncIterator[str]:
         await delete(await connection.channel(), Names(name), delays)
 
 
+def settings_for(database_url: str, amqp_url: str, namespace: str, **changes: Any) -> Settings:
+    """The tests' settings on a database and namespace, with the example rules."""
+    fields: dict[str, Any] = {
+        "database_url": database_url,
+        "amqp_url": amqp_url,
+        "amqp_namespace": namespace,
+        "rules_dir": EXAMPLE_RULES,
+        "host": "127.0.0.1",
+        "port": 0,
+        "generic_secret": SecretStr(GENERIC_SECRET),
+        "twilio_auth_token": SecretStr(TWILIO_TOKEN),
+        "twilio_account_sid": TWILIO_ACCOUNT,
+        "publish_timeout": 2.0,
+        "log_format": "console",
+        "retry_delays": TEST_RETRY_DELAYS,
+        "callback_max_attempts": 4,
+        "callback_timeout": 2.0,
+    }
+    return Settings(**{**fields, **changes})
+
+
 @pytest.fixture
 def settings(database_url: str, amqp_url: str, namespace: str) -> Settings:
     """Settings for a test's own database and namespace, with the example rules."""
-    return Settings(
-        database_url=database_url,
-        amqp_url=amqp_url,
-        amqp_namespace=namespace,
-        rules_dir=EXAMPLE_RULES,
-        host="127.0.0.1",
-        port=0,
-        generic_secret=SecretStr(GENERIC_SECRET),
-        twilio_auth_token=SecretStr(TWILIO_TOKEN),
-        twilio_account_sid=TWILIO_ACCOUNT,
-        publish_timeout=2.0,
-        log_format="console",
-        retry_delays=TEST_RETRY_DELAYS,
-        callback_max_attempts=4,
-        callback_timeout=2.0,
-    )
+    return settings_for(database_url, amqp_url, namespace)

@@ -11,7 +11,6 @@ from datetime import UTC, datetime
 
 import aio_pika
 import pytest
-from pydantic import SecretStr
 from sqlalchemy import func, select
 from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -22,11 +21,9 @@ from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.store.models import Message, Outcome, ReviewItem, SpoolEntry
 from tests.conftest import (
-    EXAMPLE_RULES,
-    GENERIC_SECRET,
-    TEST_RETRY_DELAYS,
     _admin,
     _with_database,
+    settings_for,
 )
 from tests.support.tcp_proxy import TcpProxy
 
@@ -134,18 +131,4 @@ async def stored_ids(sessions: async_sessionmaker[AsyncSession]) -> list[str]:
 @pytest.fixture
 def pg_settings(pg_url: str, amqp_url: str, namespace: str) -> Settings:
     """The test settings on PostgreSQL only (where concurrency and row locks are real)."""
-    return Settings(
-        database_url=pg_url,
-        amqp_url=amqp_url,
-        amqp_namespace=namespace,
-        rules_dir=EXAMPLE_RULES,
-        host="127.0.0.1",
-        port=0,
-        generic_secret=SecretStr(GENERIC_SECRET),
-        publish_timeout=2.0,
-        spool_after=1.0,
-        log_format="console",
-        retry_delays=TEST_RETRY_DELAYS,
-        callback_max_attempts=4,
-        callback_timeout=2.0,
-    )
+    return settings_for(pg_url, amqp_url, namespace, spool_after=1.0)
