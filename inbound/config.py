@@ -48,6 +48,12 @@ class Settings(BaseSettings):
     max_body_bytes: int = Field(
         64 * 1024, ge=1024, description="Largest webhook body accepted; larger is a 413."
     )
+    connect_timeout: float = Field(
+        30.0,
+        gt=0,
+        description="Seconds to wait at start-up for RabbitMQ to finish the connection handshake; "
+        "then the process exits with the reason, for its supervisor to restart it.",
+    )
     publish_timeout: float = Field(
         5.0,
         gt=0,

@@ -88,7 +88,7 @@ async def running(
     async with AsyncExitStack() as stack:
         stack.push_async_callback(engine.dispose)
         await require_current(engine)
-        connection = await connect(settings.amqp_url)
+        connection = await connect(settings.amqp_url, within=settings.connect_timeout)
         stack.push_async_callback(connection.close)
         names = Names(settings.amqp_namespace)
         for service in rules.book.services.values():

@@ -9,6 +9,7 @@ from collections.abc import Iterator
 
 import aio_pika
 from aio_pika.abc import AbstractRobustConnection
+from aio_pika.connection import make_url
 from yarl import URL
 
 
@@ -35,19 +36,24 @@ def _quiet_first_attempt() -> Iterator[None]:
         logger.setLevel(previous)
 
 
-async def connect(url: str, *, within: float = 10.0) -> AbstractRobustConnection:
+async def connect(url: str, *, within: float = 30.0) -> AbstractRobustConnection:
     """Connect with automatic reconnection; raise BrokerUnreachable with a plain reason."""
+    connection = aio_pika.RobustConnection(
+        make_url(url, heartbeat=30, reconnect_interval=2),
+        client_properties={"product": "inbound"},
+    )
     try:
         with _quiet_first_attempt():
-            async with asyncio.timeout(within):
-                return await aio_pika.connect_robust(
-                    url,
-                    heartbeat=30,
-                    reconnect_interval=2,
-                    client_properties={"product": "inbound"},
-                )
+            # aiormq's own timeout ends the attempt inside the reconnect task; the outer one is a
+            # backstop for a broker that accepts the socket and then never finishes the handshake.
+            async with asyncio.timeout(within + 1):
+                await connection.connect(timeout=within)
+        return connection
     except TimeoutError:
         reason = f"no answer within {within:g} s"
     except (OSError, aio_pika.exceptions.AMQPError) as error:
         reason = str(error) or type(error).__name__
+    # A robust connection left open keeps retrying in a task that swallows cancellation, so
+    # the process could never exit to print the reason.
+    await connection.close()
     raise BrokerUnreachable(f"cannot reach RabbitMQ at {redact(url)}: {reason}")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime
@@ -15,6 +16,7 @@ from inbound.broker.publisher import Publisher, PublishFailed
 from inbound.broker.topology import Names, declare
 from inbound.message import RECEIVED, InboundMessage
 from tests.integration.conftest import Stack
+from tests.support.process import silent_listener
 from tests.support.waiting import eventually
 
 
@@ -75,6 +77,18 @@ async def test_unroutable_publish_fails_instead_of_vanishing(
 async def test_unreachable_broker_is_one_plain_error() -> None:
     with pytest.raises(BrokerUnreachable, match=r"cannot reach RabbitMQ at amqp://u:\*\*\*@"):
         await connect("amqp://u:pw@127.0.0.1:1/", within=5)
+
+
+async def test_broker_that_never_answers_is_one_plain_error_and_leaves_no_task() -> None:
+    with (
+        silent_listener() as port,
+        pytest.raises(BrokerUnreachable, match=r"no answer within 1 s"),
+    ):
+        await connect(f"amqp://u:pw@127.0.0.1:{port}/", within=1)
+    # The robust connection's reconnect task must be gone, or the process could never exit.
+    await asyncio.sleep(0)
+    others = [task for task in asyncio.all_tasks() if task is not asyncio.current_task()]
+    assert not [task for task in others if "connection_factory" in repr(task.get_coro())]
 
 
 def test_redact_hides_only_the_password() -> None:

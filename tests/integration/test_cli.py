@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.support.process import free_port, inbound, serving
+from tests.support.process import free_port, inbound, serving, silent_listener
 
 
 @pytest.fixture
@@ -83,6 +83,25 @@ def test_run_without_rabbitmq_says_how_to_start_one(env: dict[str, str]) -> None
     assert "cannot reach RabbitMQ" in lines[0]
     assert "rabbitmq-server" in lines[0]
     assert "secret" not in lines[0]
+
+
+def test_worker_facing_a_broker_that_never_answers_exits_with_the_reason(
+    env: dict[str, str],
+) -> None:
+    assert inbound(env, "migrate").returncode == 0
+    with silent_listener() as port:
+        env["INBOUND_AMQP_URL"] = f"amqp://guest:secret@127.0.0.1:{port}/"
+        env["INBOUND_CONNECT_TIMEOUT"] = "2"
+        started = time.monotonic()
+        # Before the fix the half-open connection's retry task kept the process alive for ever.
+        result = inbound(env, "worker", timeout=30)
+        took = time.monotonic() - started
+    assert result.returncode == 2, result.stderr
+    lines = result.stderr.strip().splitlines()
+    assert lines[-1].startswith("inbound: cannot reach RabbitMQ"), result.stderr
+    assert "no answer within 2 s" in lines[-1]
+    assert "secret" not in result.stderr
+    assert took < 20
 
 
 def test_run_before_migrate_says_to_migrate(env: dict[str, str]) -> None:
