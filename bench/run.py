@@ -108,6 +108,20 @@ def status_kib(pid: int, field_name: str) -> int | None:
     return None
 
 
+def cpu_seconds(pid: int) -> float:
+    """User plus system CPU a live process has used so far, in seconds."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def machine_busy() -> tuple[float, float]:
+    """(busy, total) CPU seconds of the whole machine since boot, summed over its cores."""
+    values = [int(v) for v in Path("/proc/stat").read_text().split("\n", 1)[0].split()[1:]]
+    idle = values[3] + values[4]  # idle and iowait
+    tick = os.sysconf("SC_CLK_TCK")
+    return (sum(values) - idle) / tick, sum(values) / tick
+
+
 @dataclass
 class Proc:
     """A process under test, its output in files so it can never block on a pipe."""
@@ -450,8 +464,17 @@ def measure_http(
             drive(loader, url, files[name], plan, seconds=plan.warmup, warmup=0)
             services.purge(namespace)
         for _ in range(plan.runs):
-            for name, (_, namespace, url) in targets.items():
+            for name, (proc, namespace, url) in targets.items():
+                cpu_before = cpu_seconds(proc.process.pid)
+                busy_before, all_before = machine_busy()
                 result, peak = drive(loader, url, files[name], plan, plan.seconds, 0)
+                cpu = cpu_seconds(proc.process.pid) - cpu_before
+                busy_after, all_after = machine_busy()
+                # Where the time went: the server's CPU a request, and how busy the whole
+                # machine was (1.0 = every core busy), to tell a CPU-bound server from a wait.
+                result["server_cpu_ms"] = 1000 * cpu / max(result["requests"], 1)
+                result["server_busy"] = cpu / result["seconds"]
+                result["machine_busy"] = (busy_after - busy_before) / (all_after - all_before)
                 report.peak(f"load generator ({loader})", peak)
                 runs[name].append(result)
                 services.purge(namespace)
@@ -463,6 +486,9 @@ def measure_http(
             "rps": median_of(results, "rps"),
             "p50_ms": median_of(results, "p50_ms"),
             "p99_ms": median_of(results, "p99_ms"),
+            "server_cpu_ms": median_of(results, "server_cpu_ms"),
+            "server_busy": median_of(results, "server_busy"),
+            "machine_busy": median_of(results, "machine_busy"),
             "errors": sum(r["errors"] + r["non_2xx"] for r in results),
             "runs": results,
         }
@@ -611,7 +637,7 @@ def rows(report: Report) -> list[dict[str, Any]]:
         "req/s",
         base["rps"],
         "baseline-http",
-        f"p50 {base['p50_ms']:.1f} ms, p99 {base['p99_ms']:.1f} ms",
+        f"p50 {base['p50_ms']:.1f} ms, p99 {base['p99_ms']:.1f} ms; {cpu_note(base)}",
     )
     add(
         "ingest: inbound serve, signed Twilio",
@@ -620,7 +646,7 @@ def rows(report: Report) -> list[dict[str, Any]]:
         base["rps"],
         "inbound-serve",
         f"p50 {ingest['p50_ms']:.1f} ms, p99 {ingest['p99_ms']:.1f} ms "
-        f"({ingest['p99_ms'] / base['p99_ms']:.2f}x baseline p99)",
+        f"({ingest['p99_ms'] / base['p99_ms']:.2f}x baseline p99); {cpu_note(ingest)}",
     )
     if "baseline_consume" not in f:  # --only ingest
         return out
@@ -664,6 +690,14 @@ def rows(report: Report) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def cpu_note(figure: dict[str, Any]) -> str:
+    """The server's CPU a request and how busy it and the machine were, for the table."""
+    return (
+        f"{figure['server_cpu_ms']:.3f} ms CPU/req, server {figure['server_busy']:.0%} of a core, "
+        f"machine {figure['machine_busy']:.0%} busy"
+    )
 
 
 def print_table(table: list[dict[str, Any]]) -> None:
