@@ -2,9 +2,12 @@
 
 from __future__ import annotations
 
+import json
 import logging
 import sys
+from typing import Any
 
+import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
 
@@ -18,13 +21,24 @@ def _one_line(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+def render_json(event: EventDict, **options: Any) -> str:
+    """One log line as JSON; orjson, falling back to the standard encoder for what it refuses."""
+    # orjson: a log line per webhook made the stdlib encoder a visible share of a request.
+    try:
+        return orjson.dumps(
+            event, default=options.get("default"), option=orjson.OPT_NON_STR_KEYS
+        ).decode()
+    except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
+        return json.dumps(event, **options)
+
+
 def configure(level: str = "INFO", fmt: str = "json") -> None:
     """Send structured log lines to stderr as JSON (or readable console lines).
 
     Libraries' standard-library log records (aio-pika, aiohttp) are rendered the same way.
     """
     renderer: structlog.typing.Processor = (
-        structlog.processors.JSONRenderer()
+        structlog.processors.JSONRenderer(serializer=render_json)
         if fmt == "json"
         else structlog.dev.ConsoleRenderer(colors=False)
     )
@@ -37,7 +51,8 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     structlog.configure(
         processors=[*shared, structlog.processors.format_exc_info, _one_line, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
-        logger_factory=structlog.PrintLoggerFactory(sys.stderr),
+        # write() rather than print(): one call a line instead of two (text, then newline).
+        logger_factory=structlog.WriteLoggerFactory(sys.stderr),
         cache_logger_on_first_use=False,
     )
     handler = logging.StreamHandler(sys.stderr)
