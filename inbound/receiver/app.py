@@ -52,8 +52,11 @@ def _error(status: int, code: str, message: str, **extra: object) -> web.Respons
 
 
 @web.middleware
-async def request_ids(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Tag every log line of a request with its id (the caller's X-Request-Id, or a new one)."""
+async def envelope(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """Tag the request's log lines with its id; every error leaves as JSON naming the problem.
+
+    One middleware rather than two: each layer costs every webhook a call and a partial.
+    """
     given = request.headers.get("X-Request-Id", "")
     # Only a short token is trusted from outside, so a header can't inject log content. A new
     # one is 32 random hex digits like uuid4().hex, without the UUID object (a quarter the cost).
@@ -63,25 +66,18 @@ async def request_ids(request: web.Request, handler: Handler) -> web.StreamRespo
     tokens = structlog.contextvars.bind_contextvars(request_id=request_id)
     try:
         response = await handler(request)
+    except web.HTTPException as error:
+        if error.status < 400:
+            raise
+        response = _error(error.status, error.reason.lower().replace(" ", "_"), error.reason)
+    except Exception:
+        error_id = uuid.uuid4().hex[:12]
+        log.exception("unhandled_error", path=request.path, error_id=error_id)
+        response = _error(500, "internal", "inbound failed unexpectedly", error_id=error_id)
     finally:
         structlog.contextvars.reset_contextvars(**tokens)
     response.headers["X-Request-Id"] = request_id
     return response
-
-
-@web.middleware
-async def json_errors(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every error leaves as JSON naming the problem; an unexpected one is logged with an id."""
-    try:
-        return await handler(request)
-    except web.HTTPException as error:
-        if error.status < 400:
-            raise
-        return _error(error.status, error.reason.lower().replace(" ", "_"), error.reason)
-    except Exception:
-        error_id = uuid.uuid4().hex[:12]
-        log.exception("unhandled_error", path=request.path, error_id=error_id)
-        return _error(500, "internal", "inbound failed unexpectedly", error_id=error_id)
 
 
 def _public_url(settings: Settings, request: web.Request) -> str:
@@ -93,23 +89,31 @@ def _public_url(settings: Settings, request: web.Request) -> str:
     return f"{request.scheme}://{request.host}{request.raw_path}"
 
 
-async def webhook(request: web.Request) -> web.StreamResponse:
-    """POST /webhooks/{provider}: 2xx only once every message in it is confirmed durable."""
-    response = await _webhook(request)
-    receiver = request.app[RECEIVER]
-    provider = request.match_info["provider"]
-    label = provider if provider in specs() else "unknown"  # bounded label values
-    key = (label, response.status)
-    counter = receiver.counted.get(key)
-    if counter is None:
-        counter = receiver.counted[key] = receiver.metrics.webhooks.labels(label, str(key[1]))
-    counter.inc()
-    return response
+def webhook_for(name: str) -> Handler:
+    """The handler of POST (and GET) /webhooks/<name>: 2xx only once every message in it is
+    confirmed durable. One per known provider, on a static route that resolves by lookup."""
+    label = name if name in specs() else "unknown"  # bounded metric label values
+
+    async def webhook(request: web.Request) -> web.StreamResponse:
+        response = await _webhook(request, name)
+        receiver = request.app[RECEIVER]
+        key = (label, response.status)
+        counter = receiver.counted.get(key)
+        if counter is None:
+            counter = receiver.counted[key] = receiver.metrics.webhooks.labels(label, str(key[1]))
+        counter.inc()
+        return response
+
+    return webhook
 
 
-async def _webhook(request: web.Request) -> web.StreamResponse:
+async def any_webhook(request: web.Request) -> web.StreamResponse:
+    """/webhooks/{provider} for a name no provider has: a 404 naming the problem."""
+    return await webhook_for(request.match_info["provider"])(request)
+
+
+async def _webhook(request: web.Request, name: str) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
-    name = request.match_info["provider"]
     provider = receiver.providers.get(name)
     if provider is None:
         spec = specs().get(name)
@@ -176,11 +180,15 @@ async def openapi(request: web.Request) -> web.Response:
 
 def create_app(ops: Ops, receiver: Receiver | None, max_body_bytes: int) -> web.Application:
     """The process's aiohttp application: health and metrics, and the webhooks if it receives."""
-    app = web.Application(middlewares=[request_ids, json_errors], client_max_size=max_body_bytes)
+    app = web.Application(middlewares=[envelope], client_max_size=max_body_bytes)
     add_ops_routes(app, ops)
     if receiver is not None:
         app[RECEIVER] = receiver
-        app.router.add_post("/webhooks/{provider}", webhook)
-        app.router.add_get("/webhooks/{provider}", webhook, allow_head=False)
+        for name in specs():
+            handler = webhook_for(name)
+            app.router.add_post(f"/webhooks/{name}", handler)
+            app.router.add_get(f"/webhooks/{name}", handler, allow_head=False)
+        app.router.add_post("/webhooks/{provider}", any_webhook)
+        app.router.add_get("/webhooks/{provider}", any_webhook, allow_head=False)
         app.router.add_get("/openapi.json", openapi)
     return app
