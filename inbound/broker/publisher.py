@@ -52,6 +52,8 @@ class Publisher:
         self._topology = topology
         self._timeout = timeout
         self._observe = observe
+        # The current AMQP channel under the robust one; replaced after a reconnect.
+        self._underlay: aiormq.abc.AbstractChannel | None = None
 
     @classmethod
     async def open(
@@ -84,9 +86,7 @@ class Publisher:
         )
         started = time.perf_counter()
         try:
-            # A robust connection that is reconnecting can make publish hang: bound it.
-            async with asyncio.timeout(self._timeout):
-                await self._publish(body, properties)
+            await self._publish(body, properties)
         except TimeoutError:
             raise PublishFailed(f"no confirm from RabbitMQ within {self._timeout:g} s") from None
         except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
@@ -101,13 +101,22 @@ class Publisher:
         # the confirm (aiormq raises on a nack and, with on_return_raises, on a return).
         if self._channel.is_closed:
             raise aiormq.exceptions.ChannelInvalidStateError(f"{self._channel!r} closed")
-        channel = await self._channel.get_underlay_channel()
+        channel, waited = self._underlay, 0.0
+        if channel is None or channel.is_closed:
+            # Only after a reconnect: a restoring robust channel can make this wait, so bound it.
+            started = time.monotonic()
+            async with asyncio.timeout(self._timeout):
+                channel = self._underlay = await self._channel.get_underlay_channel()
+            waited = time.monotonic() - started
+        # aiormq bounds the write and the confirm with this timeout itself (TimeoutError), so
+        # the usual path schedules one timer a message, not two.
         await channel.basic_publish(
             body,
             exchange=self._topology.exchange.name,
             routing_key=RECEIVED,
             properties=properties,
             mandatory=True,
+            timeout=max(self._timeout - waited, 0.001),
         )
 
     async def close(self) -> None:

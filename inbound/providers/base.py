@@ -7,7 +7,6 @@ import urllib.parse
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from functools import cached_property
 from types import MappingProxyType
 from typing import Protocol
 
@@ -36,16 +35,20 @@ class WebhookRequest:
         """The content type without parameters, lower-cased."""
         return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
 
-    @cached_property
+    @property
     def form(self) -> Sequence[tuple[str, str]]:
         """The body's form fields (see `form_fields`), decoded once per request.
 
         A provider that verifies a signature over the fields and then parses them needs them
         twice; decoding was a measurable share of a webhook's time. A tuple, so no caller can
-        change what the next one sees. (cached_property writes the instance's __dict__ directly,
-        which a frozen dataclass allows.)
+        change what the next one sees.
         """
-        return tuple(form_fields(self.body))
+        # Memoised by hand in the instance's __dict__ (which a frozen dataclass leaves
+        # writable): Python 3.11's cached_property takes a lock on every read.
+        cached: tuple[tuple[str, str], ...] | None = self.__dict__.get("_form")
+        if cached is None:
+            cached = self.__dict__["_form"] = tuple(form_fields(self.body))
+        return cached
 
 
 @dataclass(frozen=True)
