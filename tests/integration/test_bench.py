@@ -38,6 +38,10 @@ def test_quick_bench_writes_every_figure(
         assert figures[name]["rps"] > 0
         assert figures[name]["p50_ms"] > 0
         assert figures[name]["p99_ms"] >= figures[name]["p50_ms"]
+        # A server that answered requests used some CPU for them, and at most the machine's.
+        assert figures[name]["server_cpu_ms"] > 0
+        assert 0 < figures[name]["server_busy"] <= results["machine"]["cpus"]
+        assert 0 < figures[name]["machine_busy"] <= 1
     assert figures["baseline_consume"]["rate"] > 0
     assert set(figures["end_to_end"]["postgresql"]) == {"1", "2", "4"}
     assert set(figures["end_to_end"]["sqlite"]) == {"1"}
