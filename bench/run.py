@@ -36,7 +36,8 @@ import tempfile
 import time
 import urllib.parse
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -423,6 +424,10 @@ def measure_http(
     report: Report,
 ) -> None:
     """Baseline and ingest, runs alternated so drift on the machine touches both alike."""
+    say(
+        f"HTTP: baseline and ingest, {plan.runs} x {plan.seconds:g} s, "
+        f"{plan.concurrency} in flight, loader {loader}"
+    )
     base_ns, ingest_ns = services.namespace(), services.namespace()
     base_port, ingest_port = free_port(), free_port()
     env = inbound_env(
@@ -796,49 +801,37 @@ def main() -> None:
 
     started = time.perf_counter()
     report = Report()
-    services = Services(args.amqp_url, args.postgres_url)
     texts = replies()
-    base_env = {"INBOUND_AMQP_URL": args.amqp_url, "INBOUND_LOG_LEVEL": "INFO"}
-    with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
-        work = Path(tmp)
-        write_rules(work / "rules")
-        base_env["INBOUND_RULES_DIR"] = str(work / "rules")
-        try:
-            say(f"rule engine ({plan.rule_seconds:g} s each)")
-            measure_rules(plan, report)
-            say(
-                f"HTTP: baseline and ingest, {plan.runs} x {plan.seconds:g} s, "
-                f"{plan.concurrency} in flight, loader {loader}"
+    with workspace(args) as (services, base_env, work):
+        say(f"rule engine ({plan.rule_seconds:g} s each)")
+        measure_rules(plan, report)
+        measure_http(services, plan, loader, base_env, work, texts, report)
+        say(f"consume baseline: {plan.messages} messages")
+        measure_consume_baseline(services, plan, texts, report)
+        e2e: dict[str, dict[str, Any]] = {"postgresql": {}, "sqlite": {}}
+        for workers in plan.workers:
+            say(f"end to end: postgresql, {workers} worker(s), {plan.messages} messages")
+            e2e["postgresql"][str(workers)] = measure_workers(
+                services,
+                plan,
+                base_env,
+                work,
+                texts,
+                "postgresql",
+                workers,
+                plan.messages,
+                timeout=120,
             )
-            measure_http(services, plan, loader, base_env, work, texts, report)
-            say(f"consume baseline: {plan.messages} messages")
-            measure_consume_baseline(services, plan, texts, report)
-            e2e: dict[str, dict[str, Any]] = {"postgresql": {}, "sqlite": {}}
-            for workers in plan.workers:
-                say(f"end to end: postgresql, {workers} worker(s), {plan.messages} messages")
-                e2e["postgresql"][str(workers)] = measure_workers(
-                    services,
-                    plan,
-                    base_env,
-                    work,
-                    texts,
-                    "postgresql",
-                    workers,
-                    plan.messages,
-                    timeout=120,
-                )
-            say(f"end to end: sqlite, 1 worker, {plan.messages} messages")
-            e2e["sqlite"]["1"] = measure_workers(
-                services, plan, base_env, work, texts, "sqlite", 1, plan.messages, timeout=120
+        say(f"end to end: sqlite, 1 worker, {plan.messages} messages")
+        e2e["sqlite"]["1"] = measure_workers(
+            services, plan, base_env, work, texts, "sqlite", 1, plan.messages, timeout=120
+        )
+        report.figures["end_to_end"] = e2e
+        if plan.soak:
+            say(f"soak: postgresql, 1 worker, {plan.soak} messages")
+            report.figures["soak"] = measure_workers(
+                services, plan, base_env, work, texts, "postgresql", 1, plan.soak, timeout=1800
             )
-            report.figures["end_to_end"] = e2e
-            if plan.soak:
-                say(f"soak: postgresql, 1 worker, {plan.soak} messages")
-                report.figures["soak"] = measure_workers(
-                    services, plan, base_env, work, texts, "postgresql", 1, plan.soak, timeout=1800
-                )
-        finally:
-            services.close()
     publish(report, args.output, plan, loader, started)
 
 
@@ -865,24 +858,31 @@ def publish(report: Report, output: Path, plan: Plan, loader: str, started: floa
     print(f"\nwritten {output} in {document['seconds']:.0f} s")
 
 
+@contextmanager
+def workspace(args: argparse.Namespace) -> Iterator[tuple[Services, dict[str, str], Path]]:
+    """The broker and database helpers, the environment every process gets, and a scratch
+    folder holding the bench's rules; all cleaned up afterwards."""
+    services = Services(args.amqp_url, args.postgres_url)
+    with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
+        work = Path(tmp)
+        write_rules(work / "rules")
+        base_env = {
+            "INBOUND_AMQP_URL": args.amqp_url,
+            "INBOUND_LOG_LEVEL": "INFO",
+            "INBOUND_RULES_DIR": str(work / "rules"),
+        }
+        try:
+            yield services, base_env, work
+        finally:
+            services.close()
+
+
 def ingest_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
     """`--only ingest`: the HTTP baseline and ingest alone, for tuning the receiver."""
     started = time.perf_counter()
     report = Report()
-    services = Services(args.amqp_url, args.postgres_url)
-    base_env = {"INBOUND_AMQP_URL": args.amqp_url, "INBOUND_LOG_LEVEL": "INFO"}
-    with tempfile.TemporaryDirectory(prefix="inbound-bench-") as tmp:
-        work = Path(tmp)
-        write_rules(work / "rules")
-        base_env["INBOUND_RULES_DIR"] = str(work / "rules")
-        try:
-            say(
-                f"HTTP: baseline and ingest, {plan.runs} x {plan.seconds:g} s, "
-                f"{plan.concurrency} in flight, loader {loader}"
-            )
-            measure_http(services, plan, loader, base_env, work, replies(), report)
-        finally:
-            services.close()
+    with workspace(args) as (services, base_env, work):
+        measure_http(services, plan, loader, base_env, work, replies(), report)
     publish(report, args.output, plan, loader, started)
 
 
