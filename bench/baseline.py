@@ -22,7 +22,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aiohttp import web
 
-from inbound.broker.topology import Names, declare
+from inbound.broker.topology import BrokerNames, declare
 from inbound.message import RECEIVED
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
@@ -32,7 +32,7 @@ DELIVERY_LIMIT = 5  # inbound's default: the queue must be declared with the sam
 async def serve(port: int, amqp_url: str, namespace: str) -> None:
     connection = await aio_pika.connect(amqp_url)
     channel = await connection.channel(publisher_confirms=True, on_return_raises=True)
-    topology = await declare(channel, Names(namespace), DELIVERY_LIMIT)
+    topology = await declare(channel, BrokerNames(namespace), DELIVERY_LIMIT)
 
     async def webhook(request: web.Request) -> web.Response:
         form = await request.post()
@@ -60,7 +60,7 @@ async def consume(messages: int, prefetch: int, amqp_url: str, namespace: str) -
     connection = await aio_pika.connect(amqp_url)
     channel = await connection.channel()
     await channel.set_qos(prefetch_count=prefetch)
-    topology = await declare(channel, Names(namespace), DELIVERY_LIMIT)
+    topology = await declare(channel, BrokerNames(namespace), DELIVERY_LIMIT)
     finished = asyncio.Event()
     acked = 0
 

@@ -50,7 +50,7 @@ from load import parse_wrk, wrk_command
 from sqlalchemy.engine import make_url
 
 from inbound.broker.publisher import Publisher
-from inbound.broker.topology import Names, declare, delete
+from inbound.broker.topology import BrokerNames, declare, delete
 from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.rules.match import Matcher
@@ -233,7 +233,7 @@ class Services:
     def purge(self, namespace: str) -> None:
         async def purge() -> None:
             channel = await self._channel()
-            topology = await declare(channel, Names(namespace), 5)
+            topology = await declare(channel, BrokerNames(namespace), 5)
             await topology.received.purge()
             await channel.close()
 
@@ -245,7 +245,7 @@ class Services:
         async def preload() -> float:
             await (await self._channel()).close()  # opens the connection if need be
             assert self._connection is not None
-            publisher = await Publisher.open(self._connection, Names(namespace), 5, 30)
+            publisher = await Publisher.open(self._connection, BrokerNames(namespace), 5, 30)
             numbers = random.Random(8)
             started = time.perf_counter()
             batch = 500
@@ -308,7 +308,7 @@ class Services:
             if self.namespaces:
                 channel = await self._channel()
                 for namespace in self.namespaces:
-                    await delete(channel, Names(namespace), RETRY_DELAYS)
+                    await delete(channel, BrokerNames(namespace), RETRY_DELAYS)
             if self._connection is not None:
                 await self._connection.close()
             for name in self.databases:

@@ -14,7 +14,7 @@ from typing import Any
 
 import aiohttp
 
-from inbound import config, logs, phone, runtime, service
+from inbound import bootstrap, config, logs, phone, runtime
 from inbound.broker.connection import BrokerUnreachable
 from inbound.commands import callbacks as callbacks_commands
 from inbound.commands import purge as purge_commands
@@ -25,8 +25,8 @@ from inbound.commands.context import CommandError, load_settings
 from inbound.providers import generic
 from inbound.rules.load import RuleFileError, RuleSetError
 from inbound.store.database import create_engine, session_factory
+from inbound.store.messages import Messages, MessageTrace
 from inbound.store.migrate import SchemaOutOfDate, revisions, upgrade
-from inbound.store.repository import Messages, MessageTrace
 
 RABBITMQ_HINT = (
     "start one with `rabbitmq-server -detached` (Debian/Ubuntu: apt-get install rabbitmq-server) "
@@ -34,15 +34,15 @@ RABBITMQ_HINT = (
 )
 
 
-def _run_parts(parts: service.Parts) -> Callable[[argparse.Namespace], int]:
+def _run_parts(parts: bootstrap.Components) -> Callable[[argparse.Namespace], int]:
     def command(_: argparse.Namespace) -> int:
         settings = load_settings()
         logs.configure(settings.log_level, settings.log_format)
         try:
-            runtime.run(service.run(settings, parts))
+            runtime.run(bootstrap.run(settings, parts))
         except BrokerUnreachable as error:
             raise CommandError(f"{error}; {RABBITMQ_HINT}") from None
-        except service.StartupError as error:
+        except bootstrap.StartupError as error:
             raise CommandError(str(error)) from None
         return 0
 
@@ -214,22 +214,22 @@ def _parser() -> argparse.ArgumentParser:
     add(
         "run",
         "Run everything in one process: webhooks and the rules worker.",
-        _run_parts(service.Parts(True, True)),
+        _run_parts(bootstrap.Components(True, True)),
     )
     add(
         "serve",
         "Run the webhook receiver only (Procfile `web`).",
-        _run_parts(service.Parts(True, False)),
+        _run_parts(bootstrap.Components(True, False)),
     )
     add(
         "worker",
         "Run the rules worker only (Procfile `worker`).",
-        _run_parts(service.Parts(False, True)),
+        _run_parts(bootstrap.Components(False, True)),
     )
     add(
         "review",
         "Run the caseworkers' review pages and /api/ only (Procfile `review`).",
-        _run_parts(service.Parts(False, False, review=True)),
+        _run_parts(bootstrap.Components(False, False, review=True)),
     )
     add("migrate", "Create or upgrade the database schema.", _migrate)
     settings_command = add("config", "Print the settings in force (secrets hidden).", _config)

@@ -14,7 +14,7 @@ import asyncpg
 import pytest
 from pydantic import SecretStr
 
-from inbound.broker.topology import Names, delete
+from inbound.broker.topology import BrokerNames, delete
 from inbound.config import Settings
 from inbound.store.database import create_engine
 from inbound.store.migrate import upgrade
@@ -111,7 +111,7 @@ async def namespace(amqp_url: str) -> AsyncIterator[str]:
             *TEST_RETRY_DELAYS,
             *Settings.model_fields["retry_delays"].get_default(call_default_factory=True),
         ]
-        await delete(await connection.channel(), Names(name), delays)
+        await delete(await connection.channel(), BrokerNames(name), delays)
 
 
 def settings_for(database_url: str, amqp_url: str, namespace: str, **changes: Any) -> Settings:

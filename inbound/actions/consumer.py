@@ -29,12 +29,12 @@ from inbound.actions.sender import OutboundSender, SendFailed
 from inbound.broker.inflight import InFlight
 from inbound.broker.publisher import PublishFailed
 from inbound.broker.settle import settle
-from inbound.broker.topology import Names, declare_actions
+from inbound.broker.topology import BrokerNames, declare_actions
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.store.actions import DELIVERED, FAILED, PENDING, Actions
+from inbound.store.messages import Messages
 from inbound.store.models import Action
-from inbound.store.repository import Messages
 
 log = get_logger("actions")
 
@@ -57,7 +57,7 @@ class ActionWorker:
     def __init__(
         self,
         connection: AbstractRobustConnection,
-        names: Names,
+        names: BrokerNames,
         sessions: async_sessionmaker[AsyncSession],
         *,
         http: aiohttp.ClientSession,

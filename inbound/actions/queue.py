@@ -10,7 +10,7 @@ import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
 
 from inbound.broker.publisher import publish_confirmed
-from inbound.broker.topology import ACTION_DUE, ActionTopology, Names, declare_actions
+from inbound.broker.topology import ACTION_DUE, ActionTopology, BrokerNames, declare_actions
 
 
 def action_id(body: bytes) -> int | None:
@@ -27,7 +27,7 @@ class ActionQueue:
     """Publishes action ids with publisher confirms, within a time bound."""
 
     def __init__(
-        self, channel: AbstractChannel, names: Names, topology: ActionTopology, within: float
+        self, channel: AbstractChannel, names: BrokerNames, topology: ActionTopology, within: float
     ) -> None:
         self._channel = channel
         self._names = names
@@ -36,7 +36,11 @@ class ActionQueue:
 
     @classmethod
     async def open(
-        cls, connection: AbstractRobustConnection, names: Names, delays: list[float], within: float
+        cls,
+        connection: AbstractRobustConnection,
+        names: BrokerNames,
+        delays: list[float],
+        within: float,
     ) -> ActionQueue:
         """Open a confirming channel and declare the actions queue and its delay queues."""
         channel = await connection.channel(publisher_confirms=True, on_return_raises=True)

@@ -11,7 +11,7 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from pamqp.commands import Basic
 
-from inbound.broker.topology import Names, Topology, declare
+from inbound.broker.topology import BrokerNames, Topology, declare
 from inbound.message import RECEIVED, InboundMessage
 
 
@@ -59,7 +59,7 @@ class Publisher:
     async def open(
         cls,
         connection: AbstractRobustConnection,
-        names: Names,
+        names: BrokerNames,
         delivery_limit: int,
         confirm_within: float,
         observe: Callable[[float], None] | None = None,

@@ -19,7 +19,7 @@ MAX_QUEUE_LENGTH = 5_000_000
 
 
 @dataclass(frozen=True)
-class Names:
+class BrokerNames:
     """Exchange and queue names under one namespace prefix."""
 
     namespace: str
@@ -53,13 +53,13 @@ class Names:
 class Topology:
     """The declared objects a process publishes to or consumes from."""
 
-    names: Names
+    names: BrokerNames
     exchange: AbstractExchange
     received: AbstractQueue
     dead: AbstractQueue
 
 
-async def declare(channel: AbstractChannel, names: Names, delivery_limit: int) -> Topology:
+async def declare(channel: AbstractChannel, names: BrokerNames, delivery_limit: int) -> Topology:
     """Declare everything (durable, quorum queues); safe to run again with the same settings."""
     exchange = await channel.declare_exchange(
         names.exchange, aio_pika.ExchangeType.TOPIC, durable=True
@@ -98,7 +98,7 @@ class ActionTopology:
 
 
 async def declare_actions(
-    channel: AbstractChannel, names: Names, delays: list[float]
+    channel: AbstractChannel, names: BrokerNames, delays: list[float]
 ) -> ActionTopology:
     """Declare the actions queue and a delay queue per retry delay (each a fixed TTL, so no
     message waits behind a longer one), which dead-letter back to the actions queue."""
@@ -126,7 +126,9 @@ async def declare_actions(
     return ActionTopology(actions, retries)
 
 
-async def delete(channel: AbstractChannel, names: Names, delays: Sequence[float] = ()) -> None:
+async def delete(
+    channel: AbstractChannel, names: BrokerNames, delays: Sequence[float] = ()
+) -> None:
     """Remove every queue and exchange of a namespace (tests, `inbound purge --all`)."""
     queues = [names.received, names.dead, names.actions, *(names.retry(d) for d in delays)]
     for queue in queues:

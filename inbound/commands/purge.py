@@ -7,10 +7,10 @@ import argparse
 import asyncio
 
 from inbound.commands.context import load_settings
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
 from inbound.store.retention import Purged
-from inbound.worker.process import CompiledRules
 from inbound.worker.retention import purge_once
 
 

@@ -13,7 +13,7 @@ from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
-from inbound.broker.topology import Names
+from inbound.broker.topology import BrokerNames
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.store.database import session_factory
@@ -29,7 +29,7 @@ class Ops:
     connection: AbstractRobustConnection
     engine: AsyncEngine
     metrics: Metrics
-    names: Names
+    names: BrokerNames
 
 
 OPS = web.AppKey("ops", Ops)

@@ -7,7 +7,7 @@ an item outside the caseworker's services is `NotFound`, and the attempt is audi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
@@ -19,13 +19,13 @@ from inbound.actions.plan import CALLBACK_ACTIONS, EffectPolicy, record_effects
 from inbound.actions.queue import ActionQueue
 from inbound.broker.publisher import PublishFailed
 from inbound.logs import get_logger
+from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
 from inbound.store.actions import Actions, OptOuts
+from inbound.store.messages import Messages
 from inbound.store.models import Message, Outcome, ReviewItem
-from inbound.store.repository import Messages
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope
-from inbound.worker.process import CompiledRules
 
 log = get_logger("review")
 
@@ -47,7 +47,7 @@ class Desk:
     """What the use cases need: the database, the rules in force, the actions queue."""
 
     sessions: async_sessionmaker[AsyncSession]
-    rules: Callable[[], CompiledRules]
+    rules: RulesInForce
     actions: ActionQueue | None
     policy: EffectPolicy
 

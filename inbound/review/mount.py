@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from contextlib import AsyncExitStack
 
 from aio_pika.abc import AbstractRobustConnection
@@ -11,13 +10,13 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.actions.plan import EffectPolicy
 from inbound.actions.queue import ActionQueue
-from inbound.broker.topology import Names
+from inbound.broker.topology import BrokerNames
 from inbound.config import Settings
 from inbound.review.api import api_app
 from inbound.review.desk import Desk
 from inbound.review.web import review_app
+from inbound.rules.compiled import RulesInForce
 from inbound.store.database import session_factory
-from inbound.worker.process import CompiledRules
 
 
 async def mount_review(
@@ -25,8 +24,8 @@ async def mount_review(
     settings: Settings,
     engine: AsyncEngine,
     connection: AbstractRobustConnection,
-    names: Names,
-    rules: Callable[[], CompiledRules],
+    names: BrokerNames,
+    rules: RulesInForce,
     stack: AsyncExitStack,
 ) -> None:
     """Add /review and /api to the app; decisions hand their actions to RabbitMQ."""

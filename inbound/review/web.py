@@ -23,7 +23,7 @@ from inbound.review.desk import CAPTURES, DECISIONS, Desk, NotFound, Refused
 from inbound.rules.match import Matcher
 from inbound.store.models import User, WebSession
 from inbound.store.review import STATES, QueueFilter
-from inbound.store.users import Audit, Scope, Sessions, Users
+from inbound.store.users import Audit, Scope, Users, WebSessions
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 HERE = Path(__file__).parent
@@ -101,7 +101,7 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
     if token:
         settings = request.app[WEB].settings
         async with request.app[WEB].desk.sessions.begin() as db:
-            found = await Sessions(db).live(
+            found = await WebSessions(db).live(
                 auth.token_hash(token),
                 timedelta(minutes=settings.session_idle_minutes),
                 timedelta(hours=settings.session_max_hours),
@@ -210,10 +210,10 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
             failed = False
             old = request.cookies.get(SESSION_COOKIE)
             if old:
-                await Sessions(db).end(auth.token_hash(old))
+                await WebSessions(db).end(auth.token_hash(old))
             token = auth.new_token()
             pending = None if user.totp_secret else auth.new_totp_secret()
-            await Sessions(db).create(
+            await WebSessions(db).create(
                 auth.token_hash(token), user.id, "password", auth.new_token(), pending
             )
             await audit.record("sign_in_password", user_id=user.id, address=address)
@@ -277,9 +277,9 @@ async def second_factor(request: web.Request) -> web.StreamResponse:
             if session.totp_pending is not None:
                 user.totp_secret = session.totp_pending
                 await audit.record("totp_enrolled", user_id=user.id, address=address)
-            await Sessions(db).end(session.id)
+            await WebSessions(db).end(session.id)
             token = auth.new_token()
-            await Sessions(db).create(auth.token_hash(token), user.id, "full", auth.new_token())
+            await WebSessions(db).create(auth.token_hash(token), user.id, "full", auth.new_token())
             await audit.record("sign_in", user_id=user.id, address=address)
     if not ok:
         if session.totp_pending is not None:
@@ -296,7 +296,7 @@ async def sign_out(request: web.Request) -> web.StreamResponse:
     session: WebSession | None = request[SESSION]
     if session is not None:
         async with request.app[WEB].desk.sessions.begin() as db:
-            await Sessions(db).end(session.id)
+            await WebSessions(db).end(session.id)
             await Audit(db).record("sign_out", user_id=session.user_id, address=_address(request))
     response = _redirect("/review/sign-in")
     response.del_cookie(SESSION_COOKIE, path="/")

@@ -15,7 +15,7 @@ from inbound.store.models import MessagePart, PartGroup
 WAITING = "waiting"
 
 
-class Parts:
+class MessageParts:
     """Repository for part groups and their parts, on one session."""
 
     def __init__(self, session: AsyncSession) -> None:

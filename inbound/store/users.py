@@ -91,7 +91,7 @@ class Users:
         await self._session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
-class Sessions:
+class WebSessions:
     """Server-side sign-in sessions, keyed by the SHA-256 of the cookie's token."""
 
     def __init__(self, session: AsyncSession) -> None:

@@ -26,15 +26,15 @@ from inbound.actions.queue import ActionQueue
 from inbound.broker.inflight import InFlight
 from inbound.broker.publisher import PublishFailed
 from inbound.broker.settle import settle
-from inbound.broker.topology import Names, declare
+from inbound.broker.topology import BrokerNames, declare
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
 from inbound.metrics import Metrics
+from inbound.rules.compiled import RulesInForce
 from inbound.store.actions import Actions
 from inbound.worker.batch import Batcher, Stopped
 from inbound.worker.process import (
     DEFAULT_POLICY,
-    CompiledRules,
     Result,
     Status,
     expire_overdue_parts,
@@ -77,9 +77,9 @@ class RulesWorker:
     def __init__(
         self,
         connection: AbstractRobustConnection,
-        names: Names,
+        names: BrokerNames,
         sessions: async_sessionmaker[AsyncSession],
-        rules: CompiledRules,
+        rules: RulesInForce,
         *,
         prefetch: int,
         delivery_limit: int,
@@ -94,7 +94,7 @@ class RulesWorker:
         self._connection = connection
         self._names = names
         self._sessions = sessions
-        self.rules = rules
+        self._rules = rules
         self._prefetch = prefetch
         self._delivery_limit = delivery_limit
         # SQLite allows one writer: more concurrent transactions would only queue on its lock.
@@ -157,7 +157,7 @@ class RulesWorker:
             try:
                 async with self._slots:
                     expired = await expire_overdue_parts(
-                        self._sessions, self.rules, cutoff, self._policy
+                        self._sessions, self._rules(), cutoff, self._policy
                     )
             except (SQLAlchemyError, OSError) as error:
                 log.error("multipart_expiry_failed", error=type(error).__name__)
@@ -241,7 +241,9 @@ class RulesWorker:
         pause = FAILURE_PAUSE
         while True:
             try:
-                return list(await process_batch(self._sessions, self.rules, messages, self._policy))
+                return list(
+                    await process_batch(self._sessions, self._rules(), messages, self._policy)
+                )
             except (SQLAlchemyError, OSError) as error:
                 if await database_answers(self._sessions):
                     log.info("batch_failed_one_by_one", size=len(messages), error=_name(error))
@@ -279,7 +281,7 @@ class RulesWorker:
         pause = FAILURE_PAUSE
         while True:
             try:
-                return await process_message(self._sessions, self.rules, message, self._policy)
+                return await process_message(self._sessions, self._rules(), message, self._policy)
             except (SQLAlchemyError, OSError) as error:
                 if await database_answers(self._sessions):
                     raise  # the database is fine: this message is the problem

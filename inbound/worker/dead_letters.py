@@ -30,12 +30,13 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.actions.plan import EffectPolicy
 from inbound.broker.inflight import InFlight
 from inbound.broker.settle import settle
-from inbound.broker.topology import Names
+from inbound.broker.topology import BrokerNames
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
-from inbound.store.repository import Messages
+from inbound.rules.compiled import RulesInForce
+from inbound.store.messages import Messages
 from inbound.worker.consumer import FAILURE_PAUSE, MAX_PAUSE, Stopping, database_answers
-from inbound.worker.process import DEFAULT_POLICY, CompiledRules, Status, process_message
+from inbound.worker.process import DEFAULT_POLICY, Status, process_message
 
 log = get_logger("dead_letters")
 
@@ -91,9 +92,9 @@ class DeadLetterWorker:
     def __init__(
         self,
         connection: AbstractRobustConnection,
-        names: Names,
+        names: BrokerNames,
         sessions: async_sessionmaker[AsyncSession],
-        rules: Callable[[], CompiledRules],
+        rules: RulesInForce,
         *,
         policy: EffectPolicy = DEFAULT_POLICY,
         shutdown_timeout: float = 10.0,

@@ -14,11 +14,12 @@ from inbound import phone
 from inbound.actions.plan import EffectPolicy, record_effects
 from inbound.concat import join_parts
 from inbound.message import InboundMessage
-from inbound.rules.match import Decision, Matcher
-from inbound.rules.model import Rule, RuleBook, ServiceRules
+from inbound.rules.compiled import CompiledRules
+from inbound.rules.match import Decision
+from inbound.rules.model import ServiceRules
+from inbound.store.messages import Messages
 from inbound.store.models import Message, MessagePart, PartGroup
-from inbound.store.parts import WAITING, Parts
-from inbound.store.repository import Messages
+from inbound.store.parts import WAITING, MessageParts
 
 DEFAULT_POLICY = EffectPolicy()
 
@@ -40,26 +41,6 @@ class Result:
     service_id: str | None = None
     decision: Decision | None = None
     actions: tuple[int, ...] = ()  # callbacks and replies to hand to the action worker
-
-
-class CompiledRules:
-    """A RuleBook with each service's matcher built once, not per message."""
-
-    def __init__(self, book: RuleBook) -> None:
-        self.book = book
-        self._matchers = {service_id: Matcher(rules) for service_id, rules in book.services.items()}
-
-    def service_for(self, number: str) -> ServiceRules | None:
-        """The service that owns an inbound number."""
-        return self.book.service_for_number(number)
-
-    def decide(self, service: ServiceRules, text: str) -> Decision:
-        """The service's rules' decision for a text."""
-        return self._matchers[service.service.id].decide(text)
-
-    def rule(self, service: ServiceRules, name: str | None) -> Rule | None:
-        """A service's rule by name."""
-        return next((rule for rule in service.rules if rule.name == name), None)
 
 
 async def process_message(
@@ -86,7 +67,7 @@ async def process_message(
         async with sessions() as session:
             key = (message.provider, message.provider_message_id)
             if message.part is not None:
-                stored = await Parts(session).exists(*key)
+                stored = await MessageParts(session).exists(*key)
             else:
                 stored = await Messages(session).exists(*key)
         if stored:
@@ -207,11 +188,11 @@ async def expire_overdue_parts(
 ) -> int:
     """Send the parts of groups still incomplete after the timeout to review; return how many."""
     async with sessions() as session:
-        overdue = await Parts(session).overdue(first_seen_before)
+        overdue = await MessageParts(session).overdue(first_seen_before)
     expired = 0
     for group_id in overdue:
         async with sessions.begin() as session:
-            parts = Parts(session)
+            parts = MessageParts(session)
             group = await parts.lock(group_id)
             if group is None or group.state != WAITING:
                 continue  # completed or expired by another worker meanwhile
@@ -229,7 +210,7 @@ async def expire_overdue_parts(
 async def _process_part(
     session: AsyncSession, rules: CompiledRules, message: InboundMessage, policy: EffectPolicy
 ) -> Result:
-    parts = Parts(session)
+    parts = MessageParts(session)
     if await parts.exists(message.provider, message.provider_message_id):
         return Result(Status.DUPLICATE)
     group = await parts.lock_group(message)

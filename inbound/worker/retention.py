@@ -5,22 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.logs import get_logger
+from inbound.rules.compiled import CompiledRules, RulesInForce
 from inbound.store.retention import Purged, purge_content
-from inbound.worker.process import CompiledRules
 
 log = get_logger("retention")
-
-
-def retention_of(rules: CompiledRules) -> dict[str, int]:
-    """Each service's retention in days, from its rule file."""
-    return {sid: service.service.retention_days for sid, service in rules.book.services.items()}
 
 
 async def purge_once(
@@ -28,7 +22,7 @@ async def purge_once(
 ) -> Purged:
     """One purge, in one transaction."""
     async with sessions.begin() as session:
-        return await purge_content(session, retention_of(rules), now or datetime.now(UTC))
+        return await purge_content(session, rules.retention_days(), now or datetime.now(UTC))
 
 
 class Purger:
@@ -37,7 +31,7 @@ class Purger:
     def __init__(
         self,
         sessions: async_sessionmaker[AsyncSession],
-        rules: Callable[[], CompiledRules],
+        rules: RulesInForce,
         interval: float,
     ) -> None:
         self._sessions = sessions

@@ -20,12 +20,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from yarl import URL
 
-from inbound import service
+from inbound import bootstrap
 from inbound.config import Settings
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Message, Outcome, ReviewItem
-from inbound.worker.process import CompiledRules
 from tests.conftest import EXAMPLE_RULES, GENERIC_SECRET, TWILIO_ACCOUNT, TWILIO_TOKEN
 from tests.support.process import free_port
 from tests.support.waiting import eventually
@@ -89,7 +89,7 @@ class Stack:
     base_url: str
     http: aiohttp.ClientSession
     sessions: async_sessionmaker[AsyncSession]
-    running: service.Running
+    running: bootstrap.Running
 
     async def request(self, method: str, path: str, body: bytes, headers: dict[str, str]) -> Answer:
         # encoded=True: send the path exactly as given, as a provider sends the URL it signed.
@@ -161,8 +161,8 @@ class Stack:
 async def start_stack(settings: Settings) -> AsyncIterator[Stack]:
     """Start receiver and worker, yield a Stack, stop everything afterwards."""
     async with (
-        service.running(
-            settings, service.Parts(receiver=True, worker=True), say=lambda _: None
+        bootstrap.running(
+            settings, bootstrap.Components(receiver=True, worker=True), say=lambda _: None
         ) as running,
         aiohttp.ClientSession() as http,
     ):

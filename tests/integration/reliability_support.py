@@ -16,7 +16,7 @@ from sqlalchemy.engine import make_url
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.broker.publisher import Publisher
-from inbound.broker.topology import Names
+from inbound.broker.topology import BrokerNames
 from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.store.models import Message, Outcome, ReviewItem, SpoolEntry
@@ -83,7 +83,7 @@ async def publisher(
     """A confirmed publisher on the namespace's topology, as the receiver has."""
     connection = await aio_pika.connect_robust(amqp_url)
     try:
-        yield await Publisher.open(connection, Names(namespace), delivery_limit, 10.0)
+        yield await Publisher.open(connection, BrokerNames(namespace), delivery_limit, 10.0)
     finally:
         await connection.close()
 

@@ -13,7 +13,7 @@ from aio_pika.abc import AbstractRobustConnection
 
 from inbound.broker.connection import BrokerUnreachable, connect, redact
 from inbound.broker.publisher import Publisher, PublishFailed
-from inbound.broker.topology import Names, declare
+from inbound.broker.topology import BrokerNames, declare
 from inbound.message import RECEIVED, InboundMessage
 from tests.integration.conftest import Stack
 from tests.support.process import silent_listener
@@ -42,15 +42,15 @@ async def test_declaring_twice_is_harmless(
     connection: AbstractRobustConnection, namespace: str
 ) -> None:
     channel = await connection.channel()
-    first = await declare(channel, Names(namespace), delivery_limit=5)
-    second = await declare(channel, Names(namespace), delivery_limit=5)
+    first = await declare(channel, BrokerNames(namespace), delivery_limit=5)
+    second = await declare(channel, BrokerNames(namespace), delivery_limit=5)
     assert first.received.name == second.received.name == f"{namespace}.received"
 
 
 async def test_published_message_is_persistent_json_on_the_received_queue(
     connection: AbstractRobustConnection, namespace: str
 ) -> None:
-    publisher = await Publisher.open(connection, Names(namespace), 5, confirm_within=5)
+    publisher = await Publisher.open(connection, BrokerNames(namespace), 5, confirm_within=5)
     sent = message()
     await publisher.publish(sent)
     channel = await connection.channel()
@@ -66,7 +66,7 @@ async def test_published_message_is_persistent_json_on_the_received_queue(
 async def test_unroutable_publish_fails_instead_of_vanishing(
     connection: AbstractRobustConnection, namespace: str
 ) -> None:
-    publisher = await Publisher.open(connection, Names(namespace), 5, confirm_within=5)
+    publisher = await Publisher.open(connection, BrokerNames(namespace), 5, confirm_within=5)
     channel = await connection.channel()
     queue = await channel.get_queue(f"{namespace}.received", ensure=False)
     await queue.unbind(f"{namespace}", routing_key=RECEIVED)

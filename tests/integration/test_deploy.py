@@ -13,7 +13,7 @@ from pathlib import Path
 import aio_pika
 import yaml
 
-from inbound.broker.topology import Names, declare, declare_actions
+from inbound.broker.topology import BrokerNames, declare, declare_actions
 from tests.support.process import INBOUND, inbound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -67,8 +67,8 @@ async def test_rabbitmq_definitions_match_what_inbound_declares(
         for queue in definitions["queues"]:
             await channel.declare_queue(queue["name"], durable=True, arguments=queue["arguments"])
         # Declaring with different arguments would fail with PRECONDITION_FAILED.
-        await declare(channel, Names(namespace), delivery_limit=5)
-        await declare_actions(channel, Names(namespace), [])
+        await declare(channel, BrokerNames(namespace), delivery_limit=5)
+        await declare_actions(channel, BrokerNames(namespace), [])
 
 
 def test_entrypoint_migrates_once_then_runs_the_command(tmp_path: Path) -> None:

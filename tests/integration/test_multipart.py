@@ -12,9 +12,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage, Part
+from inbound.rules.compiled import CompiledRules
 from inbound.store.database import session_factory
 from inbound.store.models import Message, MessagePart, Outcome, ReviewItem
-from inbound.worker.process import CompiledRules, Status, expire_overdue_parts, process_message
+from inbound.worker.process import Status, expire_overdue_parts, process_message
 from tests.integration.conftest import Stack
 
 TEXT = ["REPORT broken street", "light on Mill Lane nea", "r the school"]

@@ -11,10 +11,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage
+from inbound.rules.compiled import CompiledRules
 from inbound.store.actions import PENDING, SUPPRESSED
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
-from inbound.worker.process import CompiledRules, Status, process_batch, process_message
+from inbound.worker.process import Status, process_batch, process_message
 from tests.integration.reliability_support import pg_url
 
 __all__ = ["pg_url"]  # a fixture

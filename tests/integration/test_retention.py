@@ -12,11 +12,12 @@ import pytest
 from sqlalchemy import select, update
 
 from inbound.cli import main
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.store.actions import DELIVERED, FAILED, PENDING, SUPPRESSED
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
-from inbound.worker.process import CompiledRules, process_message
+from inbound.worker.process import process_message
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.test_rules_replay import stored_message
 

@@ -14,7 +14,7 @@ import pytest
 import structlog
 
 from inbound.config import Settings
-from inbound.worker.process import CompiledRules
+from inbound.rules.compiled import CompiledRules
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack, start_stack
 from tests.support.waiting import eventually
@@ -66,7 +66,7 @@ async def decided(stack: Stack, text: str) -> str:
 
 def current_rules(stack: Stack) -> CompiledRules:
     assert stack.running.worker is not None
-    return stack.running.worker.rules
+    return stack.running.rules()
 
 
 def has_keyword(rules: CompiledRules, keyword: str) -> bool:

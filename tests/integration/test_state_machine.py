@@ -19,10 +19,11 @@ from hypothesis.stateful import RuleBasedStateMachine, invariant, rule, run_stat
 from sqlalchemy import select
 
 from inbound.message import InboundMessage
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message
-from inbound.worker.process import CompiledRules, process_message
+from inbound.worker.process import process_message
 from tests.integration.test_actions import ALPHA, rules_dir
 
 IDS = st.sampled_from([f"sm-{n}" for n in range(8)])

@@ -16,7 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.message import InboundMessage
 from inbound.review import auth
-from inbound.store.repository import Messages
+from inbound.store.messages import Messages
 from inbound.store.users import ApiTokens, Users
 
 PASSWORD = "correct horse battery staple"

@@ -9,13 +9,12 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import signal
-from collections.abc import Callable
 from pathlib import Path
 
 from inbound.logs import get_logger
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import RuleSetError, load_directory
 from inbound.rules.model import RuleBook
-from inbound.worker.process import CompiledRules
 
 log = get_logger("rules-reload")
 
@@ -41,21 +40,20 @@ def fingerprint(folder: Path) -> Fingerprint:
 
 
 class RulesWatcher:
-    """Keeps `rules` current with the rule folder; tells subscribers when it swaps them."""
+    """Keeps the rules in force current with the rule folder; `current` is what components call."""
 
     def __init__(self, folder: Path, rules: CompiledRules, interval: float = 2.0) -> None:
         self.folder = folder
-        self.rules = rules
+        self._rules = rules
         self.interval = interval
-        self._subscribers: list[Callable[[CompiledRules], None]] = []
         self._seen = fingerprint(folder)
         self._wake = asyncio.Event()
         self._task: asyncio.Task[None] | None = None
         self._signal_installed = False
 
-    def subscribe(self, callback: Callable[[CompiledRules], None]) -> None:
-        """Call `callback(new_rules)` after every successful reload."""
-        self._subscribers.append(callback)
+    def current(self) -> CompiledRules:
+        """The rules in force now (a `RulesInForce`)."""
+        return self._rules
 
     async def start(self) -> None:
         """Start polling, and reload on SIGHUP where the platform and thread allow it."""
@@ -104,9 +102,7 @@ class RulesWatcher:
         return True
 
     def _swap(self, book: RuleBook, why: str) -> None:
-        self.rules = CompiledRules(book)
-        for callback in self._subscribers:
-            callback(self.rules)
+        self._rules = CompiledRules(book)
         log.info(
             "rules_reloaded",
             why=why,

@@ -23,7 +23,7 @@ from inbound.actions.queue import ActionQueue
 from inbound.actions.sender import LogSender, NotifyKeyInvalid, NotifySender, OutboundSender
 from inbound.broker.connection import connect
 from inbound.broker.publisher import Publisher
-from inbound.broker.topology import Names
+from inbound.broker.topology import BrokerNames
 from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
@@ -36,15 +36,15 @@ from inbound.providers.registry import (
 from inbound.receiver.app import Receiver, create_app
 from inbound.receiver.ops import Ops
 from inbound.review.mount import mount_review
+from inbound.rules.compiled import CompiledRules, RulesInForce
 from inbound.rules.load import load_directory
-from inbound.spool.keeper import Keeper
+from inbound.rules.watch import RulesWatcher
+from inbound.spool.publish_or_spool import PublishOrSpool
 from inbound.spool.relay import SpoolRelay
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
 from inbound.worker.consumer import RulesWorker
 from inbound.worker.dead_letters import DeadLetterWorker
-from inbound.worker.process import CompiledRules
-from inbound.worker.reload import RulesWatcher
 from inbound.worker.retention import Purger
 
 log = get_logger("service")
@@ -60,7 +60,7 @@ def announce(line: str) -> None:
 
 
 @dataclass(frozen=True)
-class Parts:
+class Components:
     """Which components this process runs."""
 
     receiver: bool
@@ -76,11 +76,12 @@ class Running:
     worker: RulesWorker | None
     connection: AbstractRobustConnection
     engine: AsyncEngine
+    rules: RulesInForce
 
 
 @asynccontextmanager
 async def running(
-    settings: Settings, parts: Parts, say: Callable[[str], None] = announce
+    settings: Settings, parts: Components, say: Callable[[str], None] = announce
 ) -> AsyncIterator[Running]:
     """Start the chosen parts; stop them on exit. Start-up problems raise with a plain reason."""
     rules = CompiledRules(load_directory(settings.rules_dir))
@@ -90,28 +91,25 @@ async def running(
         await require_current(engine)
         connection = await connect(settings.amqp_url, within=settings.connect_timeout)
         stack.push_async_callback(connection.close)
-        names = Names(settings.amqp_namespace)
+        names = BrokerNames(settings.amqp_namespace)
         for service in rules.book.services.values():
             numbers = ", ".join(service.service.numbers)
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
         metrics = Metrics.create()
+        # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
+        watcher = RulesWatcher(settings.rules_dir, rules)
+        await watcher.start()
+        stack.push_async_callback(watcher.stop)
         worker: RulesWorker | None = None
         if parts.worker:
             worker = await _start_workers(
-                settings, rules, connection, engine, names, stack, metrics
+                settings, watcher.current, connection, engine, names, stack, metrics
             )
             say(f"rules worker consuming {names.received}; action worker consuming {names.actions}")
-        # Rule files reload on SIGHUP and on change; the worker and the receiver follow the swap.
-        watcher = RulesWatcher(settings.rules_dir, rules)
-        if worker is not None:
-            running_worker = worker
-            watcher.subscribe(lambda new: setattr(running_worker, "rules", new))
-        await watcher.start()
-        stack.push_async_callback(watcher.stop)
         receiver: Receiver | None = None
         if parts.receiver:
             receiver = await _start_receiver(
-                settings, watcher, connection, names, metrics, say, engine, stack
+                settings, watcher.current, connection, names, metrics, say, engine, stack
             )
         # Every process serves /healthz, /readyz and /metrics; a worker-only process only when
         # given INBOUND_METRICS_PORT, so several can share a machine.
@@ -121,20 +119,18 @@ async def running(
             ops = Ops(connection, engine, metrics, names)
             app = create_app(ops, receiver, settings.max_body_bytes)
             if serves_review:
-                await mount_review(
-                    app, settings, engine, connection, names, lambda: watcher.rules, stack
-                )
+                await mount_review(app, settings, engine, connection, names, watcher.current, stack)
             port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
             say(f"listening on http://{settings.host}:{port}")
-        yield Running(port, worker, connection, engine)
+        yield Running(port, worker, connection, engine, watcher.current)
 
 
 async def _start_workers(
     settings: Settings,
-    rules: CompiledRules,
+    rules: RulesInForce,
     connection: AbstractRobustConnection,
     engine: AsyncEngine,
-    names: Names,
+    names: BrokerNames,
     stack: AsyncExitStack,
     metrics: Metrics,
 ) -> RulesWorker:
@@ -187,13 +183,13 @@ async def _start_workers(
         connection,
         names,
         sessions,
-        lambda: worker.rules,
+        rules,
         policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
         shutdown_timeout=settings.shutdown_timeout,
     )
     await dead.start()
     stack.push_async_callback(dead.stop)
-    purger = Purger(sessions, lambda: worker.rules, settings.purge_interval)
+    purger = Purger(sessions, rules, settings.purge_interval)
     await purger.start()
     stack.push_async_callback(purger.stop)
     return worker
@@ -220,9 +216,9 @@ def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
 
 async def _start_receiver(
     settings: Settings,
-    rules: RulesWatcher,
+    rules: RulesInForce,
     connection: AbstractRobustConnection,
-    names: Names,
+    names: BrokerNames,
     metrics: Metrics,
     say: Callable[[str], None],
     engine: AsyncEngine,
@@ -261,10 +257,10 @@ async def _start_receiver(
         metrics.spooled.inc()
         relay.wake()
 
-    keeper = Keeper(publisher, sessions, settings.spool_after, on_spooled=spooled)
+    keeper = PublishOrSpool(publisher, sessions, settings.spool_after, on_spooled=spooled)
 
     def region_for(number: str) -> str | None:
-        owner = rules.rules.book.service_for_number(number)
+        owner = rules().service_for(number)
         return owner.service.region if owner else None
 
     enabled = ", ".join(sorted(providers)) or "none (set a provider secret)"
@@ -285,7 +281,7 @@ async def _serve_http(
     return bound
 
 
-async def run(settings: Settings, parts: Parts, say: Callable[[str], None] = announce) -> None:
+async def run(settings: Settings, parts: Components, say: Callable[[str], None] = announce) -> None:
     """Run the chosen parts until SIGINT or SIGTERM."""
     async with running(settings, parts, say):
         await _wait_for_stop()

@@ -16,7 +16,7 @@ from inbound.store.spool import Spool
 log = get_logger("spool")
 
 
-class Keeper:
+class PublishOrSpool:
     """Publishes a message confirmed, or writes it to the spool; fails only when both fail.
 
     The publisher's own bound (`INBOUND_SPOOL_AFTER`) decides how long a webhook waits for
