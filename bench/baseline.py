@@ -22,8 +22,7 @@ import aio_pika
 from aio_pika.abc import AbstractIncomingMessage
 from aiohttp import web
 
-from inbound.broker.topology import BrokerNames, declare
-from inbound.message import RECEIVED
+from inbound.broker.topology import RECEIVED, BrokerNames, declare
 
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
 DELIVERY_LIMIT = 5  # inbound's default: the queue must be declared with the same arguments

@@ -6,9 +6,6 @@ from datetime import UTC, datetime
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
-# RabbitMQ routing key for a newly accepted message.
-RECEIVED = "message.received"
-
 
 class Part(BaseModel):
     """Where one part of a concatenated SMS belongs: which whole, and which piece of it."""

@@ -11,8 +11,8 @@ import aiormq
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractRobustConnection
 from pamqp.commands import Basic
 
-from inbound.broker.topology import BrokerNames, Topology, declare
-from inbound.message import RECEIVED, InboundMessage
+from inbound.broker.topology import RECEIVED, BrokerNames, Topology, declare
+from inbound.message import InboundMessage
 
 
 class PublishFailed(Exception):

@@ -8,7 +8,8 @@ from dataclasses import dataclass
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractExchange, AbstractQueue
 
-from inbound.message import RECEIVED
+# Routing key of a newly accepted message.
+RECEIVED = "message.received"
 
 # Routing key of an action (callback or reply) that is due for an attempt.
 ACTION_DUE = "action.due"

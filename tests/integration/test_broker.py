@@ -13,8 +13,8 @@ from aio_pika.abc import AbstractRobustConnection
 
 from inbound.broker.connection import BrokerUnreachable, connect, redact
 from inbound.broker.publisher import Publisher, PublishFailed
-from inbound.broker.topology import BrokerNames, declare
-from inbound.message import RECEIVED, InboundMessage
+from inbound.broker.topology import RECEIVED, BrokerNames, declare
+from inbound.message import InboundMessage
 from tests.integration.conftest import Stack
 from tests.support.process import silent_listener
 from tests.support.waiting import eventually
