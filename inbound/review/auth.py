@@ -1,4 +1,7 @@
-"""Passwords (argon2id), TOTP second factor, and random tokens. Pure apart from the clock."""
+"""Passwords (argon2id), TOTP second factor, and random tokens.
+
+No network or database, but not pure: it reads the clock and the system's random source.
+"""
 
 from __future__ import annotations
 
