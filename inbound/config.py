@@ -8,6 +8,8 @@ from typing import Annotated
 from pydantic import Field, SecretStr, field_validator
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from inbound.providers.public_keys import public_keys
+
 
 class Settings(BaseSettings):
     """inbound's configuration; every field is the environment variable `INBOUND_<NAME>`."""
@@ -193,8 +195,6 @@ class Settings(BaseSettings):
         # A key that can't be used should stop start-up, not fail every webhook afterwards.
         if value is None or not value.strip():
             return None  # an empty variable leaves Telnyx off
-        from inbound.providers.telnyx import public_keys  # here: telnyx imports config
-
         public_keys(value)
         return value
 

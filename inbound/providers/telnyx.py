@@ -30,6 +30,7 @@ from inbound.providers.base import (
     json_object,
     require_media_type,
 )
+from inbound.providers.public_keys import public_keys
 from inbound.providers.timestamps import iso_utc, require_fresh, unix_seconds
 
 SIGNATURE = "telnyx-signature-ed25519"
@@ -38,32 +39,6 @@ TIMESTAMP = "telnyx-timestamp"
 MAX_AGE_SECONDS = 300
 MAX_SKEW_SECONDS = 300
 RECEIVED = "message.received"
-
-# A key given as DER SubjectPublicKeyInfo (base64 of 44 bytes) instead of the raw 32 bytes.
-_SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
-
-
-def public_keys(setting: str) -> list[Ed25519PublicKey]:
-    """The comma-separated base64 public keys of a setting (two during a rotation).
-
-    Raises ValueError naming what is wrong, so a bad key stops start-up.
-    """
-    keys = []
-    for number, text in enumerate((part.strip() for part in setting.split(",")), start=1):
-        if not text:
-            continue
-        try:
-            raw = base64.b64decode(text, validate=True)
-        except (binascii.Error, ValueError):
-            raise ValueError(f"public key {number} is not base64") from None
-        if len(raw) == len(_SPKI_PREFIX) + 32 and raw.startswith(_SPKI_PREFIX):
-            raw = raw[len(_SPKI_PREFIX) :]
-        if len(raw) != 32:
-            raise ValueError(f"public key {number} is not a 32-byte Ed25519 key")
-        keys.append(Ed25519PublicKey.from_public_bytes(raw))
-    if not keys:
-        raise ValueError("no public key given")
-    return keys
 
 
 def signed_message(timestamp: str, body: bytes) -> bytes:
