@@ -5,6 +5,7 @@ No network or database, but not pure: it reads the clock and the system's random
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import secrets
 
@@ -14,9 +15,14 @@ from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
-# Verified against when the account doesn't exist, so timing gives no hint either way.
-_DUMMY_HASH = _HASHER.hash(secrets.token_urlsafe(16))
 ISSUER = "inbound review"
+
+
+@functools.cache
+def _dummy_hash() -> str:
+    # Verified against when the account doesn't exist, so timing gives no hint either way. Made
+    # on first use, not at import: a hash takes ~0.1 s that every `inbound` command paid.
+    return _HASHER.hash(secrets.token_urlsafe(16))
 
 
 def hash_password(password: str) -> str:
@@ -27,7 +33,7 @@ def hash_password(password: str) -> str:
 def check_password(stored: str | None, password: str) -> bool:
     """True when the password matches; spends the same effort when there is no account."""
     try:
-        return _HASHER.verify(stored or _DUMMY_HASH, password) and stored is not None
+        return _HASHER.verify(stored or _dummy_hash(), password) and stored is not None
     except (VerificationError, InvalidHashError):
         return False
 
