@@ -9,16 +9,18 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
+from typing import Protocol
 
 import aiohttp
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from inbound import runtime
+from inbound.actions.action_worker import ActionWorker
 from inbound.actions.backoff import RetryPolicy
-from inbound.actions.consumer import ActionWorker
-from inbound.actions.plan import EffectPolicy
+from inbound.actions.effects import EffectPolicy
+from inbound.actions.outbox import SWEEP_INTERVAL, Outbox
 from inbound.actions.queue import ActionQueue
 from inbound.actions.sender import LogSender, NotifyKeyInvalid, NotifySender, OutboundSender
 from inbound.broker.connection import connect
@@ -27,6 +29,7 @@ from inbound.broker.topology import BrokerNames
 from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
+from inbound.periodic import Periodic
 from inbound.providers.registry import (
     UnverifiedNotAllowed,
     check_unverified,
@@ -35,6 +38,7 @@ from inbound.providers.registry import (
 )
 from inbound.receiver.app import Receiver, create_app
 from inbound.receiver.ops import Ops
+from inbound.review.desk import Desk
 from inbound.review.mount import mount_review
 from inbound.rules.compiled import CompiledRules, RulesInForce
 from inbound.rules.load import load_directory
@@ -43,9 +47,9 @@ from inbound.spool.publish_or_spool import PublishOrSpool
 from inbound.spool.relay import SpoolRelay
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
-from inbound.worker.consumer import RulesWorker
 from inbound.worker.dead_letters import DeadLetterWorker
-from inbound.worker.retention import Purger
+from inbound.worker.retention import purge_expired
+from inbound.worker.rules_worker import RulesWorker
 
 log = get_logger("service")
 
@@ -79,6 +83,35 @@ class Running:
     rules: RulesInForce
 
 
+class Startable(Protocol):
+    """A component with a lifecycle: started at start-up, stopped (in reverse) on the way out."""
+
+    async def start(self) -> None: ...
+    async def stop(self) -> None: ...
+
+
+@dataclass(frozen=True)
+class Wiring:
+    """What the components of one process share, made once at start-up."""
+
+    settings: Settings
+    connection: AbstractRobustConnection
+    engine: AsyncEngine
+    names: BrokerNames
+    metrics: Metrics
+    rules: RulesInForce
+    outbox: Outbox
+    stack: AsyncExitStack
+
+    @property
+    def sessions(self) -> async_sessionmaker[AsyncSession]:
+        return session_factory(self.engine)
+
+    @property
+    def effect_policy(self) -> EffectPolicy:
+        return EffectPolicy(reply_cap_per_hour=self.settings.reply_cap_per_hour)
+
+
 @asynccontextmanager
 async def running(
     settings: Settings, parts: Components, say: Callable[[str], None] = announce
@@ -95,51 +128,63 @@ async def running(
         for service in rules.book.services.values():
             numbers = ", ".join(service.service.numbers)
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
-        metrics = Metrics.create()
         # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
         watcher = RulesWatcher(settings.rules_dir, rules)
         await watcher.start()
         stack.push_async_callback(watcher.stop)
+        serves_review = parts.receiver or parts.review
+        # One hand-over to the action worker for the rules worker and the review desk alike.
+        queue = None
+        if parts.worker or serves_review:
+            queue = await ActionQueue.open(
+                connection, names, settings.retry_delays, within=settings.publish_timeout
+            )
+            stack.push_async_callback(queue.close)
+        wiring = Wiring(
+            settings,
+            connection,
+            engine,
+            names,
+            Metrics.create(),
+            watcher.current,
+            Outbox(session_factory(engine), queue),
+            stack,
+        )
         worker: RulesWorker | None = None
         if parts.worker:
-            worker = await _start_workers(
-                settings, watcher.current, connection, engine, names, stack, metrics
-            )
+            assert queue is not None
+            worker = await _start_workers(wiring, queue)
             say(f"rules worker consuming {names.received}; action worker consuming {names.actions}")
         receiver: Receiver | None = None
         if parts.receiver:
-            receiver = await _start_receiver(
-                settings, watcher.current, connection, names, metrics, say, engine, stack
-            )
+            receiver = await _start_receiver(wiring, say)
         # Every process serves /healthz, /readyz and /metrics; a worker-only process only when
         # given INBOUND_METRICS_PORT, so several can share a machine.
-        serves_review = parts.receiver or parts.review
         port = settings.port if serves_review else settings.metrics_port
         if port is not None:
-            ops = Ops(connection, engine, metrics, names)
+            ops = Ops(connection, engine, wiring.metrics, names)
             app = create_app(ops, receiver, settings.max_body_bytes)
             if serves_review:
-                await mount_review(app, settings, engine, connection, names, watcher.current, stack)
+                desk = Desk(wiring.sessions, wiring.rules, wiring.outbox, wiring.effect_policy)
+                mount_review(app, desk, settings)
             port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
             say(f"listening on http://{settings.host}:{port}")
         yield Running(port, worker, connection, engine, watcher.current)
 
 
-async def _start_workers(
-    settings: Settings,
-    rules: RulesInForce,
-    connection: AbstractRobustConnection,
-    engine: AsyncEngine,
-    names: BrokerNames,
-    stack: AsyncExitStack,
-    metrics: Metrics,
-) -> RulesWorker:
-    sessions = session_factory(engine)
+async def _start(stack: AsyncExitStack, component: Startable) -> None:
+    await component.start()
+    stack.push_async_callback(component.stop)
+
+
+async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
+    settings, stack = wiring.settings, wiring.stack
     http = await stack.enter_async_context(aiohttp.ClientSession())
     actions = ActionWorker(
-        connection,
-        names,
-        sessions,
+        wiring.connection,
+        wiring.names,
+        wiring.sessions,
+        queue,
         http=http,
         sender=_sender(settings, http),
         # Callback secrets live in the environment, named by each rule file's secret_env.
@@ -150,20 +195,16 @@ async def _start_workers(
             timedelta(seconds=settings.callback_max_age),
         ),
         callback_timeout=settings.callback_timeout,
-        metrics=metrics,
+        metrics=wiring.metrics,
         shutdown_timeout=settings.shutdown_timeout,
     )
-    await actions.start()
-    stack.push_async_callback(actions.stop)
-    queue = await ActionQueue.open(
-        connection, names, settings.retry_delays, within=settings.publish_timeout
-    )
-    stack.push_async_callback(queue.close)
+    await _start(stack, actions)
     worker = RulesWorker(
-        connection,
-        names,
-        sessions,
-        rules,
+        wiring.connection,
+        wiring.names,
+        wiring.sessions,
+        wiring.rules,
+        wiring.outbox,
         prefetch=settings.prefetch,
         delivery_limit=settings.delivery_limit,
         # One batch at a time on both databases: SQLite has one writer, and on PostgreSQL a
@@ -171,27 +212,28 @@ async def _start_workers(
         # a message and a lower rate; docs/performance.md). Scale out with processes instead.
         concurrency=1,
         multipart_timeout=settings.multipart_timeout,
-        actions=queue,
-        policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
-        metrics=metrics,
+        policy=wiring.effect_policy,
+        metrics=wiring.metrics,
         shutdown_timeout=settings.shutdown_timeout,
         fault=settings.test_fault,
     )
-    await worker.start()
-    stack.push_async_callback(worker.stop)
+    await _start(stack, worker)
     dead = DeadLetterWorker(
-        connection,
-        names,
-        sessions,
-        rules,
-        policy=EffectPolicy(reply_cap_per_hour=settings.reply_cap_per_hour),
+        wiring.connection,
+        wiring.names,
+        wiring.sessions,
+        wiring.rules,
+        policy=wiring.effect_policy,
         shutdown_timeout=settings.shutdown_timeout,
     )
-    await dead.start()
-    stack.push_async_callback(dead.stop)
-    purger = Purger(sessions, rules, settings.purge_interval)
-    await purger.start()
-    stack.push_async_callback(purger.stop)
+    await _start(stack, dead)
+    sessions, rules = wiring.sessions, wiring.rules
+    # Actions committed but never handed over (a stop between commit and publish).
+    await _start(stack, Periodic("action_sweep", SWEEP_INTERVAL, wiring.outbox.sweep))
+    purge = Periodic(
+        "purge", settings.purge_interval, lambda: purge_expired(sessions, rules()), at_start=True
+    )
+    await _start(stack, purge)
     return worker
 
 
@@ -214,16 +256,14 @@ def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
         raise StartupError(f"INBOUND_NOTIFY_API_KEY: {error}") from None
 
 
-async def _start_receiver(
-    settings: Settings,
-    rules: RulesInForce,
-    connection: AbstractRobustConnection,
-    names: BrokerNames,
-    metrics: Metrics,
-    say: Callable[[str], None],
-    engine: AsyncEngine,
-    stack: AsyncExitStack,
-) -> Receiver:
+async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receiver:
+    settings, connection, names, metrics = (
+        wiring.settings,
+        wiring.connection,
+        wiring.names,
+        wiring.metrics,
+    )
+    rules = wiring.rules
     try:
         providers = enabled_providers(settings)
     except ValueError as error:  # a provider setting that can't be used, e.g. a malformed key
@@ -245,13 +285,12 @@ async def _start_receiver(
         observe=metrics.publish_seconds.observe,
     )
     # The relay has its own channel, so draining the spool never holds up a webhook.
-    sessions = session_factory(engine)
+    sessions = wiring.sessions
     relay_publisher = await Publisher.open(
         connection, names, settings.delivery_limit, settings.publish_timeout
     )
     relay = SpoolRelay(relay_publisher, sessions)
-    await relay.start()
-    stack.push_async_callback(relay.stop)
+    await _start(wiring.stack, relay)
 
     def spooled() -> None:
         metrics.spooled.inc()

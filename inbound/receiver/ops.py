@@ -9,7 +9,6 @@ import aio_pika
 from aio_pika.abc import AbstractRobustConnection
 from aiohttp import web
 from prometheus_client import CONTENT_TYPE_LATEST, generate_latest
-from sqlalchemy import text
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -17,6 +16,7 @@ from inbound.broker.topology import BrokerNames
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.store.database import session_factory
+from inbound.store.outage import database_answers
 from inbound.store.stats import review_load, spool_depth
 
 log = get_logger("ops")
@@ -40,24 +40,16 @@ async def healthz(_: web.Request) -> web.Response:
     return web.json_response({"status": "ok"})
 
 
-async def _database_answers(engine: AsyncEngine) -> bool:
-    try:
-        async with asyncio.timeout(2), engine.connect() as connection:
-            await connection.execute(text("SELECT 1"))
-    except (TimeoutError, SQLAlchemyError, OSError) as error:
-        log.warning("database_not_ready", error=type(error).__name__)
-        return False
-    return True
-
-
 async def readyz(request: web.Request) -> web.Response:
     """Ready only when RabbitMQ and the database both answer."""
     ops = request.app[OPS]
     # `connected` is cleared while a robust connection is down and re-opening.
     checks = {
         "broker": ops.connection.connected.is_set(),
-        "database": await _database_answers(ops.engine),
+        "database": await database_answers(session_factory(ops.engine)),
     }
+    if not checks["database"]:
+        log.warning("database_not_ready")
     ready = all(checks.values())
     return web.json_response(
         {"status": "ready" if ready else "not ready", "checks": checks},

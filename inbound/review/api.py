@@ -15,7 +15,8 @@ from aiohttp import web
 
 from inbound import phone
 from inbound.review import auth
-from inbound.review.desk import CAPTURES, Desk, NotFound, Refused
+from inbound.review.decisions import CAPTURES, Refused
+from inbound.review.desk import Desk, NotFound
 from inbound.store.review import STATES, QueueFilter
 from inbound.store.users import ApiTokens, Scope, Users
 

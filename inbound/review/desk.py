@@ -11,44 +11,35 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 
 from sqlalchemy import select
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound import phone
-from inbound.actions.plan import CALLBACK_ACTIONS, EffectPolicy, record_effects
-from inbound.actions.queue import ActionQueue
-from inbound.broker.publisher import PublishFailed
-from inbound.logs import get_logger
+from inbound.actions.effects import EffectPolicy, caseworker_reply
+from inbound.actions.outbox import Outbox, record_action, record_outcome_effects
+from inbound.review import decisions
+from inbound.review.decisions import Act, Refused
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
-from inbound.store.actions import Actions, OptOuts
+from inbound.store.actions import OptOuts
 from inbound.store.messages import Messages
 from inbound.store.models import Message, Outcome, ReviewItem
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope
 
-log = get_logger("review")
-
-DECISIONS = tuple(sorted(CALLBACK_ACTIONS))
-CAPTURES = ("details", "reference", "rating")
-MAX_TEXT = 1000
+__all__ = ["Desk", "NotFound", "Refused"]
 
 
 class NotFound(Exception):
     """No such item within the caseworker's services (whether or not it exists elsewhere)."""
 
 
-class Refused(Exception):
-    """The action can't be done in the item's current state; the message says why."""
-
-
 @dataclass
 class Desk:
-    """What the use cases need: the database, the rules in force, the actions queue."""
+    """What the use cases need: the database, the rules in force, the outbox."""
 
     sessions: async_sessionmaker[AsyncSession]
     rules: RulesInForce
-    actions: ActionQueue | None
+    outbox: Outbox
     policy: EffectPolicy
 
     async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueuePage:
@@ -85,17 +76,17 @@ class Desk:
 
     async def claim(self, scope: Scope, item_id: int, address: str | None) -> None:
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, "claim", address)
+            item = await self._item(session, scope, item_id, Act.CLAIM, address)
             if not await ReviewQueue(session).claim(scope, item_id):
-                raise Refused("someone else has claimed this item, or it is closed")
-            await self._audit(session, scope, item, "claim", address)
+                raise Refused("someone else claimed this item a moment ago")
+            await self._audit(session, scope, item, Act.CLAIM, address)
 
     async def release(self, scope: Scope, item_id: int, address: str | None) -> None:
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, "release", address)
+            item = await self._item(session, scope, item_id, Act.RELEASE, address)
             if not await ReviewQueue(session).release(scope, item_id):
                 raise Refused("you don't hold this item")
-            await self._audit(session, scope, item, "release", address)
+            await self._audit(session, scope, item, Act.RELEASE, address)
 
     async def decide(
         self,
@@ -107,11 +98,9 @@ class Desk:
     ) -> None:
         """Resolve an item with an action: the same outcome, callback and opt-out path as a
         rule's automatic outcome, with the caseworker as `decided_by`."""
-        if action not in DECISIONS:
-            raise Refused(f"unknown decision {action!r}")
-        kept = {k: v.strip()[:MAX_TEXT] for k, v in captures.items() if k in CAPTURES and v.strip()}
+        action, kept = decisions.decision(action, captures)
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, "decide", address)
+            item = await self._item(session, scope, item_id, Act.DECIDE, address)
             service = self._service(item)
             message = await session.get(Message, item.message_id)
             assert message is not None
@@ -120,12 +109,14 @@ class Desk:
             )
             if existing is not None:
                 raise Refused("this message already has an outcome: reply or dismiss instead")
-            if not await ReviewQueue(session).close(scope, item_id, "resolved", action, None):
-                raise Refused("someone else holds this item, or it is closed")
+            if not await ReviewQueue(session).close(
+                scope, item_id, decisions.NEXT_STATE[Act.DECIDE], action, None
+            ):
+                raise Refused("someone else decided this item a moment ago")
             await Messages(session).add_outcome(
                 message, service.service.id, action, "caseworker", kept
             )
-            ids = await record_effects(
+            ids = await record_outcome_effects(
                 session,
                 service=service,
                 message=message,
@@ -135,67 +126,56 @@ class Desk:
                 policy=self.policy,
                 decided_by=str(scope.user_id),
             )
-            await self._audit(session, scope, item, "decide", address, detail=action)
-        await self._hand_over(ids)
+            await self._audit(session, scope, item, Act.DECIDE, address, detail=action)
+        await self.outbox.hand_over(ids)
 
     async def reply(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:
         """Text the sender; the item must be held by this caseworker."""
-        text = text.strip()
-        if not text or len(text) > 918:  # six SMS segments
-            raise Refused("write a reply of 1 to 918 characters")
+        text = decisions.reply_text(text)
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, "reply", address)
-            if item.state != "claimed" or item.claimed_by != scope.user_id:
-                raise Refused("claim the item before replying")
+            item = await self._item(session, scope, item_id, Act.REPLY, address)
             service = self._service(item)
             message = await session.get(Message, item.message_id)
             assert message is not None
-            if not phone.is_e164(message.sender):
-                raise Refused("this sender can't receive texts (a short code or a name)")
-            if await OptOuts(session).is_opted_out(service.service.id, message.sender):
-                raise Refused("this number has opted out of texts from the service")
-            row = await Actions(session).add(
-                message_id=message.id,
-                service_id=service.service.id,
-                kind="reply",
-                key=f"{service.service.id}:{message.id}:reply:caseworker:{uuid.uuid4().hex}",
-                payload={"text": text},
-                recipient=message.sender,
-            )
-            await self._audit(session, scope, item, "reply", address)
-        await self._hand_over([row.id])
+            service_id = service.service.id
+            opted_out = await OptOuts(session).is_opted_out(service_id, message.sender)
+            reason = decisions.reply_refusal(phone.is_e164(message.sender), opted_out)
+            if reason is not None:
+                raise Refused(reason)
+            planned = caseworker_reply(service_id, message, text, uuid.uuid4().hex)
+            ids = await record_action(session, service_id, message.id, planned)
+            await self._audit(session, scope, item, Act.REPLY, address)
+        await self.outbox.hand_over(ids)
 
     async def dismiss(self, scope: Scope, item_id: int, reason: str, address: str | None) -> None:
-        reason = reason.strip()
-        if not reason:
-            raise Refused("say why you are dismissing it")
+        reason = decisions.dismissal(reason)
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, "dismiss", address)
+            item = await self._item(session, scope, item_id, Act.DISMISS, address)
             if not await ReviewQueue(session).close(
-                scope, item_id, "dismissed", "dismissed", reason
+                scope, item_id, decisions.NEXT_STATE[Act.DISMISS], "dismissed", reason
             ):
-                raise Refused("someone else holds this item, or it is closed")
+                raise Refused("someone else decided this item a moment ago")
             # The reason is the caseworker's words, not the message: kept, but only here.
-            await self._audit(session, scope, item, "dismiss", address)
+            await self._audit(session, scope, item, Act.DISMISS, address)
 
     async def note(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:
-        text = text.strip()
-        if not text or len(text) > MAX_TEXT:
-            raise Refused(f"write a note of 1 to {MAX_TEXT} characters")
+        text = decisions.note_text(text)
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, "note", address)
+            item = await self._item(session, scope, item_id, Act.NOTE, address)
             await ReviewQueue(session).add_note(scope, item_id, text)
-            await self._audit(session, scope, item, "note", address)
+            await self._audit(session, scope, item, Act.NOTE, address)
 
     # -- shared steps ----------------------------------------------------------------------
 
     async def _item(
-        self, session: AsyncSession, scope: Scope, item_id: int, what: str, address: str | None
+        self, session: AsyncSession, scope: Scope, item_id: int, act: Act, address: str | None
     ) -> ReviewItem:
+        """The item within the caseworker's services, when `act` is allowed in its state."""
         item = await ReviewQueue(session).get(scope, item_id)
         if item is None:
-            await self._denied(session, scope, item_id, what, address)
+            await self._denied(session, scope, item_id, act, address)
         assert item is not None
+        decisions.check(act, item.state, item.claimed_by, scope.user_id)
         return item
 
     async def _denied(
@@ -217,7 +197,7 @@ class Desk:
     def _service(self, item: ReviewItem) -> ServiceRules:
         if item.service_id is None:
             raise Refused("no service owns the number this was sent to: dismiss it")
-        found = self.rules().book.services.get(item.service_id)
+        found = self.rules().service(item.service_id)
         if found is None:
             raise Refused(f"service {item.service_id} has no rule file loaded")
         return found
@@ -239,14 +219,3 @@ class Desk:
             address=address,
             detail=detail,
         )
-
-    async def _hand_over(self, ids: list[int]) -> None:
-        # Committed already (the outbox): if this fails the action worker's sweep publishes them.
-        if self.actions is None or not ids:
-            return
-        try:
-            await self.actions.due(ids)
-            async with self.sessions.begin() as session:
-                await Actions(session).mark_published(ids)
-        except (PublishFailed, SQLAlchemyError, OSError) as error:
-            log.warning("actions_left_for_sweep", count=len(ids), error=type(error).__name__)

@@ -19,7 +19,8 @@ from aiohttp import web
 from inbound import phone
 from inbound.config import Settings
 from inbound.review import auth
-from inbound.review.desk import CAPTURES, DECISIONS, Desk, NotFound, Refused
+from inbound.review.decisions import CAPTURES, DECISIONS, Refused
+from inbound.review.desk import Desk, NotFound
 from inbound.rules.match import Matcher
 from inbound.store.models import User, WebSession
 from inbound.store.review import STATES, QueueFilter

@@ -7,11 +7,11 @@ force stay in force until the files are fixed.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import signal
 from pathlib import Path
 
 from inbound.logs import get_logger
+from inbound.periodic import Periodic
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import RuleSetError, load_directory
 from inbound.rules.model import RuleBook
@@ -47,8 +47,8 @@ class RulesWatcher:
         self._rules = rules
         self.interval = interval
         self._seen = fingerprint(folder)
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._hangup = False  # a SIGHUP arrived: reload even if no file looks changed
+        self._loop = Periodic("rules_reload", interval, self._check)
         self._signal_installed = False
 
     def current(self) -> CompiledRules:
@@ -59,12 +59,16 @@ class RulesWatcher:
         """Start polling, and reload on SIGHUP where the platform and thread allow it."""
         loop = asyncio.get_running_loop()
         try:
-            loop.add_signal_handler(signal.SIGHUP, self._wake.set)
+            loop.add_signal_handler(signal.SIGHUP, self._on_hangup)
             self._signal_installed = True
         except (ValueError, NotImplementedError, RuntimeError, AttributeError):
             # Not the main thread, or no SIGHUP (Windows): polling still picks up changes.
             log.info("rules_reload_signal_unavailable")
-        self._task = asyncio.create_task(self._run(), name="rules-reload")
+        await self._loop.start()
+
+    def _on_hangup(self) -> None:
+        self._hangup = True
+        self._loop.wake()
 
     @property
     def handles_sighup(self) -> bool:
@@ -76,11 +80,7 @@ class RulesWatcher:
         if self._signal_installed:
             asyncio.get_running_loop().remove_signal_handler(signal.SIGHUP)
             self._signal_installed = False
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
-            self._task = None
+        await self._loop.stop()
 
     async def reload(self, why: str) -> bool:
         """Load the folder again; swap the rules in if it loads. True when swapped."""
@@ -110,15 +110,10 @@ class RulesWatcher:
             rules=sum(len(service.rules) for service in book.services.values()),
         )
 
-    async def _run(self) -> None:
-        while True:
-            with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.interval)
-            try:
-                if self._wake.is_set():
-                    self._wake.clear()
-                    await self.reload("SIGHUP")
-                elif await asyncio.to_thread(fingerprint, self.folder) != self._seen:
-                    await self.reload("files changed")
-            except Exception as error:  # keep watching: the rules in force stay in force
-                log.error("rules_reload_failed", error=type(error).__name__)
+    async def _check(self) -> None:
+        # The rules in force stay in force whatever fails here; the loop logs it and goes on.
+        if self._hangup:
+            self._hangup = False
+            await self.reload("SIGHUP")
+        elif await asyncio.to_thread(fingerprint, self.folder) != self._seen:
+            await self.reload("files changed")

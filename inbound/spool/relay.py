@@ -2,16 +2,13 @@
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
-
 from pydantic import ValidationError
-from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.broker.publisher import Publisher, PublishFailed
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
+from inbound.periodic import Periodic
 from inbound.store.spool import Spool
 
 log = get_logger("spool")
@@ -37,23 +34,19 @@ class SpoolRelay:
         self._sessions = sessions
         self._interval = interval
         self._batch = batch
-        self._wake = asyncio.Event()
-        self._task: asyncio.Task[None] | None = None
+        self._loop = Periodic("spool_relay", interval, self._step, at_start=True)
 
     def wake(self) -> None:
         """Look at the spool soon (something was just written to it)."""
-        self._wake.set()
+        self._loop.wake()
 
     async def start(self) -> None:
         """Start relaying in the background."""
-        self._task = asyncio.create_task(self._run())
+        await self._loop.start()
 
     async def stop(self) -> None:
         """Stop relaying; whatever is still spooled waits for the next start."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        await self._loop.stop()
 
     async def relay_once(self) -> int:
         """Publish one batch of spooled messages; return how many RabbitMQ confirmed."""
@@ -78,16 +71,6 @@ class SpoolRelay:
             log.info("spool_relayed", count=len(done))
         return len(done)
 
-    async def _run(self) -> None:
-        while True:
-            try:
-                relayed = await self.relay_once()
-            except (SQLAlchemyError, OSError) as error:
-                log.warning("spool_relay_failed", error=type(error).__name__)
-                relayed = 0
-            if relayed >= self._batch:
-                continue  # more waiting: no pause while draining
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(self._interval):
-                    await self._wake.wait()
-            self._wake.clear()
+    async def _step(self) -> bool:
+        # A full batch means more may be waiting: drain without a pause.
+        return await self.relay_once() >= self._batch

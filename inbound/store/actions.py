@@ -9,12 +9,8 @@ from typing import Any
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.states import ActionKind, ActionState
 from inbound.store.models import Action, OptOut
-
-PENDING = "pending"
-DELIVERED = "delivered"
-FAILED = "failed"
-SUPPRESSED = "suppressed"
 
 
 class Actions:
@@ -28,11 +24,11 @@ class Actions:
         *,
         message_id: int,
         service_id: str,
-        kind: str,
+        kind: ActionKind,
         key: str,
         payload: Mapping[str, Any],
         recipient: str | None = None,
-        state: str = PENDING,
+        state: ActionState = ActionState.PENDING,
         note: str | None = None,
         flush: bool = True,
     ) -> Action:
@@ -70,10 +66,10 @@ class Actions:
             select(func.count())
             .select_from(Action)
             .where(
-                Action.kind == "reply",
+                Action.kind == ActionKind.REPLY,
                 Action.service_id == service_id,
                 Action.recipient == number,
-                Action.state.in_((PENDING, DELIVERED)),
+                Action.state.in_((ActionState.PENDING, ActionState.DELIVERED)),
                 Action.created_at >= since,
             )
         )
@@ -94,7 +90,7 @@ class Actions:
         rows = await self._session.scalars(
             select(Action.id)
             .where(
-                Action.state == PENDING,
+                Action.state == ActionState.PENDING,
                 Action.published_at.is_(None),
                 Action.created_at < created_before,
             )

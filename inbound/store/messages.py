@@ -12,6 +12,7 @@ from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.message import InboundMessage
+from inbound.states import ReviewState
 from inbound.store.models import Base, Message, Outcome, ReviewItem
 
 
@@ -116,7 +117,7 @@ class Messages:
         if reviews:
             await self._session.execute(
                 insert(_table(ReviewItem)),
-                [{**row, "state": "open", "created_at": now} for row in reviews],
+                [{**row, "state": ReviewState.OPEN, "created_at": now} for row in reviews],
             )
 
     async def add_outcome(
@@ -144,7 +145,7 @@ class Messages:
             service_id=service_id,
             reason=reason,
             rule=rule,
-            state="open",
+            state=ReviewState.OPEN,
             created_at=datetime.now(UTC),
         )
         self._session.add(item)
@@ -166,13 +167,13 @@ class Messages:
                     service_id=service_id,
                     reason=reason[:500],
                     rule=None,
-                    state="open",
+                    state=ReviewState.OPEN,
                     created_at=datetime.now(UTC),
                 )
             )
         else:
             item.reason = f"{item.reason}; {reason}"[:500]
-            item.state = "open"
+            item.state = ReviewState.OPEN
         await self._session.flush()
 
     async def trace(self, provider_message_id: str, provider: str | None) -> list[MessageTrace]:

@@ -9,6 +9,8 @@ from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, String, Text,
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
+from inbound.states import ReviewState
+
 
 class UtcDateTime(TypeDecorator[datetime]):
     """Timestamps stored in UTC and always read back timezone-aware (SQLite drops the zone)."""
@@ -83,7 +85,7 @@ class ReviewItem(Base):
     service_id: Mapped[str | None] = mapped_column(String(64))  # None: no service owns the number
     reason: Mapped[str] = mapped_column(String(500))
     rule: Mapped[str | None] = mapped_column(String(200))
-    state: Mapped[str] = mapped_column(String(16), default="open")
+    state: Mapped[str] = mapped_column(String(16), default=ReviewState.OPEN)
     created_at: Mapped[datetime]
     # Caseworker review (migration 0005): who holds it, and what they decided.
     claimed_by: Mapped[int | None]  # users.id (no FK: SQLite batch alters stay simple)

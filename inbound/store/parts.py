@@ -10,9 +10,8 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.message import InboundMessage
+from inbound.states import PartGroupState
 from inbound.store.models import MessagePart, PartGroup
-
-WAITING = "waiting"
 
 
 class MessageParts:
@@ -48,7 +47,7 @@ class MessageParts:
                 recipient=message.recipient,
                 reference=message.part.reference,
                 total=message.part.total,
-                state=WAITING,
+                state=PartGroupState.WAITING,
                 first_seen_at=message.accepted_at,
             )
             try:
@@ -98,7 +97,7 @@ class MessageParts:
         )
         return rows.all()
 
-    async def finish(self, group: PartGroup, message_id: int, state: str) -> None:
+    async def finish(self, group: PartGroup, message_id: int, state: PartGroupState) -> None:
         """Record the whole message and drop the parts' text, which the whole now carries."""
         group.state = state
         group.message_id = message_id
@@ -111,7 +110,10 @@ class MessageParts:
         """Ids of groups still waiting that started before the cut-off."""
         rows = await self._session.scalars(
             select(PartGroup.id)
-            .where(PartGroup.state == WAITING, PartGroup.first_seen_at < first_seen_before)
+            .where(
+                PartGroup.state == PartGroupState.WAITING,
+                PartGroup.first_seen_at < first_seen_before,
+            )
             .order_by(PartGroup.first_seen_at)
             .limit(limit)
         )

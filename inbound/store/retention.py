@@ -10,12 +10,11 @@ from datetime import datetime, timedelta
 from sqlalchemy import ColumnElement, CursorResult, Select, Text, cast, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from inbound.store.actions import DELIVERED, FAILED, SUPPRESSED
+from inbound.states import FINISHED_ACTION_STATES
 from inbound.store.models import Action, Message, MessagePart, Outcome
 
 DEFAULT_RETENTION_DAYS = 7
 # Pending actions still need their payload to be delivered; only these are done with it.
-FINISHED = (DELIVERED, FAILED, SUPPRESSED)
 # What a purged JSON column holds. Compared as text (PostgreSQL's `json` has no `=`), which
 # matches because SQLAlchemy writes an empty object as exactly this.
 EMPTY = "{}"
@@ -94,7 +93,7 @@ async def _clear_payloads(session: AsyncSession, messages: Select[int]) -> int:
         update(Action)
         .where(
             Action.message_id.in_(messages),
-            Action.state.in_(FINISHED),
+            Action.state.in_(FINISHED_ACTION_STATES),
             cast(Action.payload, Text) != EMPTY,
         )
         .values(payload={})

@@ -12,11 +12,12 @@ from datetime import UTC, datetime
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.states import LIVE_REVIEW_STATES, ReviewState
 from inbound.store.models import Message, Note, Outcome, ReviewItem, User
 from inbound.store.users import Scope
 
 PAGE_SIZE = 50
-STATES = ("open", "claimed", "resolved", "dismissed")
+STATES = tuple(ReviewState)
 
 
 @dataclass(frozen=True)
@@ -83,7 +84,7 @@ class ReviewQueue:
             .outerjoin(claimer, claimer.c.id == ReviewItem.claimed_by)
             .where(*base)
         )
-        states = wanted.states or ("open", "claimed")
+        states = wanted.states or LIVE_REVIEW_STATES
         query = query.where(ReviewItem.state.in_(states))
         if wanted.reason:
             query = query.where(ReviewItem.reason.contains(wanted.reason, autoescape=True))
@@ -113,7 +114,7 @@ class ReviewQueue:
         counted = await self._session.execute(
             select(ReviewItem.state, func.count()).where(*base).group_by(ReviewItem.state)
         )
-        counts = dict.fromkeys(STATES, 0)
+        counts: dict[str, int] = {state.value: 0 for state in STATES}
         counts.update({state: int(count) for state, count in counted})
         return QueuePage(rows, next_after, counts)
 
@@ -177,8 +178,10 @@ class ReviewQueue:
         """Claim an open item; atomic, so of two caseworkers exactly one wins."""
         result = await self._session.execute(
             update(ReviewItem)
-            .where(ReviewItem.id == item_id, ReviewItem.state == "open", in_scope(scope))
-            .values(state="claimed", claimed_by=scope.user_id, claimed_at=datetime.now(UTC))
+            .where(ReviewItem.id == item_id, ReviewItem.state == ReviewState.OPEN, in_scope(scope))
+            .values(
+                state=ReviewState.CLAIMED, claimed_by=scope.user_id, claimed_at=datetime.now(UTC)
+            )
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -189,17 +192,17 @@ class ReviewQueue:
             update(ReviewItem)
             .where(
                 ReviewItem.id == item_id,
-                ReviewItem.state == "claimed",
+                ReviewItem.state == ReviewState.CLAIMED,
                 ReviewItem.claimed_by == scope.user_id,
                 in_scope(scope),
             )
-            .values(state="open", claimed_by=None, claimed_at=None)
+            .values(state=ReviewState.OPEN, claimed_by=None, claimed_at=None)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
 
     async def close(
-        self, scope: Scope, item_id: int, state: str, decision: str, note: str | None
+        self, scope: Scope, item_id: int, state: ReviewState, decision: str, note: str | None
     ) -> bool:
         """Resolve or dismiss an item that is open or held by this user; atomic."""
         result = await self._session.execute(
@@ -208,8 +211,11 @@ class ReviewQueue:
                 ReviewItem.id == item_id,
                 in_scope(scope),
                 or_(
-                    ReviewItem.state == "open",
-                    and_(ReviewItem.state == "claimed", ReviewItem.claimed_by == scope.user_id),
+                    ReviewItem.state == ReviewState.OPEN,
+                    and_(
+                        ReviewItem.state == ReviewState.CLAIMED,
+                        ReviewItem.claimed_by == scope.user_id,
+                    ),
                 ),
             )
             .values(

@@ -8,6 +8,7 @@ from datetime import UTC, datetime
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.states import LIVE_REVIEW_STATES
 from inbound.store.models import ReviewItem, SpoolEntry
 
 
@@ -24,7 +25,7 @@ async def review_load(session: AsyncSession) -> list[ReviewLoad]:
     """Open items and the age of the oldest, per service."""
     rows = await session.execute(
         select(ReviewItem.service_id, func.count(), func.min(ReviewItem.created_at))
-        .where(ReviewItem.state.in_(("open", "claimed")))
+        .where(ReviewItem.state.in_(LIVE_REVIEW_STATES))
         .group_by(ReviewItem.service_id)
     )
     now = datetime.now(UTC)

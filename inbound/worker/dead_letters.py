@@ -10,10 +10,7 @@ characters: nothing is dropped, and a person sees it.
 
 from __future__ import annotations
 
-import asyncio
-import contextlib
 import hashlib
-from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,19 +21,19 @@ from aio_pika.abc import (
     AbstractRobustConnection,
 )
 from pydantic import ValidationError
-from sqlalchemy.exc import DBAPIError, SQLAlchemyError
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound.actions.plan import EffectPolicy
-from inbound.broker.inflight import InFlight
-from inbound.broker.settle import settle
+from inbound.actions.effects import EffectPolicy
+from inbound.broker.consumer import Consumer, Settle
 from inbound.broker.topology import BrokerNames
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
+from inbound.outcome import Status
 from inbound.rules.compiled import RulesInForce
 from inbound.store.messages import Messages
-from inbound.worker.consumer import FAILURE_PAUSE, MAX_PAUSE, Stopping, database_answers
-from inbound.worker.process import DEFAULT_POLICY, Status, process_message
+from inbound.store.outage import Stopping, database_answers, through_outage
+from inbound.worker.process import DEFAULT_POLICY, process_message
 
 log = get_logger("dead_letters")
 
@@ -99,69 +96,45 @@ class DeadLetterWorker:
         policy: EffectPolicy = DEFAULT_POLICY,
         shutdown_timeout: float = 10.0,
     ) -> None:
-        self._connection = connection
         self._names = names
         self._sessions = sessions
         self._rules = rules
         self._policy = policy
-        self._shutdown_timeout = shutdown_timeout
-        self._channel: AbstractChannel | None = None
-        self._queue: AbstractQueue | None = None
-        self._tag: str | None = None
-        self._in_flight = InFlight()
-        self._stopping = asyncio.Event()
+        self._consumer = Consumer(
+            connection,
+            self._declare,
+            self._handle,
+            name="dead-letters",
+            prefetch=8,
+            shutdown_timeout=shutdown_timeout,
+        )
         self.filed = 0
 
     async def start(self) -> None:
         """Consume the dead-letter queue (declared with the rest of the topology)."""
-        self._channel = await self._connection.channel()
-        await self._channel.set_qos(prefetch_count=8)
-        self._queue = await self._channel.declare_queue(
-            self._names.dead, durable=True, arguments={"x-queue-type": "quorum"}
-        )
-        self._tag = await self._queue.consume(self._on_message)
+        await self._consumer.start()
 
     async def stop(self) -> None:
         """Stop consuming, let what is in flight finish, close the channel."""
-        if self._queue is not None and self._tag is not None:
-            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-                async with asyncio.timeout(5):
-                    await self._queue.cancel(self._tag)
-        self._stopping.set()
-        await self._in_flight.drained(self._shutdown_timeout)
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
+        await self._consumer.stop()
 
-    async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
-        with self._in_flight.track():
-            try:
-                await self._with_database(lambda: self._file(incoming))
-            except Stopping:
-                return
-            except Exception as error:  # kept in the dead queue, tried again: never dropped
-                log.error("dead_letter_not_filed", error=type(error).__name__)
-                await asyncio.sleep(FAILURE_PAUSE)
-                await settle(incoming, ack=False, requeue=True)
-                return
-            self.filed += 1
-            await settle(incoming, ack=True)
+    async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
+        return await channel.declare_queue(
+            self._names.dead, durable=True, arguments={"x-queue-type": "quorum"}
+        )
 
-    async def _with_database(self, attempt: Callable[[], Any]) -> None:
-        pause = FAILURE_PAUSE
-        while True:
-            try:
-                await attempt()
-                return
-            except (SQLAlchemyError, OSError) as error:
-                if await database_answers(self._sessions):
-                    raise
-                log.warning("database_unavailable_waiting", error=type(error).__name__)
-            with contextlib.suppress(TimeoutError):
-                async with asyncio.timeout(pause):
-                    await self._stopping.wait()
-            if self._stopping.is_set():
-                raise Stopping
-            pause = min(pause * 2, MAX_PAUSE)
+    async def _handle(self, incoming: AbstractIncomingMessage) -> Settle:
+        try:
+            await through_outage(
+                lambda: self._file(incoming), self._sessions, self._consumer.stopping
+            )
+        except Stopping:
+            return Settle.LEAVE
+        except Exception as error:  # kept in the dead queue, tried again: never dropped
+            log.error("dead_letter_not_filed", error=type(error).__name__)
+            return Settle.RETRY
+        self.filed += 1
+        return Settle.ACK
 
     async def _file(self, incoming: AbstractIncomingMessage) -> None:
         why = death_reason(incoming.headers)

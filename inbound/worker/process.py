@@ -5,32 +5,23 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
-from enum import StrEnum
 
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound import phone
-from inbound.actions.plan import EffectPolicy, record_effects
+from inbound.actions.effects import EffectPolicy
+from inbound.actions.outbox import record_outcome_effects
 from inbound.concat import join_parts
 from inbound.message import InboundMessage
+from inbound.outcome import Route, Status, route
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Decision
-from inbound.rules.model import ServiceRules
+from inbound.states import PartGroupState
 from inbound.store.messages import Messages
 from inbound.store.models import Message, MessagePart, PartGroup
-from inbound.store.parts import WAITING, MessageParts
+from inbound.store.parts import MessageParts
 
 DEFAULT_POLICY = EffectPolicy()
-
-
-class Status(StrEnum):
-    """Where a processed message ended."""
-
-    PROCESSED = "processed"  # an automatic outcome
-    REVIEW = "review"  # a person decides
-    DUPLICATE = "duplicate"  # already stored: nothing done again
-    WAITING = "waiting"  # a part of a longer message, held until the rest arrives
 
 
 @dataclass(frozen=True)
@@ -87,7 +78,7 @@ async def process_batch(
     message. Raises if anything fails, and then nothing of the batch is committed: the caller
     falls back to one by one, which tells a bad message from the rest.
     """
-    planned = [_plan(rules, message) for message in messages]
+    planned = [route(rules, message) for message in messages]
     async with sessions.begin() as session:
         repo = Messages(session)
         stored = await repo.add_new([(p.message, p.service_id, p.status) for p in planned])
@@ -131,44 +122,13 @@ async def process_batch(
     return results
 
 
-@dataclass(frozen=True)
-class _Plan:
-    """What a whole message will become, decided before anything is written."""
-
-    message: InboundMessage
-    status: Status
-    service: ServiceRules | None
-    decision: Decision | None
-    review_reason: str | None
-
-    @property
-    def service_id(self) -> str | None:
-        return self.service.service.id if self.service else None
-
-
-def _plan(rules: CompiledRules, message: InboundMessage, review_reason: str | None = None) -> _Plan:
-    service = rules.service_for(message.recipient)
-    if service is None:
-        reason = f"no service owns {phone.mask(message.recipient)}"
-        return _Plan(message, Status.REVIEW, None, None, reason)
-    decision = rules.decide(service, message.text)
-    if (
-        review_reason is None
-        and decision.automatic
-        and decision.action is not None
-        and decision.rule is not None
-    ):
-        return _Plan(message, Status.PROCESSED, service, decision, None)
-    return _Plan(message, Status.REVIEW, service, decision, review_reason or decision.reason)
-
-
 async def _effects(
-    session: AsyncSession, rules: CompiledRules, plan: _Plan, stored: Message, policy: EffectPolicy
+    session: AsyncSession, rules: CompiledRules, plan: Route, stored: Message, policy: EffectPolicy
 ) -> tuple[int, ...]:
     assert plan.service is not None
     assert plan.decision is not None
     assert plan.decision.action is not None
-    actions = await record_effects(
+    actions = await record_outcome_effects(
         session,
         service=plan.service,
         message=stored,
@@ -194,7 +154,7 @@ async def expire_overdue_parts(
         async with sessions.begin() as session:
             parts = MessageParts(session)
             group = await parts.lock(group_id)
-            if group is None or group.state != WAITING:
+            if group is None or group.state != PartGroupState.WAITING:
                 continue  # completed or expired by another worker meanwhile
             rows = await parts.of(group)
             joined = join_parts(((row.number, row.text or "") for row in rows), group.total)
@@ -202,7 +162,7 @@ async def expire_overdue_parts(
             whole = _whole(group, rows, joined.text)
             reason = f"incomplete multipart message: {got} of {group.total} parts arrived"
             _, stored = await _store_and_decide(session, rules, whole, policy, reason)
-            await parts.finish(group, stored.id, "expired")
+            await parts.finish(group, stored.id, PartGroupState.EXPIRED)
             expired += 1
     return expired
 
@@ -215,7 +175,7 @@ async def _process_part(
         return Result(Status.DUPLICATE)
     group = await parts.lock_group(message)
     await parts.add(group, message)
-    if group.state != WAITING:
+    if group.state != PartGroupState.WAITING:
         # The whole was already stored (or timed out): keep this late part visible to a person.
         assert message.part is not None
         late = f"part {message.part.number} of {group.total} arrived after its message was stored"
@@ -227,7 +187,7 @@ async def _process_part(
         return Result(Status.WAITING)
     whole = _whole(group, rows, joined.text)
     result, stored = await _store_and_decide(session, rules, whole, policy)
-    await parts.finish(group, stored.id, "joined")
+    await parts.finish(group, stored.id, PartGroupState.JOINED)
     return result
 
 
@@ -252,7 +212,7 @@ async def _store_and_decide(
     policy: EffectPolicy,
     review_reason: str | None = None,
 ) -> tuple[Result, Message]:
-    plan = _plan(rules, message, review_reason)
+    plan = route(rules, message, review_reason)
     repo = Messages(session)
     stored = await repo.add(message, plan.service_id, plan.status)
     if plan.status is Status.PROCESSED:

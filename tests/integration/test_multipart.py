@@ -12,10 +12,11 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage, Part
+from inbound.outcome import Status
 from inbound.rules.compiled import CompiledRules
 from inbound.store.database import session_factory
 from inbound.store.models import Message, MessagePart, Outcome, ReviewItem
-from inbound.worker.process import Status, expire_overdue_parts, process_message
+from inbound.worker.process import expire_overdue_parts, process_message
 from tests.integration.conftest import Stack
 
 TEXT = ["REPORT broken street", "light on Mill Lane nea", "r the school"]

@@ -11,11 +11,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage
+from inbound.outcome import Status
 from inbound.rules.compiled import CompiledRules
-from inbound.store.actions import PENDING, SUPPRESSED
+from inbound.states import ActionState
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
-from inbound.worker.process import Status, process_batch, process_message
+from inbound.worker.process import process_batch, process_message
 from tests.integration.reliability_support import pg_url
 
 __all__ = ["pg_url"]  # a fixture
@@ -71,7 +72,9 @@ async def test_each_message_in_a_batch_ends_where_it_would_alone(
         reviews = {r.message_id: r for r in await session.scalars(select(ReviewItem))}
         outcomes = {o.message_id: o for o in await session.scalars(select(Outcome))}
         opted_out = list(await session.scalars(select(OptOut.number)))
-        pending = set(await session.scalars(select(Action.id).where(Action.state == PENDING)))
+        pending = set(
+            await session.scalars(select(Action.id).where(Action.state == ActionState.PENDING))
+        )
     assert sorted(stored) == ["b-0", "b-1", "b-2", "b-3", "b-4"]
     assert outcomes[stored["b-1"].id].action == "confirm"
     assert outcomes[stored["b-4"].id].action == "opt_out"
@@ -100,7 +103,12 @@ async def test_the_reply_cap_holds_within_one_batch(
                 select(Action.state).where(Action.kind == "reply").order_by(Action.id)
             )
         )
-    assert replies == [PENDING, PENDING, PENDING, SUPPRESSED]
+    assert replies == [
+        ActionState.PENDING,
+        ActionState.PENDING,
+        ActionState.PENDING,
+        ActionState.SUPPRESSED,
+    ]
 
 
 async def test_a_message_the_database_refuses_fails_the_batch_and_nothing_is_committed(

@@ -16,8 +16,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
 from inbound.config import Settings
+from inbound.outcome import Status
 from inbound.store.database import create_engine, session_factory
-from inbound.worker.process import Status
 from tests.integration.conftest import Answer, Stack, running_stack
 from tests.integration.reliability_support import (
     amqp_through,

@@ -14,7 +14,7 @@ from sqlalchemy import select, update
 from inbound.cli import main
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
-from inbound.store.actions import DELIVERED, FAILED, PENDING, SUPPRESSED
+from inbound.states import ActionState
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
 from inbound.worker.process import process_message
@@ -26,6 +26,11 @@ SURGERY = "+447700900000"  # appointments: retention_days 7
 COUNCIL = "+447700900001"  # street-reports: retention_days 30
 NOBODY = "+447700900999"  # no service: the default 7 days
 REPORT = "REPORT broken gate behind 14 Mill Lane"
+
+
+# Short names keep the table below readable.
+DELIVERED, FAILED = ActionState.DELIVERED, ActionState.FAILED
+PENDING, SUPPRESSED = ActionState.PENDING, ActionState.SUPPRESSED
 
 
 @dataclass(frozen=True)

@@ -10,11 +10,12 @@ import pytest
 
 from inbound.cli import main
 from inbound.message import InboundMessage
+from inbound.outcome import Status
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.store.database import create_engine, session_factory
 from inbound.store.history import messages_for_service
-from inbound.worker.process import Status, process_message
+from inbound.worker.process import process_message
 from tests.conftest import EXAMPLE_RULES
 
 SENDER = "+447700900123"

@@ -12,11 +12,12 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.message import InboundMessage
+from inbound.outcome import Status
 from inbound.rules.compiled import CompiledRules
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import SchemaOutOfDate, alembic_config, require_current, revisions
 from inbound.store.models import Message, Outcome, ReviewItem
-from inbound.worker.process import Status, process_message
+from inbound.worker.process import process_message
 
 
 def message(text: str, message_id: str = "p-1", to: str = "+447700900000") -> InboundMessage:

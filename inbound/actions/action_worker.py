@@ -3,13 +3,11 @@
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import json
 import time
 from collections import defaultdict
 from collections.abc import Callable
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 import aiohttp
 from aio_pika.abc import (
@@ -22,33 +20,22 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.actions import callback
-from inbound.actions.backoff import RetryPolicy, is_retryable
+from inbound.actions.attempts import Attempt, after_attempt
+from inbound.actions.backoff import RetryPolicy
 from inbound.actions.event import headers
 from inbound.actions.queue import ActionQueue, action_id
 from inbound.actions.sender import OutboundSender, SendFailed
-from inbound.broker.inflight import InFlight
+from inbound.broker.consumer import Consumer, Settle
 from inbound.broker.publisher import PublishFailed
-from inbound.broker.settle import settle
 from inbound.broker.topology import BrokerNames, declare_actions
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
-from inbound.store.actions import DELIVERED, FAILED, PENDING, Actions
+from inbound.states import ActionKind, ActionState
+from inbound.store.actions import Actions
 from inbound.store.messages import Messages
 from inbound.store.models import Action
 
 log = get_logger("actions")
-
-# Actions left unpublished this long (the worker stopped between commit and publish) are re-sent.
-SWEEP_AFTER = timedelta(seconds=10)
-
-
-@dataclass(frozen=True)
-class Attempt:
-    """One try at delivering an action: None status means no answer at all."""
-
-    ok: bool
-    status: int | None
-    error: str | None = None
 
 
 class ActionWorker:
@@ -59,6 +46,7 @@ class ActionWorker:
         connection: AbstractRobustConnection,
         names: BrokerNames,
         sessions: async_sessionmaker[AsyncSession],
+        queue: ActionQueue,
         *,
         http: aiohttp.ClientSession,
         sender: OutboundSender,
@@ -67,7 +55,6 @@ class ActionWorker:
         callback_timeout: float,
         prefetch: int = 32,
         per_service: int = 4,
-        sweep_interval: float = 5.0,
         metrics: Metrics | None = None,
         shutdown_timeout: float = 10.0,
     ) -> None:
@@ -86,70 +73,45 @@ class ActionWorker:
         # Deliveries held waiting for their service's turn: up to half the prefetch, so one busy
         # service can't take every slot from the others; beyond that they come back later.
         self._waiting = 0
-        self._sweep_interval = sweep_interval
         self._metrics = metrics or Metrics.create()
-        self._channel: AbstractChannel | None = None
-        self._queue: ActionQueue | None = None
-        self._sweeper: asyncio.Task[None] | None = None
-        self._in_flight = InFlight()
-        self._shutdown_timeout = shutdown_timeout
-        self._consumer: tuple[AbstractQueue, str] | None = None
+        self._queue = queue  # for retries: an action goes to the delay queue of its next try
+        self._consumer = Consumer(
+            connection,
+            self._declare,
+            self._handle,
+            name="actions",
+            prefetch=prefetch,
+            shutdown_timeout=shutdown_timeout,
+        )
 
     async def start(self) -> None:
-        """Declare the action queues and start consuming and sweeping."""
-        self._queue = await ActionQueue.open(
-            self._connection, self._names, list(self._policy.delays), within=5.0
-        )
-        self._channel = await self._connection.channel()
-        await self._channel.set_qos(prefetch_count=self._prefetch)
-        # Declared on this channel (not fetched with get_queue): a robust channel restores only
-        # the queues it declared, so a fetched one lost its consumer at the first reconnect.
-        topology = await declare_actions(self._channel, self._names, list(self._policy.delays))
-        queue = topology.actions
-        self._consumer = (queue, await queue.consume(self._on_message))
-        self._sweeper = asyncio.create_task(self._sweep())
+        """Start consuming due actions."""
+        await self._consumer.start()
 
     async def stop(self) -> None:
         """Take no new actions, let those in flight finish (within the shutdown timeout), then
         close the channel: unacked actions return to the queue."""
-        if self._consumer is not None:
-            queue, tag = self._consumer
-            with contextlib.suppress(TimeoutError, RuntimeError, OSError):
-                async with asyncio.timeout(5):
-                    await queue.cancel(tag)
-        await self._in_flight.drained(self._shutdown_timeout)
-        if self._sweeper is not None:
-            self._sweeper.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._sweeper
-        if self._channel is not None and not self._channel.is_closed:
-            await self._channel.close()
-        if self._queue is not None:
-            await self._queue.close()
+        await self._consumer.stop()
 
-    async def _on_message(self, incoming: AbstractIncomingMessage) -> None:
-        with self._in_flight.track():
-            await self._handle(incoming)
+    async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
+        topology = await declare_actions(channel, self._names, list(self._policy.delays))
+        return topology.actions
 
-    async def _handle(self, incoming: AbstractIncomingMessage) -> None:
-        assert self._queue is not None
+    async def _handle(self, incoming: AbstractIncomingMessage) -> Settle:
         found = action_id(incoming.body)
         if found is None:
             log.error("undecodable_action")
-            await settle(incoming, ack=False)
-            return
+            return Settle.DEAD_LETTER
         try:
             async with self._sessions() as session:
                 row = await session.get(Action, found)
-            if row is None or row.state != PENDING:
-                await settle(incoming, ack=True)  # done already, or not ours
-                return
+            if row is None or row.state != ActionState.PENDING:
+                return Settle.ACK  # done already, or not ours
             if not await self._turn(row.service_id):
                 # This service already has its share in flight and enough waiting: come back
                 # later rather than hold a prefetch slot another service's action could use.
                 await self._queue.later(row.id, min(self._policy.delays))
-                await settle(incoming, ack=True)
-                return
+                return Settle.ACK
             try:
                 attempt = await self._attempt(row)
             finally:
@@ -160,10 +122,8 @@ class ActionWorker:
             await self._record(row.id, attempt)
         except (SQLAlchemyError, OSError, PublishFailed) as error:
             log.error("action_failed_will_retry", action=found, error=type(error).__name__)
-            await asyncio.sleep(1.0)
-            await settle(incoming, ack=False, requeue=True)
-            return
-        await settle(incoming, ack=True)
+            return Settle.RETRY
+        return Settle.ACK
 
     async def _turn(self, service_id: str) -> bool:
         """Take one of the service's in-flight places, waiting for one if few others wait;
@@ -182,7 +142,7 @@ class ActionWorker:
         return True
 
     async def _attempt(self, row: Action) -> Attempt:
-        if row.kind == "callback":
+        if row.kind == ActionKind.CALLBACK:
             body = json.dumps(row.payload["event"], separators=(",", ":")).encode()
             secret_env = row.payload.get("secret_env")
             secret = self._secret_for(secret_env) if secret_env else None
@@ -202,45 +162,31 @@ class ActionWorker:
         return Attempt(True, None)
 
     async def _record(self, action: int, attempt: Attempt) -> None:
-        assert self._queue is not None
         now = datetime.now(UTC)
-        retry_in: float | None = None
         async with self._sessions.begin() as session:
             row = await Actions(session).lock(action)
-            if row is None or row.state != PENDING:
+            if row is None or row.state != ActionState.PENDING:
                 return
             row.attempts += 1
             row.first_attempt_at = row.first_attempt_at or now
-            if attempt.ok:
-                row.state, row.finished_at, row.last_error = DELIVERED, now, None
-                log.info("action_delivered", action=row.id, kind=row.kind, attempts=row.attempts)
-                return
-            row.last_error = (attempt.error or "failed")[:500]
-            gave_up = not is_retryable(attempt.status) or self._policy.exhausted(
-                row.attempts, row.first_attempt_at, now
+            after = after_attempt(
+                attempt,
+                kind=row.kind,
+                attempts=row.attempts,
+                first_attempt_at=row.first_attempt_at,
+                now=now,
+                policy=self._policy,
             )
-            if gave_up:
-                row.state, row.finished_at = FAILED, now
-                reason = f"{row.kind} failed: {row.last_error} after {row.attempts} attempts"
-                await Messages(session).flag_for_review(row.message_id, row.service_id, reason)
+            row.state, row.last_error = after.state, after.error
+            if after.state is not ActionState.PENDING:
+                row.finished_at = now
+            if after.review_reason is not None:
+                await Messages(session).flag_for_review(
+                    row.message_id, row.service_id, after.review_reason
+                )
                 log.warning("action_gave_up", action=row.id, kind=row.kind, attempts=row.attempts)
-            else:
-                retry_in = self._policy.delay_after(row.attempts)
-        if retry_in is not None:
-            log.info("action_retry_scheduled", action=action, delay=retry_in)
-            await self._queue.later(action, retry_in)
-
-    async def _sweep(self) -> None:
-        assert self._queue is not None
-        while True:
-            await asyncio.sleep(self._sweep_interval)
-            try:
-                async with self._sessions.begin() as session:
-                    repo = Actions(session)
-                    ids = await repo.unpublished(datetime.now(UTC) - SWEEP_AFTER)
-                    if ids:
-                        await self._queue.due(ids)
-                        await repo.mark_published(ids)
-                        log.warning("actions_republished", count=len(ids))
-            except (SQLAlchemyError, OSError, PublishFailed) as error:
-                log.error("action_sweep_failed", error=type(error).__name__)
+            elif after.state is ActionState.DELIVERED:
+                log.info("action_delivered", action=row.id, kind=row.kind, attempts=row.attempts)
+        if after.retry_in is not None:
+            log.info("action_retry_scheduled", action=action, delay=after.retry_in)
+            await self._queue.later(action, after.retry_in)
