@@ -11,6 +11,7 @@ import pytest
 from inbound.actions.effects import (
     CALLBACK_ACTIONS,
     EffectPolicy,
+    Effects,
     OptChange,
     SenderHistory,
     caseworker_reply,
@@ -42,6 +43,29 @@ def service() -> ServiceRules:
     return load_file(EXAMPLE)
 
 
+def plan(
+    service: ServiceRules,
+    action: str,
+    *,
+    rule: str | None = None,
+    history: SenderHistory | None = None,
+    captures: dict[str, str] | None = None,
+    decided_by: str | None = None,
+) -> Effects:
+    """The effects of `action` on the stored message, by the named rule (None: a caseworker)."""
+    return plan_effects(
+        service=service,
+        message=Stored(),
+        action=action,
+        captures=captures or {},
+        rule=next((r for r in service.rules if r.name == rule), None),
+        policy=POLICY,
+        history=history,
+        now=NOW,
+        decided_by=decided_by,
+    )
+
+
 def test_callback_actions_are_every_action_but_help_reply_and_manual() -> None:
     assert {Action.help, Action.reply, Action.manual}.isdisjoint(CALLBACK_ACTIONS)
     assert CALLBACK_ACTIONS | {Action.help, Action.reply, Action.manual} == set(Action)
@@ -53,31 +77,12 @@ def test_callback_actions_are_every_action_but_help_reply_and_manual() -> None:
     [("opt_out", OptChange.OUT), ("opt_in", OptChange.IN), ("confirm", None), ("help", None)],
 )
 def test_opt_change_follows_the_action(service: ServiceRules, action: str, change: object) -> None:
-    effects = plan_effects(
-        service=service,
-        message=Stored(),
-        action=action,
-        captures={},
-        rule=None,
-        policy=POLICY,
-        history=None,
-        now=NOW,
-    )
+    effects = plan(service, action)
     assert effects.opt_change == change
 
 
 def test_an_automatic_confirm_has_a_signed_callback_and_a_reply(service: ServiceRules) -> None:
-    rule = next(r for r in service.rules if r.name == "confirm")
-    effects = plan_effects(
-        service=service,
-        message=Stored(),
-        action="confirm",
-        captures={},
-        rule=rule,
-        policy=POLICY,
-        history=QUIET,
-        now=NOW,
-    )
+    effects = plan(service, "confirm", rule="confirm", history=QUIET)
     callback, reply = effects.actions
     assert callback.kind is ActionKind.CALLBACK
     assert callback.key == "appointments:41:callback:confirm"
@@ -96,33 +101,14 @@ def test_an_automatic_confirm_has_a_signed_callback_and_a_reply(service: Service
 def test_a_caseworker_decision_names_the_caseworker_and_sends_no_reply(
     service: ServiceRules,
 ) -> None:
-    effects = plan_effects(
-        service=service,
-        message=Stored(),
-        action="cancel",
-        captures={"details": "moving away"},
-        rule=None,
-        policy=POLICY,
-        history=None,
-        now=NOW,
-        decided_by="7",
-    )
+    effects = plan(service, "cancel", captures={"details": "moving away"}, decided_by="7")
     (callback,) = effects.actions
     assert callback.payload["event"]["decided_by"] == {"caseworker": "7"}
     assert callback.payload["event"]["captures"] == {"details": "moving away"}
 
 
 def test_no_callback_for_actions_that_only_answer_the_sender(service: ServiceRules) -> None:
-    effects = plan_effects(
-        service=service,
-        message=Stored(),
-        action="help",
-        captures={},
-        rule=None,
-        policy=POLICY,
-        history=None,
-        now=NOW,
-    )
+    effects = plan(service, "help")
     assert effects.actions == ()
 
 
@@ -130,16 +116,7 @@ def test_a_service_without_a_callback_gets_none(service: ServiceRules) -> None:
     bare = service.model_copy(
         update={"service": service.service.model_copy(update={"callback": None})}
     )
-    effects = plan_effects(
-        service=bare,
-        message=Stored(),
-        action="confirm",
-        captures={},
-        rule=None,
-        policy=POLICY,
-        history=None,
-        now=NOW,
-    )
+    effects = plan(bare, "confirm")
     assert effects.actions == ()
 
 
@@ -192,16 +169,11 @@ def test_needs_history_only_for_a_reply_to_a_textable_number(
 
 
 def test_a_suppressed_reply_is_still_planned_with_its_reason(service: ServiceRules) -> None:
-    rule = next(r for r in service.rules if r.name == "confirm")
-    effects = plan_effects(
-        service=service,
-        message=Stored(),
-        action="confirm",
-        captures={},
-        rule=rule,
-        policy=POLICY,
+    effects = plan(
+        service,
+        "confirm",
+        rule="confirm",
         history=SenderHistory(opted_out=True, replies_last_hour=0),
-        now=NOW,
     )
     reply = effects.actions[-1]
     assert reply.state is ActionState.SUPPRESSED
