@@ -11,11 +11,11 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine
 
+# SchemaOutOfDate is defined with the other "can't use this database" errors, and is raised here.
+from inbound.store.reachable import SchemaOutOfDate as SchemaOutOfDate
+from inbound.store.reachable import reach, require_file
+
 MIGRATIONS = Path(__file__).parent / "migrations"
-
-
-class SchemaOutOfDate(Exception):
-    """The database schema is not at the newest migration."""
 
 
 def alembic_config(connection: Connection | None = None) -> Config:
@@ -49,7 +49,10 @@ async def revisions(engine: AsyncEngine) -> tuple[str | None, str | None]:
 
 
 async def require_current(engine: AsyncEngine) -> None:
-    """Raise SchemaOutOfDate unless migrations are fully applied."""
+    """Raise SchemaOutOfDate unless migrations are fully applied, DatabaseUnreachable when the
+    database can't be opened (both one line, for start-up to stop with)."""
+    require_file(engine.url)
+    await reach(engine)
     current, head = await revisions(engine)
     if current != head:
         raise SchemaOutOfDate(
