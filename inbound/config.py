@@ -6,6 +6,7 @@ from pathlib import Path
 from typing import Annotated
 
 from pydantic import Field, SecretStr, field_validator
+from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inbound.providers.public_keys import public_keys
@@ -322,15 +323,6 @@ class Settings(BaseSettings):
         return value
 
 
-def describe() -> list[tuple[str, str, str]]:
-    """Each setting as (environment variable, default, description), for help text."""
-    rows = []
-    for name, field in Settings.model_fields.items():
-        default = "" if field.default is None else str(field.default)
-        rows.append((f"INBOUND_{name.upper()}", default, field.description or ""))
-    return rows
-
-
 def reference() -> str:
     """Every setting as a Markdown table: the configuration reference in the docs."""
     lines = [
@@ -342,12 +334,20 @@ def reference() -> str:
         "| variable | default | meaning |",
         "| --- | --- | --- |",
     ]
-    for name, field in Settings.model_fields.items():
+    lines.extend(_reference_row(name, field) for name, field in Settings.model_fields.items())
+    return "\n".join(lines)
+
+
+def _reference_row(name: str, field: FieldInfo) -> str:
+    # A required field has no default to show (its `default` is PydanticUndefined), and a list's
+    # default comes from a factory.
+    if field.is_required():
+        shown = "(required)"
+    else:
         default = field.get_default(call_default_factory=True)
         if isinstance(default, list):
             default = ",".join(str(item) for item in default)
         shown = "" if default is None else f"`{default}`"
-        secret = " (secret)" if "SecretStr" in str(field.annotation) else ""
-        text = (field.description or "").replace("|", "\\|")
-        lines.append(f"| `INBOUND_{name.upper()}` | {shown} | {text}{secret} |")
-    return "\n".join(lines)
+    secret = " (secret)" if "SecretStr" in str(field.annotation) else ""
+    text = (field.description or "").replace("|", "\\|")
+    return f"| `INBOUND_{name.upper()}` | {shown} | {text}{secret} |"
