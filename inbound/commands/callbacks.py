@@ -3,21 +3,22 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import os
 import time
 from datetime import UTC, datetime
 
-import aiohttp
-
-from inbound.actions import callback
-from inbound.actions.event import headers, outcome_event
-from inbound.commands.context import CommandError, load_settings
-from inbound.rules.load import load_directory
+from inbound.commands.context import CommandError, Subcommands, add_command, complete, load_settings
 
 
 def _test(args: argparse.Namespace) -> int:
+    # Imported here, not at the top: every command module is loaded to build the parser.
+    import aiohttp
+
+    from inbound.actions import callback
+    from inbound.actions.event import headers, outcome_event
+    from inbound.rules.load import load_directory
+
     settings = load_settings()
     book = load_directory(settings.rules_dir)
     found = book.services.get(args.service)
@@ -59,7 +60,7 @@ def _test(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     try:
-        status = asyncio.run(go())
+        status = complete(go())
     except callback.CallbackFailed as error:
         print(f"{target.url}: failed ({error}) after {time.monotonic() - started:.2f} s")
         return 1
@@ -68,14 +69,18 @@ def _test(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Subcommands) -> None:
     """Add `callbacks` and its subcommands to the top-level parser."""
     text = "Work with services' callback endpoints."
-    callbacks = commands.add_parser("callbacks", help=text, description=text)
+    callbacks = add_command(commands, "callbacks", text)
     subcommands = callbacks.add_subparsers(
         dest="callbacks_command", required=True, metavar="COMMAND"
     )
     text = "Send a signed test event to a service's callback and report the answer."
-    test = subcommands.add_parser("test", help=text, description=text)
+    reads = (
+        "Reads INBOUND_RULES_DIR, INBOUND_CALLBACK_TIMEOUT and the environment variable the "
+        "callback's secret_env names."
+    )
+    test = add_command(subcommands, "test", text, reads=reads)
     test.add_argument("service", help="the service id from its rule file")
     test.set_defaults(handler=_test)

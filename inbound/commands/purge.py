@@ -4,28 +4,30 @@ too): texts, outcomes' captures, finished actions' payloads."""
 from __future__ import annotations
 
 import argparse
-import asyncio
+from typing import TYPE_CHECKING
 
-from inbound.commands.context import load_settings
-from inbound.rules.compiled import CompiledRules
-from inbound.rules.load import load_directory
-from inbound.store.database import create_engine, session_factory
-from inbound.store.retention import Purged
-from inbound.worker.retention import purge_once
+from inbound.commands.context import Subcommands, add_command, complete, database, load_settings
+
+if TYPE_CHECKING:
+    from inbound.rules.compiled import CompiledRules
+    from inbound.store.retention import Purged
+
+
+async def _purge_stored(url: str, rules: CompiledRules) -> Purged:
+    from inbound.store.database import session_factory
+    from inbound.worker.retention import purge_once
+
+    async with database(url) as engine:
+        return await purge_once(session_factory(engine), rules)
 
 
 def _purge(_: argparse.Namespace) -> int:
+    from inbound.rules.compiled import CompiledRules
+    from inbound.rules.load import load_directory
+
     settings = load_settings()
     rules = CompiledRules(load_directory(settings.rules_dir))
-
-    async def go() -> Purged:
-        engine = create_engine(settings.database_url)
-        try:
-            return await purge_once(session_factory(engine), rules)
-        finally:
-            await engine.dispose()
-
-    purged = asyncio.run(go())
+    purged = complete(_purge_stored(settings.database_url, rules))
     print(
         f"purged the text of {purged.messages} messages and {purged.parts} message parts, "
         f"the captures of {purged.outcomes} outcomes and the payloads of {purged.actions} "
@@ -34,12 +36,14 @@ def _purge(_: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Subcommands) -> None:
     """Add `purge` to the top-level parser."""
-    text = (
-        "Clear message content older than each service's retention_days (default 7): the text, "
-        "the outcome's captures and finished actions' payloads (callback events, reply texts). "
-        "Ids, outcomes' actions and rules, review items and opt-outs are kept."
+    text = "Clear message content past each service's retention now (the worker does it too)."
+    details = (
+        "Content older than a service's retention_days (default 7): the text, the outcome's "
+        "captures and finished actions' payloads (callback events, reply texts). Ids, outcomes' "
+        "actions and rules, review items and opt-outs are kept."
     )
-    purge = commands.add_parser("purge", help=text, description=text)
+    reads = "Reads INBOUND_DATABASE_URL and INBOUND_RULES_DIR."
+    purge = add_command(commands, "purge", text, details=details, reads=reads)
     purge.set_defaults(handler=_purge)

@@ -9,22 +9,30 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 import sys
-from collections.abc import Iterable, Iterator
-from dataclasses import dataclass, field
+from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from inbound import phone
-from inbound.commands.context import CommandError, load_settings
-from inbound.rules.load import check, load_file
-from inbound.rules.match import Decision, Matcher
-from inbound.rules.model import ServiceRules
-from inbound.store.database import create_engine, session_factory
-from inbound.store.history import PastMessage, messages_for_service
+from inbound.commands.context import (
+    CommandError,
+    Subcommands,
+    add_command,
+    complete,
+    database,
+    load_settings,
+)
+
+if TYPE_CHECKING:
+    from inbound.rules.match import Decision
+    from inbound.rules.model import ServiceRules
+    from inbound.rules.replay import ReplaySummary
+    from inbound.store.history import PastMessage
+
+# Each handler imports the rule engine (pydantic, YAML, phone numbers) when it runs, so that
+# building the parser for `inbound --help` costs nothing.
 
 SCHEMA_ID = "https://inbound.example/schemas/rule-file.json"
 
@@ -33,6 +41,8 @@ SCHEMA_ID = "https://inbound.example/schemas/rule-file.json"
 
 
 def _check(args: argparse.Namespace) -> int:
+    from inbound.rules.load import check
+
     path: Path = args.path or load_settings().rules_dir
     report = check(path)
     for service_path, rules in report.services:
@@ -67,6 +77,8 @@ def decision_json(decision: Decision) -> dict[str, Any]:
 
 
 def _load_one(path: Path) -> ServiceRules:
+    from inbound.rules.load import load_file
+
     if path.is_dir():
         raise CommandError(f"{path} is a folder: give one rule file")
     if not path.exists():
@@ -75,6 +87,9 @@ def _load_one(path: Path) -> ServiceRules:
 
 
 def _test(args: argparse.Namespace) -> int:
+    from inbound import phone
+    from inbound.rules.match import Matcher
+
     rules = _load_one(args.file)
     matcher = Matcher(rules)
     sender = None
@@ -101,6 +116,8 @@ def _lines(stream: TextIO) -> Iterator[str]:
 
 
 def _print_decision(decision: Decision, rules: ServiceRules, sender: str | None) -> None:
+    from inbound import phone
+
     if decision.automatic:
         action = f"{decision.action} (automatic)"
     elif decision.action is not None:
@@ -123,79 +140,34 @@ def _print_decision(decision: Decision, rules: ServiceRules, sender: str | None)
 # -- replay ---------------------------------------------------------------------------------
 
 
-@dataclass(frozen=True)
-class Change:
-    """One stored message the new rules would treat differently."""
-
-    message: PastMessage
-    before: str  # an action, or "review"
-    after: Decision
-
-
-@dataclass
-class ReplaySummary:
-    """Counts for a replay, and the changed messages in the order they arrived."""
-
-    replayed: int = 0
-    purged: int = 0
-    automatic_before: int = 0
-    automatic_after: int = 0
-    newly_automatic: int = 0  # review items the new rules would have handled
-    newly_review: int = 0  # automatic outcomes the new rules would send to a person
-    different_action: int = 0  # automatic outcomes with another action
-    changes: list[Change] = field(default_factory=list)
-
-
-def replay(matcher: Matcher, history: Iterable[PastMessage]) -> ReplaySummary:
-    """Decide every stored message again and compare with what happened. Pure."""
-    summary = ReplaySummary()
-    for past in history:
-        if past.text is None:
-            summary.purged += 1
-            continue
-        summary.replayed += 1
-        decision = matcher.decide(past.text)
-        was = past.action
-        now = str(decision.action) if decision.automatic else None
-        summary.automatic_before += was is not None
-        summary.automatic_after += now is not None
-        if was == now:
-            continue
-        if was is None:
-            summary.newly_automatic += 1
-        elif now is None:
-            summary.newly_review += 1
-        else:
-            summary.different_action += 1
-        summary.changes.append(Change(past, was or "review", decision))
-    return summary
-
-
 def _replay(args: argparse.Namespace) -> int:
-    rules = _load_one(args.file)
     if args.since <= 0:
         raise CommandError("--since must be a positive number of days")
+    rules = _load_one(args.file)
     settings = load_settings()
     since = datetime.now(UTC) - timedelta(days=args.since)
-    matcher = Matcher(rules)
-
-    async def go() -> ReplaySummary:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine)() as session:
-                history = messages_for_service(
-                    session, rules.service.id, rules.service.numbers, since
-                )
-                return replay(matcher, [past async for past in history])
-        finally:
-            await engine.dispose()
-
-    summary = asyncio.run(go())
+    summary = complete(_replay_stored(settings.database_url, rules, since))
     _print_replay(summary, rules, args.since)
     return 0
 
 
-def _print_replay(summary: ReplaySummary, rules: ServiceRules, days: float) -> None:
+async def _replay_stored(
+    url: str, rules: ServiceRules, since: datetime
+) -> ReplaySummary[PastMessage]:
+    from inbound.rules.match import Matcher
+    from inbound.rules.replay import replay
+    from inbound.store.database import session_factory
+    from inbound.store.history import messages_for_service
+
+    matcher = Matcher(rules)
+    async with database(url) as engine, session_factory(engine)() as session:
+        history = messages_for_service(session, rules.service.id, rules.service.numbers, since)
+        return replay(matcher, [past async for past in history])
+
+
+def _print_replay(summary: ReplaySummary[PastMessage], rules: ServiceRules, days: float) -> None:
+    from inbound import phone
+
     total = summary.replayed
     print(
         f"replayed {total} messages for service {rules.service.id} from the last {days:g} days"
@@ -226,6 +198,8 @@ def _print_replay(summary: ReplaySummary, rules: ServiceRules, days: float) -> N
 
 def rule_file_schema() -> dict[str, Any]:
     """The JSON Schema of a rule file, for editor completion and validation."""
+    from inbound.rules.model import ServiceRules
+
     schema = ServiceRules.model_json_schema()
     return {
         "$schema": "https://json-schema.org/draft/2020-12/schema",
@@ -243,30 +217,29 @@ def _schema(_: argparse.Namespace) -> int:
 # -- the parser -----------------------------------------------------------------------------
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Subcommands) -> None:
     """Add `rules` and its subcommands to the top-level parser."""
     text = "Work with service rule files: check, test, replay, schema."
-    rules = commands.add_parser("rules", help=text, description=text)
+    rules = add_command(commands, "rules", text)
     subcommands = rules.add_subparsers(dest="rules_command", required=True, metavar="COMMAND")
 
-    text = (
-        "Validate rule files; errors and warnings (carrier opt-out words, keywords shared "
-        "between rules, unreachable rules) name the file and line. Exit 1 on errors."
+    text = "Validate rule files; errors and warnings name the file and line. Exit 1 on errors."
+    details = (
+        "Warnings (carrier opt-out words, keywords shared between rules, unreachable rules) "
+        "don't fail the check."
     )
-    check_command = subcommands.add_parser("check", help=text, description=text)
+    check_command = add_command(subcommands, "check", text, details=details)
     check_command.add_argument(
         "path", nargs="?", type=Path, help="a rule file or folder (default: INBOUND_RULES_DIR)"
     )
     check_command.set_defaults(handler=_check)
 
     text = "Show what a rule file decides for a reply, and why."
-    test = subcommands.add_parser(
-        "test",
-        help=text,
-        description=text
-        + " With --json (or --stdin) each decision is one JSON object with action (manual "
-        "when a person would decide), rule, captures and reason.",
+    details = (
+        "With --json (or --stdin) each decision is one JSON object with action (manual when a "
+        "person would decide), rule, captures and reason."
     )
+    test = add_command(subcommands, "test", text, details=details)
     test.add_argument("file", type=Path, help="the service's rule file")
     given = test.add_mutually_exclusive_group(required=True)
     given.add_argument("--text", help="the reply to decide, e.g. --text 'Yes please'")
@@ -284,12 +257,14 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     test.add_argument("--json", action="store_true", help="print the decision as one JSON object")
     test.set_defaults(handler=_test)
 
-    text = (
-        "Run a rule file over stored messages and print what would change compared with what "
-        "happened: review items it would handle, automatic outcomes it would change. Reads "
-        "INBOUND_DATABASE_URL; numbers are shown masked."
+    text = "Run a rule file over stored messages and print what would change."
+    details = (
+        "Compared with what happened: review items it would handle, automatic outcomes it "
+        "would change. Numbers are shown masked."
     )
-    replay_command = subcommands.add_parser("replay", help=text, description=text)
+    replay_command = add_command(
+        subcommands, "replay", text, details=details, reads="Reads INBOUND_DATABASE_URL."
+    )
     replay_command.add_argument("file", type=Path, help="the service's (new) rule file")
     replay_command.add_argument(
         "--since",
@@ -301,5 +276,5 @@ def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> N
     replay_command.set_defaults(handler=_replay)
 
     text = "Print the JSON Schema of a rule file, for editor completion and checks."
-    schema = subcommands.add_parser("schema", help=text, description=text)
+    schema = add_command(subcommands, "schema", text)
     schema.set_defaults(handler=_schema)

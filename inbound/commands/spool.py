@@ -3,27 +3,27 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import json
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
-from inbound.commands.context import load_settings
-from inbound.store.database import create_engine, session_factory
-from inbound.store.spool import Spool, SpoolStatus
+from inbound.commands.context import Subcommands, add_command, complete, database, load_settings
+
+if TYPE_CHECKING:
+    from inbound.store.spool import SpoolStatus
 
 
 async def _status(url: str) -> SpoolStatus:
-    engine = create_engine(url)
-    try:
-        async with session_factory(engine)() as session:
-            return await Spool(session).status()
-    finally:
-        await engine.dispose()
+    from inbound.store.database import session_factory
+    from inbound.store.spool import Spool
+
+    async with database(url) as engine, session_factory(engine)() as session:
+        return await Spool(session).status()
 
 
 def _show(args: argparse.Namespace) -> int:
     settings = load_settings()
-    status = asyncio.run(_status(settings.database_url))
+    status = complete(_status(settings.database_url))
     age = (datetime.now(UTC) - status.oldest).total_seconds() if status.oldest else None
     if args.json:
         record = {
@@ -46,12 +46,12 @@ def _show(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Subcommands) -> None:
     """Add `spool` and its subcommands to the top-level parser."""
     text = "Look at the database spool (messages accepted while RabbitMQ was unavailable)."
-    spool = commands.add_parser("spool", help=text, description=text)
+    spool = add_command(commands, "spool", text)
     subcommands = spool.add_subparsers(dest="spool_command", required=True, metavar="COMMAND")
     text = "Show how many accepted messages wait in the spool for RabbitMQ, and since when."
-    status = subcommands.add_parser("status", help=text, description=text)
+    status = add_command(subcommands, "status", text, reads="Reads INBOUND_DATABASE_URL.")
     status.add_argument("--json", action="store_true", help="print one JSON object")
     status.set_defaults(handler=_show)

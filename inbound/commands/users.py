@@ -8,38 +8,48 @@
 from __future__ import annotations
 
 import argparse
-import asyncio
 import sys
 from collections.abc import Awaitable, Callable
-from typing import TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
-from sqlalchemy.ext.asyncio import AsyncSession
+from inbound.commands.context import (
+    CommandError,
+    Subcommands,
+    add_command,
+    complete,
+    database,
+    load_settings,
+)
 
-from inbound.commands.context import CommandError, load_settings
-from inbound.review import auth
-from inbound.rules.load import load_directory
-from inbound.store.database import create_engine, session_factory
-from inbound.store.users import ROLES, ApiTokens, Users
+if TYPE_CHECKING:
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+# Each handler imports the store and argon2 when it runs: every command module is loaded to
+# build the parser. The roles are repeated here for the same reason (a test keeps them equal).
+ROLES = ("caseworker", "service_admin", "platform_admin")
 
 T = TypeVar("T")
 
 
 def _in_transaction(work: Callable[[AsyncSession], Awaitable[T]]) -> T:
+    from inbound.store.database import session_factory
+
     settings = load_settings()
 
     async def go() -> T:
-        engine = create_engine(settings.database_url)
-        try:
-            async with session_factory(engine).begin() as session:
-                return await work(session)
-        finally:
-            await engine.dispose()
+        async with (
+            database(settings.database_url) as engine,
+            session_factory(engine).begin() as session,
+        ):
+            return await work(session)
 
-    return asyncio.run(go())
+    return complete(go())
 
 
 def _password(args: argparse.Namespace) -> tuple[str, bool]:
     """(the password, whether it was generated and must be printed)."""
+    from inbound.review import auth
+
     if args.password_stdin:
         given = sys.stdin.readline().rstrip("\n")
         if len(given) < 12:
@@ -49,6 +59,10 @@ def _password(args: argparse.Namespace) -> tuple[str, bool]:
 
 
 def _add(args: argparse.Namespace) -> int:
+    from inbound.review import auth
+    from inbound.rules.load import load_directory
+    from inbound.store.users import Users
+
     if args.role != "platform_admin":
         if not args.service:
             raise CommandError(f"--service is required for role {args.role}")
@@ -81,6 +95,9 @@ def _add(args: argparse.Namespace) -> int:
 
 
 def _reset(args: argparse.Namespace) -> int:
+    from inbound.review import auth
+    from inbound.store.users import Users
+
     password, generated = _password(args)
 
     async def work(session: AsyncSession) -> bool:
@@ -103,6 +120,9 @@ def _reset(args: argparse.Namespace) -> int:
 
 
 def _token(args: argparse.Namespace) -> int:
+    from inbound.review import auth
+    from inbound.store.users import ApiTokens, Users
+
     token = auth.new_token()
 
     async def work(session: AsyncSession) -> bool:
@@ -118,31 +138,41 @@ def _token(args: argparse.Namespace) -> int:
     return 0
 
 
-def register(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
+def register(commands: Subcommands) -> None:
     """Add `users` and its subcommands to the top-level parser."""
-    text = "Manage review-queue accounts."
-    users = commands.add_parser("users", help=text, description=text)
+    users = add_command(commands, "users", "Manage review-queue accounts.")
     sub = users.add_subparsers(dest="users_command", required=True, metavar="COMMAND")
+    reads = "Reads INBOUND_DATABASE_URL."
 
     text = "Create a user or give one a role; prints a generated initial password."
-    add = sub.add_parser("add", help=text, description=text)
-    add.add_argument("email")
+    add = add_command(
+        sub, "add", text, reads="Reads INBOUND_DATABASE_URL, and INBOUND_RULES_DIR for --service."
+    )
+    add.add_argument("email", help="their email address, which they sign in with")
     add.add_argument("--service", help="the service id (not for platform_admin)")
-    add.add_argument("--role", choices=ROLES, default="caseworker")
-    add.add_argument("--password-stdin", action="store_true", help="read the password from stdin")
+    add.add_argument("--role", choices=ROLES, default="caseworker", help="default: caseworker")
+    add.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the initial password (12 characters or more) from stdin",
+    )
     add.set_defaults(handler=_add)
 
     text = "Set a new password (generated, or from stdin) and end the user's sessions."
-    reset = sub.add_parser("reset-password", help=text, description=text)
-    reset.add_argument("email")
-    reset.add_argument("--password-stdin", action="store_true")
+    reset = add_command(sub, "reset-password", text, reads=reads)
+    reset.add_argument("email", help="the user's email address")
+    reset.add_argument(
+        "--password-stdin",
+        action="store_true",
+        help="read the new password (12 characters or more) from stdin",
+    )
     reset.add_argument(
         "--reset-two-factor", action="store_true", help="make them enrol a new TOTP app"
     )
     reset.set_defaults(handler=_reset)
 
     text = "Print a new API token acting as the user (shown once)."
-    token = sub.add_parser("token", help=text, description=text)
-    token.add_argument("email")
-    token.add_argument("--name", default="api", help="what the token is for")
+    token = add_command(sub, "token", text, reads=reads)
+    token.add_argument("email", help="the user's email address")
+    token.add_argument("--name", default="api", help="what the token is for (default: api)")
     token.set_defaults(handler=_token)

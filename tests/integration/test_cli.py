@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import json
+import re
+import subprocess
 import time
 import uuid
 from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
+from yarl import URL
 
 from tests.support.process import free_port, inbound, serving, silent_listener
 
@@ -164,9 +167,18 @@ def test_every_command_has_help(env: dict[str, str], command: list[str]) -> None
     result = inbound(env, *command, "--help")
     assert result.returncode == 0
     assert "usage: inbound" in result.stdout
+    assert "PydanticUndefined" not in result.stdout
+    assert "INBOUND_SIGN_IN_LIMIT" not in result.stdout  # the settings table is in config
     if command in ([], ["run"]):
         assert "INBOUND_DATABASE_URL" in result.stdout
         assert "INBOUND_AMQP_URL" in result.stdout
+        assert "inbound config --reference" in result.stdout
+
+
+def test_version_is_printed(env: dict[str, str]) -> None:
+    result = inbound(env, "--version")
+    assert result.returncode == 0
+    assert re.fullmatch(r"inbound \d+\.\d+\.\d+\S*\n", result.stdout)
 
 
 def test_rules_check_accepts_the_examples(env: dict[str, str]) -> None:
@@ -224,3 +236,97 @@ def test_config_hides_secrets(env: dict[str, str]) -> None:
     assert result.returncode == 0
     assert "cli-test-secret" not in result.stdout
     assert "INBOUND_GENERIC_SECRET=**********" in result.stdout
+
+
+def one_line(result: subprocess.CompletedProcess[str]) -> str:
+    """The single `inbound: ...` line of a failed command (exit 2, no traceback)."""
+    assert result.returncode == 2, (result.stdout, result.stderr)
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1, result.stderr
+    assert lines[0].startswith("inbound: ")
+    return lines[0]
+
+
+@pytest.mark.parametrize("command", [["trace", "some-id"], ["run"], ["users", "token", "a@b.org"]])
+def test_relative_sqlite_url_from_another_folder_names_the_file_and_creates_nothing(
+    env: dict[str, str], tmp_path: Path, command: list[str]
+) -> None:
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    env["INBOUND_DATABASE_URL"] = "sqlite+aiosqlite:///inbound.db"
+    line = one_line(inbound(env, *command, cwd=elsewhere))
+    assert f"no database file at {elsewhere / 'inbound.db'} " in line
+    assert "run `inbound migrate`" in line
+    assert "INBOUND_DATABASE_URL" in line
+    assert list(elsewhere.iterdir()) == []  # before the fix: an empty inbound.db, "no such table"
+
+
+def test_migrate_creates_the_relative_sqlite_file_where_it_runs(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    env["INBOUND_DATABASE_URL"] = "sqlite+aiosqlite:///inbound.db"
+    assert inbound(env, "migrate", cwd=tmp_path).returncode == 0
+    assert (tmp_path / "inbound.db").exists()
+    assert inbound(env, "trace", "some-id", cwd=tmp_path).returncode == 1  # not stored: fine
+
+
+@pytest.mark.parametrize("command", [["trace", "some-id"], ["migrate"], ["run"]])
+def test_closed_database_port_is_one_line_with_the_password_masked(
+    env: dict[str, str], command: list[str]
+) -> None:
+    env["INBOUND_DATABASE_URL"] = f"postgresql+asyncpg://postgres:hunter2@127.0.0.1:{free_port()}/x"
+    line = one_line(inbound(env, *command))
+    assert "cannot reach the database at postgresql+asyncpg://postgres:***@127.0.0.1:" in line
+    assert line.endswith("connection refused (is PostgreSQL running there?)")
+    assert "hunter2" not in line
+
+
+@pytest.mark.parametrize("command", [["spool", "status"], ["migrate"], ["serve"]])
+def test_postgresql_database_that_does_not_exist_is_named(
+    env: dict[str, str], postgres_server_url: str, command: list[str]
+) -> None:
+    from sqlalchemy.engine import make_url
+
+    name = f"inbound_missing_{uuid.uuid4().hex[:8]}"
+    url = make_url(postgres_server_url).set(database=name).render_as_string(False)
+    env["INBOUND_DATABASE_URL"] = url
+    line = one_line(inbound(env, *command))
+    assert f"database '{name}' does not exist on that server: create it (createdb {name})" in line
+
+
+def test_wrong_rabbitmq_password_is_told_so(env: dict[str, str], amqp_url: str) -> None:
+    assert inbound(env, "migrate").returncode == 0
+    env["INBOUND_AMQP_URL"] = str(URL(amqp_url).with_password("not-the-password"))
+    line = one_line(inbound(env, "worker"))
+    assert "INBOUND_AMQP_URL: RabbitMQ at" in line
+    assert "refused the login of user" in line
+    assert "password in the URL is wrong" in line
+    assert "rabbitmq-server" not in line  # it is running: starting one is no advice
+    assert "not-the-password" not in line
+
+
+def test_rabbitmq_vhost_that_does_not_exist_is_told_so(env: dict[str, str], amqp_url: str) -> None:
+    assert inbound(env, "migrate").returncode == 0
+    vhost = f"no-such-vhost-{uuid.uuid4().hex[:6]}"
+    env["INBOUND_AMQP_URL"] = str(URL(amqp_url).with_path(f"/{vhost}"))
+    line = one_line(inbound(env, "serve"))
+    assert f"refused virtual host '{vhost}' (NOT_ALLOWED)" in line
+    assert f"rabbitmqctl add_vhost {vhost}" in line
+    assert "rabbitmq-server" not in line
+
+
+def test_send_with_another_secret_says_so_and_suggests_no_trace(
+    env: dict[str, str], server: str
+) -> None:
+    env["INBOUND_GENERIC_SECRET"] = "not-the-servers-secret"
+    result = inbound(env, "send", "YES")
+    line = one_line(result)
+    assert "refused the signature (403)" in line
+    assert "INBOUND_GENERIC_SECRET here is not the server's" in line
+    assert "trace" not in result.stdout + result.stderr
+
+
+def test_send_to_no_server_says_to_start_one(env: dict[str, str]) -> None:
+    line = one_line(inbound(env, "send", "YES"))
+    assert "nothing answers at http://127.0.0.1:" in line
+    assert "inbound run" in line

@@ -50,11 +50,17 @@ def silent_listener() -> Iterator[int]:
 
 
 def inbound(
-    env: dict[str, str], *args: str, timeout: float = 60
+    env: dict[str, str], *args: str, timeout: float = 60, cwd: Path | None = None
 ) -> subprocess.CompletedProcess[str]:
-    """Run one `inbound` command to completion."""
+    """Run one `inbound` command to completion (in `cwd`, or the current folder)."""
     return subprocess.run(
-        [INBOUND, *args], env=env, capture_output=True, text=True, timeout=timeout, check=False
+        [INBOUND, *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+        cwd=cwd,
     )
 
 

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 
 from inbound.cli import main
-from inbound.commands.rules import replay
 from inbound.rules.load import load_file
 from inbound.rules.match import Matcher
+from inbound.rules.replay import replay
 from inbound.store.history import PastMessage
 from tests.unit.rules.conftest import EXAMPLE, EXAMPLES, WriteRules
 
