@@ -5,7 +5,17 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any, ClassVar
 
-from sqlalchemy import JSON, DateTime, Dialect, ForeignKey, Index, String, Text, UniqueConstraint
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    DateTime,
+    Dialect,
+    ForeignKey,
+    Index,
+    String,
+    Text,
+    UniqueConstraint,
+)
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
 
@@ -45,6 +55,7 @@ class Message(Base):
         UniqueConstraint("provider", "provider_message_id", name="uq_messages_provider_id"),
         Index("ix_messages_provider_message_id", "provider_message_id"),
         Index("ix_messages_service_received", "service_id", "received_at"),
+        Index("ix_messages_service_accepted", "service_id", "accepted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -199,9 +210,12 @@ class User(Base):
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(254), unique=True)
     password_hash: Mapped[str] = mapped_column(String(200))  # argon2id
-    totp_secret: Mapped[str | None] = mapped_column(String(64))  # None until enrolled
+    # None until enrolled; encrypted with INBOUND_SECRET_KEY where one is set.
+    totp_secret: Mapped[str | None] = mapped_column(String(255))
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)  # a code is used once
     platform_admin: Mapped[bool] = mapped_column(default=False)
     created_at: Mapped[datetime]
+    disabled_at: Mapped[datetime | None]  # set: no sign-in, no session, no token
 
 
 class Membership(Base):
@@ -227,7 +241,7 @@ class WebSession(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     stage: Mapped[str] = mapped_column(String(16))  # password (second factor due) | full
     csrf_token: Mapped[str] = mapped_column(String(64))
-    totp_pending: Mapped[str | None] = mapped_column(String(64))  # enrolment not yet confirmed
+    totp_pending: Mapped[str | None] = mapped_column(String(255))  # enrolment not yet confirmed
     created_at: Mapped[datetime]
     last_seen_at: Mapped[datetime]
 
@@ -236,7 +250,11 @@ class AuditEvent(Base):
     """Who did what, when; never a message body or a phone number."""
 
     __tablename__ = "audit_events"
-    __table_args__ = (Index("ix_audit_events_action_at", "action", "at"),)
+    __table_args__ = (
+        Index("ix_audit_events_action_at", "action", "at"),
+        Index("ix_audit_events_action_subject_at", "action", "subject", "at"),
+        Index("ix_audit_events_action_address_at", "action", "address", "at"),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     at: Mapped[datetime]
@@ -259,6 +277,9 @@ class ApiToken(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
+    expires_at: Mapped[datetime | None]
+    last_used_at: Mapped[datetime | None]
+    revoked_at: Mapped[datetime | None]
 
 
 class Note(Base):
@@ -271,3 +292,18 @@ class Note(Base):
     user_id: Mapped[int] = mapped_column(ForeignKey("users.id"))
     text: Mapped[str] = mapped_column(Text)
     created_at: Mapped[datetime]
+
+
+class WebhookNonce(Base):
+    """A provider's one-time value already seen, so a captured request can't be replayed."""
+
+    __tablename__ = "webhook_nonces"
+    __table_args__ = (
+        UniqueConstraint("provider", "nonce", name="uq_webhook_nonces_provider_nonce"),
+        Index("ix_webhook_nonces_seen_at", "seen_at"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    provider: Mapped[str] = mapped_column(String(32))
+    nonce: Mapped[str] = mapped_column(String(200))
+    seen_at: Mapped[datetime]
