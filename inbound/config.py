@@ -20,7 +20,8 @@ class Settings(BaseSettings):
     database_url: str = Field(
         "sqlite+aiosqlite:///inbound.db",
         description="SQLAlchemy async URL: sqlite+aiosqlite:///file.db or "
-        "postgresql+asyncpg://user:pass@host/db.",
+        "postgresql+asyncpg://user:pass@host/db. A relative SQLite path is relative to the "
+        "folder inbound runs in; only `inbound migrate` creates the file.",
     )
     amqp_url: str = Field(
         "amqp://guest:guest@localhost:5672/",
