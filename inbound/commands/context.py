@@ -83,18 +83,18 @@ def complete(work: Coroutine[Any, Any, T]) -> T:
 
 
 @asynccontextmanager
-async def database(url: str, *, create: bool = False) -> AsyncIterator[AsyncEngine]:
+async def database(url: str, *, migrating: bool = False) -> AsyncIterator[AsyncEngine]:
     """An engine on a database that exists and answers; disposed of afterwards.
 
-    A missing SQLite file is an error (SchemaOutOfDate, naming the path) unless `create`: only
-    `inbound migrate` makes one. Failing to connect is a one-line DatabaseUnreachable.
+    A missing SQLite file is an error (SchemaOutOfDate, naming the path) unless `migrating`:
+    only `inbound migrate` makes one. Failing to connect is a one-line DatabaseUnreachable.
     """
     from sqlalchemy.exc import DBAPIError
 
     from inbound.store.database import create_engine
     from inbound.store.reachable import reach, require_file
 
-    if not create:
+    if not migrating:
         require_file(url)
     engine = create_engine(url)
     try:
@@ -103,10 +103,12 @@ async def database(url: str, *, create: bool = False) -> AsyncIterator[AsyncEngi
             yield engine
         except DBAPIError:
             # A query failing on a database that answers is most often a schema never migrated
-            # or out of date: say that (one line) rather than print the SQL error.
-            from inbound.store.migrate import require_current
+            # or out of date: say that (one line) rather than print the SQL error. Not while
+            # migrating: then the migration's own error is the one to read.
+            if not migrating:
+                from inbound.store.migrate import require_current
 
-            await require_current(engine)
+                await require_current(engine)
             raise
     finally:
         await engine.dispose()

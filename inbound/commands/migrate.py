@@ -11,7 +11,7 @@ async def _migrate(url: str) -> tuple[str | None, str | None]:
     """(the revision before, the revision after)."""
     from inbound.store.migrate import revisions, upgrade
 
-    async with database(url, create=True) as engine:
+    async with database(url, migrating=True) as engine:
         before, _head = await revisions(engine)
         await upgrade(engine)
         return before, (await revisions(engine))[0]

@@ -4,6 +4,7 @@ told in one line. (Against real RabbitMQ and PostgreSQL: tests/integration/test_
 from __future__ import annotations
 
 import argparse
+import sqlite3
 from collections.abc import Iterator
 from importlib import metadata
 from pathlib import Path
@@ -148,3 +149,15 @@ def test_broker_refusals_name_the_setting_and_outages_say_how_to_start_one() -> 
 
 def test_an_unexpected_error_is_left_to_show_its_traceback() -> None:
     assert explain(ZeroDivisionError("a bug")) is None
+
+
+def test_a_failing_migration_shows_its_own_error_not_run_migrate(
+    elsewhere: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    from sqlalchemy.exc import OperationalError
+
+    with sqlite3.connect(elsewhere / "inbound.db") as made_by_hand:
+        made_by_hand.execute("CREATE TABLE messages (id INTEGER)")
+    with pytest.raises(OperationalError, match="table messages already exists"):
+        cli.main(["migrate"])
+    assert "inbound migrate" not in capsys.readouterr().err
