@@ -178,10 +178,13 @@ async def openapi(request: web.Request) -> web.Response:
     return web.json_response(document(request.app[RECEIVER].providers))
 
 
-def create_app(ops: Ops, receiver: Receiver | None, max_body_bytes: int) -> web.Application:
-    """The process's aiohttp application: health and metrics, and the webhooks if it receives."""
+def create_app(
+    ops: Ops, receiver: Receiver | None, max_body_bytes: int, *, staff: bool = True
+) -> web.Application:
+    """The process's aiohttp application: health, and the webhooks if it receives; with `staff`,
+    also /metrics and /openapi.json (the staff pages are mounted on it by the caller)."""
     app = web.Application(middlewares=[envelope], client_max_size=max_body_bytes)
-    add_ops_routes(app, ops)
+    add_ops_routes(app, ops, with_metrics=staff)
     if receiver is not None:
         app[RECEIVER] = receiver
         for name in specs():
@@ -190,5 +193,17 @@ def create_app(ops: Ops, receiver: Receiver | None, max_body_bytes: int) -> web.
             app.router.add_get(f"/webhooks/{name}", handler, allow_head=False)
         app.router.add_post("/webhooks/{provider}", any_webhook)
         app.router.add_get("/webhooks/{provider}", any_webhook, allow_head=False)
+        if staff:
+            app.router.add_get("/openapi.json", openapi)
+    return app
+
+
+def create_admin_app(ops: Ops, receiver: Receiver | None) -> web.Application:
+    """The staff listener's application: health, /metrics and /openapi.json; the staff pages and
+    /api are mounted on it by the caller. Never the webhooks."""
+    app = web.Application(middlewares=[envelope])
+    add_ops_routes(app, ops)
+    if receiver is not None:
+        app[RECEIVER] = receiver
         app.router.add_get("/openapi.json", openapi)
     return app

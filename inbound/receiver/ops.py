@@ -92,9 +92,10 @@ async def metrics(request: web.Request) -> web.Response:
     return response
 
 
-def add_ops_routes(app: web.Application, ops: Ops) -> None:
-    """Add /healthz, /readyz and /metrics to an application."""
+def add_ops_routes(app: web.Application, ops: Ops, *, with_metrics: bool = True) -> None:
+    """Add /healthz and /readyz to an application, and /metrics unless told not to."""
     app[OPS] = ops
     app.router.add_get("/healthz", healthz)
     app.router.add_get("/readyz", readyz)
-    app.router.add_get("/metrics", metrics)
+    if with_metrics:
+        app.router.add_get("/metrics", metrics)
