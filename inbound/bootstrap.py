@@ -36,7 +36,7 @@ from inbound.providers.registry import (
     enabled_providers,
     specs,
 )
-from inbound.receiver.app import Receiver, create_app
+from inbound.receiver.app import Receiver, create_admin_app, create_app
 from inbound.receiver.ops import Ops
 from inbound.review.desk import Desk
 from inbound.review.mount import mount_review
@@ -69,7 +69,15 @@ class Components:
 
     receiver: bool
     worker: bool
-    review: bool = False  # the caseworkers' pages and /api/; always served with the receiver
+    review: bool = False  # the caseworkers' pages and /api/; served with the receiver too
+    # `serve --webhooks-only`: the receiver's port answers /webhooks/*, /healthz and /readyz
+    # alone (no staff pages, /api, /metrics or /openapi.json in this process).
+    webhooks_only: bool = False
+
+    @property
+    def serves_staff(self) -> bool:
+        """True when this process serves the staff pages and /api (on some port)."""
+        return self.review or (self.receiver and not self.webhooks_only)
 
 
 @dataclass(frozen=True)
@@ -81,6 +89,7 @@ class Running:
     connection: AbstractRobustConnection
     engine: AsyncEngine
     rules: RulesInForce
+    admin_port: int | None = None  # the staff listener's, when it has one of its own
 
 
 class Startable(Protocol):
@@ -132,10 +141,9 @@ async def running(
         watcher = RulesWatcher(settings.rules_dir, rules)
         await watcher.start()
         stack.push_async_callback(watcher.stop)
-        serves_review = parts.receiver or parts.review
         # One hand-over to the action worker for the rules worker and the review desk alike.
         queue = None
-        if parts.worker or serves_review:
+        if parts.worker or parts.serves_staff:
             queue = await ActionQueue.open(
                 connection, names, settings.retry_delays, within=settings.publish_timeout
             )
@@ -158,18 +166,8 @@ async def running(
         receiver: Receiver | None = None
         if parts.receiver:
             receiver = await _start_receiver(wiring, say)
-        # Every process serves /healthz, /readyz and /metrics; a worker-only process only when
-        # given INBOUND_METRICS_PORT, so several can share a machine.
-        port = settings.port if serves_review else settings.metrics_port
-        if port is not None:
-            ops = Ops(connection, engine, wiring.metrics, names)
-            app = create_app(ops, receiver, settings.max_body_bytes)
-            if serves_review:
-                desk = Desk(wiring.sessions, wiring.rules, wiring.outbox, wiring.effect_policy)
-                mount_review(app, desk, settings)
-            port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
-            say(f"listening on http://{settings.host}:{port}")
-        yield Running(port, worker, connection, engine, watcher.current)
+        port, admin_port = await _serve(wiring, parts, receiver, say)
+        yield Running(port, worker, connection, engine, watcher.current, admin_port)
 
 
 async def _start(stack: AsyncExitStack, component: Startable) -> None:
@@ -235,6 +233,44 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
     )
     await _start(stack, purge)
     return worker
+
+
+async def _serve(
+    wiring: Wiring, parts: Components, receiver: Receiver | None, say: Callable[[str], None]
+) -> tuple[int | None, int | None]:
+    """Start the HTTP listeners; return the main port and the staff port (None: none of its own).
+
+    Every process serves /healthz and /readyz; a worker-only process only when given
+    INBOUND_METRICS_PORT, so several can share a machine. The staff pages, /api, /metrics and
+    /openapi.json go with the receiver's port, on INBOUND_ADMIN_PORT, or nowhere
+    (`--webhooks-only`).
+    """
+    settings, stack = wiring.settings, wiring.stack
+    ops = Ops(wiring.connection, wiring.engine, wiring.metrics, wiring.names)
+    staff_here = parts.serves_staff
+    staff_apart = staff_here and parts.receiver and settings.admin_port is not None
+    port = settings.port if (parts.receiver or parts.review) else settings.metrics_port
+    if port is None:
+        return None, None
+    app = create_app(ops, receiver, settings.max_body_bytes, staff=staff_here and not staff_apart)
+    if staff_here and not staff_apart:
+        mount_review(app, _desk(wiring), settings)
+    port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
+    say(f"listening on http://{settings.host}:{port}")
+    if not staff_apart:
+        return port, None
+    assert settings.admin_port is not None
+    admin = create_admin_app(ops, receiver)
+    mount_review(admin, _desk(wiring), settings)
+    admin_port = await _serve_http(
+        admin, settings.host, settings.admin_port, stack, settings.shutdown_timeout
+    )
+    say(f"staff pages on http://{settings.host}:{admin_port}/review/")
+    return port, admin_port
+
+
+def _desk(wiring: Wiring) -> Desk:
+    return Desk(wiring.sessions, wiring.rules, wiring.outbox, wiring.effect_policy)
 
 
 def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:

@@ -34,6 +34,14 @@ class Settings(BaseSettings):
     rules_dir: Path = Field(Path("rules"), description="Folder of service rule files (YAML).")
     host: str = Field("0.0.0.0", description="Address the HTTP server binds to.")  # noqa: S104
     port: int = Field(8080, ge=0, le=65535, description="HTTP port (0 picks a free one).")
+    admin_port: int | None = Field(
+        None,
+        ge=0,
+        le=65535,
+        description="Serve the staff pages (/review), /api, /metrics and /openapi.json on this "
+        "port instead of INBOUND_PORT, so the port providers reach answers only /webhooks/*, "
+        "/healthz and /readyz. Bind it where only staff reach it. Unset: one port for all.",
+    )
     metrics_port: int | None = Field(
         None,
         ge=0,

@@ -29,12 +29,13 @@ READS = (
 
 
 def _runner(receiver: bool, worker: bool, review: bool) -> Callable[[argparse.Namespace], int]:
-    def command(_: argparse.Namespace) -> int:
+    def command(args: argparse.Namespace) -> int:
         settings = load_settings()
         from inbound import bootstrap, logs, runtime
 
         logs.configure(settings.log_level, settings.log_format)
-        parts = bootstrap.Components(receiver, worker, review=review)
+        webhooks_only = bool(getattr(args, "webhooks_only", False))
+        parts = bootstrap.Components(receiver, worker, review=review, webhooks_only=webhooks_only)
         # Start-up failures (database, RabbitMQ, settings) reach inbound.cli as one line.
         runtime.run(bootstrap.run(settings, parts))
         return 0
@@ -47,3 +48,12 @@ def register(commands: Subcommands) -> None:
     for name, text, receiver, worker, review in PROCESSES:
         process = add_command(commands, name, text, reads=READS)
         process.set_defaults(handler=_runner(receiver, worker, review))
+        if receiver:
+            process.add_argument(
+                "--webhooks-only",
+                action="store_true",
+                help="answer only /webhooks/*, /healthz and /readyz: no staff pages, /api, "
+                "/metrics or /openapi.json in this process (run `inbound review` for those), "
+                "for the port providers reach; INBOUND_ADMIN_PORT instead puts them on a port "
+                "of their own",
+            )
