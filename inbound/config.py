@@ -289,6 +289,13 @@ class Settings(BaseSettings):
         description="Failed sign-ins per account in 15 minutes before further tries are refused "
         "(four times as many per address).",
     )
+    caseworker_reply_cap_per_hour: int = Field(
+        5,
+        ge=0,
+        description="Texts a caseworker may send one number in an hour, counting the service's "
+        "automatic replies to it in that hour; further replies are refused with the time the "
+        "next may go. 0 turns caseworkers' replies off.",
+    )
 
     @field_validator("retry_delays", mode="before")
     @classmethod
