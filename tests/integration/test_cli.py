@@ -247,7 +247,9 @@ def one_line(result: subprocess.CompletedProcess[str]) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize("command", [["trace", "some-id"], ["run"], ["users", "token", "a@b.org"]])
+@pytest.mark.parametrize(
+    "command", [["trace", "some-id"], ["run"], ["users", "reset-password", "a@b.org"]]
+)
 def test_relative_sqlite_url_from_another_folder_names_the_file_and_creates_nothing(
     env: dict[str, str], tmp_path: Path, command: list[str]
 ) -> None:

@@ -117,7 +117,7 @@ def elsewhere(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
         ["trace", "some-id"],
         ["spool", "status"],
         ["purge"],
-        ["users", "token", "someone@example.org"],
+        ["users", "reset-password", "someone@example.org"],
         ["rules", "replay", str(EXAMPLES / "appointments.yaml")],
     ],
     ids=lambda words: " ".join(words[:2]),
