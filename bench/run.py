@@ -499,6 +499,110 @@ def measure_http(
         }
 
 
+def measure_sign_in_flood(
+    services: Services,
+    plan: Plan,
+    loader: str,
+    base_env: dict[str, str],
+    work: Path,
+    texts: list[str],
+    report: Report,
+) -> None:
+    """Webhook latency while the sign-in page is flooded: with the staff pages in the same
+    process and port, and with `serve --webhooks-only` beside a separate `inbound review`."""
+    say(f"sign-in flood: webhooks quiet and flooded, {plan.runs} x {plan.seconds:g} s each")
+    namespace = services.namespace()
+    shared_port, webhooks_port, review_port = free_port(), free_port(), free_port()
+    env = inbound_env(
+        base_env,
+        amqp_namespace=namespace,
+        database_url=f"sqlite+aiosqlite:///{work / 'flood.db'}",
+        host="127.0.0.1",
+        port=str(shared_port),
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_account_sid=TWILIO_ACCOUNT,
+    )
+    migrate(env)
+    shared = Proc.start("serve (one port)", [INBOUND, "serve"], env, work, ready="listening on")
+    apart = Proc.start(
+        "serve --webhooks-only",
+        [INBOUND, "serve", "--webhooks-only"],
+        {**env, "INBOUND_PORT": str(webhooks_port)},
+        work,
+        ready="listening on",
+    )
+    review = Proc.start(
+        "review",
+        [INBOUND, "review"],
+        {**env, "INBOUND_PORT": str(review_port)},
+        work,
+        ready="listening on",
+    )
+    # (webhook port, where the flood goes or None)
+    cases = {
+        "quiet": (shared_port, None),
+        "flooded, same process": (shared_port, shared_port),
+        "flooded, --webhooks-only + review": (webhooks_port, review_port),
+    }
+    runs: dict[str, list[dict[str, float]]] = {name: [] for name in cases}
+    floods: dict[str, list[dict[str, Any]]] = {name: [] for name in cases}
+    try:
+        files = {}
+        for port in (shared_port, webhooks_port):
+            files[port] = work / f"flood-{port}.requests"
+            write_requests(files[port], f"http://127.0.0.1:{port}/webhooks/twilio", texts)
+            drive(
+                loader,
+                f"http://127.0.0.1:{port}/webhooks/twilio",
+                files[port],
+                plan,
+                seconds=plan.warmup,
+                warmup=0,
+            )
+            services.purge(namespace)
+        for _ in range(plan.runs):
+            for name, (port, target) in cases.items():
+                flooder = None
+                if target is not None:
+                    flooder = subprocess.Popen(
+                        [
+                            PYTHON,
+                            str(HERE / "flood.py"),
+                            f"http://127.0.0.1:{target}",
+                            "--loops=6",
+                            f"--seconds={plan.seconds + 2}",
+                        ],
+                        stdout=subprocess.PIPE,
+                        text=True,
+                    )
+                    time.sleep(1.0)  # the flood is under way before the measured run
+                url = f"http://127.0.0.1:{port}/webhooks/twilio"
+                result, _ = drive(loader, url, files[port], plan, plan.seconds, 0)
+                runs[name].append(result)
+                if flooder is not None:
+                    output, _ = flooder.communicate(timeout=plan.seconds + 60)
+                    floods[name].append(json.loads(output.splitlines()[-1]))
+                services.purge(namespace)
+    finally:
+        for proc in (shared, apart, review):
+            report.peak(proc.name, proc.stop())
+    report.figures["sign_in_flood"] = {
+        name: {
+            "rps": median_of(results, "rps"),
+            "p50_ms": median_of(results, "p50_ms"),
+            "p99_ms": median_of(results, "p99_ms"),
+            "sign_in_attempts_per_s": statistics.median(
+                f["attempts"] / f["seconds"] for f in floods[name]
+            )
+            if floods[name]
+            else 0.0,
+            "sign_in_statuses": floods[name][-1]["statuses"] if floods[name] else {},
+            "runs": results,
+        }
+        for name, results in runs.items()
+    }
+
+
 def measure_consume_baseline(
     services: Services, plan: Plan, texts: list[str], report: Report
 ) -> None:
@@ -676,6 +780,26 @@ def rows(report: Report) -> list[dict[str, Any]]:
                     "note": note,
                 }
             )
+    if "sign_in_flood" in f:
+        quiet = f["sign_in_flood"]["quiet"]
+        for name, case in f["sign_in_flood"].items():
+            note = f"p50 {case['p50_ms']:.1f} ms, {case['rps']:,.0f} req/s"
+            if case["sign_in_attempts_per_s"]:
+                note += (
+                    f"; {case['sign_in_attempts_per_s']:,.0f} sign-ins/s {case['sign_in_statuses']}"
+                )
+            out.append(
+                {
+                    "figure": f"webhook p99, sign-in {name}"
+                    if name != "quiet"
+                    else "webhook p99, no sign-in flood",
+                    "value": case["p99_ms"],
+                    "unit": "ms",
+                    "ratio": case["p99_ms"] / quiet["p99_ms"],
+                    "peak_mib": None,
+                    "note": note,
+                }
+            )
     rules_base = f["baseline_rules"]["rate"]
     add("rule baseline (normalise + dict lookup)", rules_base, "match/s", rules_base, None)
     add("rule engine, 20 rules (Matcher.decide)", f["rules"]["rate"], "match/s", rules_base, None)
@@ -715,7 +839,7 @@ def print_table(table: list[dict[str, Any]]) -> None:
             f"{row['figure']:<44} {row['value']:>12,.0f} {row['unit']:<8} {ratio:>6} "
             f"{peak:>9}  {row['note']}"
         )
-    print("ratio: to the baseline above it (HTTP, consume, or rule baseline)")
+    print("ratio: to the baseline above it (HTTP, no sign-in flood, consume, or rule baseline)")
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -806,6 +930,7 @@ def main() -> None:
         say(f"rule engine ({plan.rule_seconds:g} s each)")
         measure_rules(plan, report)
         measure_http(services, plan, loader, base_env, work, texts, report)
+        measure_sign_in_flood(services, plan, loader, base_env, work, texts, report)
         say(f"consume baseline: {plan.messages} messages")
         measure_consume_baseline(services, plan, texts, report)
         e2e: dict[str, dict[str, Any]] = {"postgresql": {}, "sqlite": {}}

@@ -42,6 +42,14 @@ def test_quick_bench_writes_every_figure(
         assert figures[name]["server_cpu_ms"] > 0
         assert 0 < figures[name]["server_busy"] <= results["machine"]["cpus"]
         assert 0 < figures[name]["machine_busy"] <= 1
+    flood = figures["sign_in_flood"]
+    assert set(flood) == {"quiet", "flooded, same process", "flooded, --webhooks-only + review"}
+    for name, case in flood.items():
+        assert case["p99_ms"] >= case["p50_ms"] > 0, name
+        # The flood really ran against the sign-in page (and was answered, not refused at the
+        # door: a CSRF failure would be 403s).
+        assert (case["sign_in_attempts_per_s"] > 0) is (name != "quiet"), name
+        assert "403" not in case["sign_in_statuses"], case["sign_in_statuses"]
     assert figures["baseline_consume"]["rate"] > 0
     assert set(figures["end_to_end"]["postgresql"]) == {"1", "2", "4"}
     assert set(figures["end_to_end"]["sqlite"]) == {"1"}
