@@ -10,8 +10,8 @@ it retries any non-2xx for 24 hours.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers import json_fields
 from inbound.providers.base import (
@@ -23,6 +23,9 @@ from inbound.providers.base import (
     require_media_type,
 )
 from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 RECEIVED = "message-received"
 

@@ -8,12 +8,14 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from types import MappingProxyType
-from typing import Protocol
+from typing import TYPE_CHECKING, Protocol
 
 from pydantic import SecretStr
 
-from inbound.config import Settings
 from inbound.message import InboundMessage, Part
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 
 @dataclass(frozen=True)

@@ -11,9 +11,9 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     ParsedMessage,
@@ -27,6 +27,9 @@ from inbound.providers.base import (
 )
 from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
 from inbound.providers.json_fields import parse_time, unicode_text
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 FORM = "application/x-www-form-urlencoded"
 UK = ZoneInfo("Europe/London")

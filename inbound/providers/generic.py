@@ -6,10 +6,10 @@ import hashlib
 import hmac
 import json
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, ValidationError
 
-from inbound.config import Settings
 from inbound.message import InboundMessage, Part
 from inbound.providers.base import (
     MalformedBody,
@@ -25,6 +25,9 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.signing import hmac_sha256, matches_any
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 SIGNATURE_HEADER = "x-inbound-signature"
 _PREFIX = "sha256="

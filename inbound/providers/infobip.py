@@ -9,8 +9,8 @@ the explicit opt-out `INBOUND_UNVERIFIED_PROVIDERS=infobip`.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers import json_fields
 from inbound.providers.base import (
@@ -22,6 +22,9 @@ from inbound.providers.base import (
     require_media_type,
 )
 from inbound.providers.basic_auth import BasicAuth, basic_auth
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 
 class Infobip:

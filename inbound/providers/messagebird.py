@@ -13,11 +13,10 @@ import hmac
 import re
 import warnings
 from collections.abc import Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import jwt
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     ParsedMessage,
@@ -32,6 +31,9 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.json_fields import parse_time, unicode_text
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 SIGNATURE = "messagebird-signature-jwt"
 ISSUER = "MessageBird"

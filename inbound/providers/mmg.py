@@ -10,9 +10,9 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 from zoneinfo import ZoneInfo
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers import json_fields
 from inbound.providers.base import (
@@ -23,6 +23,9 @@ from inbound.providers.base import (
     require_media_type,
 )
 from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 UK = ZoneInfo("Europe/London")
 # A `%` not followed by two hex digits can't have come from a URL encoder.

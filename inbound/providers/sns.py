@@ -28,13 +28,13 @@ from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes
 from cryptography.hazmat.primitives.asymmetric import padding, rsa
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     MalformedBody,
@@ -50,6 +50,9 @@ from inbound.providers.base import (
 )
 from inbound.providers.sns_http import AiohttpFetcher, Fetcher, FetchFailed
 from inbound.providers.timestamps import iso_utc
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 NOTIFICATION = "Notification"
 SUBSCRIPTION_CONFIRMATION = "SubscriptionConfirmation"

@@ -5,8 +5,8 @@ from __future__ import annotations
 import base64
 import binascii
 from collections.abc import Sequence
+from typing import TYPE_CHECKING
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     ParsedMessage,
@@ -21,6 +21,9 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.signing import hmac_sha1, matches_any
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 FORM = "application/x-www-form-urlencoded"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'

@@ -15,11 +15,10 @@ import hashlib
 import hmac
 import time
 from collections.abc import Callable, Mapping, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from pydantic import ValidationError
 
-from inbound.config import Settings
 from inbound.message import InboundMessage, Part
 from inbound.providers.base import (
     MalformedBody,
@@ -37,6 +36,9 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.timestamps import naive_utc, require_fresh, unix_seconds
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 FORM = "application/x-www-form-urlencoded"
 JSON = "application/json"

@@ -24,10 +24,10 @@ import time
 import warnings
 from collections.abc import Callable, Mapping, Sequence
 from math import isfinite
+from typing import TYPE_CHECKING
 
 import jwt
 
-from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.providers.base import (
     MalformedBody,
@@ -43,6 +43,9 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.timestamps import iso_utc, require_fresh
+
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
 
 MAX_AGE_SECONDS = 25 * 3600
 MAX_SKEW_SECONDS = 300
