@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck bench clean help browser-deps
+.PHONY: run test lint typecheck audit bench clean help browser-deps
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -38,7 +38,10 @@ browser-deps: ## install Debian's Chromium and axe-core for the browser tests
 	command -v chromium || (apt-get update && apt-get install -y chromium)
 	test -f $(AXE) || npm install --silent --prefix .cache/axe axe-core
 
-test: lint typecheck browser-deps ## lint, type-check and run the whole test suite against real services
+audit: $(STAMP) ## known vulnerabilities in the installed dependencies (pip-audit)
+	$(BIN)/python .ci/audit.py
+
+test: lint typecheck audit browser-deps ## lint, type-check, audit and run the whole suite against real services
 	$(BIN)/pytest
 
 # BENCH_ARGS, e.g. "--quick" or "--runs 5 --soak 100000"; wrk is used when installed.
