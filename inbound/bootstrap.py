@@ -37,9 +37,12 @@ from inbound.providers.registry import (
     specs,
 )
 from inbound.receiver.app import Receiver, create_admin_app, create_app
+from inbound.receiver.headers import hsts_wanted
 from inbound.receiver.ops import Ops
+from inbound.receiver.replay import NonceGuard
 from inbound.review.desk import Desk
 from inbound.review.mount import mount_review
+from inbound.review.security_events import SecurityEvents
 from inbound.rules.compiled import CompiledRules, RulesInForce
 from inbound.rules.load import load_directory
 from inbound.rules.watch import RulesWatcher
@@ -51,7 +54,7 @@ from inbound.worker.dead_letters import DeadLetterWorker
 from inbound.worker.retention import purge_expired
 from inbound.worker.rules_worker import RulesWorker
 
-log = get_logger("service")
+log = get_logger("bootstrap")
 
 
 class StartupError(Exception):
@@ -108,13 +111,10 @@ class Wiring:
     engine: AsyncEngine
     names: BrokerNames
     metrics: Metrics
+    sessions: async_sessionmaker[AsyncSession]
     rules: RulesInForce
     outbox: Outbox
     stack: AsyncExitStack
-
-    @property
-    def sessions(self) -> async_sessionmaker[AsyncSession]:
-        return session_factory(self.engine)
 
     @property
     def effect_policy(self) -> EffectPolicy:
@@ -139,8 +139,7 @@ async def running(
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
         # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
         watcher = RulesWatcher(settings.rules_dir, rules)
-        await watcher.start()
-        stack.push_async_callback(watcher.stop)
+        await _start(stack, watcher)
         # One hand-over to the action worker for the rules worker and the review desk alike.
         queue = None
         if parts.worker or parts.serves_staff:
@@ -148,14 +147,16 @@ async def running(
                 connection, names, settings.retry_delays, within=settings.publish_timeout
             )
             stack.push_async_callback(queue.close)
+        sessions = session_factory(engine)
         wiring = Wiring(
             settings,
             connection,
             engine,
             names,
             Metrics.create(),
+            sessions,
             watcher.current,
-            Outbox(session_factory(engine), queue),
+            Outbox(sessions, queue),
             stack,
         )
         worker: RulesWorker | None = None
@@ -252,7 +253,10 @@ async def _serve(
     port = settings.port if (parts.receiver or parts.review) else settings.metrics_port
     if port is None:
         return None, None
-    app = create_app(ops, receiver, settings.max_body_bytes, staff=staff_here and not staff_apart)
+    hsts = hsts_wanted(settings)
+    app = create_app(
+        ops, receiver, settings.max_body_bytes, staff=staff_here and not staff_apart, hsts=hsts
+    )
     if staff_here and not staff_apart:
         mount_review(app, _desk(wiring), settings)
     port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
@@ -260,7 +264,7 @@ async def _serve(
     if not staff_apart:
         return port, None
     assert settings.admin_port is not None
-    admin = create_admin_app(ops, receiver)
+    admin = create_admin_app(ops, receiver, hsts=hsts)
     mount_review(admin, _desk(wiring), settings)
     admin_port = await _serve_http(
         admin, settings.host, settings.admin_port, stack, settings.shutdown_timeout
@@ -270,7 +274,14 @@ async def _serve(
 
 
 def _desk(wiring: Wiring) -> Desk:
-    return Desk(wiring.sessions, wiring.rules, wiring.outbox, wiring.effect_policy)
+    return Desk(
+        wiring.sessions,
+        wiring.rules,
+        wiring.outbox,
+        wiring.effect_policy,
+        wiring.settings.caseworker_reply_cap_per_hour,
+        events=SecurityEvents(wiring.metrics),
+    )
 
 
 def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
@@ -340,7 +351,7 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receive
 
     enabled = ", ".join(sorted(providers)) or "none (set a provider secret)"
     say(f"webhooks: {enabled}")
-    return Receiver(settings, providers, keeper, region_for, metrics)
+    return Receiver(settings, providers, keeper, region_for, metrics, NonceGuard(sessions, metrics))
 
 
 async def _serve_http(
