@@ -23,6 +23,8 @@ class Metrics:
     spool_depth: Gauge
     review_open: Gauge
     review_oldest_seconds: Gauge
+    sign_in_failures: Counter
+    access_denied: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -92,6 +94,20 @@ class Metrics:
                 "inbound_review_oldest_seconds",
                 "Age of the oldest open review item by service.",
                 ["service"],
+                registry=registry,
+            ),
+            sign_in_failures=Counter(
+                "inbound_sign_in_failures",
+                "Review sign-ins refused, by reason: password (or no such account), code, "
+                "code_reused, throttled (told to wait; not checked), stale_enrolment, busy.",
+                ["reason"],
+                registry=registry,
+            ),
+            access_denied=Counter(
+                "inbound_access_denied",
+                "Refused attempts by signed-in users and API clients, by kind: item, queue and "
+                "rules of a service outside the user's scope; revoked_token, expired_token.",
+                ["kind"],
                 registry=registry,
             ),
         )

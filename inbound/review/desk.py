@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +18,7 @@ from inbound.actions.effects import EffectPolicy, caseworker_reply
 from inbound.actions.outbox import Outbox, record_action, record_outcome_effects
 from inbound.review import decisions
 from inbound.review.decisions import Act, Refused
+from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
 from inbound.store.actions import OptOuts
@@ -41,6 +42,7 @@ class Desk:
     rules: RulesInForce
     outbox: Outbox
     policy: EffectPolicy
+    events: SecurityEvents = field(default_factory=SecurityEvents.unexported)  # log and metrics
 
     async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueuePage:
         async with self.sessions.begin() as session:
@@ -51,6 +53,9 @@ class Desk:
                     service_id=wanted.service,
                     address=address,
                     detail="queue of another service",
+                )
+                self.events.access_denied(
+                    Denied.QUEUE, user_id=scope.user_id, address=address, service_id=wanted.service
                 )
                 raise NotFound
             page = await ReviewQueue(session).page(scope, wanted)
@@ -192,6 +197,14 @@ class Desk:
                 address=address,
                 detail=what,
             )
+        self.events.access_denied(
+            Denied.ITEM,
+            user_id=scope.user_id,
+            address=address,
+            service_id=owner,
+            item_id=item_id,
+            detail=str(what),
+        )
         raise NotFound
 
     def _service(self, item: ReviewItem) -> ServiceRules:
