@@ -173,6 +173,12 @@ class Settings(BaseSettings):
         description="Plivo auth token (of the account or subaccount owning the number); enables "
         "/webhooks/plivo. Two comma-separated during a rotation.",
     )
+    plivo_allow_v2_only: bool = Field(
+        False,
+        description="Accept Plivo webhooks that carry only the V2 signature, which covers the "
+        "URL and a nonce but not the message: each V2 nonce is then accepted once (kept in "
+        "the database). Off: a Plivo webhook without X-Plivo-Signature-V3 is refused.",
+    )
     telnyx_public_key: str | None = Field(
         None,
         description="Telnyx public key (Mission Control, Keys & Credentials; base64); enables "
@@ -276,6 +282,12 @@ class Settings(BaseSettings):
         True,
         description="Mark the review queue's cookies Secure (HTTPS only). Set false only for "
         "plain-HTTP local runs and tests.",
+    )
+    hsts: bool | None = Field(
+        None,
+        description="Send Strict-Transport-Security (one year) on every answer, so browsers "
+        "reach this host over HTTPS only. Unset: on when INBOUND_PUBLIC_URL starts with "
+        "https://. Browsers honour it only over HTTPS; see docs/operations.md for the proxy.",
     )
     session_idle_minutes: float = Field(
         30.0, gt=0, description="Minutes without a request after which a sign-in ends."

@@ -23,6 +23,8 @@ class Metrics:
     spool_depth: Gauge
     review_open: Gauge
     review_oldest_seconds: Gauge
+    nonces_unchecked: Counter
+    received_at_skewed: Counter
     sign_in_failures: Counter
     access_denied: Counter
 
@@ -94,6 +96,20 @@ class Metrics:
                 "inbound_review_oldest_seconds",
                 "Age of the oldest open review item by service.",
                 ["service"],
+                registry=registry,
+            ),
+            nonces_unchecked=Counter(
+                "inbound_webhook_nonces_unchecked",
+                "Single-use webhook nonces accepted without the replay check because the "
+                "database didn't answer, by provider.",
+                ["provider"],
+                registry=registry,
+            ),
+            received_at_skewed=Counter(
+                "inbound_received_at_skewed",
+                "Messages whose provider-stated time is outside the provider's retry window of "
+                "inbound's clock, by provider and direction (past, future). Kept, not refused.",
+                ["provider", "direction"],
                 registry=registry,
             ),
             sign_in_failures=Counter(

@@ -18,7 +18,9 @@ from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.providers.base import Provider, WebhookError, WebhookRequest
 from inbound.providers.registry import specs
-from inbound.receiver.accept import Durable, RegionLookup, accept_webhook
+from inbound.providers.stated_time import outside_window
+from inbound.receiver.accept import Durable, Nonces, RegionLookup, accept_webhook
+from inbound.receiver.headers import stamp_headers
 from inbound.receiver.openapi import document
 from inbound.receiver.ops import Ops, add_ops_routes
 
@@ -36,6 +38,7 @@ class Receiver:
     publisher: Durable  # RabbitMQ with a confirm, else the spool
     region_for: RegionLookup
     metrics: Metrics
+    nonces: Nonces  # single-use nonces already accepted (V2-only Plivo)
     # The webhook log lines' logger, bound once: the module's lazy proxy rebuilds a logger on
     # every call, about a fifth of the accept line's cost. Bound when the receiver is built, so
     # after logs.configure (and inside a test's capture_logs).
@@ -116,10 +119,14 @@ async def _webhook(request: web.Request, name: str) -> web.StreamResponse:
     receiver = request.app[RECEIVER]
     provider = receiver.providers.get(name)
     if provider is None:
+        # The same answer for a provider that is off as for one that doesn't exist: a caller
+        # on the internet learns neither which are configured nor which settings exist.
         spec = specs().get(name)
         if spec is not None:
-            return _error(404, "provider_disabled", f"{name} is not enabled: set {spec.enabled_by}")
-        return _error(404, "unknown_provider", f"no provider called {name!r}")
+            receiver.log.info(
+                "webhook_provider_disabled", provider=name, enable_with=spec.enabled_by
+            )
+        return _error(404, "unknown_provider", "no such webhook")
     if request.method not in provider.methods:
         allowed = ", ".join(sorted(provider.methods))
         return _error(405, "method_not_allowed", f"{name} webhooks use {allowed}")
@@ -144,6 +151,7 @@ async def _webhook(request: web.Request, name: str) -> web.StreamResponse:
             receiver.publisher,
             receiver.region_for,
             receiver.settings.default_region,
+            receiver.nonces,
         )
     except WebhookError as error:
         receiver.log.warning("webhook_refused", provider=name, status=error.status, code=error.code)
@@ -163,6 +171,13 @@ async def _webhook(request: web.Request, name: str) -> web.StreamResponse:
             sender=phone.mask(message.sender),
             recipient=phone.mask(message.recipient),
         )
+        skew = outside_window(name, message.received_at, message.accepted_at)
+        if skew is not None:
+            # Kept as the provider stated it; retention and ordering use accepted_at.
+            receiver.log.warning(
+                "received_at_skewed", provider=name, message=message.key, skew_seconds=skew.seconds
+            )
+            receiver.metrics.received_at_skewed.labels(name, skew.direction).inc()
     if not reply.headers:
         # The constructor sets the same Content-Type header as the setter, at half the cost;
         # it refuses one given twice, hence only without extra headers.
@@ -179,11 +194,18 @@ async def openapi(request: web.Request) -> web.Response:
 
 
 def create_app(
-    ops: Ops, receiver: Receiver | None, max_body_bytes: int, *, staff: bool = True
+    ops: Ops,
+    receiver: Receiver | None,
+    max_body_bytes: int,
+    *,
+    staff: bool = True,
+    hsts: bool = False,
 ) -> web.Application:
     """The process's aiohttp application: health, and the webhooks if it receives; with `staff`,
-    also /metrics and /openapi.json (the staff pages are mounted on it by the caller)."""
+    also /metrics and /openapi.json (the staff pages are mounted on it by the caller). `hsts`:
+    every answer, the staff pages' and the API's included, carries Strict-Transport-Security."""
     app = web.Application(middlewares=[envelope], client_max_size=max_body_bytes)
+    stamp_headers(app, hsts=hsts)
     add_ops_routes(app, ops, with_metrics=staff)
     if receiver is not None:
         app[RECEIVER] = receiver
@@ -198,10 +220,11 @@ def create_app(
     return app
 
 
-def create_admin_app(ops: Ops, receiver: Receiver | None) -> web.Application:
+def create_admin_app(ops: Ops, receiver: Receiver | None, *, hsts: bool = False) -> web.Application:
     """The staff listener's application: health, /metrics and /openapi.json; the staff pages and
     /api are mounted on it by the caller. Never the webhooks."""
     app = web.Application(middlewares=[envelope])
+    stamp_headers(app, hsts=hsts)
     add_ops_routes(app, ops)
     if receiver is not None:
         app[RECEIVER] = receiver

@@ -29,7 +29,7 @@ _REFUSALS = {
     "401": "No signature or credentials.",
     "403": "The signature or credentials don't match.",
     "405": "This provider doesn't use that HTTP method.",
-    "413": "The body is over INBOUND_MAX_BODY_BYTES.",
+    "413": "The body is over the size limit.",
     "415": "A content type the provider never sends.",
     "422": "A field is missing or malformed; `field` names it.",
     "503": "RabbitMQ did not confirm the message; nothing was stored. Retry.",

@@ -149,7 +149,9 @@ class ReviewQueue:
             .outerjoin(Outcome, Outcome.message_id == Message.id)
             .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
             .where(Message.sender == message.sender, same_place)
-            .order_by(Message.received_at.desc(), Message.id.desc())
+            # Inbound's own clock: a provider's stated time (which may say 2001 or 2099) must
+            # not move a message to either end of the conversation.
+            .order_by(Message.accepted_at.desc(), Message.id.desc())
             .limit(50)
         )
         conversation = [(m, o, r) for m, o, r in reversed(list(history))]
