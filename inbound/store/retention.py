@@ -1,5 +1,10 @@
 """Purging message content after each service's retention: the text, what was captured from
-it, and finished actions' payloads. Ids, outcomes' actions and rules, and opt-outs stay."""
+it, and finished actions' payloads. Ids, outcomes' actions and rules, and opt-outs stay.
+
+Age is counted from when inbound accepted a message (`accepted_at`), never from the time the
+provider states (`received_at`): a provider's clock, or a forged field, saying 2099 must not keep
+a message's text for ever, nor one saying 2001 purge it on arrival.
+"""
 
 from __future__ import annotations
 
@@ -28,6 +33,7 @@ class Purged:
     parts: int  # stray multipart parts' texts
     outcomes: int  # captures (e.g. `details` quotes the text)
     actions: int  # finished callbacks' events and replies' texts
+    nonces: int = 0  # webhook nonces past store.nonces.KEEP
 
 
 async def purge_content(
@@ -40,13 +46,13 @@ async def purge_content(
     messages no known service owns): their text, their outcome's captures and their finished
     actions' payloads; and the text of stray multipart parts older than the default."""
     expired = [
-        (Message.service_id == service_id, Message.received_at < now - timedelta(days=days))
+        (Message.service_id == service_id, Message.accepted_at < now - timedelta(days=days))
         for service_id, days in retention_days.items()
     ]
     expired.append(
         (
             or_(Message.service_id.is_(None), Message.service_id.not_in(list(retention_days))),
-            Message.received_at < now - timedelta(days=default_days),
+            Message.accepted_at < now - timedelta(days=default_days),
         )
     )
     messages = outcomes = actions = 0
@@ -59,7 +65,7 @@ async def purge_content(
         update(MessagePart)
         .where(
             MessagePart.text.is_not(None),
-            MessagePart.received_at < now - timedelta(days=default_days),
+            MessagePart.accepted_at < now - timedelta(days=default_days),
         )
         .values(text=None)
         .execution_options(synchronize_session=False)

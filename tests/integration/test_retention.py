@@ -1,31 +1,55 @@
 """`inbound purge` on real SQLite and PostgreSQL: past each service's retention a message's
 text, its outcome's captures and its finished actions' payloads go; ids, outcomes' actions and
-rules, review items and opt-outs stay, and a pending action keeps what it still has to send."""
+rules, review items and opt-outs stay, and a pending action keeps what it still has to send.
+Age counts from when inbound accepted a message, whatever time the provider stated."""
 
 from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
 from sqlalchemy import select, update
 
 from inbound.cli import main
+from inbound.message import InboundMessage, Part
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.states import ActionState
 from inbound.store.database import create_engine, session_factory
-from inbound.store.models import Action, Message, OptOut, Outcome, ReviewItem
+from inbound.store.models import Action, Message, MessagePart, OptOut, Outcome, ReviewItem
 from inbound.worker.process import process_message
 from tests.conftest import EXAMPLE_RULES
-from tests.integration.test_rules_replay import stored_message
 
 SENDER = "+447700900123"
 SURGERY = "+447700900000"  # appointments: retention_days 7
 COUNCIL = "+447700900001"  # street-reports: retention_days 30
 NOBODY = "+447700900999"  # no service: the default 7 days
 REPORT = "REPORT broken gate behind 14 Mill Lane"
+
+
+def accepted(
+    provider_id: str,
+    text: str,
+    days_ago: float,
+    to: str = SURGERY,
+    stated: datetime | None = None,
+    part: Part | None = None,
+) -> InboundMessage:
+    """A message inbound accepted `days_ago`, whose provider stated `stated` (default: then)."""
+    when = datetime.now(UTC) - timedelta(days=days_ago)
+    return InboundMessage(
+        provider="generic",
+        provider_message_id=provider_id,
+        sender=SENDER,
+        recipient=to,
+        text=text,
+        received_at=stated or when,
+        accepted_at=when,
+        part=part,
+    )
 
 
 # Short names keep the table below readable.
@@ -61,7 +85,7 @@ async def _store_history(database_url: str) -> None:
     try:
         sessions = session_factory(engine)
         for provider_id, text, to, days_ago, states in HISTORY:
-            await process_message(sessions, rules, stored_message(provider_id, text, days_ago, to))
+            await process_message(sessions, rules, accepted(provider_id, text, days_ago, to))
             async with sessions.begin() as session:
                 message_id = await session.scalar(
                     select(Message.id).where(Message.provider_message_id == provider_id)
@@ -200,3 +224,66 @@ def test_a_pending_action_is_purged_on_the_first_purge_after_it_finishes(
 
     assert "the captures of 0 outcomes and the payloads of 1 finished actions" in out
     assert asyncio.run(_read(history))["old-pending"].actions["callback"] == (DELIVERED, {})
+
+
+FUTURE, PAST = datetime(2099, 1, 1, tzinfo=UTC), datetime(2001, 1, 1, tzinfo=UTC)
+
+
+async def _store_with_stated_times(database_url: str) -> None:
+    rules = CompiledRules(load_directory(EXAMPLE_RULES))
+    engine = create_engine(database_url)
+    try:
+        sessions = session_factory(engine)
+        for message in (
+            accepted("says-2099-accepted-10-days-ago", "hello", 10, stated=FUTURE),
+            accepted("says-2001-accepted-now", "hello", 0, stated=PAST),
+            # Parts of long messages that never completed: one of each kind.
+            accepted(
+                "part-2099",
+                "first half",
+                10,
+                stated=FUTURE,
+                part=Part(reference="a", total=2, number=1),
+            ),
+            accepted(
+                "part-2001",
+                "first half",
+                0,
+                stated=PAST,
+                part=Part(reference="b", total=2, number=1),
+            ),
+        ):
+            await process_message(sessions, rules, message)
+    finally:
+        await engine.dispose()
+
+
+async def _texts(database_url: str) -> dict[str, str | None]:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            messages = await session.execute(select(Message.provider_message_id, Message.text))
+            parts = await session.execute(select(MessagePart.provider_message_id, MessagePart.text))
+            return {provider_id: text for provider_id, text in [*messages, *parts]}
+    finally:
+        await engine.dispose()
+
+
+def test_retention_counts_from_when_inbound_accepted_not_the_stated_time(
+    database_url: str, monkeypatch: pytest.MonkeyPatch, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A provider stating 2099 can't keep a text for ever; one stating 2001 can't get it purged
+    on arrival. Parts of long messages likewise."""
+    asyncio.run(_store_with_stated_times(database_url))
+    monkeypatch.setenv("INBOUND_DATABASE_URL", database_url)
+    monkeypatch.setenv("INBOUND_RULES_DIR", str(EXAMPLE_RULES))
+
+    out = _purge(capsys)
+
+    assert "purged the text of 1 messages and 1 message parts" in out
+    assert asyncio.run(_texts(database_url)) == {
+        "says-2099-accepted-10-days-ago": None,
+        "says-2001-accepted-now": "hello",
+        "part-2099": None,
+        "part-2001": "first half",
+    }
