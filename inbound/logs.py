@@ -4,12 +4,49 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from typing import Any
 
 import orjson
 import structlog
 from structlog.typing import EventDict, WrappedLogger
+
+# What a terminal acts on, or what reorders the text around it: C0 and C1 controls, DEL, and the
+# bidirectional marks, embeddings, overrides and isolates. Values carry provider-controlled text
+# (a signed message id, an error message), which must not move the cursor, retitle the window or
+# reverse a line someone reads.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+# The same less C0, which every JSON encoder already writes as \u00XX escapes.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
+_NAMED = {"\n": "\\n", "\r": "\\r", "\t": "\\t"}
+
+
+def _escaped(match: re.Match[str]) -> str:
+    char = match.group()
+    code = ord(char)
+    return _NAMED.get(char) or (f"\\x{code:02x}" if code < 0x100 else f"\\u{code:04x}")
+
+
+def escape_controls(text: str) -> str:
+    """The text with every control character written as an escape (`\\x1b`, `\\u202e`)."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+def _json_escape(line: str) -> str:
+    # orjson (like json.dumps with ensure_ascii off) leaves DEL, C1 and bidi controls raw. They
+    # can only be inside strings (JSON's own syntax is ASCII), where \uXXXX means the same.
+    if line.isascii() and "\x7f" not in line:
+        return line  # the usual line, checked at C speed
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", line)
+
+
+def _console(renderer: structlog.dev.ConsoleRenderer) -> structlog.typing.Processor:
+    def render(logger: WrappedLogger, name: str, event_dict: EventDict) -> str:
+        line = renderer(logger, name, event_dict)
+        return escape_controls(line)
+
+    return render
 
 
 def _one_line(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
@@ -22,14 +59,18 @@ def _one_line(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
 
 
 def render_json(event: EventDict, **options: Any) -> str:
-    """One log line as JSON; orjson, falling back to the standard encoder for what it refuses."""
+    """One log line as JSON; orjson, falling back to the standard encoder for what it refuses.
+
+    Control characters are escaped whatever the encoder, so the line is safe in a terminal.
+    """
     # orjson: a log line per webhook made the stdlib encoder a visible share of a request.
     try:
-        return orjson.dumps(
+        line = orjson.dumps(
             event, default=options.get("default"), option=orjson.OPT_NON_STR_KEYS
         ).decode()
     except TypeError:  # orjson.JSONEncodeError: e.g. an integer beyond 64 bits
-        return json.dumps(event, **options)
+        line = json.dumps(event, **options)
+    return _json_escape(line)
 
 
 def configure(level: str = "INFO", fmt: str = "json") -> None:
@@ -40,7 +81,7 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     renderer: structlog.typing.Processor = (
         structlog.processors.JSONRenderer(serializer=render_json)
         if fmt == "json"
-        else structlog.dev.ConsoleRenderer(colors=False)
+        else _console(structlog.dev.ConsoleRenderer(colors=False))
     )
     shared: list[structlog.typing.Processor] = [
         structlog.contextvars.merge_contextvars,
