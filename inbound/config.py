@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
 
@@ -9,7 +10,9 @@ from pydantic import Field, SecretStr, field_validator
 from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
+from inbound.forwarded import networks
 from inbound.providers.public_keys import public_keys
+from inbound.secret_keys import split_keys
 
 
 class Settings(BaseSettings):
@@ -298,8 +301,22 @@ class Settings(BaseSettings):
     sign_in_limit: int = Field(
         5,
         ge=1,
-        description="Failed sign-ins per account in 15 minutes before further tries are refused "
-        "(four times as many per address).",
+        description="Failed sign-ins an account may have (since its last sign-in, within a day) "
+        "before each further try must wait: 30 s, doubling with each failure up to 15 min. From "
+        "one address, four times as many different accounts (within an hour). Never a lock.",
+    )
+    trusted_proxies: Annotated[list[IPv4Network | IPv6Network], NoDecode] = Field(
+        default_factory=list,
+        description="Proxies (IP addresses or CIDR ranges, comma-separated) whose "
+        "X-Forwarded-For is believed: behind them the client's address, for sign-in throttling "
+        "and the audit log, is the hop they appended. Unset: the header is never read.",
+    )
+    secret_key: SecretStr | None = Field(
+        None,
+        description="Fernet key(s) sealing two-factor keys in the database; comma-separated "
+        "during a rotation: the first seals, any opens (each stored key is re-sealed with the "
+        "first at start-up and sign-in). Unset: a SQLite install makes one in a file beside the "
+        "database (<file>.secret-key, 0600); other databases must set it to serve /review.",
     )
     caseworker_reply_cap_per_hour: int = Field(
         5,
@@ -328,6 +345,22 @@ class Settings(BaseSettings):
     def _known_sender(cls, value: str) -> str:
         if value not in {"log", "notify"}:
             raise ValueError("must be 'log' or 'notify'")
+        return value
+
+    @field_validator("trusted_proxies", mode="before")
+    @classmethod
+    def _networks(cls, value: object) -> object:
+        if isinstance(value, str):
+            return networks(value)
+        return value
+
+    @field_validator("secret_key")
+    @classmethod
+    def _fernet_keys(cls, value: SecretStr | None) -> SecretStr | None:
+        # A key that can't be used should stop start-up with the reason, not fail sign-ins.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        split_keys(value.get_secret_value())
         return value
 
     @field_validator("unverified_providers", mode="before")

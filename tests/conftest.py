@@ -27,6 +27,8 @@ GENERIC_SECRET = "test-generic-secret"
 TWILIO_TOKEN = "test-twilio-auth-token"
 TWILIO_ACCOUNT = "AC" + "0" * 32
 TEST_RETRY_DELAYS = [0.2, 0.4]
+# Seals two-factor keys in the tests' databases (PostgreSQL needs one set; see secret_box.py).
+TEST_SECRET_KEY = "uA2yZ3bW4cX5dV6eU7fT8gS9hR0iQ1jP2kO3lN4mM5o="
 
 
 async def _migrate(url: str) -> None:
@@ -131,6 +133,7 @@ def settings_for(database_url: str, amqp_url: str, namespace: str, **changes: An
         "retry_delays": TEST_RETRY_DELAYS,
         "callback_max_attempts": 4,
         "callback_timeout": 2.0,
+        "secret_key": SecretStr(TEST_SECRET_KEY),
     }
     return Settings(**{**fields, **changes})
 

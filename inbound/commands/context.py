@@ -138,6 +138,11 @@ def explain(error: BaseException) -> str | None:
             return f"INBOUND_AMQP_URL: {error}"
         if isinstance(error, BrokerUnreachable):
             return f"{error}; {RABBITMQ_HINT}"
+    if "inbound.review.secret_box" in loaded:
+        from inbound.review.secret_box import SecretKeyError
+
+        if isinstance(error, SecretKeyError):
+            return str(error)
     if "inbound.bootstrap" in loaded:
         from inbound.bootstrap import StartupError
 

@@ -7,7 +7,9 @@ from __future__ import annotations
 
 import functools
 import hashlib
+import hmac
 import secrets
+from datetime import datetime
 
 import pyotp
 import segno
@@ -16,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError
 
 _HASHER = PasswordHasher()  # argon2id with the library's current recommended parameters
 ISSUER = "inbound review"
+TOTP_DIGITS = 6
 
 
 @functools.cache
@@ -58,12 +61,19 @@ def totp_qr_svg(secret: str, email: str) -> str:
     return svg
 
 
-def check_totp(secret: str | None, code: str) -> bool:
-    """True for the current code (or the one either side, for clock drift)."""
+def matching_step(secret: str, code: str, now: datetime) -> int | None:
+    """The time step whose code this is: the current step or one either side (clock drift);
+    None when it matches none. The caller refuses a step already used."""
     code = "".join(code.split())
-    if secret is None or not code.isdigit():
-        return False
-    return bool(pyotp.TOTP(secret).verify(code, valid_window=1))
+    if not (code.isdigit() and len(code) == TOTP_DIGITS):
+        return None
+    totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
+    current = totp.timecode(now)
+    for step in (current - 1, current, current + 1):
+        # compare_digest: timing says nothing about how much of a wrong code was right.
+        if hmac.compare_digest(totp.generate_otp(step), code):
+            return step
+    return None
 
 
 def new_token() -> str:

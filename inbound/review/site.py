@@ -13,10 +13,11 @@ from typing import Any
 import jinja2
 from aiohttp import web
 
-from inbound import phone
+from inbound import forwarded, phone
 from inbound.config import Settings
-from inbound.review import auth
+from inbound.review import auth, forms
 from inbound.review.desk import Desk
+from inbound.review.forms import FormInvalid
 from inbound.store.models import User, WebSession
 from inbound.store.users import Scope, Users, WebSessions
 
@@ -44,6 +45,9 @@ SESSION: web.RequestKey[WebSession | None] = web.RequestKey("session", WebSessio
 USER = web.RequestKey("user", User)
 SCOPE = web.RequestKey("scope", Scope)
 PRE_CSRF = web.RequestKey("pre_csrf", str)
+# INBOUND_TRUSTED_PROXIES, parsed; on the app that mounts /review and /api, so both see it.
+TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted_proxies")
+FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
 def templates() -> jinja2.Environment:
@@ -67,7 +71,12 @@ def age(when: datetime) -> str:
 
 
 def client_address(request: web.Request) -> str | None:
-    return request.remote
+    """The address of the person making the request, for the audit log and sign-in throttling:
+    the peer, or behind a proxy in INBOUND_TRUSTED_PROXIES the hop it put in X-Forwarded-For."""
+    trusted = request.config_dict.get(TRUSTED_PROXIES, ())
+    return forwarded.client_address(
+        request.remote, request.headers.getall("X-Forwarded-For", []), trusted
+    )
 
 
 # -- middlewares ------------------------------------------------------------------------------
@@ -110,10 +119,18 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
 
 @web.middleware
 async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Every POST carries the session's token (or, before sign-in, the cookie's)."""
+    """Every POST is a form carrying the session's token (or, before sign-in, the cookie's).
+
+    A body that can't be read as a form, or a field that isn't text (FormInvalid, here or from
+    a handler), is a 400 page saying so, never a 500.
+    """
     if request.method == "POST":
-        form = await request.post()
-        given = str(form.get("csrf_token", ""))
+        try:
+            if request.content_type not in FORM_TYPES:
+                raise FormInvalid(None, "it was not sent as a form")
+            given = forms.text(await forms.read_form(request), "csrf_token")
+        except FormInvalid as invalid:
+            return bad_form(request, invalid)
         session: WebSession | None = request[SESSION]
         # Sign-in has no session yet (or a stale one): it uses the double-submit cookie.
         pre = session is None or request.path == "/review/sign-in"
@@ -124,7 +141,16 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
             return render(
                 request, "error.html", 403, message="The form expired: go back and retry."
             )
-    return await handler(request)
+    try:
+        return await handler(request)
+    except FormInvalid as invalid:
+        return bad_form(request, invalid)
+
+
+def bad_form(request: web.Request, invalid: FormInvalid) -> web.Response:
+    """The 400 page for a form that wasn't sent as the page sends it."""
+    message = f"The form was not sent as the page sends it: {invalid}."
+    return render(request, "bad_request.html", 400, message=message)
 
 
 # -- rendering --------------------------------------------------------------------------------

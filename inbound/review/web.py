@@ -14,6 +14,7 @@ from aiohttp import web
 from inbound.config import Settings
 from inbound.review.decisions import CAPTURES, DECISIONS, Refused
 from inbound.review.desk import Desk, NotFound
+from inbound.review.security_events import Denied
 from inbound.review.sign_in import add_sign_in_routes
 from inbound.review.site import (
     HERE,
@@ -167,6 +168,12 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
                 service_id=service_id,
                 detail="rules",
                 address=client_address(request),
+            )
+            desk.events.access_denied(
+                Denied.RULES,
+                user_id=scope.user_id,
+                address=client_address(request),
+                service_id=service_id,
             )
             return render(request, "not_found.html", 404)
         await Audit(db).record(

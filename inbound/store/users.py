@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
-from sqlalchemy import delete, func, or_, select
+from sqlalchemy import delete, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.review.throttle import Failures
 from inbound.store.models import ApiToken, AuditEvent, Membership, User, WebSession
 
 ROLES = ("caseworker", "service_admin", "platform_admin")
@@ -129,6 +130,16 @@ class WebSessions:
     async def end(self, key: str) -> None:
         await self._session.execute(delete(WebSession).where(WebSession.id == key))
 
+    async def end_half_signed_in(self, user_id: int, keep: str) -> None:
+        """End the user's sessions still waiting for a code, all but `keep`."""
+        await self._session.execute(
+            delete(WebSession).where(
+                WebSession.user_id == user_id,
+                WebSession.stage == "password",
+                WebSession.id != keep,
+            )
+        )
+
 
 class ApiTokens:
     """Bearer tokens for the JSON API; only hashes are stored."""
@@ -184,14 +195,44 @@ class Audit:
         )
         await self._session.flush()
 
-    async def failures_since(self, subject: str, address: str, since: datetime) -> tuple[int, int]:
-        """Failed sign-ins since a time: (for this account name, from this address)."""
-        base = select(func.count()).where(
-            AuditEvent.action == "sign_in_failed", AuditEvent.at >= since
-        )
-        by_subject = await self._session.scalar(base.where(AuditEvent.subject == subject))
-        by_address = await self._session.scalar(base.where(AuditEvent.address == address))
-        return int(by_subject or 0), int(by_address or 0)
+    async def account_failures(
+        self, subject: str, user_id: int | None, since: datetime
+    ) -> Failures:
+        """Failed sign-ins on an account name since a time, or since the account's last full
+        sign-in if that is later (a password alone doesn't start the count afresh)."""
+        if user_id is not None:
+            signed_in = await self._session.scalar(
+                select(func.max(AuditEvent.at)).where(
+                    AuditEvent.action == "sign_in",
+                    AuditEvent.user_id == user_id,
+                    AuditEvent.at >= since,
+                )
+            )
+            since = signed_in or since
+        row = (
+            await self._session.execute(
+                select(func.count(), func.max(AuditEvent.at)).where(
+                    AuditEvent.action == "sign_in_failed",
+                    AuditEvent.subject == subject,
+                    AuditEvent.at >= since,
+                )
+            )
+        ).one()
+        return Failures(int(row[0] or 0), row[1])
+
+    async def address_failures(self, address: str, since: datetime) -> Failures:
+        """Failed sign-ins from an address since a time, counted in distinct accounts: one
+        account's failures never hold up another's sign-in."""
+        row = (
+            await self._session.execute(
+                select(func.count(distinct(AuditEvent.subject)), func.max(AuditEvent.at)).where(
+                    AuditEvent.action == "sign_in_failed",
+                    AuditEvent.address == address,
+                    AuditEvent.at >= since,
+                )
+            )
+        ).one()
+        return Failures(int(row[0] or 0), row[1])
 
     async def events(self, *actions: str) -> list[AuditEvent]:
         query = select(AuditEvent).order_by(AuditEvent.id)

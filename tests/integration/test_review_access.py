@@ -161,10 +161,13 @@ async def test_sign_in_attempts_are_throttled_per_account(world: World) -> None:
                 "/review/sign-in", {"email": world.admin.email, "password": "wrong guess"}
             )
         await browser.get("/review/sign-in")
-        status, _, _ = await browser.post(
+        status, page, headers = await browser.post(
             "/review/sign-in", {"email": world.admin.email, "password": PASSWORD}
         )
-        assert status == 401
+        # Not checked at all, even the right password: told to wait, in words.
+        assert status == 429
+        assert "Wait 30 seconds, then try again." in page
+        assert headers["Retry-After"] == "30"
     finally:
         await browser.close()
 

@@ -59,6 +59,9 @@ CORE = (
     "inbound.outcome",
     "inbound.trace",
     "inbound.review.decisions",
+    "inbound.review.throttle",
+    "inbound.forwarded",
+    "inbound.secret_keys",
     "inbound.providers",
 )
 
