@@ -264,7 +264,7 @@ async def _texts(database_url: str) -> dict[str, str | None]:
         async with session_factory(engine)() as session:
             messages = await session.execute(select(Message.provider_message_id, Message.text))
             parts = await session.execute(select(MessagePart.provider_message_id, MessagePart.text))
-            return {provider_id: text for provider_id, text in [*messages, *parts]}
+            return {row[0]: row[1] for row in [*messages, *parts]}
     finally:
         await engine.dispose()
 
