@@ -52,7 +52,7 @@ class Periodic:
             try:
                 again = await self._step()
             except Exception as error:  # logged, and the loop goes on: the next step may work
-                log.error(f"{self.name}_failed", error=type(error).__name__)
+                log.warning(f"{self.name}_failed", error=type(error).__name__)
                 again = False
             if not again:
                 await self._pause()
