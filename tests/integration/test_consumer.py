@@ -14,9 +14,11 @@ from inbound.broker.connection import connect
 from inbound.broker.consumer import Consumer, Settle
 from tests.support.waiting import eventually
 
+Connection = aio_pika.abc.AbstractRobustConnection
+
 
 @pytest.fixture
-async def connection(amqp_url: str) -> AsyncIterator[aio_pika.abc.AbstractRobustConnection]:
+async def connection(amqp_url: str) -> AsyncIterator[Connection]:
     opened = await connect(amqp_url, within=10)
     yield opened
     await opened.close()
@@ -29,9 +31,7 @@ def declarer(name: str) -> object:
     return declare
 
 
-async def publish(
-    connection: aio_pika.abc.AbstractRobustConnection, queue: str, *bodies: bytes
-) -> None:
+async def publish(connection: Connection, queue: str, *bodies: bytes) -> None:
     channel = await connection.channel()
     for body in bodies:
         await channel.default_exchange.publish(aio_pika.Message(body), routing_key=queue)
@@ -48,7 +48,7 @@ async def depth(connection: Connection, queue: str) -> int:
 
 
 async def test_a_failing_handler_gets_the_delivery_again(
-    connection: aio_pika.abc.AbstractRobustConnection, namespace: str
+    connection: Connection, namespace: str
 ) -> None:
     queue = f"{namespace}.consumer"
     seen: list[bytes] = []
@@ -84,7 +84,7 @@ async def test_a_failing_handler_gets_the_delivery_again(
     [(Settle.ACK, 0), (Settle.DEAD_LETTER, 0), (Settle.LEAVE, 1)],
 )
 async def test_each_outcome_is_settled_as_it_says(
-    connection: aio_pika.abc.AbstractRobustConnection, namespace: str, outcome: Settle, left: int
+    connection: Connection, namespace: str, outcome: Settle, left: int
 ) -> None:
     queue = f"{namespace}.{outcome.value}"
     handled = asyncio.Event()
@@ -104,9 +104,7 @@ async def test_each_outcome_is_settled_as_it_says(
     await eventually(lambda: depth(connection, queue), lambda n: n == left)
 
 
-async def test_stop_waits_for_a_delivery_in_flight(
-    connection: aio_pika.abc.AbstractRobustConnection, namespace: str
-) -> None:
+async def test_stop_waits_for_a_delivery_in_flight(connection: Connection, namespace: str) -> None:
     queue = f"{namespace}.inflight"
     started, release = asyncio.Event(), asyncio.Event()
     finished: list[str] = []
