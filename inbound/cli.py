@@ -22,13 +22,14 @@ from inbound.commands import (
     run,
     send,
     spool,
+    tokens,
     trace,
     users,
 )
 from inbound.commands.context import SETTINGS_POINTER, CommandError, HelpFormat, explain
 
 # In the order `inbound --help` lists them: running it, then looking into it, then operating it.
-COMMANDS = (run, migrate, config, trace, send, rules, callbacks, spool, purge, users)
+COMMANDS = (run, migrate, config, trace, send, rules, callbacks, spool, purge, users, tokens)
 
 DESCRIPTION = "Receive SMS replies, act on them with keyword rules, queue the rest."
 EPILOG = (

@@ -1,7 +1,8 @@
 """The JSON API (/api/): the queue operations for services building their own tools.
 
-`Authorization: Bearer <token>` (made with `inbound users token EMAIL`); the token acts as its
-user, with that user's services. Phone numbers appear masked; message text in full.
+`Authorization: Bearer <token>` (made with `inbound tokens add`); the token acts as its user,
+with that user's services, until it expires, is revoked or its user is disabled. Phone numbers
+appear masked; message text in full.
 """
 
 from __future__ import annotations
@@ -12,21 +13,41 @@ from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound import phone
+from inbound.logs import get_logger
 from inbound.review import auth
 from inbound.review.decisions import CAPTURES, Refused
 from inbound.review.desk import Desk, NotFound
+from inbound.review.security_events import Denied
+from inbound.review.site import client_address
+from inbound.review.token_state import TokenState, use_worth_recording
+from inbound.store.models import ApiToken
 from inbound.store.review import STATES, QueueFilter
-from inbound.store.users import ApiTokens, Scope, Users
+from inbound.store.tokens import ApiTokens
+from inbound.store.users import Audit, Scope, Users
 
 Handler = Callable[[web.Request], Awaitable[web.StreamResponse]]
 DESK = web.AppKey("review_desk", Desk)
 SCOPE = web.RequestKey("api_scope", Scope)
+_log = get_logger("api")
 
 
 def _error(status: int, code: str, message: str) -> web.Response:
     return web.json_response({"error": {"code": code, "message": message}}, status=status)
+
+
+# The answer to a token that doesn't authenticate names the reason. Telling "revoked" or
+# "expired" apart from "unknown" leaks nothing: only someone holding the token can get either
+# answer, and they already know the token existed; a guessed token is just "unknown". Naming the
+# reason tells a legitimate client to ask for a new token instead of retrying.
+REFUSALS: dict[TokenState, tuple[str, str]] = {
+    TokenState.UNKNOWN: ("token_unknown", "unknown token"),
+    TokenState.EXPIRED: ("token_expired", "the token has expired: ask for a new one"),
+    TokenState.REVOKED: ("token_revoked", "the token was revoked: ask for a new one"),
+    TokenState.USER_DISABLED: ("token_revoked", "the token was revoked: ask for a new one"),
+}
 
 
 @web.middleware
@@ -35,14 +56,43 @@ async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
         return _error(401, "unauthorized", "send Authorization: Bearer <token>")
+    now = datetime.now(UTC)
     async with request.app[DESK].sessions.begin() as db:
-        user = await ApiTokens(db).user_for(auth.token_hash(token.strip()))
-        if user is None:
-            return _error(401, "unauthorized", "unknown token")
+        tokens = ApiTokens(db)
+        presented = await tokens.presented(auth.token_hash(token.strip()), now)
+        row, user = presented.token, presented.user
+        if presented.state is not TokenState.ACTIVE or row is None or user is None:
+            await _refused(request, db, presented.state, row)
+            code, message = REFUSALS.get(presented.state, REFUSALS[TokenState.UNKNOWN])
+            return _error(401, code, message)
+        if use_worth_recording(row.last_used_at, now):
+            await tokens.record_use(row.id, now)
         request[SCOPE] = await Users(db).scope(user)
     response = await handler(request)
     response.headers["Cache-Control"] = "no-store"
     return response
+
+
+async def _refused(
+    request: web.Request, db: AsyncSession, state: TokenState, token: ApiToken | None
+) -> None:
+    """A token that exists but no longer works: a security event (log line and metric) and an
+    audit row. An unknown token names no account: a log line at info, nothing more."""
+    address = client_address(request)
+    if token is None:
+        _log.info("api_token_unknown", address=address)
+        return
+    kind = Denied.EXPIRED_TOKEN if state is TokenState.EXPIRED else Denied.REVOKED_TOKEN
+    request.app[DESK].events.access_denied(
+        kind, user_id=token.user_id, address=address, token_id=token.id, detail=state.value
+    )
+    await Audit(db).record(
+        "token_refused",
+        user_id=token.user_id,
+        subject=f"token {token.id}",
+        address=address,
+        detail=state.value,
+    )
 
 
 def _item_json(item: Any, message: Any) -> dict[str, Any]:

@@ -97,7 +97,8 @@ async def security_headers(request: web.Request, handler: Handler) -> web.Stream
 
 @web.middleware
 async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse:
-    """Load the server-side session named by the cookie (if live) into the request."""
+    """Load the server-side session named by the cookie (if live, and its user not disabled)
+    into the request."""
     token = request.cookies.get(SESSION_COOKIE)
     request[SESSION] = None
     if token:
@@ -111,9 +112,14 @@ async def sessions(request: web.Request, handler: Handler) -> web.StreamResponse
             if found is not None:
                 user = await Users(db).get(found.user_id)
                 assert user is not None
-                request[SESSION] = found
-                request[USER] = user
-                request[SCOPE] = await Users(db).scope(user)
+                if user.disabled_at is not None:
+                    # Disabling ends sessions in the same transaction; this refuses any that a
+                    # sign-in in flight created afterwards.
+                    await WebSessions(db).end(found.id)
+                else:
+                    request[SESSION] = found
+                    request[USER] = user
+                    request[SCOPE] = await Users(db).scope(user)
     return await handler(request)
 
 

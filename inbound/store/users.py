@@ -1,4 +1,5 @@
-"""Users, their memberships, sign-in sessions, API tokens and the audit log, on one session."""
+"""Users, their memberships, sign-in sessions and the audit log, on one session (API tokens:
+store/tokens.py)."""
 
 from __future__ import annotations
 
@@ -9,7 +10,8 @@ from sqlalchemy import delete, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.review.throttle import Failures
-from inbound.store.models import ApiToken, AuditEvent, Membership, User, WebSession
+from inbound.store.models import AuditEvent, Membership, User, WebSession
+from inbound.store.tokens import ApiTokens
 
 ROLES = ("caseworker", "service_admin", "platform_admin")
 
@@ -91,6 +93,72 @@ class Users:
     async def end_sessions(self, user_id: int) -> None:
         await self._session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
+    # -- taking access away (issue 13) ---------------------------------------------------------
+
+    async def active_by_email(self, email: str) -> User | None:
+        """The user with this email unless disabled (or removed): the lookup sign-in uses."""
+        user = await self.by_email(email)
+        return user if user is not None and user.disabled_at is None else None
+
+    async def disable(self, user: User, now: datetime) -> int:
+        """No sign-in from now: ends every session and revokes every token in this transaction.
+
+        Returns how many tokens were revoked. Disabling a disabled user keeps the first date.
+        """
+        user.disabled_at = user.disabled_at or now
+        await self.end_sessions(user.id)
+        revoked = await ApiTokens(self._session).revoke_all(user.id, now)
+        await self._session.flush()
+        return revoked
+
+    async def enable(self, user: User) -> None:
+        """Sign-in allowed again; ended sessions and revoked tokens stay so."""
+        user.disabled_at = None
+        await self._session.flush()
+
+    async def take_away(self, user: User, service_id: str | None) -> bool:
+        """Remove a service role (None: platform_admin); False when they didn't have it."""
+        if service_id is None:
+            had = user.platform_admin
+            user.platform_admin = False
+            await self._session.flush()
+            return had
+        result = await self._session.execute(
+            delete(Membership).where(
+                Membership.user_id == user.id, Membership.service_id == service_id
+            )
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def remove(self, user: User, now: datetime) -> int:
+        """Disable and anonymise: no email, password, two-factor key or role is left.
+
+        The row stays, so audit events, notes and decisions still name the same user id; the
+        email becomes removed-<id>@removed.invalid. Returns how many tokens were revoked.
+        """
+        revoked = await self.disable(user, now)
+        await self._session.execute(delete(Membership).where(Membership.user_id == user.id))
+        user.email = removed_email(user.id)
+        user.password_hash = REMOVED_HASH  # not an argon2 hash: no password matches it
+        user.totp_secret = None
+        user.totp_last_step = None
+        user.platform_admin = False
+        await self._session.flush()
+        return revoked
+
+
+REMOVED_HASH = "!removed"
+
+
+def removed_email(user_id: int) -> str:
+    """The address a removed account keeps (.invalid is reserved: it can't be a mailbox)."""
+    return f"removed-{user_id}@removed.invalid"
+
+
+def is_removed(user: User) -> bool:
+    """True for an account anonymised by Users.remove (it can't be enabled again)."""
+    return user.password_hash == REMOVED_HASH
+
 
 class WebSessions:
     """Server-side sign-in sessions, keyed by the SHA-256 of the cookie's token."""
@@ -139,29 +207,6 @@ class WebSessions:
                 WebSession.id != keep,
             )
         )
-
-
-class ApiTokens:
-    """Bearer tokens for the JSON API; only hashes are stored."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def add(self, user_id: int, token_hash: str, name: str) -> None:
-        self._session.add(
-            ApiToken(
-                token_hash=token_hash, user_id=user_id, name=name, created_at=datetime.now(UTC)
-            )
-        )
-        await self._session.flush()
-
-    async def user_for(self, token_hash: str) -> User | None:
-        found: User | None = await self._session.scalar(
-            select(User)
-            .join(ApiToken, ApiToken.user_id == User.id)
-            .where(ApiToken.token_hash == token_hash)
-        )
-        return found
 
 
 class Audit:

@@ -17,7 +17,8 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.message import InboundMessage
 from inbound.review import auth
 from inbound.store.messages import Messages
-from inbound.store.users import ApiTokens, Users
+from inbound.store.tokens import ApiTokens
+from inbound.store.users import Users
 
 PASSWORD = "correct horse battery staple"
 CHROMIUM = "/usr/bin/chromium"

@@ -59,6 +59,7 @@ CORE = (
     "inbound.outcome",
     "inbound.trace",
     "inbound.review.decisions",
+    "inbound.review.token_state",
     "inbound.review.throttle",
     "inbound.forwarded",
     "inbound.secret_keys",

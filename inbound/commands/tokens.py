@@ -1,0 +1,200 @@
+"""`inbound tokens …`: API tokens for the JSON API (/api), each acting as one user.
+
+- `add --user EMAIL --name NAME [--expires-in DAYS]`   print a new token (alone, on stdout)
+- `list [--user EMAIL]`                               every token's id, owner, dates and state
+- `revoke ID`                                          stop a token working, at once
+
+Only a token's SHA-256 is stored: `add` shows the token once and nothing shows it again.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from typing import TYPE_CHECKING
+
+from inbound.commands.context import CommandError, Subcommands, add_command
+from inbound.commands.users import in_transaction, operator, stamp, table, user_named
+
+if TYPE_CHECKING:
+    from datetime import datetime
+
+    from sqlalchemy.ext.asyncio import AsyncSession
+
+    from inbound.store.tokens import TokenListing
+
+# Repeated from inbound.review.token_state (importing it would load the store for every
+# command's --help); a unit test keeps them equal.
+DEFAULT_DAYS = 90
+LONGEST_DAYS = 365
+LONGEST_NAME = 100
+
+
+def _days(text: str) -> int:
+    """--expires-in: a whole number of days, 1 to LONGEST_DAYS."""
+    if not text.isdigit() or not 1 <= int(text) <= LONGEST_DAYS:
+        raise argparse.ArgumentTypeError(f"a whole number of days from 1 to {LONGEST_DAYS}")
+    return int(text)
+
+
+def _name(text: str) -> str:
+    """--name: what the token is for, as `tokens list` shows it."""
+    name = text.strip()
+    if not name or len(name) > LONGEST_NAME or not name.isprintable():
+        raise argparse.ArgumentTypeError(f"1 to {LONGEST_NAME} printable characters")
+    return name
+
+
+def _token_id(text: str) -> int:
+    """ID: a token's number, as `tokens list` shows it."""
+    if not text.isdigit() or len(text) > 9:  # ids are 32-bit integers
+        raise argparse.ArgumentTypeError("a token id, as `inbound tokens list` shows it")
+    return int(text)
+
+
+def add_token(email: str, name: str, days: int) -> int:
+    """Make a token for the user; print it alone on stdout, and what it is on stderr."""
+    from datetime import UTC, datetime, timedelta
+
+    from inbound.review import auth
+    from inbound.store.tokens import ApiTokens
+    from inbound.store.users import Audit
+
+    token = auth.new_token()
+
+    async def work(session: AsyncSession) -> tuple[int, str, datetime]:
+        user = await user_named(session, email)
+        if user.disabled_at is not None:
+            raise CommandError(f"{user.email} is disabled: `inbound users enable` them first")
+        now = datetime.now(UTC)
+        row = await ApiTokens(session).add(
+            user.id, auth.token_hash(token), name, lifetime=timedelta(days=days), now=now
+        )
+        expires = row.expires_at or now
+        await Audit(session).record(
+            "token_added",
+            user_id=user.id,
+            subject=f"token {row.id}",
+            detail=f"{name}; expires {stamp(expires)}; by {operator()}",
+        )
+        return row.id, user.email, expires
+
+    token_id, owner, expires = in_transaction(work)
+    print(token)
+    print(
+        f"token {token_id} ({name}) acts as {owner} until {stamp(expires)}, in {days} days. "
+        f"It is shown once, above: store it now. `inbound tokens revoke {token_id}` stops it.",
+        file=sys.stderr,
+    )
+    return 0
+
+
+def _add(args: argparse.Namespace) -> int:
+    return add_token(args.user, args.name, args.expires_in)
+
+
+def _row(token: TokenListing) -> list[str]:
+    return [
+        str(token.id),
+        token.name,
+        token.owner,
+        stamp(token.created_at),
+        stamp(token.last_used_at),
+        stamp(token.expires_at),
+        token.state.value,
+    ]
+
+
+def _list(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from inbound.store.tokens import ApiTokens
+
+    async def work(session: AsyncSession) -> list[TokenListing]:
+        owner = await user_named(session, args.user) if args.user else None
+        return await ApiTokens(session).listing(
+            datetime.now(UTC), owner.id if owner is not None else None
+        )
+
+    tokens = in_transaction(work)
+    if not tokens:
+        whose = f" for {args.user.strip().lower()}" if args.user else ""
+        print(f"no API tokens{whose}: `inbound tokens add` makes one", file=sys.stderr)
+        return 0
+    headers = ["ID", "NAME", "OWNER", "CREATED", "LAST USED", "EXPIRES", "STATE"]
+    print(table(headers, [_row(token) for token in tokens]))
+    return 0
+
+
+def _revoke(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from inbound.store.tokens import ApiTokens
+    from inbound.store.users import Audit, Users
+
+    async def work(session: AsyncSession) -> tuple[str, str]:
+        tokens = ApiTokens(session)
+        token = await tokens.get(args.id)
+        if token is None:
+            raise CommandError(f"no token {args.id} (`inbound tokens list` shows them)")
+        if token.revoked_at is not None:
+            raise CommandError(f"token {args.id} is already revoked ({stamp(token.revoked_at)})")
+        await tokens.revoke(token, datetime.now(UTC))
+        await Audit(session).record(
+            "token_revoked",
+            user_id=token.user_id,
+            subject=f"token {token.id}",
+            detail=f"{token.name}; by {operator()}",
+        )
+        owner = await Users(session).get(token.user_id)
+        return token.name, owner.email if owner is not None else "?"
+
+    name, owner = in_transaction(work)
+    print(f"token {args.id} ({name}, acting as {owner}) revoked: it is refused from now on")
+    return 0
+
+
+def register(commands: Subcommands) -> None:
+    """Add `tokens` and its subcommands to the top-level parser."""
+    tokens = add_command(
+        commands,
+        "tokens",
+        "Manage API tokens: bearer credentials for /api, each acting as one user.",
+        details=(
+            "A token has its user's services and roles, and stops working when it expires, "
+            "is revoked, or its user is disabled or has two-factor reset. Only its SHA-256 is "
+            "stored."
+        ),
+    )
+    sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="COMMAND")
+    reads = "Reads INBOUND_DATABASE_URL."
+
+    text = "Make a token acting as a user and print it, alone on one line (shown once)."
+    details = (
+        "Everything else goes to stderr, so `inbound tokens add ... > file` keeps just the "
+        "token. Send it as `Authorization: Bearer <token>`."
+    )
+    add = add_command(sub, "add", text, details=details, reads=reads)
+    add.add_argument("--user", required=True, metavar="EMAIL", help="the user it acts as")
+    add.add_argument(
+        "--name", required=True, type=_name, help="what it is for, e.g. crm (shown by list)"
+    )
+    add.add_argument(
+        "--expires-in",
+        type=_days,
+        default=DEFAULT_DAYS,
+        metavar="DAYS",
+        help=f"days until it stops working (default: {DEFAULT_DAYS}, at most {LONGEST_DAYS})",
+    )
+    add.set_defaults(handler=_add)
+
+    text = "List tokens: id, name, owner, created, last used, expires, state. Never the token."
+    details = "Times are UTC; last use is recorded to the minute."
+    listing = add_command(sub, "list", text, details=details, reads=reads)
+    listing.add_argument("--user", metavar="EMAIL", help="only this user's tokens")
+    listing.set_defaults(handler=_list)
+
+    text = "Revoke a token: refused from the next request on. It can't be undone."
+    revoke = add_command(sub, "revoke", text, reads=reads)
+    revoke.add_argument("id", type=_token_id, metavar="ID", help="the id `tokens list` shows")
+    revoke.set_defaults(handler=_revoke)

@@ -1,0 +1,147 @@
+"""API tokens: bearer credentials for the JSON API, each acting as one user.
+
+Only a token's SHA-256 is stored. Each has an expiry, a last use (recorded at most once a
+minute) and, once revoked, the time it was; whether one may be used is decided by
+`inbound.review.token_state`.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.review.token_state import (
+    DEFAULT_LIFETIME,
+    USE_RECORDED_EVERY,
+    TokenFacts,
+    TokenState,
+    expiry,
+    token_state,
+)
+from inbound.store.models import ApiToken, User
+
+
+def facts(token: ApiToken, user: User) -> TokenFacts:
+    """The values token_state decides on."""
+    return TokenFacts(token.created_at, token.expires_at, token.revoked_at, user.disabled_at)
+
+
+@dataclass(frozen=True)
+class Presented:
+    """A token someone presented: its state now, and its row and user when it exists."""
+
+    state: TokenState
+    token: ApiToken | None
+    user: User | None
+
+
+@dataclass(frozen=True)
+class TokenListing:
+    """One row of `inbound tokens list`: everything but the token and its hash."""
+
+    id: int
+    name: str
+    owner: str
+    created_at: datetime
+    last_used_at: datetime | None
+    expires_at: datetime
+    state: TokenState
+
+
+class ApiTokens:
+    """Repository for API tokens."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def add(
+        self,
+        user_id: int,
+        token_hash: str,
+        name: str,
+        *,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        now: datetime | None = None,
+    ) -> ApiToken:
+        """Store a new token's hash for a user, expiring `lifetime` from now."""
+        now = now or datetime.now(UTC)
+        row = ApiToken(
+            token_hash=token_hash,
+            user_id=user_id,
+            name=name,
+            created_at=now,
+            expires_at=now + lifetime,
+            last_used_at=None,
+            revoked_at=None,
+        )
+        self._session.add(row)
+        await self._session.flush()
+        return row
+
+    async def presented(self, token_hash: str, now: datetime) -> Presented:
+        """The state of the token with this hash, with its row and user if there is one."""
+        found = (
+            await self._session.execute(
+                select(ApiToken, User)
+                .join(User, User.id == ApiToken.user_id)
+                .where(ApiToken.token_hash == token_hash)
+            )
+        ).first()
+        if found is None:
+            return Presented(TokenState.UNKNOWN, None, None)
+        token, user = found
+        return Presented(token_state(facts(token, user), now), token, user)
+
+    async def record_use(self, token_id: int, now: datetime) -> None:
+        """Move last_used_at to now unless another request did so within the last minute."""
+        # The condition repeats use_worth_recording in SQL so that concurrent requests, each of
+        # which saw an old value, write once between them.
+        await self._session.execute(
+            update(ApiToken)
+            .where(
+                ApiToken.id == token_id,
+                (ApiToken.last_used_at.is_(None))
+                | (ApiToken.last_used_at <= now - USE_RECORDED_EVERY),
+            )
+            .values(last_used_at=now)
+        )
+
+    async def get(self, token_id: int) -> ApiToken | None:
+        return await self._session.get(ApiToken, token_id)
+
+    async def revoke(self, token: ApiToken, now: datetime) -> None:
+        """Revoke one token (from now on it authenticates nothing)."""
+        token.revoked_at = now
+        await self._session.flush()
+
+    async def revoke_all(self, user_id: int, now: datetime) -> int:
+        """Revoke every token of a user not revoked yet; how many that was."""
+        result = await self._session.execute(
+            update(ApiToken)
+            .where(ApiToken.user_id == user_id, ApiToken.revoked_at.is_(None))
+            .values(revoked_at=now)
+            .execution_options(synchronize_session="fetch")
+        )
+        return int(getattr(result, "rowcount", 0) or 0)
+
+    async def listing(self, now: datetime, user_id: int | None = None) -> list[TokenListing]:
+        """Every token (or one user's), oldest first, with its state at `now`."""
+        query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+        if user_id is not None:
+            query = query.where(ApiToken.user_id == user_id)
+        rows = (await self._session.execute(query.order_by(ApiToken.id))).all()
+        return [
+            TokenListing(
+                id=token.id,
+                name=token.name,
+                owner=user.email,
+                created_at=token.created_at,
+                last_used_at=token.last_used_at,
+                expires_at=expiry(facts(token, user)),
+                state=token_state(facts(token, user), now),
+            )
+            for token, user in rows
+        ]
