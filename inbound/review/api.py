@@ -7,7 +7,6 @@ appear masked; message text in full.
 
 from __future__ import annotations
 
-import json
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 from typing import Any
@@ -17,9 +16,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound import phone
 from inbound.logs import get_logger
-from inbound.review import auth
-from inbound.review.decisions import CAPTURES, Refused
-from inbound.review.desk import Desk, NotFound
+from inbound.review import auth, parameters
+from inbound.review.decisions import (
+    CAPTURES,
+    MAX_REPLY,
+    MAX_REPLY_SEGMENTS,
+    MAX_REPLY_UCS2,
+    Invalid,
+    Refused,
+)
+from inbound.review.desk import Desk, ItemDetail, NotFound
+from inbound.review.parameters import BadParameter
 from inbound.review.security_events import Denied
 from inbound.review.site import client_address
 from inbound.review.token_state import TokenState, use_worth_recording
@@ -95,6 +102,12 @@ async def _refused(
     )
 
 
+def _invalid(status: int, field: str, message: str) -> web.Response:
+    """A refusal that names the parameter or body field at fault."""
+    body = {"error": {"code": "invalid", "message": f"{field}: {message}", "field": field}}
+    return web.json_response(body, status=status)
+
+
 def _item_json(item: Any, message: Any) -> dict[str, Any]:
     return {
         "id": item.id,
@@ -115,33 +128,33 @@ def _item_json(item: Any, message: Any) -> dict[str, Any]:
     }
 
 
+MINE = {"": False, "0": False, "false": False, "1": True, "true": True}
+
+
 async def queue(request: web.Request) -> web.StreamResponse:
     scope: Scope = request[SCOPE]
     query = request.query
-    after = None
-    if query.get("after"):
-        stamp, _, last = query["after"].partition("_")
-        if not (stamp.isdigit() and last.isdigit()):
-            return _error(422, "invalid", "after: use the next_after value of the previous page")
-        after = (datetime.fromtimestamp(int(stamp) / 1_000_000, UTC), int(last))
-    state = query.get("state", "")
+    state, mine = query.get("state", ""), query.get("mine", "")
     if state and state not in STATES:
-        return _error(422, "invalid", f"state: one of {', '.join(STATES)}")
-    wanted = QueueFilter(
-        service=query.get("service") or None,
-        reason=query.get("reason") or None,
-        states=(state,) if state else (),
-        mine=query.get("mine") in {"1", "true"},
-        text=query.get("q") or None,
-        after=after,
-    )
+        return _invalid(400, "state", f"one of {', '.join(STATES)}")
+    if mine not in MINE:
+        return _invalid(400, "mine", "true or false")
+    try:
+        wanted = QueueFilter(
+            service=parameters.service(query.get("service", "")),
+            reason=parameters.search(query.get("reason", ""), "reason"),
+            states=(state,) if state else (),
+            mine=MINE[mine],
+            text=parameters.search(query.get("q", ""), "q"),
+            after=parameters.parse_cursor(query.get("after", "")),
+        )
+    except BadParameter as bad:
+        return _invalid(400, bad.name, bad.why)
     try:
         page = await request.app[DESK].queue(scope, wanted, request.remote)
     except NotFound:
         return _error(404, "not_found", "no such service among yours")
-    next_after = None
-    if page.next_after is not None:
-        next_after = f"{int(page.next_after[0].timestamp() * 1_000_000)}_{page.next_after[1]}"
+    next_after = parameters.cursor(page.next_after) if page.next_after is not None else None
     return web.json_response(
         {
             "items": [_item_json(row.item, row.message) for row in page.rows],
@@ -152,17 +165,33 @@ async def queue(request: web.Request) -> web.StreamResponse:
 
 
 def _item_id(request: web.Request) -> int:
-    raw = request.match_info["item"]
-    if not raw.isdigit() or len(raw) > 11:
+    found = parameters.item_id(request.match_info["item"])
+    if found is None:
         raise NotFound
-    return int(raw)
+    return found
+
+
+def _reply_json(detail: ItemDetail) -> dict[str, Any]:
+    """Whether the sender can be texted now, and the limits a reply must keep to."""
+    room = detail.replies
+    return {
+        "allowed": detail.reply_refusal is None,
+        "refusal": detail.reply_refusal,
+        "sent_last_hour": room.sent,
+        "cap_per_hour": room.cap,
+        "next_at": room.next_at.isoformat() if room.next_at else None,
+        "max_segments": MAX_REPLY_SEGMENTS,
+        "max_characters": MAX_REPLY,
+        "max_characters_ucs2": MAX_REPLY_UCS2,
+    }
 
 
 async def item(request: web.Request) -> web.StreamResponse:
     try:
-        view = await request.app[DESK].view(request[SCOPE], _item_id(request), request.remote)
+        detail = await request.app[DESK].view(request[SCOPE], _item_id(request), request.remote)
     except NotFound:
         return _error(404, "not_found", "no such item")
+    view = detail.view
     body = _item_json(view.item, view.message)
     body["conversation"] = [
         {
@@ -178,24 +207,51 @@ async def item(request: web.Request) -> web.StreamResponse:
         {"by": email, "text": note.text, "at": note.created_at.isoformat()}
         for note, email in view.notes
     ]
+    body["reply"] = _reply_json(detail)
     return web.json_response(body)
+
+
+class _BodyInvalid(Exception):
+    """A JSON body field of the wrong type."""
+
+    def __init__(self, field: str, why: str) -> None:
+        super().__init__(why)
+        self.field = field
+
+
+def _string(body: dict[str, Any], name: str) -> str:
+    value = body.get(name, "")
+    if not isinstance(value, str):
+        raise _BodyInvalid(name, "a string")
+    return value
+
+
+def _captures(body: dict[str, Any]) -> dict[str, str]:
+    captures = body.get("captures")
+    if captures is None:
+        return {}
+    if not isinstance(captures, dict) or not all(isinstance(v, str) for v in captures.values()):
+        raise _BodyInvalid("captures", "an object of strings")
+    return {k: v for k, v in captures.items() if k in CAPTURES}
+
+
+ACTIONS = ("claim", "release", "decide", "reply", "dismiss", "note")
 
 
 async def act(request: web.Request) -> web.StreamResponse:
     scope: Scope = request[SCOPE]
     desk = request.app[DESK]
     what = request.match_info["action"]
+    if what not in ACTIONS:
+        return _error(404, "not_found", "no such operation")
     try:
         body = await request.json() if request.can_read_body else {}
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, LookupError, RecursionError):
+        # ValueError: not JSON, or not in its charset; LookupError: an unknown charset;
+        # RecursionError: nesting deeper than the parser goes.
         return _error(400, "bad_json", "the body is not JSON")
     if not isinstance(body, dict):
         return _error(422, "invalid", "send a JSON object")
-
-    def text(name: str) -> str:
-        value = body.get(name, "")
-        return value if isinstance(value, str) else json.dumps(value)
-
     try:
         item_id = _item_id(request)
         if what == "claim":
@@ -203,21 +259,20 @@ async def act(request: web.Request) -> web.StreamResponse:
         elif what == "release":
             await desk.release(scope, item_id, request.remote)
         elif what == "decide":
-            captures = body.get("captures") or {}
-            if not isinstance(captures, dict):
-                return _error(422, "invalid", "captures: an object of strings")
-            kept = {k: str(v) for k, v in captures.items() if k in CAPTURES}
-            await desk.decide(scope, item_id, text("action"), kept, request.remote)
+            action = _string(body, "action")
+            await desk.decide(scope, item_id, action, _captures(body), request.remote)
         elif what == "reply":
-            await desk.reply(scope, item_id, text("text"), request.remote)
+            await desk.reply(scope, item_id, _string(body, "text"), request.remote)
         elif what == "dismiss":
-            await desk.dismiss(scope, item_id, text("reason"), request.remote)
-        elif what == "note":
-            await desk.note(scope, item_id, text("text"), request.remote)
+            await desk.dismiss(scope, item_id, _string(body, "reason"), request.remote)
         else:
-            return _error(404, "not_found", "no such operation")
+            await desk.note(scope, item_id, _string(body, "text"), request.remote)
+    except _BodyInvalid as wrong:
+        return _invalid(422, wrong.field, str(wrong))
     except NotFound:
         return _error(404, "not_found", "no such item")
+    except Invalid as invalid:
+        return _error(422, "invalid", str(invalid))
     except Refused as refused:
         return _error(409, "conflict", str(refused))
     return web.json_response({"status": "ok", "item": item_id, "done": what})

@@ -7,20 +7,41 @@ here are what a person is told.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import math
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
+from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inbound.actions.effects import CALLBACK_ACTIONS
+from inbound.sms_length import Encoding, capacity, first_outside_gsm, measure
 from inbound.states import ReviewState
 
 DECISIONS = tuple(sorted(CALLBACK_ACTIONS))
 CAPTURES = ("details", "reference", "rating")
 MAX_TEXT = 1000
-MAX_REPLY = 918  # six SMS segments
+MAX_REASON = 500  # review_items.decision_note holds the dismissal reason
+# Six segments, GOV.UK Notify's own limit for a text message: 918 characters in the GSM
+# alphabet, 402 when any character (an emoji, a Welsh ŵ) makes it UCS-2. Counted in segments,
+# since that is what a reply costs and what the phone joins; a character limit alone let 918
+# emoji through as 28 segments.
+MAX_REPLY_SEGMENTS = 6
+MAX_REPLY = capacity(Encoding.GSM7, MAX_REPLY_SEGMENTS)
+MAX_REPLY_UCS2 = capacity(Encoding.UCS2, MAX_REPLY_SEGMENTS)
+REPLY_WINDOW = timedelta(hours=1)
+# C0 and C1 controls other than tab and line breaks, DEL, and lone surrogates: none is typed by
+# a person, PostgreSQL refuses NUL in text, and a lone surrogate can't be stored as UTF-8.
+_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
 
 
 class Refused(Exception):
     """The action can't be done in the item's current state; the message says why."""
+
+
+class Invalid(Refused):
+    """What was written can't be accepted (empty, too long, a control character); the message
+    says how to put it right."""
 
 
 class Act(StrEnum):
@@ -73,39 +94,112 @@ def check(act: Act, state: str, holder: int | None, actor: int) -> None:
 def decision(action: str, captures: Mapping[str, str]) -> tuple[str, dict[str, str]]:
     """A caseworker's decision, checked: a known action and the captures kept, trimmed."""
     if action not in DECISIONS:
-        raise Refused(f"unknown decision {action!r}")
-    kept = {k: v.strip()[:MAX_TEXT] for k, v in captures.items() if k in CAPTURES and v.strip()}
+        raise Invalid(f"unknown decision {action[:40]!r}: choose one of {', '.join(DECISIONS)}")
+    kept = {}
+    for name, value in captures.items():
+        if name in CAPTURES and value.strip():
+            kept[name] = _written(value, f"{name} field").strip()[:MAX_TEXT]
     return action, kept
 
 
+@dataclass(frozen=True)
+class ReplyRoom:
+    """The texts a number has had from the service in the last hour, against the cap on a
+    caseworker's replies."""
+
+    cap: int  # replies a number may get in an hour (INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR)
+    sent: int  # replies in the last hour, automatic ones included
+    next_at: datetime | None  # when the cap lets another go; None while there is room
+
+    @property
+    def left(self) -> int:
+        """Replies that may still be sent this hour."""
+        return max(self.cap - self.sent, 0)
+
+
+def reply_room(cap: int, sent: int, recent: Sequence[datetime]) -> ReplyRoom:
+    """The room under the cap, from the count of the last hour's replies and, when at the cap,
+    their times (any order): the next reply may go once enough of them are an hour old."""
+    if sent < cap or cap == 0:
+        return ReplyRoom(cap, sent, None)
+    oldest_first = sorted(recent)
+    # With `sent` replies in the window and room for `cap`, the (sent - cap + 1)th oldest must
+    # leave it before another fits.
+    index = sent - cap
+    next_at = oldest_first[index] + REPLY_WINDOW if index < len(oldest_first) else None
+    return ReplyRoom(cap, sent, next_at)
+
+
 def reply_text(text: str) -> str:
-    """A caseworker's reply, trimmed, within what a few texts can carry."""
-    text = text.strip()
-    if not text or len(text) > MAX_REPLY:
-        raise Refused(f"write a reply of 1 to {MAX_REPLY} characters")
-    return text
+    """A caseworker's reply, trimmed, within six SMS segments whatever its alphabet."""
+    text = _written(text, "reply").strip()
+    if not text:
+        raise Invalid("write the reply first")
+    length = measure(text)
+    if length.segments <= MAX_REPLY_SEGMENTS:
+        return text
+    if length.encoding is Encoding.GSM7:
+        raise Invalid(
+            f"the reply would be {length.segments} texts: shorten it to {MAX_REPLY} characters "
+            f"({MAX_REPLY_SEGMENTS} texts; € [ ] {{ }} ^ ~ \\ | count as two)"
+        )
+    unusual = first_outside_gsm(text)
+    raise Invalid(
+        f"the reply would be {length.segments} texts: {unusual!r} is outside the basic SMS "
+        f"alphabet, so each text carries 67 characters (an emoji counts as two): shorten it to "
+        f"{MAX_REPLY_UCS2} characters, or to {MAX_REPLY} without {unusual!r} and characters "
+        "like it"
+    )
 
 
-def reply_refusal(can_receive_texts: bool, opted_out: bool) -> str | None:
-    """Why the sender may not be texted; None when they may."""
+def reply_refusal(
+    can_receive_texts: bool, opted_out: bool, room: ReplyRoom, now: datetime
+) -> str | None:
+    """Why the sender may not be texted now; None when they may."""
     if not can_receive_texts:
         return "this sender can't receive texts (a short code or a name)"
     if opted_out:
         return "this number has opted out of texts from the service"
-    return None
+    if room.cap == 0:
+        return "replies by text are turned off here (INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR is 0)"
+    if room.left > 0:
+        return None
+    when = room.next_at if room.next_at is not None and room.next_at > now else now
+    minutes = max(1, math.ceil((when - now).total_seconds() / 60))
+    return (
+        f"this number has had {room.sent} texts from the service in the last hour (automatic "
+        f"replies included) and {room.cap} is the most allowed: you can reply again at "
+        f"{when:%H:%M} UTC, in {minutes} min"
+    )
 
 
 def dismissal(reason: str) -> str:
     """The reason a caseworker gives for dismissing an item, trimmed; required."""
-    reason = reason.strip()
+    reason = _written(reason, "reason").strip()
     if not reason:
-        raise Refused("say why you are dismissing it")
+        raise Invalid("say why you are dismissing it")
+    if len(reason) > MAX_REASON:
+        raise Invalid(f"shorten the reason to {MAX_REASON} characters (it has {len(reason)})")
     return reason
 
 
 def note_text(text: str) -> str:
     """A caseworker's note, trimmed, of a sensible length."""
-    text = text.strip()
+    text = _written(text, "note").strip()
     if not text or len(text) > MAX_TEXT:
-        raise Refused(f"write a note of 1 to {MAX_TEXT} characters")
+        raise Invalid(f"write a note of 1 to {MAX_TEXT} characters")
+    return text
+
+
+def control_character(text: str) -> str | None:
+    """The first character no person types (a control character, a lone surrogate), as
+    U+XXXX; None when there is none. Tab and line breaks are allowed."""
+    found = _CONTROL.search(text)
+    return f"U+{ord(found.group()):04X}" if found else None
+
+
+def _written(text: str, what: str) -> str:
+    found = control_character(text)
+    if found is not None:
+        raise Invalid(f"the {what} contains a control character ({found}): remove it")
     return text

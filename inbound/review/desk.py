@@ -7,41 +7,55 @@ an item outside the caseworker's services is `NotFound`, and the attempt is audi
 from __future__ import annotations
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound import phone
 from inbound.actions.effects import EffectPolicy, caseworker_reply
-from inbound.actions.outbox import Outbox, record_action, record_outcome_effects
+from inbound.actions.outbox import Outbox, record_action, record_outcome_effects, sender_history
 from inbound.review import decisions
-from inbound.review.decisions import Act, Refused
+from inbound.review.decisions import REPLY_WINDOW, Act, Refused, ReplyRoom
 from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
-from inbound.store.actions import OptOuts
+from inbound.store.actions import Actions, OptOuts
 from inbound.store.messages import Messages
 from inbound.store.models import Message, Outcome, ReviewItem
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope
 
-__all__ = ["Desk", "NotFound", "Refused"]
+__all__ = ["Desk", "ItemDetail", "NotFound", "Refused"]
+
+# The default of INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR.
+CASEWORKER_REPLY_CAP = 5
 
 
 class NotFound(Exception):
     """No such item within the caseworker's services (whether or not it exists elsewhere)."""
 
 
+@dataclass(frozen=True)
+class ItemDetail:
+    """An item as a caseworker sees it, and whether its sender can be texted now."""
+
+    view: ItemView
+    replies: ReplyRoom
+    reply_refusal: str | None  # why a reply can't be sent now; None when it can
+
+
 @dataclass
 class Desk:
-    """What the use cases need: the database, the rules in force, the outbox."""
+    """What the use cases need: the database, the rules in force, the outbox, the limits."""
 
     sessions: async_sessionmaker[AsyncSession]
     rules: RulesInForce
     outbox: Outbox
     policy: EffectPolicy
+    reply_cap_per_hour: int = CASEWORKER_REPLY_CAP  # a caseworker's texts to one number
     events: SecurityEvents = field(default_factory=SecurityEvents.unexported)  # log and metrics
 
     async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueuePage:
@@ -64,7 +78,7 @@ class Desk:
             )
             return page
 
-    async def view(self, scope: Scope, item_id: int, address: str | None) -> ItemView:
+    async def view(self, scope: Scope, item_id: int, address: str | None) -> ItemDetail:
         async with self.sessions.begin() as session:
             found = await ReviewQueue(session).view(scope, item_id)
             if found is None:
@@ -77,7 +91,16 @@ class Desk:
                 item_id=item_id,
                 address=address,
             )
-            return found
+            sender, service_id = found.message.sender, found.item.service_id
+            if service_id is None:
+                room = ReplyRoom(self.reply_cap_per_hour, 0, None)
+                return ItemDetail(found, room, "no service owns the number this was sent to")
+            now = datetime.now(UTC)
+            sent = await Actions(session).replies_since(service_id, sender, now - REPLY_WINDOW)
+            room = await self._reply_room(session, service_id, sender, sent, now)
+            opted_out = await OptOuts(session).is_opted_out(service_id, sender)
+            refusal = decisions.reply_refusal(phone.is_e164(sender), opted_out, room, now)
+            return ItemDetail(found, room, refusal)
 
     async def claim(self, scope: Scope, item_id: int, address: str | None) -> None:
         async with self.sessions.begin() as session:
@@ -135,16 +158,22 @@ class Desk:
         await self.outbox.hand_over(ids)
 
     async def reply(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:
-        """Text the sender; the item must be held by this caseworker."""
+        """Text the sender; the item must be held by this caseworker, and the number under the
+        hourly cap (counted as the automatic replies' cap counts, under the same lock)."""
         text = decisions.reply_text(text)
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.REPLY, address)
             service = self._service(item)
             message = await session.get(Message, item.message_id)
             assert message is not None
-            service_id = service.service.id
-            opted_out = await OptOuts(session).is_opted_out(service_id, message.sender)
-            reason = decisions.reply_refusal(phone.is_e164(message.sender), opted_out)
+            service_id, now = service.service.id, datetime.now(UTC)
+            history = await sender_history(session, service_id, message.sender, now)
+            room = await self._reply_room(
+                session, service_id, message.sender, history.replies_last_hour, now
+            )
+            reason = decisions.reply_refusal(
+                phone.is_e164(message.sender), history.opted_out, room, now
+            )
             if reason is not None:
                 raise Refused(reason)
             planned = caseworker_reply(service_id, message, text, uuid.uuid4().hex)
@@ -171,6 +200,17 @@ class Desk:
             await self._audit(session, scope, item, Act.NOTE, address)
 
     # -- shared steps ----------------------------------------------------------------------
+
+    async def _reply_room(
+        self, session: AsyncSession, service_id: str, number: str, sent: int, now: datetime
+    ) -> ReplyRoom:
+        """The room under the cap; the times of the last hour's replies only when at it."""
+        recent: Sequence[datetime] = ()
+        if sent >= self.reply_cap_per_hour > 0:
+            recent = await Actions(session).reply_times_since(
+                service_id, number, now - REPLY_WINDOW
+            )
+        return decisions.reply_room(self.reply_cap_per_hour, sent, recent)
 
     async def _item(
         self, session: AsyncSession, scope: Scope, item_id: int, act: Act, address: str | None

@@ -6,14 +6,24 @@ the server-side session, CSRF on every POST); signing in lives in `sign_in.py`.
 
 from __future__ import annotations
 
-from datetime import UTC, datetime
-from typing import Any
+from collections.abc import Mapping
+from urllib.parse import quote
 
 from aiohttp import web
 
 from inbound.config import Settings
-from inbound.review.decisions import CAPTURES, DECISIONS, Refused
+from inbound.review import forms, parameters
+from inbound.review.decisions import (
+    CAPTURES,
+    DECISIONS,
+    MAX_REPLY,
+    MAX_REPLY_UCS2,
+    Invalid,
+    Refused,
+)
 from inbound.review.desk import Desk, NotFound
+from inbound.review.forms import FormInvalid
+from inbound.review.parameters import BadParameter
 from inbound.review.security_events import Denied
 from inbound.review.sign_in import add_sign_in_routes
 from inbound.review.site import (
@@ -31,41 +41,49 @@ from inbound.review.site import (
 )
 from inbound.rules.match import Matcher
 from inbound.store.review import STATES, QueueFilter
-from inbound.store.users import Audit, Scope
+from inbound.store.users import Audit
+
+# What the item page says after each action; `?done=` names a key, never the text, so a link
+# can't make the page say anything else. An unknown key says nothing.
+DONE: Mapping[str, str] = {
+    "claim": "Done: claimed. No one else can decide, reply or dismiss it while you hold it.",
+    "release": "Done: released. The item is back in the queue for anyone to claim.",
+    "decide": "Done: decided. The outcome is recorded and the item is closed.",
+    "reply": "Done: reply queued. It is sent within moments.",
+    "dismiss": "Done: dismissed. The item is closed.",
+    "note": "Done: note added.",
+}
 
 # -- the queue and an item --------------------------------------------------------------------
 
 
-def _filter(query: Any, scope: Scope) -> QueueFilter:
+def _filter(query: Mapping[str, str]) -> QueueFilter:
+    """The caseworker's filter from the query string; BadParameter for a value that can't be
+    one (a malformed or out-of-range cursor, a control character in a search)."""
     state = query.get("state", "")
-    after = None
-    cursor = query.get("after", "")
-    if cursor:
-        try:
-            stamp, _, last = cursor.partition("_")
-            after = (datetime.fromtimestamp(int(stamp) / 1_000_000, UTC), int(last))
-        except ValueError:
-            after = None
     return QueueFilter(
-        service=query.get("service") or None,
-        reason=(query.get("reason") or "").strip()[:200] or None,
+        service=parameters.service(query.get("service", "")),
+        reason=parameters.search(query.get("reason", ""), "reason"),
         states=(state,) if state in STATES else (),
         mine=query.get("mine") == "1",
-        text=(query.get("q") or "").strip()[:200] or None,
-        after=after,
+        text=parameters.search(query.get("q", ""), "q"),
+        after=parameters.parse_cursor(query.get("after", "")),
     )
 
 
-def cursor(after: tuple[datetime, int]) -> str:
-    stamp = int(after[0].timestamp() * 1_000_000)
-    return f"{stamp}_{after[1]}"
+def bad_request(request: web.Request, message: str) -> web.Response:
+    """A 400 page that says what was wrong and where to go from here."""
+    return render(request, "bad_request.html", 400, message=message)
 
 
 async def queue_page(request: web.Request) -> web.StreamResponse:
     scope = signed_in(request)
     if scope is None:
         return redirect("/review/sign-in")
-    wanted = _filter(request.query, scope)
+    try:
+        wanted = _filter(request.query)
+    except BadParameter as bad:
+        return bad_request(request, f"The queue can't be shown for {bad.name}=: {bad.why}.")
     try:
         page = await request.app[WEB].desk.queue(scope, wanted, client_address(request))
     except NotFound:
@@ -73,22 +91,11 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     next_query = None
     if page.next_after is not None:
         params = {k: v for k, v in request.query.items() if k != "after"}
-        params["after"] = cursor(page.next_after)
-        next_query = "&".join(f"{k}={_quote(v)}" for k, v in params.items())
+        params["after"] = parameters.cursor(page.next_after)
+        next_query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
     return render(
         request, "queue.html", page=page, wanted=wanted, next_query=next_query, states=STATES
     )
-
-
-def _quote(value: str) -> str:
-    from urllib.parse import quote
-
-    return quote(value, safe="")
-
-
-def _item_id(request: web.Request) -> int | None:
-    raw = request.match_info["item"]
-    return int(raw) if raw.isdigit() and len(raw) < 12 else None
 
 
 async def item_page(
@@ -97,23 +104,27 @@ async def item_page(
     scope = signed_in(request)
     if scope is None:
         return redirect("/review/sign-in")
-    item_id = _item_id(request)
+    item_id = parameters.item_id(request.match_info["item"])
     try:
         if item_id is None:
             raise NotFound
-        view = await request.app[WEB].desk.view(scope, item_id, client_address(request))
+        detail = await request.app[WEB].desk.view(scope, item_id, client_address(request))
     except NotFound:
         return render(request, "not_found.html", 404)
     return render(
         request,
         "item.html",
         status,
-        view=view,
+        view=detail.view,
+        replies=detail.replies,
+        reply_refusal=detail.reply_refusal,
+        max_reply=MAX_REPLY,
+        max_reply_ucs2=MAX_REPLY_UCS2,
         error=error,
         decisions=DECISIONS,
         captures=CAPTURES,
-        mine=view.item.claimed_by == scope.user_id,
-        done=request.query.get("done"),
+        mine=detail.view.item.claimed_by == scope.user_id,
+        done=DONE.get(request.query.get("done", "")),
     )
 
 
@@ -121,30 +132,32 @@ async def item_action(request: web.Request) -> web.StreamResponse:
     scope = signed_in(request)
     if scope is None:
         return redirect("/review/sign-in")
-    item_id = _item_id(request)
-    if item_id is None:
-        return render(request, "not_found.html", 404)
+    item_id = parameters.item_id(request.match_info["item"])
     what = request.match_info["action"]
-    form = await request.post()
+    if item_id is None or what not in DONE:
+        return render(request, "not_found.html", 404)
     desk, address = request.app[WEB].desk, client_address(request)
     try:
+        form = await forms.read_form(request)
         if what == "claim":
             await desk.claim(scope, item_id, address)
         elif what == "release":
             await desk.release(scope, item_id, address)
         elif what == "decide":
-            captures = {name: str(form.get(name, "")) for name in CAPTURES}
-            await desk.decide(scope, item_id, str(form.get("decision", "")), captures, address)
+            captures = {name: forms.text(form, name) for name in CAPTURES}
+            await desk.decide(scope, item_id, forms.text(form, "decision"), captures, address)
         elif what == "reply":
-            await desk.reply(scope, item_id, str(form.get("text", "")), address)
+            await desk.reply(scope, item_id, forms.text(form, "text"), address)
         elif what == "dismiss":
-            await desk.dismiss(scope, item_id, str(form.get("reason", "")), address)
-        elif what == "note":
-            await desk.note(scope, item_id, str(form.get("text", "")), address)
+            await desk.dismiss(scope, item_id, forms.text(form, "reason"), address)
         else:
-            return render(request, "not_found.html", 404)
+            await desk.note(scope, item_id, forms.text(form, "text"), address)
+    except FormInvalid as invalid:
+        return bad_request(request, f"The form was not sent as the page sends it: {invalid}.")
     except NotFound:
         return render(request, "not_found.html", 404)
+    except Invalid as invalid:
+        return await item_page(request, error=str(invalid), status=400)
     except Refused as refused:
         return await item_page(request, error=str(refused), status=409)
     return redirect(f"/review/items/{item_id}?done={what}")
@@ -184,8 +197,10 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
         )
     decision, text = None, ""
     if request.method == "POST":
-        form = await request.post()
-        text = str(form.get("text", ""))[:1000]
+        try:
+            text = forms.text(await forms.read_form(request), "text")[:1000]
+        except FormInvalid as invalid:
+            return bad_request(request, f"The form was not sent as the page sends it: {invalid}.")
         decision = Matcher(service).decide(text)
     return render(request, "rules.html", service=service, decision=decision, text=text)
 

@@ -8,6 +8,7 @@ from typing import Any
 
 from sqlalchemy import delete, func, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.sql.elements import ColumnElement
 
 from inbound.states import ActionKind, ActionState
 from inbound.store.models import Action, OptOut
@@ -53,27 +54,36 @@ class Actions:
 
     async def lock_recipient(self, service_id: str, number: str) -> None:
         """Serialise reply decisions for one number until this transaction ends, so concurrent
-        workers can't each see room under the cap (PostgreSQL; SQLite has one writer)."""
-        if self._session.get_bind().dialect.name == "postgresql":
+        workers (or caseworkers' requests) can't each see room under the cap."""
+        dialect = self._session.get_bind().dialect.name
+        if dialect == "postgresql":
             await self._session.execute(
                 text("SELECT pg_advisory_xact_lock(hashtext(:key))"),
                 {"key": f"reply:{service_id}:{number}"},
             )
+        elif dialect == "sqlite":
+            # SQLite's driver begins a transaction only at the first write, so a count read
+            # before it holds no lock at all and two requests could both see room. A write that
+            # changes nothing takes the database's one write lock now, until the commit.
+            await self._session.execute(text("UPDATE actions SET id = id WHERE 0"))
 
     async def replies_since(self, service_id: str, number: str, since: datetime) -> int:
         """Replies sent (or queued) to a number by a service since a time."""
         count = await self._session.scalar(
-            select(func.count())
-            .select_from(Action)
-            .where(
-                Action.kind == ActionKind.REPLY,
-                Action.service_id == service_id,
-                Action.recipient == number,
-                Action.state.in_((ActionState.PENDING, ActionState.DELIVERED)),
-                Action.created_at >= since,
-            )
+            select(func.count()).select_from(Action).where(*_replies_to(service_id, number, since))
         )
         return int(count or 0)
+
+    async def reply_times_since(
+        self, service_id: str, number: str, since: datetime
+    ) -> list[datetime]:
+        """When each reply `replies_since` counts was recorded, oldest first."""
+        found = await self._session.scalars(
+            select(Action.created_at)
+            .where(*_replies_to(service_id, number, since))
+            .order_by(Action.created_at)
+        )
+        return list(found)
 
     async def lock(self, action_id: int) -> Action | None:
         """Load an action, locked against a concurrent delivery of the same one."""
@@ -134,3 +144,14 @@ class OptOuts:
             select(OptOut.id).where(OptOut.service_id == service_id, OptOut.number == number)
         )
         return found is not None
+
+
+def _replies_to(service_id: str, number: str, since: datetime) -> tuple[ColumnElement[bool], ...]:
+    """The replies that count against a number's hourly cap: sent or still to be sent."""
+    return (
+        Action.kind == ActionKind.REPLY,
+        Action.service_id == service_id,
+        Action.recipient == number,
+        Action.state.in_((ActionState.PENDING, ActionState.DELIVERED)),
+        Action.created_at >= since,
+    )

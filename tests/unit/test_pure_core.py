@@ -60,6 +60,8 @@ CORE = (
     "inbound.trace",
     "inbound.review.decisions",
     "inbound.review.token_state",
+    "inbound.review.parameters",
+    "inbound.sms_length",
     "inbound.review.throttle",
     "inbound.forwarded",
     "inbound.secret_keys",
