@@ -84,6 +84,15 @@ class Components:
 
 
 @dataclass(frozen=True)
+class Listening:
+    """Where a process's HTTP listeners are (the ports the OS gave, where 0 was asked)."""
+
+    port: int | None  # webhooks and whatever shares their port (a worker's: its metrics port)
+    admin_port: int | None = None  # the staff pages' own, with INBOUND_ADMIN_PORT
+    metrics_port: int | None = None  # `serve --webhooks-only` with INBOUND_METRICS_PORT
+
+
+@dataclass(frozen=True)
 class Running:
     """A started process: where it listens and its parts, for callers and tests."""
 
@@ -92,7 +101,12 @@ class Running:
     connection: AbstractRobustConnection
     engine: AsyncEngine
     rules: RulesInForce
-    admin_port: int | None = None  # the staff listener's, when it has one of its own
+    listening: Listening
+
+    @property
+    def admin_port(self) -> int | None:
+        """The staff listener's port, when it has one of its own."""
+        return self.listening.admin_port
 
 
 class Startable(Protocol):
@@ -167,8 +181,8 @@ async def running(
         receiver: Receiver | None = None
         if parts.receiver:
             receiver = await _start_receiver(wiring, say)
-        port, admin_port = await _serve(wiring, parts, receiver, say)
-        yield Running(port, worker, connection, engine, watcher.current, admin_port)
+        listening = await _serve(wiring, parts, receiver, say)
+        yield Running(listening.port, worker, connection, engine, watcher.current, listening)
 
 
 async def _start(stack: AsyncExitStack, component: Startable) -> None:
@@ -238,31 +252,40 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
 
 async def _serve(
     wiring: Wiring, parts: Components, receiver: Receiver | None, say: Callable[[str], None]
-) -> tuple[int | None, int | None]:
-    """Start the HTTP listeners; return the main port and the staff port (None: none of its own).
+) -> Listening:
+    """Start the HTTP listeners and say where they listen.
 
     Every process serves /healthz and /readyz; a worker-only process only when given
     INBOUND_METRICS_PORT, so several can share a machine. The staff pages, /api, /metrics and
-    /openapi.json go with the receiver's port, on INBOUND_ADMIN_PORT, or nowhere
-    (`--webhooks-only`).
+    /openapi.json go with the receiver's port, or on INBOUND_ADMIN_PORT; with `--webhooks-only`
+    the staff pages nowhere, and /metrics on INBOUND_METRICS_PORT when it is set.
     """
     settings, stack = wiring.settings, wiring.stack
     ops = Ops(wiring.connection, wiring.engine, wiring.metrics, wiring.names)
     staff_here = parts.serves_staff
     staff_apart = staff_here and parts.receiver and settings.admin_port is not None
-    port = settings.port if (parts.receiver or parts.review) else settings.metrics_port
+    worker_only = not parts.receiver and not parts.review
+    port = settings.metrics_port if worker_only else settings.port
     if port is None:
-        return None, None
+        return Listening(None)
     hsts = hsts_wanted(settings)
-    app = create_app(
-        ops, receiver, settings.max_body_bytes, staff=staff_here and not staff_apart, hsts=hsts
-    )
+    # A worker-only process's one port is its metrics port.
+    staff_on_main = worker_only or (staff_here and not staff_apart)
+    app = create_app(ops, receiver, settings.max_body_bytes, staff=staff_on_main, hsts=hsts)
     if staff_here and not staff_apart:
         mount_review(app, _desk(wiring), settings)
     port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
     say(f"listening on http://{settings.host}:{port}")
+    metrics_port = None
+    if parts.webhooks_only and settings.metrics_port is not None:
+        # Health and /metrics for the scraper, away from the port providers reach.
+        scrape = create_admin_app(ops, None, hsts=hsts)
+        metrics_port = await _serve_http(
+            scrape, settings.host, settings.metrics_port, stack, settings.shutdown_timeout
+        )
+        say(f"metrics on http://{settings.host}:{metrics_port}/metrics")
     if not staff_apart:
-        return port, None
+        return Listening(port, metrics_port=metrics_port)
     assert settings.admin_port is not None
     admin = create_admin_app(ops, receiver, hsts=hsts)
     mount_review(admin, _desk(wiring), settings)
@@ -270,7 +293,7 @@ async def _serve(
         admin, settings.host, settings.admin_port, stack, settings.shutdown_timeout
     )
     say(f"staff pages on http://{settings.host}:{admin_port}/review/")
-    return port, admin_port
+    return Listening(port, admin_port=admin_port)
 
 
 def _desk(wiring: Wiring) -> Desk:

@@ -50,7 +50,8 @@ class Settings(BaseSettings):
         ge=0,
         le=65535,
         description="In a process without the receiver (`inbound worker`), serve /healthz, "
-        "/readyz and /metrics on this port. Unset: no HTTP server in such a process.",
+        "/readyz and /metrics on this port; with `serve --webhooks-only`, /metrics (and the "
+        "health checks) here, away from the webhooks. Unset: no such listener.",
     )
     public_url: str | None = Field(
         None,

@@ -76,10 +76,10 @@ async def test_admin_port_takes_the_staff_endpoints_off_the_webhook_port(
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-async def test_webhooks_only_serves_no_staff_endpoint_anywhere(
+async def test_webhooks_only_serves_no_staff_endpoint_and_metrics_on_their_own_port(
     database_url: str, amqp_url: str, namespace: str
 ) -> None:
-    settings = settings_for(database_url, amqp_url, namespace, admin_port=0)
+    settings = settings_for(database_url, amqp_url, namespace, admin_port=0, metrics_port=0)
     parts = bootstrap.Components(receiver=True, worker=True, webhooks_only=True)
     async with serving(settings, parts) as stack:
         assert stack.running.admin_port is None  # --webhooks-only wins over INBOUND_ADMIN_PORT
@@ -88,6 +88,21 @@ async def test_webhooks_only_serves_no_staff_endpoint_anywhere(
             assert await status(stack.http, stack.base_url + path) == 200, path
         for path in STAFF:
             assert await status(stack.http, stack.base_url + path) == 404, path
+        scrape = f"http://127.0.0.1:{stack.running.listening.metrics_port}"
+        for path in (*HEALTH, "/metrics"):
+            assert await status(stack.http, scrape + path) == 200, path
+        for path in ("/review/sign-in", "/api/items", "/openapi.json", "/webhooks/generic"):
+            assert await status(stack.http, scrape + path) == 404, path
+
+
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+async def test_webhooks_only_without_a_metrics_port_has_one_listener(
+    database_url: str, amqp_url: str, namespace: str
+) -> None:
+    settings = settings_for(database_url, amqp_url, namespace)
+    parts = bootstrap.Components(receiver=True, worker=False, webhooks_only=True)
+    async with serving(settings, parts) as stack:
+        assert stack.running.listening == bootstrap.Listening(stack.running.port)
 
 
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
