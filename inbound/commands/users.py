@@ -310,8 +310,9 @@ def _remove(args: argparse.Namespace) -> int:
     email = args.email.strip().lower()
     print(f"{email}: removed. Account {user_id} is now {anonymous}: disabled, no password,")
     print(f"no two-factor key, no roles; sessions ended, {_tokens(revoked)} revoked.")
-    print(f"Audit events and notes still name user {user_id}; the user_removed event keeps")
-    print(f"the former address. {email} can be added again as a new account.")
+    print(f"Audit events, notes and decisions still name user {user_id}; the audit log is left")
+    print("as it was (its events keep what they recorded) and its user_removed event links the")
+    print(f"former address to user {user_id}. {email} can be added again as a new account.")
     return 0
 
 
@@ -426,8 +427,9 @@ def register(commands: Subcommands) -> None:
     details = (
         "The account keeps its id, so audit events, notes and decisions still name it, but its "
         "email becomes removed-<id>@removed.invalid and its password, two-factor key and roles "
-        "are deleted; sessions end and tokens are revoked. The user_removed audit event records "
-        "the former address. It can't be undone: `disable` is the reversible way."
+        "are deleted; sessions end and tokens are revoked. The audit log is left as it was, and "
+        "its user_removed event links the former address to the id. It can't be undone: "
+        "`disable` is the reversible way."
     )
     remove = add_command(sub, "remove", text, details=details, reads=reads)
     remove.add_argument("email", help="the user's email address")

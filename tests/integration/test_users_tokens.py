@@ -392,7 +392,7 @@ async def test_removing_a_user_anonymises_the_account_and_keeps_the_audit_trail(
     removed = await command("users", "remove", ANA)
     assert removed.code == 0, removed.err
     assert f"removed-{user_id}@removed.invalid" in removed.out
-    assert "Audit events and notes still name user" in removed.out
+    assert f"Audit events, notes and decisions still name user {user_id}" in removed.out
 
     after = await world.audit()
     assert before == [e.id for e in after if e.user_id == user_id][: len(before)]
