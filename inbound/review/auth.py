@@ -8,6 +8,7 @@ from __future__ import annotations
 import functools
 import hashlib
 import hmac
+import io
 import secrets
 from datetime import datetime
 
@@ -57,8 +58,11 @@ def totp_uri(secret: str, email: str) -> str:
 def totp_qr_svg(secret: str, email: str) -> str:
     """The enrolment QR code as an SVG document (served as an image, no script)."""
     qr = segno.make(totp_uri(secret, email), error="m")
-    svg: str = qr.svg_inline(scale=5, title="Two-factor enrolment code")
-    return svg
+    # A document of its own needs the SVG namespace (svg_inline leaves it out, for embedding in
+    # HTML): without it browsers show the <img> as broken and there is nothing to scan.
+    document = io.BytesIO()
+    qr.save(document, kind="svg", xmldecl=False, scale=5, title="Two-factor enrolment code")
+    return document.getvalue().decode()
 
 
 def matching_step(secret: str, code: str, now: datetime) -> int | None:

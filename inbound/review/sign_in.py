@@ -128,23 +128,31 @@ async def _admit(
     counted in flight until the caller removes its keys."""
     state = request.app[SIGN_IN]
     policy, in_flight, keys = state.policy, state.in_flight, _keys(subject, address)
-    now = datetime.now(UTC)
-    async with request.app[WEB].desk.sessions.begin() as db:
-        audit = Audit(db)
-        account = await audit.account_failures(subject, user_id, now - policy.account.window)
-        from_address = await audit.address_failures(address, now - policy.address.window)
-        waiting = throttle.sign_in_wait(
-            policy,
-            account.with_pending(in_flight.count(keys[0]), now),
-            from_address.with_pending(in_flight.count(keys[1]), now),
-            now,
-        )
-        if not waiting:
-            in_flight.add(keys)  # before any other await: see InFlight
-            return waiting
-        await audit.record(
-            "sign_in_throttled", subject=subject, address=address, detail=f"wait {waiting}"
-        )
+    now, admitted = datetime.now(UTC), False
+    try:
+        async with request.app[WEB].desk.sessions.begin() as db:
+            audit = Audit(db)
+            account = await audit.account_failures(subject, user_id, now - policy.account.window)
+            from_address = await audit.address_failures(address, now - policy.address.window)
+            waiting = throttle.sign_in_wait(
+                policy,
+                account.with_pending(in_flight.count(keys[0]), now),
+                from_address.with_pending(in_flight.count(keys[1]), now),
+                now,
+            )
+            if waiting:
+                await audit.record(
+                    "sign_in_throttled", subject=subject, address=address, detail=f"wait {waiting}"
+                )
+            else:
+                in_flight.add(keys)  # before any other await: see InFlight
+                admitted = True
+    except BaseException:
+        if admitted:  # the transaction failed after all: the caller won't remove them
+            in_flight.remove(keys)
+        raise
+    if admitted:
+        return waiting
     _events(request).sign_in_refused(
         SignInRefusal.THROTTLED,
         user_id=user_id,

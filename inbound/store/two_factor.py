@@ -57,9 +57,7 @@ class TwoFactorKeys:
     async def stored(self) -> list[tuple[int, str]]:
         """(user id, stored key) of every enrolled user."""
         rows = await self._session.execute(
-            select(User.id, User.totp_secret)
-            .where(User.totp_secret.is_not(None))
-            .order_by(User.id)
+            select(User.id, User.totp_secret).where(User.totp_secret.is_not(None)).order_by(User.id)
         )
         return [(int(user_id), str(secret)) for user_id, secret in rows.all()]
 

@@ -89,7 +89,7 @@ async def enrol_page_secret(browser: Client) -> str:
     """The key the enrolment page shows (and reads its CSRF token)."""
     status, page, _ = await browser.get("/review/enrol")
     assert status == 200, status
-    return page.split('id="totp-secret">')[1].split("<")[0]
+    return page.split('id="totp-secret">')[1].split("<")[0].replace(" ", "")
 
 
 async def stored_user(stack: Stack, email: str) -> User:
