@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import os
 import re
+import tempfile
 from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -107,16 +108,28 @@ def box_for(secret_key: str | None, database_url: str) -> BoxSource:
 
 
 def _make_key_file(path: Path) -> bool:
-    """Write a new key to `path` (0600) unless one is there; True when written now."""
+    """Write a new key to `path` (0600) unless one is there; True when written now.
+
+    Written whole to a file of its own, then linked into place: another process starting
+    alongside either finds no file or a complete one, never a half-written key.
+    """
+    if path.exists():
+        return False
+    draft: Path | None = None
     try:
-        descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+        descriptor, name = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.")  # 0600
+        draft = Path(name)
+        with os.fdopen(descriptor, "w") as file:
+            file.write(Fernet.generate_key().decode() + "\n")
+        os.link(draft, path)  # fails if a key appeared meanwhile: that one is kept
     except FileExistsError:
-        return False  # made by an earlier start, or by another process starting alongside
+        return False
     except OSError as error:
         raise SecretKeyError(
             f"INBOUND_SECRET_KEY is not set and no key file could be made at {path} "
             f"({error.strerror}): set INBOUND_SECRET_KEY ({MAKE_ONE})"
         ) from None
-    with os.fdopen(descriptor, "w") as file:
-        file.write(Fernet.generate_key().decode() + "\n")
+    finally:
+        if draft is not None:
+            draft.unlink(missing_ok=True)
     return True

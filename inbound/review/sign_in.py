@@ -412,10 +412,11 @@ def add_sign_in_routes(app: web.Application) -> None:
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
     source = box_for(secret_key, settings.database_url)
     if source.made:
-        _log.warning(
+        _log.info(
             "secret_key_made",
             path=source.source,
-            advice="set INBOUND_SECRET_KEY wherever more than this machine's SQLite is used",
+            note="two-factor keys are sealed with it: keep it with the database. Deployments "
+            "set INBOUND_SECRET_KEY instead (docs/operations.md)",
         )
     state = SignIn(source.box, throttle.sign_in_policy(settings.sign_in_limit))
     app[SIGN_IN] = state

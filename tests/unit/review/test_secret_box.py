@@ -4,6 +4,7 @@ where the key comes from when INBOUND_SECRET_KEY is unset."""
 from __future__ import annotations
 
 import stat
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 import pyotp
@@ -95,6 +96,16 @@ def test_without_the_setting_a_sqlite_install_makes_a_private_key_file_once(
     assert first.source == second.source == str(key_file)
     assert stat.S_IMODE(key_file.stat().st_mode) == 0o600
     assert second.box.open(first.box.seal(SECRET)) == SECRET
+
+
+def test_processes_starting_together_share_one_key_file(tmp_path: Path) -> None:
+    url = f"sqlite+aiosqlite:///{tmp_path / 'inbound.db'}"
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        sources = list(pool.map(lambda _: box_for(None, url), range(8)))
+    assert sum(source.made for source in sources) == 1
+    sealed = sources[0].box.seal(SECRET)
+    assert {source.box.open(sealed) for source in sources} == {SECRET}
+    assert [p.name for p in tmp_path.iterdir()] == ["inbound.db.secret-key"]
 
 
 @pytest.mark.parametrize(
