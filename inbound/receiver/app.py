@@ -73,6 +73,8 @@ async def envelope(request: web.Request, handler: Handler) -> web.StreamResponse
         if error.status < 400:
             raise
         response = _error(error.status, error.reason.lower().replace(" ", "_"), error.reason)
+        if "Allow" in error.headers:  # a 405 names the methods there are (RFC 9110)
+            response.headers["Allow"] = error.headers["Allow"]
     except Exception:
         error_id = uuid.uuid4().hex[:12]
         log.exception("unhandled_error", path=request.path, error_id=error_id)

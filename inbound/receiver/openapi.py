@@ -7,6 +7,18 @@ from typing import Any
 
 from inbound.providers.base import Provider
 from inbound.providers.generic import GenericPayload
+from inbound.review.decisions import (
+    CAPTURES,
+    DECISIONS,
+    MAX_REASON,
+    MAX_REPLY,
+    MAX_REPLY_SEGMENTS,
+    MAX_REPLY_UCS2,
+    MAX_TEXT,
+    WRITTEN_PATTERN,
+)
+from inbound.review.parameters import CURSOR_PATTERN, MAX_ITEM_ID, SERVICE_PATTERN
+from inbound.store.review import STATES
 
 _ERROR = {
     "type": "object",
@@ -109,6 +121,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
                 "Error": _ERROR,
                 "GenericMessage": generic,
                 **nested,
+                **_review_schemas(),
             },
         },
     }
@@ -119,52 +132,105 @@ def _json(schema: dict[str, Any]) -> dict[str, Any]:
 
 
 def _review_api() -> dict[str, Any]:
-    """The review queue's JSON API (/api/), for services building their own tools."""
-
-    def answers(ok: str) -> dict[str, Any]:
-        return {
-            "200": {"description": ok, "content": _json({"type": "object"})},
-            "401": _error_response("No token, or an unknown one."),
-            "404": _error_response("No such item (or service) among the token's services."),
-            "409": _error_response("Not possible in the item's state (e.g. claimed by another)."),
-            "422": _error_response("A parameter is malformed."),
-        }
-
-    item = {"name": "item", "in": "path", "required": True, "schema": {"type": "integer"}}
+    """The review queue's JSON API (/api/), for services building their own tools: every
+    parameter and field with the limits the server checks, so a generated request (e.g.
+    schemathesis) is either within them or refused with the status given here."""
+    refused = {
+        "401": _error_response("No token, or one that is unknown, expired or revoked."),
+        "404": _error_response("No such item (or service) among the token's services."),
+    }
+    item = {
+        "name": "item",
+        "in": "path",
+        "required": True,
+        "schema": {"type": "integer", "minimum": 1, "maximum": MAX_ITEM_ID},
+    }
+    written = {"type": "string", "pattern": WRITTEN_PATTERN}
     query = [
-        {"name": name, "in": "query", "required": False, "schema": {"type": "string"}}
-        for name in ("service", "reason", "state", "mine", "q", "after")
+        # An empty value is the same as none, for every parameter.
+        _query("service", {"type": "string", "pattern": f"^$|{SERVICE_PATTERN}"}, "A service."),
+        _query("reason", written, "Words in the reason it is in review (first 200 kept)."),
+        _query("state", {"type": "string", "enum": ["", *STATES]}, "Default: open and claimed."),
+        _query("mine", {"type": "string", "enum": ["", "0", "1", "false", "true"]}, "Yours."),
+        _query("q", written, "Words in the message text or its provider id (first 200 kept)."),
+        _query("after", {"type": "string", "pattern": f"^$|{CURSOR_PATTERN}"}, "A next_after."),
     ]
     paths: dict[str, Any] = {
         "/api/queue": {
             "get": {
                 "operationId": "review_queue",
-                "summary": "Open review items of the token's services, oldest first "
+                "summary": "Review items of the token's services, oldest first "
                 "(keyset pages: pass next_after as after).",
                 "security": [{"token": []}],
                 "parameters": query,
-                "responses": answers("A page of items, counts per state, next_after."),
+                "responses": {
+                    "200": {
+                        "description": "A page of items, counts per state, next_after.",
+                        "content": _json({"$ref": "#/components/schemas/ReviewQueuePage"}),
+                    },
+                    "400": _error_response("A query parameter is malformed; `field` names it."),
+                    **refused,
+                },
             }
         },
         "/api/items/{item}": {
             "get": {
                 "operationId": "review_item",
-                "summary": "An item, its message, the conversation with the sender, notes.",
+                "summary": "An item, its message, the conversation with the sender, notes, and "
+                "whether a reply can be sent now.",
                 "security": [{"token": []}],
                 "parameters": [item],
-                "responses": answers("The item."),
+                "responses": {
+                    "200": {
+                        "description": "The item.",
+                        "content": _json({"$ref": "#/components/schemas/ReviewItemDetail"}),
+                    },
+                    **refused,
+                },
             }
         },
     }
-    bodies = {
-        "claim": {},
-        "release": {},
-        "decide": {"action": {"type": "string"}, "captures": {"type": "object"}},
-        "reply": {"text": {"type": "string"}},
-        "dismiss": {"reason": {"type": "string"}},
-        "note": {"text": {"type": "string"}},
+    text = {**written, "minLength": 1}
+    bodies: dict[str, tuple[dict[str, Any], list[str]]] = {
+        "claim": ({}, []),
+        "release": ({}, []),
+        "decide": (
+            {
+                "action": {"type": "string", "enum": list(DECISIONS)},
+                "captures": {
+                    "type": "object",
+                    "properties": dict.fromkeys(CAPTURES, written),
+                    "additionalProperties": {"type": "string"},
+                    "description": "Only details, reference and rating are kept.",
+                },
+            },
+            ["action"],
+        ),
+        "reply": (
+            {
+                "text": {
+                    **text,
+                    "description": f"At most {MAX_REPLY_SEGMENTS} SMS segments: {MAX_REPLY} "
+                    f"characters of the GSM alphabet, {MAX_REPLY_UCS2} when any character is "
+                    "outside it (an emoji counts as two). The number may get "
+                    "INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR texts an hour (409 beyond).",
+                }
+            },
+            ["text"],
+        ),
+        "dismiss": ({"reason": {**text, "maxLength": MAX_REASON}}, ["reason"]),
+        "note": ({"text": {**text, "maxLength": MAX_TEXT}}, ["text"]),
     }
-    for action, properties in bodies.items():
+    done = {
+        "type": "object",
+        "required": ["status", "item", "done"],
+        "properties": {
+            "status": {"const": "ok"},
+            "item": {"type": "integer"},
+            "done": {"type": "string", "enum": list(bodies)},
+        },
+    }
+    for action, (properties, required) in bodies.items():
         paths[f"/api/items/{{item}}/{action}"] = {
             "post": {
                 "operationId": f"review_{action}",
@@ -172,10 +238,125 @@ def _review_api() -> dict[str, Any]:
                 "security": [{"token": []}],
                 "parameters": [item],
                 "requestBody": {
-                    "required": False,
-                    "content": _json({"type": "object", "properties": properties}),
+                    "required": bool(required),
+                    "content": _json(
+                        {"type": "object", "properties": properties, "required": required}
+                    ),
                 },
-                "responses": answers("Done."),
+                "responses": {
+                    "200": {"description": "Done.", "content": _json(done)},
+                    "400": _error_response("The body is not JSON."),
+                    **refused,
+                    "409": _error_response(
+                        "Not possible now: the item's state (e.g. claimed by another), an "
+                        "opted-out number, or the hourly reply cap (the message says when)."
+                    ),
+                    "422": _error_response(
+                        "A field is missing, of the wrong type or outside its limits; `field` "
+                        "names a field of the wrong type."
+                    ),
+                },
             }
         }
     return paths
+
+
+def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:
+    return {
+        "name": name,
+        "in": "query",
+        "required": False,
+        "schema": schema,
+        "description": description,
+    }
+
+
+def _review_schemas() -> dict[str, Any]:
+    """The shapes the review API answers with."""
+    nullable_text = {"type": ["string", "null"]}
+    stamp = {"type": "string", "format": "date-time"}
+    item = {
+        "type": "object",
+        "required": ["id", "service", "reason", "state", "created_at", "message"],
+        "properties": {
+            "id": {"type": "integer"},
+            "service": nullable_text,
+            "reason": {"type": "string"},
+            "rule": nullable_text,
+            "state": {"type": "string", "enum": list(STATES)},
+            "created_at": stamp,
+            "claimed_by": {"type": ["integer", "null"]},
+            "decision": nullable_text,
+            "message": {
+                "type": "object",
+                "required": ["provider", "id", "from", "text", "received_at"],
+                "properties": {
+                    "provider": {"type": "string"},
+                    "id": {"type": "string"},
+                    "from": {"type": "string", "description": "Masked."},
+                    "text": {**nullable_text, "description": "null once purged."},
+                    "received_at": stamp,
+                },
+            },
+        },
+    }
+    reply = {
+        "type": "object",
+        "required": ["allowed", "refusal", "sent_last_hour", "cap_per_hour", "next_at"],
+        "properties": {
+            "allowed": {"type": "boolean"},
+            "refusal": {**nullable_text, "description": "Why a reply can't be sent now."},
+            "sent_last_hour": {"type": "integer", "description": "Automatic replies included."},
+            "cap_per_hour": {"type": "integer"},
+            "next_at": {"type": ["string", "null"], "format": "date-time"},
+            "max_segments": {"type": "integer"},
+            "max_characters": {"type": "integer"},
+            "max_characters_ucs2": {"type": "integer"},
+        },
+    }
+    detail = {
+        "allOf": [
+            {"$ref": "#/components/schemas/ReviewItem"},
+            {
+                "type": "object",
+                "required": ["conversation", "notes", "reply"],
+                "properties": {
+                    "conversation": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "id": {"type": "string"},
+                                "text": nullable_text,
+                                "received_at": stamp,
+                                "outcome": nullable_text,
+                                "review": nullable_text,
+                            },
+                        },
+                    },
+                    "notes": {
+                        "type": "array",
+                        "items": {
+                            "type": "object",
+                            "properties": {
+                                "by": {"type": "string"},
+                                "text": {"type": "string"},
+                                "at": stamp,
+                            },
+                        },
+                    },
+                    "reply": reply,
+                },
+            },
+        ]
+    }
+    page = {
+        "type": "object",
+        "required": ["items", "counts", "next_after"],
+        "properties": {
+            "items": {"type": "array", "items": {"$ref": "#/components/schemas/ReviewItem"}},
+            "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
+            "next_after": {"type": ["string", "null"], "pattern": CURSOR_PATTERN},
+        },
+    }
+    return {"ReviewItem": item, "ReviewItemDetail": detail, "ReviewQueuePage": page}

@@ -227,9 +227,9 @@ def _string(body: dict[str, Any], name: str) -> str:
 
 
 def _captures(body: dict[str, Any]) -> dict[str, str]:
-    captures = body.get("captures")
-    if captures is None:
+    if "captures" not in body:
         return {}
+    captures = body["captures"]
     if not isinstance(captures, dict) or not all(isinstance(v, str) for v in captures.values()):
         raise _BodyInvalid("captures", "an object of strings")
     return {k: v for k, v in captures.items() if k in CAPTURES}

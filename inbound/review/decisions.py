@@ -30,9 +30,12 @@ MAX_REPLY_SEGMENTS = 6
 MAX_REPLY = capacity(Encoding.GSM7, MAX_REPLY_SEGMENTS)
 MAX_REPLY_UCS2 = capacity(Encoding.UCS2, MAX_REPLY_SEGMENTS)
 REPLY_WINDOW = timedelta(hours=1)
-# C0 and C1 controls other than tab and line breaks, DEL, and lone surrogates: none is typed by
-# a person, PostgreSQL refuses NUL in text, and a lone surrogate can't be stored as UTF-8.
-_CONTROL = re.compile("[\x00-\x08\x0b\x0c\x0e-\x1f\x7f-\x9f\ud800-\udfff]")
+# C0 and C1 controls other than tab and line breaks, and DEL: none is typed by a person, and
+# PostgreSQL refuses NUL in text. Lone surrogates are refused too (they can't be stored as
+# UTF-8). Written as \u escapes, which Python's re and JSON Schema's patterns both read.
+_CONTROLS = r"\u0000-\u0008\u000b\u000c\u000e-\u001f\u007f-\u009f"
+_CONTROL = re.compile(rf"[{_CONTROLS}\ud800-\udfff]")
+WRITTEN_PATTERN = f"^[^{_CONTROLS}]*$"  # the OpenAPI document's pattern for written text
 
 
 class Refused(Exception):
@@ -175,20 +178,20 @@ def reply_refusal(
 
 def dismissal(reason: str) -> str:
     """The reason a caseworker gives for dismissing an item, trimmed; required."""
-    reason = _written(reason, "reason").strip()
-    if not reason:
+    reason = _written(reason, "reason")
+    if not reason.strip():
         raise Invalid("say why you are dismissing it")
     if len(reason) > MAX_REASON:
         raise Invalid(f"shorten the reason to {MAX_REASON} characters (it has {len(reason)})")
-    return reason
+    return reason.strip()
 
 
 def note_text(text: str) -> str:
     """A caseworker's note, trimmed, of a sensible length."""
-    text = _written(text, "note").strip()
-    if not text or len(text) > MAX_TEXT:
+    text = _written(text, "note")
+    if not text.strip() or len(text) > MAX_TEXT:
         raise Invalid(f"write a note of 1 to {MAX_TEXT} characters")
-    return text
+    return text.strip()
 
 
 def control_character(text: str) -> str | None:

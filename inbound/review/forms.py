@@ -9,6 +9,7 @@ which a page answers with a 400 naming the field. The sign-in pages can use the 
 from __future__ import annotations
 
 from aiohttp import web
+from aiohttp.http_exceptions import HttpProcessingError
 from aiohttp.web_request import FileField
 from multidict import MultiDictProxy
 
@@ -30,9 +31,9 @@ async def read_form(request: web.Request) -> Form:
     stays aiohttp's 413."""
     try:
         return await request.post()
-    except (ValueError, LookupError, AssertionError) as error:
-        # UnicodeDecodeError is a ValueError; an unknown charset is a LookupError; aiohttp's
-        # multipart reader asserts on some malformed part headers.
+    except (ValueError, LookupError, AssertionError, HttpProcessingError) as error:
+        # UnicodeDecodeError is a ValueError; an unknown charset is a LookupError; a part's
+        # broken header is aiohttp's InvalidHeader; its multipart reader asserts on some others.
         raise FormInvalid(None, "the form could not be read; send it again from the page") from (
             error
         )

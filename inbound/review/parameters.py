@@ -22,6 +22,9 @@ _MAX_STAMP = (datetime(9999, 12, 31, 23, 59, 59, 999999, tzinfo=UTC) - _EPOCH) /
 _CURSOR = re.compile(r"[0-9]{1,18}_[0-9]{1,10}")
 _ITEM_ID = re.compile(r"[0-9]{1,10}")
 _SERVICE_ID = re.compile(r"[a-z0-9][a-z0-9_-]{0,63}")
+# The same shapes as the OpenAPI document states them.
+CURSOR_PATTERN = f"^{_CURSOR.pattern}$"
+SERVICE_PATTERN = f"^{_SERVICE_ID.pattern}$"
 MAX_SEARCH = 200
 
 
