@@ -69,7 +69,9 @@ def matching_step(secret: str, code: str, now: datetime) -> int | None:
     """The time step whose code this is: the current step or one either side (clock drift);
     None when it matches none. The caller refuses a step already used."""
     code = "".join(code.split())
-    if not (code.isdigit() and len(code) == TOTP_DIGITS):
+    # ASCII digits only: str.isdigit() accepts other scripts' digits, which compare_digest
+    # would refuse with a TypeError.
+    if not (code.isascii() and code.isdigit() and len(code) == TOTP_DIGITS):
         return None
     totp = pyotp.TOTP(secret, digits=TOTP_DIGITS)
     current = totp.timecode(now)

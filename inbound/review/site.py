@@ -143,7 +143,8 @@ async def csrf(request: web.Request, handler: Handler) -> web.StreamResponse:
         expected = (
             request.cookies.get(CSRF_COOKIE) if pre or session is None else session.csrf_token
         )
-        if not expected or not given or not hmac.compare_digest(given, expected):
+        # Compared as bytes: compare_digest refuses a str that isn't ASCII (a 500 before).
+        if not expected or not given or not hmac.compare_digest(given.encode(), expected.encode()):
             return render(
                 request, "error.html", 403, message="The form expired: go back and retry."
             )

@@ -240,12 +240,6 @@ async def test_a_body_that_is_not_a_form_is_a_400_on_every_item_form(fuzzed: Fuz
             assert status == 400, (action, content_type, body)
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="site.py's csrf middleware passes the posted token to hmac.compare_digest as str, "
-    "which raises TypeError for a non-ASCII one: a 500 on every POST form, sign-in included. "
-    "Comparing the UTF-8 bytes fixes it; site.py is the sign-in engineer's to change.",
-)
 async def test_a_csrf_token_no_page_gave_out_is_a_403_whatever_its_characters(
     fuzzed: Fuzzed,
 ) -> None:
