@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.store.database import create_engine, session_factory
+from tests.conftest import TEST_SECRET_KEY
 from tests.integration.reliability_support import counts, message, pg_url, publisher, queue_depth
 from tests.integration.test_actions import ALPHA, CALLBACK_SECRET, rules_dir
 from tests.support.fake_service import FakeService, fake_service
@@ -54,6 +55,8 @@ async def database(
 @pytest.fixture
 def pg_env(env: dict[str, str], pg_url: str, tmp_path: Path) -> dict[str, str]:
     env["INBOUND_DATABASE_URL"] = pg_url
+    # `inbound run` serves the review pages, which on PostgreSQL need a key for two-factor keys.
+    env["INBOUND_SECRET_KEY"] = TEST_SECRET_KEY
     env["INBOUND_TEST_CALLBACK_SECRET"] = CALLBACK_SECRET
     env["INBOUND_RETRY_DELAYS"] = "0.5"
     return env
