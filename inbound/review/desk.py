@@ -106,7 +106,9 @@ class Desk:
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.CLAIM, address)
             if not await ReviewQueue(session).claim(scope, item_id):
-                raise Refused("someone else claimed this item a moment ago")
+                # Worded as when the claim is seen before trying: which of the two a loser of
+                # the race gets depends only on timing.
+                raise Refused("someone else has claimed this item")
             await self._audit(session, scope, item, Act.CLAIM, address)
 
     async def release(self, scope: Scope, item_id: int, address: str | None) -> None:
