@@ -212,8 +212,8 @@ def _review_api() -> dict[str, Any]:
                     **text,
                     "description": f"At most {MAX_REPLY_SEGMENTS} SMS segments: {MAX_REPLY} "
                     f"characters of the GSM alphabet, {MAX_REPLY_UCS2} when any character is "
-                    "outside it (an emoji counts as two). The number may get "
-                    "INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR texts an hour (409 beyond).",
+                    "outside it (an emoji counts as two). Caseworkers may text a number a limited "
+                    "number of times an hour, set by the installation (409 beyond).",
                 }
             },
             ["text"],
