@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Message, Outcome
+from tests.conftest import TEST_SECRET_KEY
 from tests.support.fake_service import FakeService, fake_service
 from tests.support.process import INBOUND, free_port
 from tests.support.waiting import eventually
@@ -66,6 +67,8 @@ async def test_two_receivers_three_workers_one_killed_everything_processed_once(
         rules.mkdir()
         (rules / "scale.yaml").write_text(RULES.format(url=service.url))
         env.update(INBOUND_DATABASE_URL=database_url, INBOUND_RULES_DIR=str(rules))
+        # `serve` serves the review pages too, which on PostgreSQL need a secret key.
+        env["INBOUND_SECRET_KEY"] = TEST_SECRET_KEY
         env["INBOUND_PREFETCH"] = "8"
         ports = [free_port(), free_port()]
         processes = []

@@ -165,15 +165,10 @@ async def _user(database_url: str, email: str) -> User:
 # -- no INBOUND_SECRET_KEY --------------------------------------------------------------------
 
 
-def is_sqlite(settings: Settings) -> bool:
-    return settings.database_url.startswith("sqlite")
-
-
+@pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)  # a key file: SQLite only
 async def test_without_a_secret_key_sqlite_keeps_its_own_in_a_private_file(
     settings: Settings, tmp_path: Path
 ) -> None:
-    if not is_sqlite(settings):
-        pytest.skip("a key file is made beside a SQLite database only")
     secret = await add_clear_user(settings.database_url, "case@alpha.example")
     database = Path(make_url(settings.database_url).database or "")
     key_file = database.with_name(database.name + ".secret-key")
@@ -188,11 +183,10 @@ async def test_without_a_secret_key_sqlite_keeps_its_own_in_a_private_file(
     assert box(keys).open(await stored_key(settings.database_url, "case@alpha.example")) == secret
 
 
+@pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)  # SQLite makes a key file
 async def test_without_a_secret_key_postgresql_refuses_to_serve_the_review_pages(
     settings: Settings, tmp_path: Path, env: dict[str, str]
 ) -> None:
-    if is_sqlite(settings):
-        pytest.skip("SQLite makes a key file instead")
     with pytest.raises(SecretKeyError, match=r"^INBOUND_SECRET_KEY is not set: "):
         async with review_stack(settings, tmp_path, secret_key=None):
             pass
