@@ -414,6 +414,24 @@ def migrate(env: dict[str, str]) -> None:
         raise RuntimeError(f"inbound migrate failed: {done.stderr[-2000:]}")
 
 
+def serve_env(
+    base_env: dict[str, str], namespace: str, database: Path, port: int, **settings: str
+) -> dict[str, str]:
+    """The environment of an `inbound serve` taking signed Twilio webhooks, its SQLite migrated."""
+    env = inbound_env(
+        base_env,
+        amqp_namespace=namespace,
+        database_url=f"sqlite+aiosqlite:///{database}",
+        host="127.0.0.1",
+        port=str(port),
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_account_sid=TWILIO_ACCOUNT,
+        **settings,
+    )
+    migrate(env)
+    return env
+
+
 def measure_http(
     services: Services,
     plan: Plan,
@@ -430,16 +448,7 @@ def measure_http(
     )
     base_ns, ingest_ns = services.namespace(), services.namespace()
     base_port, ingest_port = free_port(), free_port()
-    env = inbound_env(
-        base_env,
-        amqp_namespace=ingest_ns,
-        database_url=f"sqlite+aiosqlite:///{work / 'serve.db'}",
-        host="127.0.0.1",
-        port=str(ingest_port),
-        twilio_auth_token=TWILIO_TOKEN,
-        twilio_account_sid=TWILIO_ACCOUNT,
-    )
-    migrate(env)
+    env = serve_env(base_env, ingest_ns, work / "serve.db", ingest_port)
     baseline = Proc.start(
         "baseline-http",
         [
@@ -513,19 +522,15 @@ def measure_sign_in_flood(
     say(f"sign-in flood: webhooks quiet and flooded, {plan.runs} x {plan.seconds:g} s each")
     namespace = services.namespace()
     shared_port, webhooks_port, review_port = free_port(), free_port(), free_port()
-    env = inbound_env(
+    env = serve_env(
         base_env,
-        amqp_namespace=namespace,
-        database_url=f"sqlite+aiosqlite:///{work / 'flood.db'}",
-        host="127.0.0.1",
-        port=str(shared_port),
-        twilio_auth_token=TWILIO_TOKEN,
-        twilio_account_sid=TWILIO_ACCOUNT,
+        namespace,
+        work / "flood.db",
+        shared_port,
         # The worst case: every attempt checked (many addresses, many accounts). From one
         # address, throttling refuses a flood before any password is hashed.
         sign_in_limit="1000000",
     )
-    migrate(env)
     shared = Proc.start("serve (one port)", [INBOUND, "serve"], env, work, ready="listening on")
     apart = Proc.start(
         "serve --webhooks-only",
