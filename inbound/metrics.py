@@ -1,10 +1,43 @@
-"""Prometheus metrics: what each part counts, and the gauges read at scrape time."""
+"""Prometheus metrics: what each part counts, and the gauges read at scrape time.
+
+Names follow Prometheus' naming conventions (prometheus.io/docs/practices/naming): the `inbound_`
+prefix; a unit suffix in base units and plural where the value has a unit (`_seconds`); none for
+counts of things (messages, items); counters are named without `_total`, which prometheus_client
+adds. deploy/grafana/inbound.json and deploy/prometheus/alerts.yml use these names, and
+tests/integration/test_observability.py fails if one of theirs isn't exposed.
+"""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
-from prometheus_client import CollectorRegistry, Counter, Gauge, Histogram
+from prometheus_client import (
+    CollectorRegistry,
+    Counter,
+    Gauge,
+    GCCollector,
+    Histogram,
+    PlatformCollector,
+    ProcessCollector,
+)
+
+# A webhook's time in its handler, from reading the body to the answer: a millisecond or two when
+# RabbitMQ confirms at once; INBOUND_SPOOL_AFTER plus the spool write when it doesn't.
+WEBHOOK_SECONDS_BUCKETS = (
+    0.001,
+    0.0025,
+    0.005,
+    0.01,
+    0.025,
+    0.05,
+    0.1,
+    0.25,
+    0.5,
+    1.0,
+    2.5,
+    5.0,
+    10.0,
+)
 
 
 @dataclass(frozen=True)
@@ -13,6 +46,7 @@ class Metrics:
 
     registry: CollectorRegistry
     webhooks: Counter
+    webhook_seconds: Histogram
     publish_seconds: Histogram
     spooled: Counter
     processed: Counter
@@ -32,12 +66,25 @@ class Metrics:
     def create(cls) -> Metrics:
         """A fresh registry with every inbound metric registered."""
         registry = CollectorRegistry(auto_describe=True)
+        # The standard process_* (CPU, memory, open files) and python_gc_* / python_info series,
+        # on this registry rather than prometheus_client's global one, which inbound never serves.
+        ProcessCollector(registry=registry)
+        GCCollector(registry=registry)
+        PlatformCollector(registry=registry)
         return cls(
             registry=registry,
             webhooks=Counter(
                 "inbound_webhooks",
                 "Webhook requests by provider and HTTP status.",
                 ["provider", "status"],
+                registry=registry,
+            ),
+            webhook_seconds=Histogram(
+                "inbound_webhook_duration_seconds",
+                "Time the webhook handler took to answer, by provider ('unknown' for a name "
+                "no provider has).",
+                ["provider"],
+                buckets=WEBHOOK_SECONDS_BUCKETS,
                 registry=registry,
             ),
             publish_seconds=Histogram(

@@ -3,13 +3,14 @@
 from __future__ import annotations
 
 import os
+import time
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 
 import structlog
 from aiohttp import web
-from prometheus_client import Counter
+from prometheus_client import Counter, Histogram
 
 from inbound import phone
 from inbound.broker.publisher import PublishFailed
@@ -45,6 +46,7 @@ class Receiver:
     log: structlog.typing.FilteringBoundLogger = field(default_factory=lambda: log.bind())
     # The webhooks counter's child per (provider, status): labels() looks it up under a lock.
     counted: dict[tuple[str, int], Counter] = field(default_factory=dict)
+    timed: dict[str, Histogram] = field(default_factory=dict)  # the latency child per provider
 
 
 RECEIVER = web.AppKey("receiver", Receiver)
@@ -100,13 +102,19 @@ def webhook_for(name: str) -> Handler:
     label = name if name in specs() else "unknown"  # bounded metric label values
 
     async def webhook(request: web.Request) -> web.StreamResponse:
+        started = time.perf_counter()
         response = await _webhook(request, name)
+        elapsed = time.perf_counter() - started
         receiver = request.app[RECEIVER]
         key = (label, response.status)
         counter = receiver.counted.get(key)
         if counter is None:
             counter = receiver.counted[key] = receiver.metrics.webhooks.labels(label, str(key[1]))
         counter.inc()
+        timer = receiver.timed.get(label)
+        if timer is None:
+            timer = receiver.timed[label] = receiver.metrics.webhook_seconds.labels(label)
+        timer.observe(elapsed)
         return response
 
     return webhook
