@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck audit bench clean help browser-deps
+.PHONY: run test lint typecheck audit bench clean help browser-deps lock
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -13,9 +13,19 @@ $(BIN)/python:
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 
-$(STAMP): pyproject.toml | $(BIN)/python
-	$(BIN)/python -m pip install --quiet -e '.[dev]'
+# Exactly the locked versions, checked against their hashes; then inbound itself, adding nothing.
+$(STAMP): pyproject.toml requirements-dev.txt | $(BIN)/python
+	$(BIN)/python -m pip install --quiet --require-hashes -r requirements-dev.txt
+	$(BIN)/python -m pip install --quiet --no-deps -e .
 	touch $(STAMP)
+
+# After changing the dependencies in pyproject.toml: re-resolve both lock files, for Python 3.11
+# on every platform, with every file's hash. tests/unit/test_lock_files.py fails until this runs.
+LOCK := $(BIN)/uv pip compile pyproject.toml --universal --python-version 3.11 --generate-hashes \
+	--custom-compile-command 'make lock' --quiet
+lock: $(STAMP) ## re-resolve requirements.txt and requirements-dev.txt from pyproject.toml
+	$(LOCK) -o requirements.txt
+	$(LOCK) --extra dev -o requirements-dev.txt
 
 # A local-only secret so the generic webhook (and `inbound send`) work out of the box.
 run: export INBOUND_GENERIC_SECRET ?= local-dev-secret

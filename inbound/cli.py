@@ -11,6 +11,7 @@ from __future__ import annotations
 import argparse
 import sys
 from collections.abc import Callable, Sequence
+from pathlib import Path
 from typing import Any, NoReturn
 
 from inbound.commands import (
@@ -45,8 +46,17 @@ def version() -> str:
 
     try:
         return metadata.version("inbound")
-    except metadata.PackageNotFoundError:  # run from a source tree that was never installed
-        return "unknown (not installed)"
+    except metadata.PackageNotFoundError:
+        # Run from a source tree that was never installed (`python -m inbound` on Cloud
+        # Foundry): the version is in the pyproject.toml beside the package.
+        import tomllib
+
+        pyproject = Path(__file__).resolve().parent.parent / "pyproject.toml"
+        try:
+            declared: str = tomllib.loads(pyproject.read_text())["project"]["version"]
+        except (OSError, KeyError, tomllib.TOMLDecodeError):
+            return "unknown (not installed)"
+        return declared
 
 
 class _Version(argparse.Action):
