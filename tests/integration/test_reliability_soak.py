@@ -52,9 +52,11 @@ MESSAGES = int(os.environ.get("INBOUND_SOAK_MESSAGES", "10000"))
 SEED = int(os.environ.get("INBOUND_SOAK_SEED", "20260101"))
 WORKERS = 2
 SERVICES = (("alpha", ALPHA), ("beta", BETA))
-# The whole soak must finish by itself: 4 minutes per 10,000 messages (at least 4 minutes),
-# unless INBOUND_SOAK_LIMIT says otherwise (seconds; for a slow or busy machine).
-LIMIT = float(os.environ.get("INBOUND_SOAK_LIMIT", 240.0 * max(1.0, MESSAGES / 10_000)))
+# The whole soak must finish by itself: 6 minutes per 10,000 messages (at least 6 minutes),
+# unless INBOUND_SOAK_LIMIT says otherwise (seconds). It is there to catch work that never
+# finishes, not to time it (that is `make bench`): quiet 2-core machines drained in 177-210 s,
+# which left a 240 s limit too little room for a slower machine of the same kind.
+LIMIT = float(os.environ.get("INBOUND_SOAK_LIMIT", 360.0 * max(1.0, MESSAGES / 10_000)))
 # Published concurrently in windows this size: one confirm at a time would take longer than
 # the processing it feeds.
 WINDOW = 200
