@@ -4,105 +4,190 @@ it, and finished actions' payloads. Ids, outcomes' actions and rules, and opt-ou
 Age is counted from when inbound accepted a message (`accepted_at`), never from the time the
 provider states (`received_at`): a provider's clock, or a forged field, saying 2099 must not keep
 a message's text for ever, nor one saying 2001 purge it on arrival.
+
+Content is cleared a batch of rows at a time, each batch in its own short transaction chosen
+by id after the previous one (so a large old database never holds one long transaction, and no
+batch reads again what the one before cleared). Nothing here deletes a row that another refers
+to: messages, outcomes, actions and parts are updated in place, and webhook nonces, the only
+rows deleted, are referred to by none.
 """
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import AsyncIterator, Mapping, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import ColumnElement, CursorResult, Select, Text, cast, or_, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import (
+    ColumnElement,
+    CursorResult,
+    Delete,
+    Select,
+    Text,
+    Update,
+    and_,
+    cast,
+    delete,
+    or_,
+    select,
+    text,
+    update,
+)
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
+from sqlalchemy.orm import InstrumentedAttribute
 
 from inbound.states import FINISHED_ACTION_STATES
-from inbound.store.models import Action, Message, MessagePart, Outcome
+from inbound.store.models import Action, Message, MessagePart, Outcome, WebhookNonce
 
 DEFAULT_RETENTION_DAYS = 7
 # Pending actions still need their payload to be delivered; only these are done with it.
 # What a purged JSON column holds. Compared as text (PostgreSQL's `json` has no `=`), which
 # matches because SQLAlchemy writes an empty object as exactly this.
 EMPTY = "{}"
+# Rows one transaction clears: short enough that a purge never holds locks or a snapshot for
+# long, large enough that a big first purge is not mostly commits.
+BATCH_SIZE = 1000
+# PostgreSQL advisory lock key (one per database): held by the one process purging.
+PURGE_LOCK_KEY = "inbound:purge"
 
 
 @dataclass(frozen=True)
 class Purged:
-    """What one purge cleared."""
+    """What one purge cleared (so far, while it runs)."""
 
-    messages: int  # texts
-    parts: int  # stray multipart parts' texts
-    outcomes: int  # captures (e.g. `details` quotes the text)
-    actions: int  # finished callbacks' events and replies' texts
+    messages: int = 0  # texts
+    parts: int = 0  # stray multipart parts' texts
+    outcomes: int = 0  # captures (e.g. `details` quotes the text)
+    actions: int = 0  # finished callbacks' events and replies' texts
     nonces: int = 0  # webhook nonces past store.nonces.KEEP
+    batches: int = 0  # transactions that cleared something
+    skipped: bool = False  # another process was purging: this one did nothing
 
 
-async def purge_content(
-    session: AsyncSession,
-    retention_days: Mapping[str, int],
-    now: datetime,
-    default_days: int = DEFAULT_RETENTION_DAYS,
-) -> Purged:
-    """Clear the content of messages older than their service's retention (`default_days` for
-    messages no known service owns): their text, their outcome's captures and their finished
-    actions' payloads; and the text of stray multipart parts older than the default."""
-    expired = [
-        (Message.service_id == service_id, Message.accepted_at < now - timedelta(days=days))
+@dataclass(frozen=True)
+class Cleared:
+    """One batch: how many rows changed, and the id to continue after (None: nothing left)."""
+
+    count: int
+    last: int | None
+
+
+def expired(
+    retention_days: Mapping[str, int], now: datetime, default_days: int = DEFAULT_RETENTION_DAYS
+) -> ColumnElement[bool]:
+    """Messages older than their service's retention (`default_days` for messages no known
+    service owns), as a condition on `messages`."""
+    owned = [
+        and_(Message.service_id == service_id, Message.accepted_at < now - timedelta(days=days))
         for service_id, days in retention_days.items()
     ]
-    expired.append(
-        (
-            or_(Message.service_id.is_(None), Message.service_id.not_in(list(retention_days))),
-            Message.accepted_at < now - timedelta(days=default_days),
-        )
+    unowned = and_(
+        or_(Message.service_id.is_(None), Message.service_id.not_in(list(retention_days))),
+        Message.accepted_at < now - timedelta(days=default_days),
     )
-    messages = outcomes = actions = 0
-    for conditions in expired:
-        messages += await _clear_texts(session, *conditions)
-        ids = select(Message.id).where(*conditions)
-        outcomes += await _clear_captures(session, ids)
-        actions += await _clear_payloads(session, ids)
-    parts: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
-        update(MessagePart)
+    return or_(*owned, unowned)
+
+
+async def clear_texts(
+    session: AsyncSession, past: ColumnElement[bool], after: int, limit: int
+) -> Cleared:
+    """Clear the text of the next `limit` expired messages with id above `after`."""
+    found = select(Message.id).where(past, Message.text.is_not(None), Message.id > after)
+    ids = await _next_ids(session, found.order_by(Message.id).limit(limit))
+    return await _apply(session, ids, update(Message).values(text=None), Message.id)
+
+
+async def clear_captures(
+    session: AsyncSession, past: ColumnElement[bool], after: int, limit: int
+) -> Cleared:
+    """Clear the captures of the next `limit` outcomes of expired messages (by outcome id)."""
+    found = (
+        select(Outcome.id)
+        .join(Message, Message.id == Outcome.message_id)
+        .where(past, cast(Outcome.captures, Text) != EMPTY, Outcome.id > after)
+    )
+    ids = await _next_ids(session, found.order_by(Outcome.id).limit(limit))
+    return await _apply(session, ids, update(Outcome).values(captures={}), Outcome.id)
+
+
+async def clear_payloads(
+    session: AsyncSession, past: ColumnElement[bool], after: int, limit: int
+) -> Cleared:
+    """Clear the payloads of the next `limit` finished actions of expired messages: a
+    callback's holds the event (captures, sender); a reply's, the text sent."""
+    found = (
+        select(Action.id)
+        .join(Message, Message.id == Action.message_id)
         .where(
-            MessagePart.text.is_not(None),
-            MessagePart.accepted_at < now - timedelta(days=default_days),
-        )
-        .values(text=None)
-        .execution_options(synchronize_session=False)
-    )
-    return Purged(messages, parts.rowcount or 0, outcomes, actions)
-
-
-async def _clear_texts(session: AsyncSession, *conditions: ColumnElement[bool]) -> int:
-    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
-        update(Message)
-        .where(Message.text.is_not(None), *conditions)
-        .values(text=None)
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
-
-
-async def _clear_captures(session: AsyncSession, messages: Select[int]) -> int:
-    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
-        update(Outcome)
-        .where(Outcome.message_id.in_(messages), cast(Outcome.captures, Text) != EMPTY)
-        .values(captures={})
-        .execution_options(synchronize_session=False)
-    )
-    return result.rowcount or 0
-
-
-async def _clear_payloads(session: AsyncSession, messages: Select[int]) -> int:
-    # A callback's payload holds the event (captures, sender); a reply's, the text sent.
-    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
-        update(Action)
-        .where(
-            Action.message_id.in_(messages),
+            past,
             Action.state.in_(FINISHED_ACTION_STATES),
             cast(Action.payload, Text) != EMPTY,
+            Action.id > after,
         )
-        .values(payload={})
-        .execution_options(synchronize_session=False)
     )
-    return result.rowcount or 0
+    ids = await _next_ids(session, found.order_by(Action.id).limit(limit))
+    return await _apply(session, ids, update(Action).values(payload={}), Action.id)
+
+
+async def clear_parts(session: AsyncSession, before: datetime, after: int, limit: int) -> Cleared:
+    """Clear the text of the next `limit` stray multipart parts accepted before `before`."""
+    found = select(MessagePart.id).where(
+        MessagePart.text.is_not(None), MessagePart.accepted_at < before, MessagePart.id > after
+    )
+    ids = await _next_ids(session, found.order_by(MessagePart.id).limit(limit))
+    return await _apply(session, ids, update(MessagePart).values(text=None), MessagePart.id)
+
+
+async def forget_nonces(session: AsyncSession, before: datetime, after: int, limit: int) -> Cleared:
+    """Delete the next `limit` webhook nonces first seen before `before`."""
+    found = select(WebhookNonce.id).where(WebhookNonce.seen_at < before, WebhookNonce.id > after)
+    ids = await _next_ids(session, found.order_by(WebhookNonce.id).limit(limit))
+    return await _apply(session, ids, delete(WebhookNonce), WebhookNonce.id)
+
+
+@asynccontextmanager
+async def purge_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
+    """Hold the database's purge lock for the block; yields False when another process holds it.
+
+    PostgreSQL: a session-level advisory lock, taken and released on one connection kept for the
+    whole purge (the batches commit on others, which releases nothing). SQLite has one writer at
+    a time already, and every batch is a short write; two purges there simply take turns, so
+    there is nothing to lock.
+    """
+    if engine.dialect.name != "postgresql":
+        yield True
+        return
+    async with engine.connect() as connection:
+        held = bool(
+            await connection.scalar(
+                text("SELECT pg_try_advisory_lock(hashtext(:key))"), {"key": PURGE_LOCK_KEY}
+            )
+        )
+        await connection.commit()  # no transaction left open while the purge runs
+        try:
+            yield held
+        finally:
+            if held:
+                await connection.execute(
+                    text("SELECT pg_advisory_unlock(hashtext(:key))"), {"key": PURGE_LOCK_KEY}
+                )
+                await connection.commit()
+
+
+async def _next_ids(session: AsyncSession, query: Select[int]) -> Sequence[int]:
+    return (await session.scalars(query)).all()
+
+
+async def _apply(
+    session: AsyncSession,
+    ids: Sequence[int],
+    statement: Update | Delete,
+    key: InstrumentedAttribute[int],
+) -> Cleared:
+    if not ids:
+        return Cleared(0, None)
+    result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
+        statement.where(key.in_(ids)).execution_options(synchronize_session=False)
+    )
+    return Cleared(result.rowcount or 0, ids[-1])
