@@ -94,6 +94,11 @@ async def test_worker_process_serves_health_and_metrics_on_its_own_port(
     assert health[0] == 200
     assert ready[0] == 200
     assert "inbound_queue_messages" in metrics[1]
+    # The process and garbage-collector collectors are on the registry each process serves.
+    exposed = samples(metrics[1])
+    assert exposed[("process_cpu_seconds_total", frozenset())] > 0
+    assert exposed[("process_resident_memory_bytes", frozenset())] > 0
+    assert ("python_gc_collections_total", frozenset({("generation", "0")})) in exposed
 
 
 async def test_every_answer_carries_a_request_id_and_a_safe_one_is_kept(stack: Stack) -> None:
