@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 from ipaddress import IPv4Network, IPv6Network
 from pathlib import Path
 from typing import Annotated
@@ -13,6 +14,14 @@ from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 from inbound.forwarded import networks
 from inbound.providers.public_keys import public_keys
 from inbound.secret_keys import split_keys
+
+# A comma that starts another URL (`,amqp://…`): a comma inside a password stays where it is.
+_NEXT_URL = re.compile(r"\s*,\s*(?=[A-Za-z][A-Za-z0-9+.-]*://)")
+
+
+def amqp_urls(value: str) -> list[str]:
+    """The URLs in INBOUND_AMQP_URL: one, or every node of a cluster, comma-separated."""
+    return [part for part in (p.strip() for p in _NEXT_URL.split(value.strip())) if part]
 
 
 class Settings(BaseSettings):
@@ -28,7 +37,9 @@ class Settings(BaseSettings):
     )
     amqp_url: str = Field(
         "amqp://guest:guest@localhost:5672/",
-        description="RabbitMQ URL (amqp:// or amqps://).",
+        description="RabbitMQ URL (amqp:// or amqps://), or one per node of a cluster, "
+        "comma-separated (amqp://u:p@rabbit-1:5672/vh,amqp://u:p@rabbit-2:5672/vh): each "
+        "connection attempt, at start and on every reconnect, goes to the next in turn.",
     )
     amqp_namespace: str = Field(
         "inbound",
@@ -192,6 +203,18 @@ class Settings(BaseSettings):
         None,
         description="When set, Telnyx webhooks for any other messaging profile are refused.",
     )
+
+    @field_validator("amqp_url")
+    @classmethod
+    def _amqp_urls(cls, value: str) -> str:
+        urls = amqp_urls(value)
+        if not urls:
+            raise ValueError("needs at least one amqp:// or amqps:// URL")
+        for url in urls:
+            if not url.lower().startswith(("amqp://", "amqps://")):
+                shown = url.split("://", 1)[0] + "://…" if "://" in url else "a value"
+                raise ValueError(f"{shown} is not an amqp:// or amqps:// URL")
+        return value
 
     @field_validator("vonage_signature_method")
     @classmethod

@@ -1,21 +1,45 @@
-"""Opening the one long-lived RabbitMQ connection a process uses."""
+"""The one long-lived RabbitMQ connection a process uses, over one node or several.
+
+`INBOUND_AMQP_URL` may list every node of a cluster, comma-separated. Each connection attempt,
+the first and every reconnect, goes to the next URL in turn: a node that refuses or went away
+is followed at once by the next one, and only after a whole round fails does the connection
+wait its reconnect interval before the next round.
+"""
 
 from __future__ import annotations
 
 import asyncio
 import contextlib
 import logging
-from collections.abc import Iterator
+import time
+from collections.abc import Iterator, Sequence
 
 import aio_pika
-from aio_pika.abc import AbstractRobustConnection
 from aio_pika.connection import make_url
 from aio_pika.exceptions import AMQPError, InvalidFrameError, ProbableAuthenticationError
+from aiormq.abc import ExceptionType
 from yarl import URL
+
+from inbound.config import amqp_urls
+from inbound.logs import get_logger
+
+log = get_logger("broker")
+
+# Seconds between rounds of attempts (every node tried once) while RabbitMQ is unreachable.
+RECONNECT_INTERVAL = 2.0
+# How often a connection that keeps failing says so in the log (aio-pika also logs each attempt).
+STILL_WAITING_EVERY = 30.0
+
+# aio-pika's RobustConnection makes every connection attempt, the first and each reconnect,
+# through its private `__connect_transport` (aio-pika 9 and 10), which reads `self.url`. Wrapping
+# it is the one place where the node can be chosen before each attempt; checked at import so an
+# aio-pika that renames it fails loudly here (and in tests/unit) rather than using one node.
+_ATTEMPT = "_RobustConnection__connect_transport"
+_robust_attempt = getattr(aio_pika.RobustConnection, _ATTEMPT)
 
 
 class BrokerUnreachable(Exception):
-    """RabbitMQ could not be reached at start-up."""
+    """RabbitMQ could not be reached (at any of its URLs)."""
 
 
 class BrokerRefused(BrokerUnreachable):
@@ -24,53 +48,203 @@ class BrokerRefused(BrokerUnreachable):
 
 
 def redact(url: str) -> str:
-    """The URL with its password hidden, for messages and logs."""
-    parsed = URL(url)
+    """The URL, or comma-separated URLs, with every password hidden, for messages and logs."""
+    return ",".join(_redact_one(part) for part in amqp_urls(url))
+
+
+def _redact_one(url: str) -> str:
+    try:
+        parsed = URL(url)
+    except ValueError:
+        return "(a URL that does not parse, hidden)"
     return str(parsed.with_password("***")) if parsed.password else url
 
 
 @contextlib.contextmanager
-def _quiet_first_attempt() -> Iterator[None]:
-    # aiormq logs its own error when the first connection fails; BrokerUnreachable already
-    # says it once, in a sentence, so the operator sees one line rather than two.
-    logger = logging.getLogger("aiormq.connection")
-    previous = logger.level
-    logger.setLevel(logging.CRITICAL)
+def _quiet_until_connected() -> Iterator[None]:
+    # aiormq and aio-pika log each failed attempt themselves; until the first connection the
+    # start-up error (or the "waiting for RabbitMQ" line and `rabbitmq_still_unreachable`)
+    # says it once, in a sentence. Reconnects after a loss keep aio-pika's lines.
+    loggers = [
+        logging.getLogger(name) for name in ("aiormq.connection", "aio_pika.robust_connection")
+    ]
+    previous = [logger.level for logger in loggers]
+    for logger in loggers:
+        logger.setLevel(logging.CRITICAL)
     try:
         yield
     finally:
-        logger.setLevel(previous)
+        for logger, level in zip(loggers, previous, strict=True):
+            logger.setLevel(level)
 
 
-async def connect(url: str, *, within: float = 30.0) -> AbstractRobustConnection:
-    """Connect with automatic reconnection; raise BrokerUnreachable with a plain reason."""
-    connection = aio_pika.RobustConnection(
-        make_url(url, heartbeat=30, reconnect_interval=2),
-        client_properties={"product": "inbound"},
-    )
-    try:
-        with _quiet_first_attempt():
-            # aiormq's own timeout ends the attempt inside the reconnect task; the outer one is a
-            # backstop for a broker that accepts the socket and then never finishes the handshake.
-            async with asyncio.timeout(within + 1):
-                await connection.connect(timeout=within)
-        return connection
-    except TimeoutError:
-        failure: BrokerUnreachable = _unreachable(url, f"no answer within {within:g} s")
-    except ProbableAuthenticationError:
-        user = URL(url).user or "guest"
-        failure = BrokerRefused(
-            f"RabbitMQ at {redact(url)} refused the login of user {user!r} (ACCESS_REFUSED): "
-            "the user name or password in the URL is wrong, or the user may not connect from "
-            "this host"
+class NodesConnection(aio_pika.RobustConnection):
+    """A robust connection that tries its URLs in turn, at start and on every reconnect.
+
+    It never gives up on its own (aio-pika's `fail_fast` is off): `first_round()` says how the
+    first try of every node went, and the caller decides whether to wait or to stop.
+    """
+
+    def __init__(self, urls: Sequence[str], *, interval: float = RECONNECT_INTERVAL) -> None:
+        if not urls:
+            raise ValueError("no RabbitMQ URL given")
+        self.nodes = tuple(make_url(url, heartbeat=30) for url in urls)
+        self._written = tuple(urls)  # as configured, for messages (redacted)
+        super().__init__(
+            self.nodes[0],
+            client_properties={"product": "inbound"},
+            fail_fast=False,
+            reconnect_interval=interval,
         )
-    except (OSError, AMQPError) as error:
-        reason = str(error) or type(error).__name__
-        failure = _refused_vhost(url, error) or _unreachable(url, reason)
-    # A robust connection left open keeps retrying in a task that swallows cancellation, so
-    # the process could never exit to print the reason.
+        self._interval = interval
+        self._next = 0  # the node the next attempt goes to
+        self._failures: list[BrokerUnreachable] = []  # of the round under way
+        self._first_round: asyncio.Future[tuple[BrokerUnreachable, ...]] = self.loop.create_future()
+        self._starting: asyncio.Task[None] | None = None
+        self._timeout: float | None = None  # each attempt's, as `begin` was given
+        self._waiting_since: float | None = None
+        self._said_waiting = 0.0
+        self.node: str | None = None  # the node connected to (redacted), None while down
+        self.last_failure: BrokerUnreachable | None = None
+
+    def begin(self, timeout: float) -> None:
+        """Start connecting in the background; each attempt gets `timeout` seconds."""
+        if self._starting is None:
+            self._timeout = timeout
+            self._starting = asyncio.create_task(self._connect(timeout), name="rabbitmq-connect")
+
+    async def _connect(self, attempt_within: float) -> None:
+        with _quiet_until_connected():
+            await aio_pika.RobustConnection.connect(self, timeout=attempt_within)
+
+    async def first_round(self) -> tuple[BrokerUnreachable, ...]:
+        """Wait until the first attempt succeeded, or every node failed once; return the
+        failures of that round (empty when connected)."""
+        return await asyncio.shield(self._first_round)
+
+    async def _RobustConnection__connect_transport(self) -> None:
+        """One attempt, on the next node in turn."""
+        index = self._next
+        self._next = (index + 1) % len(self.nodes)
+        self.url = self.nodes[index]
+        # Straight on to the next node after a failure, unless this was the round's last.
+        last_of_round = len(self._failures) + 1 >= len(self.nodes)
+        self.reconnect_interval = self._interval if last_of_round else 0.0
+        try:
+            await _robust_attempt(self)
+        except Exception as error:
+            self._failed(self._written[index], error, last_of_round)
+            raise
+        self._failures.clear()
+        self.node = _redact_one(self._written[index])
+        # A node lost later is followed by the next one at once.
+        self.reconnect_interval = 0.0
+        if self._waiting_since is not None:
+            waited = time.monotonic() - self._waiting_since
+            log.info("rabbitmq_connected", node=self.node, waited_seconds=round(waited, 1))
+        else:
+            log.info("rabbitmq_connected", node=self.node)
+        self._waiting_since = None
+        if not self._first_round.done():
+            self._first_round.set_result(())
+
+    def _failed(self, url: str, error: BaseException, last_of_round: bool) -> None:
+        self.node = None
+        failure = explain(url, error, self._timeout)
+        self.last_failure = failure
+        self._failures.append(failure)
+        if not last_of_round:
+            return
+        failures, self._failures = tuple(self._failures), []
+        self.last_failure = combined(failures)
+        now = time.monotonic()
+        if self._waiting_since is None:
+            self._waiting_since = now
+        if not self._first_round.done():
+            self._first_round.set_result(failures)
+        elif now - self._said_waiting >= STILL_WAITING_EVERY:
+            self._said_waiting = now
+            log.warning(
+                "rabbitmq_still_unreachable",
+                reason=str(combined(failures)),
+                waiting_seconds=round(now - self._waiting_since),
+                retry_every_seconds=self._interval,
+            )
+
+    async def close(self, exc: ExceptionType | None = asyncio.CancelledError) -> None:
+        """Stop connecting (or close the connection); safe to call more than once."""
+        starting, self._starting = self._starting, None
+        if starting is not None:
+            starting.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await starting
+        if not self._first_round.done():
+            self._first_round.set_result(())
+        await super().close(exc)
+
+
+async def open_connection(url: str, *, within: float = 30.0) -> NodesConnection:
+    """Start connecting to the node(s) in `url` and return after the first round: connected,
+    or not yet (every node unreachable; the connection keeps trying in the background and
+    `last_failure` says why). A refused login or virtual host raises BrokerRefused."""
+    nodes = amqp_urls(url)
+    connection = NodesConnection(nodes)
+    connection.begin(within)
+    try:
+        # aiormq's own timeout ends each attempt; this is a backstop for one that never ends.
+        async with asyncio.timeout(len(nodes) * (within + 1) + 1):
+            failures = await connection.first_round()
+    except TimeoutError:
+        failures = (_unreachable(url, f"no answer within {within:g} s"),)
+        connection.last_failure = failures[0]
+    refused = [failure for failure in failures if isinstance(failure, BrokerRefused)]
+    if refused and not connection.connected.is_set():
+        # A robust connection left open keeps retrying in a task, so the process could never
+        # exit to print the reason.
+        await connection.close()
+        raise refused[0]
+    return connection
+
+
+async def connect(url: str, *, within: float = 30.0) -> NodesConnection:
+    """Connect (to the first node in `url` that answers) with automatic reconnection; raise
+    BrokerUnreachable with a plain reason when none can be reached now."""
+    connection = await open_connection(url, within=within)
+    if connection.connected.is_set():
+        return connection
+    failure = connection.last_failure or _unreachable(url, "not connected")
     await connection.close()
     raise failure
+
+
+def waiting_reason(connection: NodesConnection) -> str:
+    """Why the connection is not up, in one line."""
+    return str(connection.last_failure or "not connected yet")
+
+
+def combined(failures: Sequence[BrokerUnreachable]) -> BrokerUnreachable:
+    """One error for a round of failures (each node's reason, when there are several)."""
+    if len(failures) == 1:
+        return failures[0]
+    return BrokerUnreachable("; ".join(str(failure) for failure in failures))
+
+
+def explain(url: str, error: BaseException, timeout: float | None = None) -> BrokerUnreachable:
+    """The failed attempt on one node as a one-line error, refusals told apart."""
+    if isinstance(error, TimeoutError):
+        waited = f" within {timeout:g} s" if timeout is not None else ""
+        return _unreachable(url, f"no answer{waited}")
+    if isinstance(error, ProbableAuthenticationError):
+        user = URL(url).user or "guest"
+        return BrokerRefused(
+            f"RabbitMQ at {_redact_one(url)} refused the login of user {user!r} "
+            "(ACCESS_REFUSED): the user name or password in the URL is wrong, or the user may "
+            "not connect from this host"
+        )
+    if isinstance(error, OSError | AMQPError):
+        reason = str(error) or type(error).__name__
+        return _refused_vhost(url, error) or _unreachable(url, reason)
+    return _unreachable(url, type(error).__name__)
 
 
 def _unreachable(url: str, reason: str) -> BrokerUnreachable:
@@ -88,8 +262,8 @@ def _refused_vhost(url: str, error: BaseException) -> BrokerRefused | None:
     vhost = parsed.path[1:].replace("%2F", "/") or "/"  # as aiormq reads it
     user = parsed.user or "guest"
     return BrokerRefused(
-        f"RabbitMQ at {redact(url)} accepted user {user!r} but refused virtual host {vhost!r} "
-        "(NOT_ALLOWED): it does not exist or the user has no permissions on it; fix the URL, or "
-        f"create it: rabbitmqctl add_vhost {vhost} && rabbitmqctl set_permissions -p {vhost} "
-        f"{user} '.*' '.*' '.*'"
+        f"RabbitMQ at {_redact_one(url)} accepted user {user!r} but refused virtual host "
+        f"{vhost!r} (NOT_ALLOWED): it does not exist or the user has no permissions on it; fix "
+        f"the URL, or create it: rabbitmqctl add_vhost {vhost} && rabbitmqctl set_permissions "
+        f"-p {vhost} {user} '.*' '.*' '.*'"
     )

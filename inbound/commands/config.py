@@ -60,7 +60,10 @@ def shown(name: str, value: object) -> str:
     if isinstance(value, list):  # as the environment variable holds it: comma-separated
         return ",".join(shown(name, item) for item in value)
     if isinstance(value, str) and name.endswith("_url"):
-        return masked_url(value)
+        from inbound.config import amqp_urls
+
+        # INBOUND_AMQP_URL may list a URL per node, comma-separated: each is masked.
+        return ",".join(masked_url(url) for url in amqp_urls(value)) if value else value
     return str(value)
 
 

@@ -65,6 +65,8 @@ def fernet_key(mark: str) -> str:
 # Settings whose values have a format a bare marker would fail: a valid value with the marker.
 EXAMPLES = {
     "secret_key": lambda mark: f"{fernet_key(mark + 'one')},{fernet_key(mark + 'two')}",
+    # One URL per RabbitMQ node: every one's password masked.
+    "amqp_url": lambda mark: f"amqp://u:{mark}@h1:5672/vh?password={mark},amqps://u:{mark}@h2/vh",
 }
 
 
