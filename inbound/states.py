@@ -36,7 +36,10 @@ class ActionKind(StrEnum):
 class ActionState(StrEnum):
     """Where an outbox row is: pending until delivered, failed or never to be sent."""
 
-    PENDING = "pending"  # to be attempted (queued, or waiting in a retry queue)
+    # to be attempted (queued, or waiting in a retry queue). A worker claims a pending action
+    # before each attempt (`claimed_until`, `attempts.may_claim`): a lease beside the state, not
+    # a state of its own, so the reply cap, the sweep and retention see a pending action as one.
+    PENDING = "pending"
     DELIVERED = "delivered"  # the service or the SMS provider took it
     FAILED = "failed"  # gave up: a final answer or out of attempts; the message went to review
     SUPPRESSED = "suppressed"  # decided not to send (opted out, reply cap, can't receive texts)

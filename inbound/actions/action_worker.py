@@ -20,7 +20,13 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.actions import callback
-from inbound.actions.attempts import Attempt, after_attempt
+from inbound.actions.attempts import (
+    CLAIM_MARGIN,
+    Attempt,
+    after_attempt,
+    claim_until,
+    may_claim,
+)
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.event import headers
 from inbound.actions.queue import ActionQueue, action_id
@@ -57,6 +63,7 @@ class ActionWorker:
         per_service: int = 4,
         metrics: Metrics | None = None,
         shutdown_timeout: float = 10.0,
+        claim_margin: float = CLAIM_MARGIN,
     ) -> None:
         self._connection = connection
         self._names = names
@@ -66,6 +73,7 @@ class ActionWorker:
         self._secret_for = secret_for
         self._policy = policy
         self._callback_timeout = callback_timeout
+        self._claim_margin = claim_margin
         self._prefetch = prefetch
         self._per_service = per_service
         self._busy: defaultdict[str, int] = defaultdict(int)
@@ -107,23 +115,47 @@ class ActionWorker:
                 row = await session.get(Action, found)
             if row is None or row.state != ActionState.PENDING:
                 return Settle.ACK  # done already, or not ours
+            if not may_claim(row.state, row.claimed_until, datetime.now(UTC)):
+                return self._claimed_elsewhere(row)
             if not await self._turn(row.service_id):
                 # This service already has its share in flight and enough waiting: come back
                 # later rather than hold a prefetch slot another service's action could use.
                 await self._queue.later(row.id, min(self._policy.delays))
                 return Settle.ACK
             try:
+                # Claim it before sending: of two copies of this action handled at once (a
+                # redelivery and the sweep's hand-over, say), only one may send it.
+                claim = await self._claim(row.id)
+                if claim is None:
+                    return self._claimed_elsewhere(row)
                 attempt = await self._attempt(row)
             finally:
                 self._busy[row.service_id] -= 1
                 self._free[row.service_id].set()
             result = "delivered" if attempt.ok else "failed"
             self._metrics.action_attempts.labels(row.kind, result).inc()
-            await self._record(row.id, attempt)
+            await self._record(row.id, attempt, claim)
         except (SQLAlchemyError, OSError, PublishFailed) as error:
             log.error("action_failed_will_retry", action=found, error=type(error).__name__)
             return Settle.RETRY
         return Settle.ACK
+
+    def _claimed_elsewhere(self, row: Action) -> Settle:
+        # Another copy of this action is being sent: its holder records the attempt (and
+        # queues any retry), or, if it died, the sweep hands the action over once the claim
+        # lapses. This copy is done with.
+        log.info("action_claimed_elsewhere", action=row.id, kind=row.kind)
+        return Settle.ACK
+
+    async def _claim(self, action: int) -> datetime | None:
+        """Claim the action for one attempt; the claim's end, or None when another worker holds
+        it (or it is no longer pending). The claim outlasts the send's timeout by a margin,
+        so a worker that dies holding it holds it up only that long."""
+        now = datetime.now(UTC)
+        until = claim_until(now, self._callback_timeout, self._claim_margin)
+        async with self._sessions.begin() as session:
+            won = await Actions(session).claim(action, now=now, until=until)
+        return until if won else None
 
     async def _turn(self, service_id: str) -> bool:
         """Take one of the service's in-flight places, waiting for one if few others wait;
@@ -161,18 +193,21 @@ class ActionWorker:
             return Attempt(False, error.status, str(error))
         return Attempt(True, None)
 
-    async def _record(self, action: int, attempt: Attempt) -> None:
+    async def _record(self, action: int, attempt: Attempt, claim: datetime) -> None:
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             row = await Actions(session).lock(action)
             if row is None or row.state != ActionState.PENDING:
                 return
+            if row.claimed_until == claim:
+                row.claimed_until = None  # let go: the next attempt's copy may claim it
             row.attempts += 1
             row.first_attempt_at = row.first_attempt_at or now
+            kind, attempts = row.kind, row.attempts
             after = after_attempt(
                 attempt,
-                kind=row.kind,
-                attempts=row.attempts,
+                kind=kind,
+                attempts=attempts,
                 first_attempt_at=row.first_attempt_at,
                 now=now,
                 policy=self._policy,
@@ -184,9 +219,20 @@ class ActionWorker:
                 await Messages(session).flag_for_review(
                     row.message_id, row.service_id, after.review_reason
                 )
-                log.warning("action_gave_up", action=row.id, kind=row.kind, attempts=row.attempts)
-            elif after.state is ActionState.DELIVERED:
-                log.info("action_delivered", action=row.id, kind=row.kind, attempts=row.attempts)
+        # Every failure's line says why (`attempts.error_reason`: no number, body or secret).
+        if after.review_reason is not None:
+            log.warning(
+                "action_gave_up", action=action, kind=kind, attempts=attempts, reason=after.error
+            )
+        elif after.state is ActionState.DELIVERED:
+            log.info("action_delivered", action=action, kind=kind, attempts=attempts)
         if after.retry_in is not None:
-            log.info("action_retry_scheduled", action=action, delay=after.retry_in)
+            log.info(
+                "action_retry_scheduled",
+                action=action,
+                kind=kind,
+                attempts=attempts,
+                delay=after.retry_in,
+                reason=after.error,
+            )
             await self._queue.later(action, after.retry_in)

@@ -153,14 +153,23 @@ class Outbox:
 
     async def sweep(self) -> bool:
         """Hand over pending actions that were committed but never queued (a stop between
-        commit and hand-over); True when a full batch was found and more may wait."""
+        commit and hand-over), and those whose worker died holding their claim (its claim has
+        lapsed; `attempts.claim_until`); True when a full batch was found and more may wait."""
         if self._queue is None:
             return False
+        now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             repo = Actions(session)
-            ids = await repo.unpublished(datetime.now(UTC) - SWEEP_AFTER, SWEEP_BATCH)
+            ids = await repo.unpublished(now - SWEEP_AFTER, SWEEP_BATCH)
             if ids:
                 await self._queue.due(ids)
                 await repo.mark_published(ids)
                 log.warning("actions_republished", count=len(ids))
-        return len(ids) >= SWEEP_BATCH
+            lapsed = await repo.lapsed_claims(now, SWEEP_BATCH)
+            if lapsed:
+                # Let go in this transaction, so the next sweep doesn't hand them over again;
+                # if the publish fails, the claims stay as they were for the next sweep.
+                await repo.let_go_lapsed(lapsed, now)
+                await self._queue.due(lapsed)
+                log.warning("actions_reclaimed", count=len(lapsed))
+        return len(ids) >= SWEEP_BATCH or len(lapsed) >= SWEEP_BATCH

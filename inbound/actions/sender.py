@@ -10,6 +10,7 @@ import aiohttp
 import jwt
 
 from inbound import phone
+from inbound.actions.attempts import error_reason, status_reason, timeout_reason
 from inbound.logs import get_logger
 
 log = get_logger("sender")
@@ -92,6 +93,11 @@ class NotifySender:
                 self._url, json=body, headers=headers, timeout=self._timeout
             ) as response:
                 if response.status >= 300:
-                    raise SendFailed(f"Notify answered {response.status}", response.status)
-        except (aiohttp.ClientError, TimeoutError) as error:
-            raise SendFailed(f"Notify unreachable: {type(error).__name__}", None) from None
+                    reason = f"Notify answered {status_reason(response.status)}"
+                    raise SendFailed(reason, response.status)
+        except TimeoutError:
+            reason = f"Notify unreachable: {timeout_reason(self._timeout.total or 0)}"
+            raise SendFailed(reason, None) from None
+        except aiohttp.ClientError as error:
+            reason = f"Notify unreachable: {error_reason(type(error).__name__, str(error))}"
+            raise SendFailed(reason, None) from None

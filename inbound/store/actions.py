@@ -6,7 +6,7 @@ from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import delete, func, select, text, update
+from sqlalchemy import CursorResult, delete, func, or_, select, text, update
 from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -95,6 +95,43 @@ class Actions:
         )
         return found
 
+    async def claim(self, action_id: int, *, now: datetime, until: datetime) -> bool:
+        """Claim a pending action for one attempt until `until`; True for the one caller that
+        gets it. A conditional UPDATE (`attempts.may_claim` in SQL): of two workers claiming at
+        once, the database lets one change the row and the other finds it changed."""
+        result = await self._session.execute(
+            update(Action)
+            .where(
+                Action.id == action_id,
+                Action.state == ActionState.PENDING,
+                or_(Action.claimed_until.is_(None), Action.claimed_until <= now),
+            )
+            .values(claimed_until=until)
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == 1
+
+    async def lapsed_claims(self, now: datetime, limit: int = 500) -> list[int]:
+        """Pending actions whose claim has lapsed without being let go: their worker died
+        between claiming and recording (a live worker lets go when it records)."""
+        rows = await self._session.scalars(
+            select(Action.id)
+            .where(Action.state == ActionState.PENDING, Action.claimed_until <= now)
+            .order_by(Action.id)
+            .limit(limit)
+        )
+        return list(rows.all())
+
+    async def let_go_lapsed(self, ids: Iterable[int], now: datetime) -> None:
+        """Clear lapsed claims (not one a worker took again meanwhile), so the next copy on the
+        queue can claim the action and the sweep doesn't hand it over twice."""
+        await self._session.execute(
+            update(Action)
+            .where(Action.id.in_(list(ids)), Action.claimed_until <= now)
+            .values(claimed_until=None)
+            .execution_options(synchronize_session=False)
+        )
+
     async def unpublished(self, created_before: datetime, limit: int = 500) -> list[int]:
         """Pending actions never handed to RabbitMQ (a stop between commit and publish)."""
         rows = await self._session.scalars(
@@ -144,6 +181,12 @@ class OptOuts:
             select(OptOut.id).where(OptOut.service_id == service_id, OptOut.number == number)
         )
         return found is not None
+
+
+def _rowcount(result: object) -> int:
+    # An UPDATE's result is a CursorResult, which knows how many rows it changed.
+    assert isinstance(result, CursorResult)
+    return int(result.rowcount)
 
 
 def _replies_to(service_id: str, number: str, since: datetime) -> tuple[ColumnElement[bool], ...]:

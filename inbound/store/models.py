@@ -171,6 +171,8 @@ class Action(Base):
     published_at: Mapped[datetime | None]
     first_attempt_at: Mapped[datetime | None]
     finished_at: Mapped[datetime | None]
+    # A worker sending it holds it until then (a holder that died lets go when it passes).
+    claimed_until: Mapped[datetime | None]
 
 
 class OptOut(Base):

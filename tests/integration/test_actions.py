@@ -18,12 +18,13 @@ import jwt
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
+from structlog.testing import capture_logs
 
 from inbound.config import Settings
 from inbound.store.models import Action, OptOut, ReviewItem
 from tests.integration.conftest import Stack, running_stack
 from tests.support.fake_service import FakeService, fake_service
-from tests.support.process import INBOUND
+from tests.support.process import INBOUND, free_port
 from tests.support.waiting import eventually
 
 CALLBACK_SECRET = "callback-secret-for-tests"
@@ -170,7 +171,7 @@ async def test_dead_callback_ends_in_review_after_the_configured_attempts(
             )
             rows = await actions(stack)
     assert review is not None
-    assert review.reason == "callback failed: 503 after 4 attempts"
+    assert review.reason == "callback failed: HTTP 503 after 4 attempts"
     assert rows[0].state == "failed"
     assert len(service.received) == 4
 
@@ -330,7 +331,7 @@ async def test_callbacks_test_command_reports_a_failing_endpoint(
         code, out, _ = await _run(env, "callbacks", "test", "alpha")
         unknown, _, unknown_err = await _run(env, "callbacks", "test", "nosuch")
     assert code == 1
-    assert "failed (500)" in out
+    assert "failed (HTTP 500)" in out
     assert unknown == 2
     assert "no service 'nosuch'" in unknown_err
 
@@ -356,6 +357,9 @@ async def test_worker_killed_mid_retry_delivers_once_after_restart(
         env["INBOUND_RULES_DIR"] = str(rules_dir(tmp_path, [("alpha", ALPHA, service.url)]))
         env["INBOUND_TEST_CALLBACK_SECRET"] = CALLBACK_SECRET
         env["INBOUND_RETRY_DELAYS"] = "1"
+        # Killed while it held the action's claim, the second run waits for the claim to lapse
+        # (the timeout plus a 5 s margin) before the sweep hands the action over again.
+        env["INBOUND_CALLBACK_TIMEOUT"] = "3"
         code, _, err = await _run(env, "migrate")
         assert code == 0, err
         first = await _start(env, tmp_path / "first")
@@ -407,3 +411,36 @@ async def test_actions_left_unpublished_are_swept_onto_the_queue(
             await eventually(lambda: _count(service), lambda n: n == 2, within=20)
     assert service.received[1].headers["Idempotency-Key"] == "swept-1"
     assert message_id
+
+
+@pytest.mark.parametrize(
+    ("fault", "why"),
+    [
+        ("refused", "ClientConnectorError: Cannot connect to host 127.0.0.1:"),
+        ("503", "HTTP 503"),
+        ("hangs", "timeout after 0.5 s"),
+    ],
+)
+async def test_every_retry_and_give_up_line_says_why(
+    settings: Settings, tmp_path: Path, notify: FakeService, fault: str, why: str
+) -> None:
+    async with fake_service([503], delay=2.0 if fault == "hangs" else 0.0) as service:
+        # Nothing listens on a port just found free: the connection is refused.
+        url = f"http://127.0.0.1:{free_port()}/in" if fault == "refused" else service.url
+        rules = rules_dir(tmp_path, [("alpha", ALPHA, url)])
+        changed = configured(settings, rules, notify, callback_max_attempts=2, callback_timeout=0.5)
+        with capture_logs() as logs:
+            async with running_stack(changed) as stack:
+                message_id = await send(stack, "cancel")
+                await eventually(lambda: stack.review_for(message_id), lambda item: item)
+    lines = [line for line in logs if line["event"].startswith("action_")]
+    retried = [line for line in lines if line["event"] == "action_retry_scheduled"]
+    gave_up = [line for line in lines if line["event"] == "action_gave_up"]
+    print(f"\n{fault}: {[(line['event'], line['reason']) for line in retried + gave_up]}")
+    assert len(retried) == 1
+    assert len(gave_up) == 1
+    for line in retried + gave_up:
+        assert line["reason"].startswith(why), line
+        assert line["kind"] == "callback"
+        assert "cancel" not in line["reason"]  # nothing of the message
+        assert CALLBACK_SECRET not in str(line)
