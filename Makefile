@@ -27,9 +27,13 @@ lock: $(STAMP) ## re-resolve requirements.txt and requirements-dev.txt from pypr
 	$(LOCK) -o requirements.txt
 	$(LOCK) --extra dev -o requirements-dev.txt
 
-# A local-only secret so the generic webhook (and `inbound send`) work out of the box.
+# Local-only settings: a secret so the generic webhook (and `inbound send`) work out of the box;
+# callbacks recorded, not sent (the example rules' *.example hosts don't exist, and the action
+# worker would retry them for hours); review-page cookies over plain http://localhost.
 run: export INBOUND_GENERIC_SECRET ?= local-dev-secret
 run: export INBOUND_LOG_FORMAT ?= console
+run: export INBOUND_CALLBACKS ?= off
+run: export INBOUND_COOKIE_SECURE ?= false
 run: $(STAMP) ## install, migrate the embedded SQLite database and start everything on :8080
 	$(BIN)/inbound migrate
 	$(BIN)/inbound run

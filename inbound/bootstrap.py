@@ -132,7 +132,10 @@ class Wiring:
 
     @property
     def effect_policy(self) -> EffectPolicy:
-        return EffectPolicy(reply_cap_per_hour=self.settings.reply_cap_per_hour)
+        return EffectPolicy(
+            reply_cap_per_hour=self.settings.reply_cap_per_hour,
+            send_callbacks=self.settings.callbacks,
+        )
 
 
 @asynccontextmanager

@@ -113,6 +113,12 @@ class Settings(BaseSettings):
         gt=0,
         description="Seconds after the first attempt when retrying stops and it goes to review.",
     )
+    callbacks: bool = Field(
+        True,
+        description="Send each outcome to its service's callback URL. `off` (what `make run` "
+        "sets) records callbacks as suppressed, not sent: the example rules' `*.example` hosts "
+        "don't exist, and a local run then retries nothing. Leave on in production.",
+    )
     retry_delays: Annotated[list[float], NoDecode] = Field(
         default_factory=lambda: [5.0, 30.0, 120.0, 600.0, 1800.0, 3600.0],
         description="Seconds between attempts, comma-separated; the last repeats.",

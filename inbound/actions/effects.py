@@ -27,6 +27,7 @@ class EffectPolicy:
     """Limits on side effects."""
 
     reply_cap_per_hour: int = 3
+    send_callbacks: bool = True  # False (INBOUND_CALLBACKS=off, local runs): recorded, not sent
 
 
 class OptChange(StrEnum):
@@ -74,7 +75,7 @@ class PlannedAction:
     payload: Mapping[str, Any]
     state: ActionState = ActionState.PENDING
     recipient: str | None = None
-    note: str | None = None  # why a reply is suppressed
+    note: str | None = None  # why a reply (or callback) is suppressed
 
 
 @dataclass(frozen=True)
@@ -125,7 +126,12 @@ def plan_effects(
             decided_by=decided_by,
         )
         payload = {"url": callback.url, "secret_env": callback.secret_env, "event": event}
-        planned.append(PlannedAction(ActionKind.CALLBACK, key, payload))
+        state, note = (
+            (ActionState.PENDING, None)
+            if policy.send_callbacks
+            else (ActionState.SUPPRESSED, "callbacks are off here (INBOUND_CALLBACKS=off)")
+        )
+        planned.append(PlannedAction(ActionKind.CALLBACK, key, payload, state, note=note))
     if rule is not None and rule.reply:
         state, note = reply_state(message.sender, change, history, policy)
         planned.append(

@@ -3,9 +3,16 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import urlsplit
 
 from inbound.commands.context import Subcommands, add_command, load_settings
+
+if TYPE_CHECKING:
+    from inbound.config import Settings
 
 # (command, what it runs, receiver, rules worker, review pages)
 PROCESSES = (
@@ -36,11 +43,55 @@ def _runner(receiver: bool, worker: bool, review: bool) -> Callable[[argparse.Na
         logs.configure(settings.log_level, settings.log_format)
         webhooks_only = bool(getattr(args, "webhooks_only", False))
         parts = bootstrap.Components(receiver, worker, review=review, webhooks_only=webhooks_only)
+        if worker and not settings.callbacks:
+            bootstrap.announce(
+                "callbacks are off (INBOUND_CALLBACKS=off): outcomes are recorded, not POSTed "
+                "to the services' callback URLs"
+            )
+        say: Callable[[str], None] = bootstrap.announce
+        if parts.serves_staff:
+            say = _with_first_steps(settings, receiver and settings.admin_port is not None, say)
         # Start-up failures (database, RabbitMQ, settings) reach inbound.cli as one line.
-        runtime.run(bootstrap.run(settings, parts))
+        runtime.run(bootstrap.run(settings, parts, say))
         return 0
 
     return command
+
+
+def _with_first_steps(
+    settings: Settings, staff_apart: bool, say: Callable[[str], None]
+) -> Callable[[str], None]:
+    """`say`, adding where the review queue is and how to make its first account once the
+    staff pages listen (on the main port, or INBOUND_ADMIN_PORT's)."""
+    staff_line = "staff pages on " if staff_apart else "listening on "
+
+    def said(line: str) -> None:
+        say(line)
+        if line.startswith(staff_line):
+            for step in first_steps(line.removeprefix(staff_line), settings.rules_dir):
+                say(step)
+
+    return said
+
+
+def first_steps(address: str, rules_dir: Path) -> list[str]:
+    """Where the review queue is, and the exact command for its first account."""
+    parts = urlsplit(address)
+    host = parts.hostname or "localhost"
+    if host in ("0.0.0.0", "::", ""):  # noqa: S104 (naming the wildcard, not binding to it)
+        host = "localhost"  # listening everywhere: this machine's browser finds it here
+    shown_host = f"[{host}]" if ":" in host else host
+    review = f"{parts.scheme}://{shown_host}:{parts.port}/review/"
+    from inbound.rules.load import load_directory
+
+    services = list(load_directory(rules_dir).services)
+    who = f"--service {services[0]} --role caseworker" if services else "--role platform_admin"
+    program = sys.argv[0] if Path(sys.argv[0]).name == "inbound" else "inbound"
+    return [
+        f"review queue at {review}",
+        f"first account: {program} users add you@example.org {who}"
+        " (prints a password; signing in then enrols an authenticator app)",
+    ]
 
 
 def register(commands: Subcommands) -> None:
