@@ -61,20 +61,32 @@ def _runner(receiver: bool, worker: bool, review: bool) -> Callable[[argparse.Na
 def _with_first_steps(
     settings: Settings, staff_apart: bool, say: Callable[[str], None]
 ) -> Callable[[str], None]:
-    """`say`, adding where the review queue is and how to make its first account once the
-    staff pages listen (on the main port, or INBOUND_ADMIN_PORT's)."""
+    """`say`, adding where the review queue is and how to make its first account to the line
+    that says the staff pages listen (on the main port, or INBOUND_ADMIN_PORT's).
+
+    The rules are read for a service id now, before start-up, and the lines go out in the same
+    write as that line: nothing is added between "listening" and the stop signals' handlers."""
     staff_line = "staff pages on " if staff_apart else "listening on "
+    service = _first_service(settings.rules_dir)
 
     def said(line: str) -> None:
-        say(line)
         if line.startswith(staff_line):
-            for step in first_steps(line.removeprefix(staff_line), settings.rules_dir):
-                say(step)
+            line = "\n".join([line, *first_steps(line.removeprefix(staff_line), service)])
+        say(line)
 
     return said
 
 
-def first_steps(address: str, rules_dir: Path) -> list[str]:
+def _first_service(rules_dir: Path) -> str | None:
+    from inbound.rules.load import RuleFileError, RuleSetError, load_directory
+
+    try:
+        return next(iter(load_directory(rules_dir).services), None)
+    except (RuleSetError, RuleFileError):
+        return None  # start-up reports the problem itself, file and line
+
+
+def first_steps(address: str, service: str | None) -> list[str]:
     """Where the review queue is, and the exact command for its first account."""
     parts = urlsplit(address)
     host = parts.hostname or "localhost"
@@ -82,10 +94,7 @@ def first_steps(address: str, rules_dir: Path) -> list[str]:
         host = "localhost"  # listening everywhere: this machine's browser finds it here
     shown_host = f"[{host}]" if ":" in host else host
     review = f"{parts.scheme}://{shown_host}:{parts.port}/review/"
-    from inbound.rules.load import load_directory
-
-    services = list(load_directory(rules_dir).services)
-    who = f"--service {services[0]} --role caseworker" if services else "--role platform_admin"
+    who = f"--service {service} --role caseworker" if service else "--role platform_admin"
     program = sys.argv[0] if Path(sys.argv[0]).name == "inbound" else "inbound"
     return [
         f"review queue at {review}",
