@@ -66,6 +66,7 @@ CORE = (
     "inbound.forwarded",
     "inbound.secret_keys",
     "inbound.providers",
+    "inbound.prompts",
 )
 
 # Modules inside a CORE package that are not pure, and why.
