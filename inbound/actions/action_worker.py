@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 import time
-from collections import defaultdict
+from collections import defaultdict, deque
 from collections.abc import Callable
 from datetime import UTC, datetime
+from enum import Enum
 
 import aiohttp
 from aio_pika.abc import (
@@ -29,7 +31,7 @@ from inbound.actions.attempts import (
 )
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.event import headers
-from inbound.actions.queue import ActionQueue, action_id
+from inbound.actions.queue import ActionQueue, queued
 from inbound.actions.sender import OutboundSender, SendFailed
 from inbound.broker.consumer import Consumer, Settle
 from inbound.broker.publisher import PublishFailed
@@ -42,6 +44,20 @@ from inbound.store.messages import Messages
 from inbound.store.models import Action
 
 log = get_logger("actions")
+
+
+class Turn(Enum):
+    """What a delivery gets when it asks for one of its service's places."""
+
+    GO = "go"  # it has a place: attempt the action
+    LATER = "later"  # no place and no room to wait: send it round a delay queue
+    STOP = "stop"  # the worker is stopping: leave the delivery for RabbitMQ to hand back
+
+
+# A delivery waits here for its service's turn only if that is likely to come within this many
+# seconds; otherwise it goes round a delay queue (holding it longer would keep it from any
+# other worker process, and RabbitMQ closes a channel that holds one for too long).
+HOLD_FOR = 5.0
 
 
 class ActionWorker:
@@ -59,7 +75,7 @@ class ActionWorker:
         secret_for: Callable[[str], str | None],
         policy: RetryPolicy,
         callback_timeout: float,
-        prefetch: int = 32,
+        prefetch: int = 512,
         per_service: int = 4,
         metrics: Metrics | None = None,
         shutdown_timeout: float = 10.0,
@@ -77,10 +93,18 @@ class ActionWorker:
         self._prefetch = prefetch
         self._per_service = per_service
         self._busy: defaultdict[str, int] = defaultdict(int)
-        self._free: defaultdict[str, asyncio.Event] = defaultdict(asyncio.Event)
-        # Deliveries held waiting for their service's turn: up to half the prefetch, so one busy
-        # service can't take every slot from the others; beyond that they come back later.
+        # Deliveries waiting for a place, per service, first come first served: a place that
+        # comes free is handed to the first of them (waking one, not all).
+        self._queued: defaultdict[str, deque[asyncio.Future[None]]] = defaultdict(deque)
+        # Deliveries held waiting for their service's turn: up to half the prefetch in all, and
+        # for one service no more than it is likely to get through in HOLD_FOR seconds, so a
+        # service that floods or hangs can't take the waiting room from the others; beyond
+        # that they come back later.
         self._waiting = 0
+        self._waiting_for: defaultdict[str, int] = defaultdict(int)
+        # How long a service's attempts take lately (seconds, a moving average): an action
+        # sent round again waits about as long as its turn is likely to take.
+        self._took: dict[str, float] = {}
         self._metrics = metrics or Metrics.create()
         self._queue = queue  # for retries: an action goes to the delay queue of its next try
         self._consumer = Consumer(
@@ -106,32 +130,40 @@ class ActionWorker:
         return topology.actions
 
     async def _handle(self, incoming: AbstractIncomingMessage) -> Settle:
-        found = action_id(incoming.body)
+        found, service = queued(incoming.body)
         if found is None:
             log.error("undecodable_action")
             return Settle.DEAD_LETTER
         try:
+            if service is not None and not self._has_room(service):
+                # Its service is busy: round again, without reading it from the database.
+                await self._later(found, service)
+                return Settle.ACK
             async with self._sessions() as session:
                 row = await session.get(Action, found)
             if row is None or row.state != ActionState.PENDING:
                 return Settle.ACK  # done already, or not ours
             if not may_claim(row.state, row.claimed_until, datetime.now(UTC)):
                 return self._claimed_elsewhere(row)
-            if not await self._turn(row.service_id):
+            turn = await self._turn(row.service_id)
+            if turn is Turn.LATER:
                 # This service already has its share in flight and enough waiting: come back
                 # later rather than hold a prefetch slot another service's action could use.
-                await self._queue.later(row.id, min(self._policy.delays))
+                await self._later(row.id, row.service_id)
                 return Settle.ACK
+            if turn is Turn.STOP:
+                return Settle.LEAVE  # stopping: RabbitMQ hands it back when the channel closes
             try:
                 # Claim it before sending: of two copies of this action handled at once (a
                 # redelivery and the sweep's hand-over, say), only one may send it.
                 claim = await self._claim(row.id)
                 if claim is None:
                     return self._claimed_elsewhere(row)
+                started = time.monotonic()
                 attempt = await self._attempt(row)
+                self._timed(row.service_id, time.monotonic() - started)
             finally:
-                self._busy[row.service_id] -= 1
-                self._free[row.service_id].set()
+                self._release(row.service_id)
             result = "delivered" if attempt.ok else "failed"
             self._metrics.action_attempts.labels(row.kind, result).inc()
             await self._record(row.id, attempt, claim)
@@ -157,21 +189,81 @@ class ActionWorker:
             won = await Actions(session).claim(action, now=now, until=until)
         return until if won else None
 
-    async def _turn(self, service_id: str) -> bool:
-        """Take one of the service's in-flight places, waiting for one if few others wait;
-        False when the caller should send the action round again instead."""
-        while self._busy[service_id] >= self._per_service:
-            if self._waiting >= self._prefetch // 2:
-                return False
-            free = self._free[service_id]
-            free.clear()
-            self._waiting += 1
-            try:
-                await free.wait()
-            finally:
-                self._waiting -= 1
-        self._busy[service_id] += 1
-        return True
+    async def _turn(self, service_id: str) -> Turn:
+        """Take one of the service's places, waiting for one if there is room to wait: GO
+        with a place (give it back with `_release`), LATER to send the action round again,
+        STOP when the worker stops while it waits."""
+        if self._busy[service_id] < self._per_service:
+            self._busy[service_id] += 1
+            return Turn.GO
+        if not self._has_room(service_id):
+            return Turn.LATER
+        handed: asyncio.Future[None] = asyncio.get_running_loop().create_future()
+        queued = self._queued[service_id]
+        queued.append(handed)
+        self._waiting += 1
+        self._waiting_for[service_id] += 1
+        stopping = asyncio.ensure_future(self._consumer.stopping.wait())
+        try:
+            await asyncio.wait((handed, stopping), return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            self._leave_queue(service_id, handed)
+            raise
+        finally:
+            stopping.cancel()
+            self._waiting -= 1
+            self._waiting_for[service_id] -= 1
+        if handed.done():
+            return Turn.GO
+        self._leave_queue(service_id, handed)
+        return Turn.STOP
+
+    def _leave_queue(self, service_id: str, handed: asyncio.Future[None]) -> None:
+        if handed.done() and not handed.cancelled():
+            self._release(service_id)  # a place was handed over just now: pass it on
+            return
+        handed.cancel()
+        with contextlib.suppress(ValueError):
+            self._queued[service_id].remove(handed)
+
+    def _release(self, service_id: str) -> None:
+        """Give a place back: to the first delivery waiting for one, or free it."""
+        queued = self._queued[service_id]
+        while queued:
+            waiting = queued.popleft()
+            if not waiting.done():
+                waiting.set_result(None)  # the place passes on: busy stays as it is
+                return
+        self._busy[service_id] -= 1
+
+    def _timed(self, service_id: str, seconds: float) -> None:
+        before = self._took.get(service_id)
+        self._took[service_id] = seconds if before is None else 0.8 * before + 0.2 * seconds
+
+    def _room_for(self, service_id: str) -> int:
+        """How many of a service's deliveries may wait here: what its places get through in
+        HOLD_FOR seconds at the pace its attempts take lately (at least `per_service`), and
+        never more than half the waiting room, so others always find room to wait too."""
+        half = max(self._per_service, self._prefetch // 4)
+        took = self._took.get(service_id)
+        if not took:
+            return half  # its pace isn't known yet
+        return min(half, max(self._per_service, int(self._per_service * HOLD_FOR / took)))
+
+    def _has_room(self, service_id: str) -> bool:
+        """True when `_turn` would give the service a place now or let it wait for one."""
+        return self._busy[service_id] < self._per_service or (
+            self._waiting < self._prefetch // 2
+            and self._waiting_for[service_id] < self._room_for(service_id)
+        )
+
+    async def _later(self, action: int, service_id: str) -> None:
+        """Send an action round a delay queue until its service is likely to have a place:
+        those in flight and those waiting go first, `per_service` at a time, so a slow
+        service's actions come back less often, not every shortest delay."""
+        ahead = self._busy[service_id] + self._waiting_for[service_id]
+        wait = ahead * self._took.get(service_id, 0.0) / self._per_service
+        await self._queue.later(action, self._policy.delay_at_least(wait), service_id)
 
     async def _attempt(self, row: Action) -> Attempt:
         if row.kind == ActionKind.CALLBACK:
@@ -203,7 +295,7 @@ class ActionWorker:
                 row.claimed_until = None  # let go: the next attempt's copy may claim it
             row.attempts += 1
             row.first_attempt_at = row.first_attempt_at or now
-            kind, attempts = row.kind, row.attempts
+            kind, attempts, service = row.kind, row.attempts, row.service_id
             after = after_attempt(
                 attempt,
                 kind=kind,
@@ -235,4 +327,4 @@ class ActionWorker:
                 delay=after.retry_in,
                 reason=after.error,
             )
-            await self._queue.later(action, after.retry_in)
+            await self._queue.later(action, after.retry_in, service)

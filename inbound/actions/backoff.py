@@ -20,6 +20,12 @@ class RetryPolicy:
         index = min(max(attempts, 1), len(self.delays)) - 1
         return self.delays[index]
 
+    def delay_at_least(self, seconds: float) -> float:
+        """The shortest delay (of those with a delay queue) that is at least `seconds`, or the
+        longest if none is: for an action sent round again to wait for its service's turn."""
+        fitting = [delay for delay in self.delays if delay >= seconds]
+        return min(fitting) if fitting else max(self.delays)
+
     def exhausted(self, attempts: int, first_attempt: datetime, now: datetime) -> bool:
         """True when no further attempt may be made."""
         return attempts >= self.max_attempts or now - first_attempt >= self.max_age

@@ -145,7 +145,11 @@ class Outbox:
         if self._queue is None or not wanted:
             return
         try:
-            await self._queue.due(wanted)
+            # Each with its service, so the action worker can send one round again while its
+            # service is busy without reading it from the database (one read for them all).
+            async with self._sessions() as session:
+                services = await Actions(session).services_of(wanted)
+            await self._queue.due(wanted, services)
             async with self._sessions.begin() as session:
                 await Actions(session).mark_published(wanted)
         except (PublishFailed, SQLAlchemyError, OSError) as error:
@@ -162,7 +166,7 @@ class Outbox:
             repo = Actions(session)
             ids = await repo.unpublished(now - SWEEP_AFTER, SWEEP_BATCH)
             if ids:
-                await self._queue.due(ids)
+                await self._queue.due(ids, await repo.services_of(ids))
                 await repo.mark_published(ids)
                 log.warning("actions_republished", count=len(ids))
             lapsed = await repo.lapsed_claims(now, SWEEP_BATCH)
@@ -170,6 +174,6 @@ class Outbox:
                 # Let go in this transaction, so the next sweep doesn't hand them over again;
                 # if the publish fails, the claims stay as they were for the next sweep.
                 await repo.let_go_lapsed(lapsed, now)
-                await self._queue.due(lapsed)
+                await self._queue.due(lapsed, await repo.services_of(lapsed))
                 log.warning("actions_reclaimed", count=len(lapsed))
         return len(ids) >= SWEEP_BATCH or len(lapsed) >= SWEEP_BATCH

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 
 import aio_pika
 from aio_pika.abc import AbstractChannel, AbstractRobustConnection
@@ -15,12 +15,23 @@ from inbound.broker.topology import ACTION_DUE, ActionTopology, BrokerNames, dec
 
 def action_id(body: bytes) -> int | None:
     """The action id in a queued message, or None if the body isn't one of ours."""
+    return queued(body)[0]
+
+
+def queued(body: bytes) -> tuple[int | None, str | None]:
+    """The action id in a queued message (None if the body isn't one of ours) and the service
+    it is for, when the message says (older ones don't): a worker can tell that the service
+    has no place free without reading the action from the database."""
     try:
         value = json.loads(body)
     except (ValueError, UnicodeDecodeError):
-        return None
-    found = value.get("action") if isinstance(value, dict) else None
-    return found if isinstance(found, int) and not isinstance(found, bool) else None
+        return None, None
+    if not isinstance(value, dict):
+        return None, None
+    found, service = value.get("action"), value.get("service")
+    if not isinstance(found, int) or isinstance(found, bool):
+        return None, None
+    return found, service if isinstance(service, str) else None
 
 
 class ActionQueue:
@@ -47,20 +58,29 @@ class ActionQueue:
         topology = await declare_actions(channel, names, delays)
         return cls(channel, names, topology, within)
 
-    async def due(self, ids: Iterable[int]) -> None:
-        """Queue actions for an attempt now (confirms awaited together, not one after another)."""
+    async def due(self, ids: Iterable[int], services: Mapping[int, str] | None = None) -> None:
+        """Queue actions for an attempt now (confirms awaited together, not one after another),
+        each with its service when `services` names it."""
         exchange = await self._channel.get_exchange(self._names.exchange, ensure=False)
-        await asyncio.gather(*(self._publish(exchange, action, ACTION_DUE) for action in ids))
+        known = services or {}
+        await asyncio.gather(
+            *(self._publish(exchange, action, known.get(action), ACTION_DUE) for action in ids)
+        )
 
-    async def later(self, action: int, delay: float) -> None:
+    async def later(self, action: int, delay: float, service: str | None = None) -> None:
         """Queue an action for another attempt after `delay` seconds (one of the retry delays)."""
-        await self._publish(self._channel.default_exchange, action, self._names.retry(delay))
+        await self._publish(
+            self._channel.default_exchange, action, service, self._names.retry(delay)
+        )
 
     async def _publish(
-        self, exchange: aio_pika.abc.AbstractExchange, action: int, key: str
+        self, exchange: aio_pika.abc.AbstractExchange, action: int, service: str | None, key: str
     ) -> None:
+        body: dict[str, int | str] = {"action": action}
+        if service is not None:
+            body["service"] = service
         message = aio_pika.Message(
-            json.dumps({"action": action}).encode(),
+            json.dumps(body).encode(),
             content_type="application/json",
             delivery_mode=aio_pika.DeliveryMode.PERSISTENT,
         )

@@ -132,6 +132,13 @@ class Actions:
             .execution_options(synchronize_session=False)
         )
 
+    async def services_of(self, ids: Iterable[int]) -> dict[int, str]:
+        """The service each of these actions is for."""
+        rows = await self._session.execute(
+            select(Action.id, Action.service_id).where(Action.id.in_(list(ids)))
+        )
+        return dict(rows.all())
+
     async def unpublished(self, created_before: datetime, limit: int = 500) -> list[int]:
         """Pending actions never handed to RabbitMQ (a stop between commit and publish)."""
         rows = await self._session.scalars(

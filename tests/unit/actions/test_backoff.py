@@ -95,3 +95,14 @@ def test_retrying_stops_at_the_attempt_limit_or_the_age_limit(
 )
 def test_which_answers_are_retried(status: int | None, retryable: bool) -> None:
     assert is_retryable(status) is retryable
+
+
+@pytest.mark.parametrize(
+    ("wait", "delay"),
+    [(0.0, 5.0), (5.0, 5.0), (5.1, 30.0), (100.0, 120.0), (10_000.0, 120.0)],
+)
+def test_an_action_waiting_for_its_turn_goes_round_the_shortest_delay_long_enough(
+    wait: float, delay: float
+) -> None:
+    policy = RetryPolicy(delays=(5.0, 30.0, 120.0), max_attempts=3, max_age=timedelta(hours=1))
+    assert policy.delay_at_least(wait) == delay
