@@ -246,7 +246,7 @@ async def run_case(
     """One case on a fresh database and namespace; B's latency figures."""
     namespace = f"bench-fair-{uuid.uuid4().hex[:10]}"
     rules = folder / f"rules-{case}"
-    rules.mkdir()
+    rules.mkdir(parents=True)
     receiver = Receiver(a_hangs=case == "a_hangs", hang_for=callback_timeout + 30)
     async with receiving(receiver), fresh_database(database_url, folder) as database:
         for service in ("a", "b"):
@@ -341,7 +341,10 @@ async def measure_async(
 def measure(amqp_url: str, database_url: str | None = None, **options: Any) -> dict[str, Any]:
     """B's callback latency (decided → POST received), p50/p99 in ms, without a fault
     ("quiet"), with A's endpoint hanging ("a_hangs") and with A flooding ("a_floods"), each
-    with its p99's ratio to quiet. Options: seconds, rate, flood, callback_timeout, cases."""
+    with its p99's ratio to quiet. Options: seconds, rate, flood, callback_timeout, cases.
+
+    A's endpoint answering at once in "quiet" means the worker delivers A's callbacks too, so
+    on a busy machine "quiet" can be the slower case: the fault takes A's work away."""
     result: dict[str, Any] = asyncio.run(measure_async(amqp_url, database_url, **options))
     return result
 
