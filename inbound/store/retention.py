@@ -14,7 +14,7 @@ rows deleted, are referred to by none.
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Mapping
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -94,8 +94,12 @@ async def clear_texts(
 ) -> Cleared:
     """Clear the text of the next `limit` expired messages with id above `after`."""
     found = select(Message.id).where(past, Message.text.is_not(None), Message.id > after)
-    ids = await _next_ids(session, found.order_by(Message.id).limit(limit))
-    return await _apply(session, ids, update(Message).values(text=None), Message.id)
+    return await _apply(
+        session,
+        found.order_by(Message.id).limit(limit),
+        update(Message).values(text=None),
+        Message.id,
+    )
 
 
 async def clear_captures(
@@ -107,8 +111,12 @@ async def clear_captures(
         .join(Message, Message.id == Outcome.message_id)
         .where(past, cast(Outcome.captures, Text) != EMPTY, Outcome.id > after)
     )
-    ids = await _next_ids(session, found.order_by(Outcome.id).limit(limit))
-    return await _apply(session, ids, update(Outcome).values(captures={}), Outcome.id)
+    return await _apply(
+        session,
+        found.order_by(Outcome.id).limit(limit),
+        update(Outcome).values(captures={}),
+        Outcome.id,
+    )
 
 
 async def clear_payloads(
@@ -126,8 +134,12 @@ async def clear_payloads(
             Action.id > after,
         )
     )
-    ids = await _next_ids(session, found.order_by(Action.id).limit(limit))
-    return await _apply(session, ids, update(Action).values(payload={}), Action.id)
+    return await _apply(
+        session,
+        found.order_by(Action.id).limit(limit),
+        update(Action).values(payload={}),
+        Action.id,
+    )
 
 
 async def clear_parts(session: AsyncSession, before: datetime, after: int, limit: int) -> Cleared:
@@ -135,15 +147,20 @@ async def clear_parts(session: AsyncSession, before: datetime, after: int, limit
     found = select(MessagePart.id).where(
         MessagePart.text.is_not(None), MessagePart.accepted_at < before, MessagePart.id > after
     )
-    ids = await _next_ids(session, found.order_by(MessagePart.id).limit(limit))
-    return await _apply(session, ids, update(MessagePart).values(text=None), MessagePart.id)
+    return await _apply(
+        session,
+        found.order_by(MessagePart.id).limit(limit),
+        update(MessagePart).values(text=None),
+        MessagePart.id,
+    )
 
 
 async def forget_nonces(session: AsyncSession, before: datetime, after: int, limit: int) -> Cleared:
     """Delete the next `limit` webhook nonces first seen before `before`."""
     found = select(WebhookNonce.id).where(WebhookNonce.seen_at < before, WebhookNonce.id > after)
-    ids = await _next_ids(session, found.order_by(WebhookNonce.id).limit(limit))
-    return await _apply(session, ids, delete(WebhookNonce), WebhookNonce.id)
+    return await _apply(
+        session, found.order_by(WebhookNonce.id).limit(limit), delete(WebhookNonce), WebhookNonce.id
+    )
 
 
 @asynccontextmanager
@@ -175,16 +192,15 @@ async def purge_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
                 await connection.commit()
 
 
-async def _next_ids(session: AsyncSession, query: Select[int]) -> Sequence[int]:
-    return (await session.scalars(query)).all()
-
-
 async def _apply(
     session: AsyncSession,
-    ids: Sequence[int],
+    batch: Select[int],
     statement: Update | Delete,
     key: InstrumentedAttribute[int],
 ) -> Cleared:
+    # The ids first, then the change by id: PostgreSQL plans `id IN (SELECT … LIMIT n)` as a
+    # scan of the whole table each batch, and a list of ids as a primary-key lookup.
+    ids = (await session.scalars(batch)).all()
     if not ids:
         return Cleared(0, None)
     result: CursorResult[tuple[()]] = await session.execute(  # type: ignore[assignment]
