@@ -3,9 +3,11 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
+import dataclasses
 import os
 import signal
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable
 from contextlib import AsyncExitStack, asynccontextmanager
 from dataclasses import dataclass
 from datetime import timedelta
@@ -13,6 +15,7 @@ from typing import Protocol
 
 import aiohttp
 from aio_pika.abc import AbstractRobustConnection
+from aio_pika.exceptions import CONNECTION_EXCEPTIONS
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
@@ -23,7 +26,12 @@ from inbound.actions.effects import EffectPolicy
 from inbound.actions.outbox import SWEEP_INTERVAL, Outbox
 from inbound.actions.queue import ActionQueue
 from inbound.actions.sender import LogSender, NotifyKeyInvalid, NotifySender, OutboundSender
-from inbound.broker.connection import connect
+from inbound.broker.connection import (
+    RECONNECT_INTERVAL,
+    NodesConnection,
+    open_connection,
+    waiting_reason,
+)
 from inbound.broker.publisher import Publisher
 from inbound.broker.topology import BrokerNames
 from inbound.config import Settings
@@ -48,6 +56,7 @@ from inbound.rules.load import load_directory
 from inbound.rules.watch import RulesWatcher
 from inbound.spool.publish_or_spool import PublishOrSpool
 from inbound.spool.relay import SpoolRelay
+from inbound.stopping import BACKSTOP, StopBudget, backstop, exit_now, leftovers
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
 from inbound.worker.dead_letters import DeadLetterWorker
@@ -102,6 +111,7 @@ class Running:
     engine: AsyncEngine
     rules: RulesInForce
     listening: Listening
+    budget: StopBudget  # the stop's: what it abandoned
 
     @property
     def admin_port(self) -> int | None:
@@ -116,19 +126,29 @@ class Startable(Protocol):
     async def stop(self) -> None: ...
 
 
+class LateOutbox(Outbox):
+    """The outbox of a process that may open its action queue after start-up (RabbitMQ away
+    at start): until `attach`, its hand-overs are left to the workers' sweep."""
+
+    def attach(self, queue: ActionQueue) -> None:
+        """Hand over to `queue` from now on."""
+        self._queue = queue
+
+
 @dataclass(frozen=True)
 class Wiring:
     """What the components of one process share, made once at start-up."""
 
     settings: Settings
-    connection: AbstractRobustConnection
+    connection: NodesConnection
     engine: AsyncEngine
     names: BrokerNames
     metrics: Metrics
     sessions: async_sessionmaker[AsyncSession]
     rules: RulesInForce
-    outbox: Outbox
+    outbox: LateOutbox
     stack: AsyncExitStack
+    budget: StopBudget
 
     @property
     def effect_policy(self) -> EffectPolicy:
@@ -137,33 +157,60 @@ class Wiring:
             send_callbacks=self.settings.callbacks,
         )
 
+    def on_stop(self, name: str, step: Callable[[], Awaitable[object]], *, close: bool) -> None:
+        """Run `step` when the process stops (in reverse order of start), within the budget:
+        what is left of INBOUND_SHUTDOWN_TIMEOUT, and for a `close` at most a few seconds."""
+        self.stack.push_async_callback(self.budget.bounded(name, step, close=close))
+
+
+@dataclass(frozen=True)
+class Receiving:
+    """The receiver, its way to make a webhook durable and the relay draining the spool; the
+    last two publish only once `_connect_receiver` gave them their RabbitMQ channels (until
+    then every webhook is spooled)."""
+
+    receiver: Receiver
+    keeper: PublishOrSpool
+    relay: SpoolRelay
+
+
+# The callbacks' HTTP client and the sender of auto-replies, made at start for the workers.
+Sender = tuple[aiohttp.ClientSession, OutboundSender]
+
+# The longest start-up waits for the first try of every RabbitMQ node before it goes on
+# without RabbitMQ (each try is bounded by INBOUND_CONNECT_TIMEOUT, which may be longer).
+FIRST_ROUND_WAIT = 10.0
+
 
 @asynccontextmanager
 async def running(
     settings: Settings, parts: Components, say: Callable[[str], None] = announce
 ) -> AsyncIterator[Running]:
-    """Start the chosen parts; stop them on exit. Start-up problems raise with a plain reason."""
+    """Start the chosen parts; stop them on exit. Start-up problems raise with a plain reason.
+
+    RabbitMQ may be unreachable at start: what needs it (the receiver's publishers and the
+    relay's, the action queue, the consumers) starts once it answers, while the rest runs: the
+    receiver spools webhooks to the database, workers wait. A refused login or virtual host
+    still stops start-up (BrokerRefused): that is a setting to fix.
+    """
     rules = CompiledRules(load_directory(settings.rules_dir))
     engine = create_engine(settings.database_url)
+    budget = StopBudget(settings.shutdown_timeout)
     async with AsyncExitStack() as stack:
-        stack.push_async_callback(engine.dispose)
+        stack.push_async_callback(budget.bounded("database", engine.dispose, close=True))
         await require_current(engine)
-        connection = await connect(settings.amqp_url, within=settings.connect_timeout)
-        stack.push_async_callback(connection.close)
+        connection = await open_connection(
+            settings.amqp_url,
+            within=settings.connect_timeout,
+            first_round_within=min(settings.connect_timeout, FIRST_ROUND_WAIT),
+        )
+        stack.push_async_callback(budget.bounded("rabbitmq", connection.close, close=True))
         names = BrokerNames(settings.amqp_namespace)
         for service in rules.book.services.values():
             numbers = ", ".join(service.service.numbers)
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
         # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
         watcher = RulesWatcher(settings.rules_dir, rules)
-        await _start(stack, watcher)
-        # One hand-over to the action worker for the rules worker and the review desk alike.
-        queue = None
-        if parts.worker or parts.serves_staff:
-            queue = await ActionQueue.open(
-                connection, names, settings.retry_delays, within=settings.publish_timeout
-            )
-            stack.push_async_callback(queue.close)
         sessions = session_factory(engine)
         wiring = Wiring(
             settings,
@@ -173,36 +220,134 @@ async def running(
             Metrics.create(),
             sessions,
             watcher.current,
-            Outbox(sessions, queue),
+            # One hand-over to the action worker for the rules worker and the review desk
+            # alike; its queue is attached once RabbitMQ answers.
+            LateOutbox(sessions, None),
             stack,
+            budget,
         )
-        worker: RulesWorker | None = None
+        await _start(wiring, "rules_watcher", watcher)
+        sender: Sender | None = None
         if parts.worker:
-            assert queue is not None
-            worker = await _start_workers(wiring, queue)
-            say(f"rules worker consuming {names.received}; action worker consuming {names.actions}")
-        receiver: Receiver | None = None
-        if parts.receiver:
-            receiver = await _start_receiver(wiring, say)
+            # Made before RabbitMQ is needed, so a bad sender setting stops start-up now.
+            http = aiohttp.ClientSession()
+            wiring.on_stop("http_client", http.close, close=True)
+            sender = (http, _sender(settings, http))
+        connected = connection.connected.is_set()
+        worker: RulesWorker | None = None
+        if connected:
+            worker = await _start_with_broker(wiring, parts, sender, None, say)
+        receiving = await _start_receiver(wiring, say) if parts.receiver else None
+        if connected and receiving is not None:
+            await _connect_receiver(wiring, receiving)
+        if not connected:
+            reason = waiting_reason(connection)
+            meanwhile = "; webhooks are spooled to the database meanwhile" if receiving else ""
+            say(f"waiting for RabbitMQ ({reason}){meanwhile}")
+            log.warning("rabbitmq_waiting", reason=reason, spooling=receiving is not None)
+        receiver = receiving.receiver if receiving is not None else None
         listening = await _serve(wiring, parts, receiver, say)
-        yield Running(listening.port, worker, connection, engine, watcher.current, listening)
+        if not connected:
+            later = _WhenConnected(
+                wiring, lambda late: _start_with_broker(late, parts, sender, receiving, say)
+            )
+            await later.start()
+            # First to stop: it may be starting those parts right now.
+            wiring.on_stop("parts_needing_rabbitmq", later.stop, close=False)
+        # The stop's budget counts from the first step (this one, last pushed).
+        stack.push_async_callback(_begin(budget))
+        yield Running(
+            listening.port, worker, connection, engine, watcher.current, listening, budget
+        )
 
 
-async def _start(stack: AsyncExitStack, component: Startable) -> None:
+def _begin(budget: StopBudget) -> Callable[[], Awaitable[None]]:
+    async def begin() -> None:
+        budget.begin()
+
+    return begin
+
+
+async def _start(wiring: Wiring, name: str, component: Startable) -> None:
     await component.start()
-    stack.push_async_callback(component.stop)
+    wiring.on_stop(name, component.stop, close=False)
 
 
-async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
-    settings, stack = wiring.settings, wiring.stack
-    http = await stack.enter_async_context(aiohttp.ClientSession())
+async def _start_with_broker(
+    wiring: Wiring,
+    parts: Components,
+    sender: Sender | None,
+    receiving: Receiving | None,
+    say: Callable[[str], None],
+) -> RulesWorker | None:
+    """Start what needs RabbitMQ: the action queue, the receiver's publishers, the workers."""
+    settings, names = wiring.settings, wiring.names
+    queue = None
+    if parts.worker or parts.serves_staff:
+        queue = await ActionQueue.open(
+            wiring.connection, names, settings.retry_delays, within=settings.publish_timeout
+        )
+        wiring.on_stop("action_queue", queue.close, close=True)
+        wiring.outbox.attach(queue)
+    if receiving is not None:
+        await _connect_receiver(wiring, receiving)
+    if not parts.worker:
+        return None
+    assert queue is not None
+    assert sender is not None
+    worker = await _start_workers(wiring, queue, sender)
+    say(f"rules worker consuming {names.received}; action worker consuming {names.actions}")
+    return worker
+
+
+class _WhenConnected:
+    """Starts the parts that need RabbitMQ once it answers, in the background; owns them.
+
+    A start that fails half-way (the connection dropped again) stops what it started and
+    tries again at the next connection.
+    """
+
+    def __init__(self, wiring: Wiring, start: Callable[[Wiring], Awaitable[object]]) -> None:
+        self._wiring = wiring
+        self._start = start
+        self._stack = AsyncExitStack()
+        self._task: asyncio.Task[None] | None = None
+
+    async def start(self) -> None:
+        self._task = asyncio.create_task(self._run(), name="start-with-rabbitmq")
+
+    async def _run(self) -> None:
+        connection = self._wiring.connection
+        while True:
+            await connection.connected.wait()
+            try:
+                await self._start(dataclasses.replace(self._wiring, stack=self._stack))
+            except (*CONNECTION_EXCEPTIONS, TimeoutError) as error:
+                log.warning("rabbitmq_start_failed_will_retry", error=type(error).__name__)
+                await self._stack.aclose()
+                self._stack = AsyncExitStack()
+                await asyncio.sleep(RECONNECT_INTERVAL)
+                continue
+            return
+
+    async def stop(self) -> None:
+        if self._task is not None:
+            self._task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._task
+        await self._stack.aclose()
+
+
+async def _start_workers(wiring: Wiring, queue: ActionQueue, sender: Sender) -> RulesWorker:
+    settings = wiring.settings
+    http, outbound = sender
     actions = ActionWorker(
         wiring.connection,
         wiring.names,
         wiring.sessions,
         queue,
         http=http,
-        sender=_sender(settings, http),
+        sender=outbound,
         # Callback secrets live in the environment, named by each rule file's secret_env.
         secret_for=os.environ.get,
         policy=RetryPolicy(
@@ -214,7 +359,7 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
         metrics=wiring.metrics,
         shutdown_timeout=settings.shutdown_timeout,
     )
-    await _start(stack, actions)
+    await _start(wiring, "action_worker", actions)
     worker = RulesWorker(
         wiring.connection,
         wiring.names,
@@ -233,7 +378,7 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
         shutdown_timeout=settings.shutdown_timeout,
         fault=settings.test_fault,
     )
-    await _start(stack, worker)
+    await _start(wiring, "rules_worker", worker)
     dead = DeadLetterWorker(
         wiring.connection,
         wiring.names,
@@ -242,14 +387,15 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue) -> RulesWorker:
         policy=wiring.effect_policy,
         shutdown_timeout=settings.shutdown_timeout,
     )
-    await _start(stack, dead)
+    await _start(wiring, "dead_letter_worker", dead)
     sessions, rules = wiring.sessions, wiring.rules
     # Actions committed but never handed over (a stop between commit and publish).
-    await _start(stack, Periodic("action_sweep", SWEEP_INTERVAL, wiring.outbox.sweep))
+    sweep = Periodic("action_sweep", SWEEP_INTERVAL, wiring.outbox.sweep)
+    await _start(wiring, "action_sweep", sweep)
     purge = Periodic(
         "purge", settings.purge_interval, lambda: purge_expired(sessions, rules()), at_start=True
     )
-    await _start(stack, purge)
+    await _start(wiring, "purge", purge)
     return worker
 
 
@@ -263,8 +409,16 @@ async def _serve(
     /openapi.json go with the receiver's port, or on INBOUND_ADMIN_PORT; with `--webhooks-only`
     the staff pages nowhere, and /metrics on INBOUND_METRICS_PORT when it is set.
     """
-    settings, stack = wiring.settings, wiring.stack
-    ops = Ops(wiring.connection, wiring.engine, wiring.metrics, wiring.names)
+    settings = wiring.settings
+    # `serve` is ready when either RabbitMQ or the database answers (either makes a webhook
+    # durable); a process with workers (`worker`, `run`) or the staff pages needs both.
+    ops = Ops(
+        wiring.connection,
+        wiring.engine,
+        wiring.metrics,
+        wiring.names,
+        either_will_do=parts.receiver and not parts.worker,
+    )
     staff_here = parts.serves_staff
     staff_apart = staff_here and parts.receiver and settings.admin_port is not None
     worker_only = not parts.receiver and not parts.review
@@ -277,24 +431,20 @@ async def _serve(
     app = create_app(ops, receiver, settings.max_body_bytes, staff=staff_on_main, hsts=hsts)
     if staff_here and not staff_apart:
         mount_review(app, _desk(wiring), settings)
-    port = await _serve_http(app, settings.host, port, stack, settings.shutdown_timeout)
+    port = await _serve_http(wiring, app, port)
     say(f"listening on http://{settings.host}:{port}")
     metrics_port = None
     if parts.webhooks_only and settings.metrics_port is not None:
         # Health and /metrics for the scraper, away from the port providers reach.
         scrape = create_admin_app(ops, None, hsts=hsts)
-        metrics_port = await _serve_http(
-            scrape, settings.host, settings.metrics_port, stack, settings.shutdown_timeout
-        )
+        metrics_port = await _serve_http(wiring, scrape, settings.metrics_port)
         say(f"metrics on http://{settings.host}:{metrics_port}/metrics")
     if not staff_apart:
         return Listening(port, metrics_port=metrics_port)
     assert settings.admin_port is not None
     admin = create_admin_app(ops, receiver, hsts=hsts)
     mount_review(admin, _desk(wiring), settings)
-    admin_port = await _serve_http(
-        admin, settings.host, settings.admin_port, stack, settings.shutdown_timeout
-    )
+    admin_port = await _serve_http(wiring, admin, settings.admin_port)
     say(f"staff pages on http://{settings.host}:{admin_port}/review/")
     return Listening(port, admin_port=admin_port)
 
@@ -329,13 +479,9 @@ def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
         raise StartupError(f"INBOUND_NOTIFY_API_KEY: {error}") from None
 
 
-async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receiver:
-    settings, connection, names, metrics = (
-        wiring.settings,
-        wiring.connection,
-        wiring.names,
-        wiring.metrics,
-    )
+async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receiving:
+    """Make the receiver; it spools every webhook until `_connect_receiver`."""
+    settings, metrics = wiring.settings, wiring.metrics
     rules = wiring.rules
     try:
         providers = enabled_providers(settings)
@@ -350,26 +496,15 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receive
         raise StartupError(str(error)) from None
     for name in settings.unverified_providers:
         log.warning("provider_unverified", provider=name, risk="anyone can post messages to it")
-    publisher = await Publisher.open(
-        connection,
-        names,
-        settings.delivery_limit,
-        settings.spool_after,  # then the message goes to the spool instead
-        observe=metrics.publish_seconds.observe,
-    )
-    # The relay has its own channel, so draining the spool never holds up a webhook.
     sessions = wiring.sessions
-    relay_publisher = await Publisher.open(
-        connection, names, settings.delivery_limit, settings.publish_timeout
-    )
-    relay = SpoolRelay(relay_publisher, sessions)
-    await _start(wiring.stack, relay)
+    relay = SpoolRelay(None, sessions)
+    await _start(wiring, "spool_relay", relay)
 
     def spooled() -> None:
         metrics.spooled.inc()
         relay.wake()
 
-    keeper = PublishOrSpool(publisher, sessions, settings.spool_after, on_spooled=spooled)
+    keeper = PublishOrSpool(None, sessions, settings.spool_after, on_spooled=spooled)
 
     def region_for(number: str) -> str | None:
         owner = rules().service_for(number)
@@ -377,27 +512,60 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receive
 
     enabled = ", ".join(sorted(providers)) or "none (set a provider secret)"
     say(f"webhooks: {enabled}")
-    return Receiver(settings, providers, keeper, region_for, metrics, NonceGuard(sessions, metrics))
+    receiver = Receiver(
+        settings, providers, keeper, region_for, metrics, NonceGuard(sessions, metrics)
+    )
+    return Receiving(receiver, keeper, relay)
 
 
-async def _serve_http(
-    app: web.Application, host: str, port: int, stack: AsyncExitStack, shutdown_timeout: float
-) -> int:
-    # On stop, requests being answered get `shutdown_timeout` to finish; no new ones are taken.
-    runner = web.AppRunner(app, access_log=None, shutdown_timeout=shutdown_timeout)
+async def _connect_receiver(wiring: Wiring, receiving: Receiving) -> None:
+    """Open the receiver's publishing channel and the relay's, and start publishing."""
+    settings, connection, names = wiring.settings, wiring.connection, wiring.names
+    publisher = await Publisher.open(
+        connection,
+        names,
+        settings.delivery_limit,
+        settings.spool_after,  # then the message goes to the spool instead
+        observe=wiring.metrics.publish_seconds.observe,
+    )
+    # The relay has its own channel, so draining the spool never holds up a webhook.
+    relay_publisher = await Publisher.open(
+        connection, names, settings.delivery_limit, settings.publish_timeout
+    )
+    receiving.keeper.attach(publisher)
+    receiving.relay.attach(relay_publisher)
+
+
+async def _serve_http(wiring: Wiring, app: web.Application, port: int) -> int:
+    settings = wiring.settings
+    # On stop, requests being answered get what is left of the shutdown timeout to finish; no
+    # new ones are taken.
+    runner = web.AppRunner(app, access_log=None, shutdown_timeout=settings.shutdown_timeout)
     await runner.setup()
-    stack.push_async_callback(runner.cleanup)
-    await web.TCPSite(runner, host, port).start()
+    wiring.on_stop("http_server", runner.cleanup, close=False)
+    await web.TCPSite(runner, settings.host, port).start()
     # With port 0 the OS picks one; report the real one.
     bound: int = runner.addresses[0][1]
     return bound
 
 
 async def run(settings: Settings, parts: Components, say: Callable[[str], None] = announce) -> None:
-    """Run the chosen parts until SIGINT or SIGTERM."""
-    async with running(settings, parts, say):
+    """Run the chosen parts until SIGINT or SIGTERM, then stop within INBOUND_SHUTDOWN_TIMEOUT.
+
+    This is a process's main: should a stop step ignore its bound, a backstop ends the process
+    a few seconds after the timeout (it is left running after this returns, to cover the event
+    loop's own closing too).
+    """
+    async with running(settings, parts, say) as started:
         await _wait_for_stop()
         say("stopping")
+        backstop(settings.shutdown_timeout + BACKSTOP)
+    stuck = await leftovers()
+    if stuck:
+        # Closing the event loop would wait for them for ever: their work was abandoned
+        # within the budget, and what RabbitMQ had delivered goes back when the socket closes.
+        log.warning("stopped_leaving_tasks", tasks=stuck, abandoned=started.budget.abandoned)
+        exit_now(0)
 
 
 async def _wait_for_stop() -> None:

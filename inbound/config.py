@@ -78,8 +78,10 @@ class Settings(BaseSettings):
     connect_timeout: float = Field(
         30.0,
         gt=0,
-        description="Seconds to wait at start-up for RabbitMQ to finish the connection handshake; "
-        "then the process exits with the reason, for its supervisor to restart it.",
+        description="Seconds one connection attempt to a RabbitMQ node may take to finish the "
+        "handshake (at start and on every reconnect). An unreachable RabbitMQ is waited for, "
+        "never a reason to exit: `serve` spools webhooks meanwhile, workers start consuming "
+        "once it answers. A refused login or virtual host stops start-up with the reason.",
     )
     publish_timeout: float = Field(
         5.0,
@@ -293,8 +295,10 @@ class Settings(BaseSettings):
     shutdown_timeout: float = Field(
         20.0,
         gt=0,
-        description="Seconds a stopping process (SIGTERM) lets in-flight webhooks and messages "
-        "finish; unfinished messages go back to RabbitMQ unacknowledged.",
+        description="Seconds a stopping process (SIGTERM) has in all: in-flight webhooks and "
+        "messages get what is left to finish, each close of a channel, connection or pool at "
+        "most 5 s of it, whatever RabbitMQ and the database do; unfinished messages go back to "
+        "RabbitMQ unacknowledged.",
     )
     purge_interval: float = Field(
         3600.0,

@@ -21,6 +21,7 @@ from aiormq.abc import ExceptionType
 from yarl import URL
 
 from inbound.config import amqp_urls
+from inbound.lifecycle import next_attempt
 from inbound.logs import get_logger
 
 log = get_logger("broker")
@@ -97,7 +98,7 @@ class NodesConnection(aio_pika.RobustConnection):
             reconnect_interval=interval,
         )
         self._interval = interval
-        self._next = 0  # the node the next attempt goes to
+        self._turn = 0  # attempts made: the next goes to node `turn % len(nodes)`
         self._failures: list[BrokerUnreachable] = []  # of the round under way
         self._first_round: asyncio.Future[tuple[BrokerUnreachable, ...]] = self.loop.create_future()
         self._starting: asyncio.Task[None] | None = None
@@ -124,16 +125,16 @@ class NodesConnection(aio_pika.RobustConnection):
 
     async def _RobustConnection__connect_transport(self) -> None:
         """One attempt, on the next node in turn."""
-        index = self._next
-        self._next = (index + 1) % len(self.nodes)
+        attempt = next_attempt(self._turn, len(self._failures), len(self.nodes), self._interval)
+        self._turn += 1
+        index = attempt.node
         self.url = self.nodes[index]
-        # Straight on to the next node after a failure, unless this was the round's last.
-        last_of_round = len(self._failures) + 1 >= len(self.nodes)
-        self.reconnect_interval = self._interval if last_of_round else 0.0
+        # aio-pika pauses this long after a failed attempt before the next one.
+        self.reconnect_interval = attempt.pause_if_failed
         try:
             await _robust_attempt(self)
         except Exception as error:
-            self._failed(self._written[index], error, last_of_round)
+            self._failed(self._written[index], error, attempt.last_of_round)
             raise
         self._failures.clear()
         self.node = _redact_one(self._written[index])
@@ -149,6 +150,8 @@ class NodesConnection(aio_pika.RobustConnection):
             self._first_round.set_result(())
 
     def _failed(self, url: str, error: BaseException, last_of_round: bool) -> None:
+        # The round's last failure (every node tried) ends the first round, or says again
+        # (now and then) that RabbitMQ is still unreachable.
         self.node = None
         failure = explain(url, error, self._timeout)
         self.last_failure = failure
@@ -183,20 +186,30 @@ class NodesConnection(aio_pika.RobustConnection):
         await super().close(exc)
 
 
-async def open_connection(url: str, *, within: float = 30.0) -> NodesConnection:
+async def open_connection(
+    url: str, *, within: float = 30.0, first_round_within: float | None = None
+) -> NodesConnection:
     """Start connecting to the node(s) in `url` and return after the first round: connected,
     or not yet (every node unreachable; the connection keeps trying in the background and
-    `last_failure` says why). A refused login or virtual host raises BrokerRefused."""
+    `last_failure` says why). A refused login or virtual host raises BrokerRefused.
+
+    Each attempt gets `within` seconds; the first round, `first_round_within` at most (unset:
+    as long as it takes), after which the caller goes on while the attempts go on.
+    """
     nodes = amqp_urls(url)
     connection = NodesConnection(nodes)
     connection.begin(within)
+    # aiormq's own timeout ends each attempt; this is a backstop for one that never ends.
+    wait = len(nodes) * (within + 1) + 1
+    if first_round_within is not None:
+        wait = min(wait, first_round_within)
     try:
-        # aiormq's own timeout ends each attempt; this is a backstop for one that never ends.
-        async with asyncio.timeout(len(nodes) * (within + 1) + 1):
+        async with asyncio.timeout(wait):
             failures = await connection.first_round()
     except TimeoutError:
-        failures = (_unreachable(url, f"no answer within {within:g} s"),)
-        connection.last_failure = failures[0]
+        failures = ()
+        if connection.last_failure is None:
+            connection.last_failure = _unreachable(url, f"no answer within {wait:g} s")
     refused = [failure for failure in failures if isinstance(failure, BrokerRefused)]
     if refused and not connection.connected.is_set():
         # A robust connection left open keeps retrying in a task, so the process could never

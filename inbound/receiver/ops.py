@@ -13,6 +13,7 @@ from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from inbound.broker.topology import BrokerNames
+from inbound.lifecycle import is_ready
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.store.database import session_factory
@@ -30,18 +31,23 @@ class Ops:
     engine: AsyncEngine
     metrics: Metrics
     names: BrokerNames
+    # Ready when either RabbitMQ or the database answers (`serve`: the spool covers RabbitMQ,
+    # and RabbitMQ the database); otherwise both are needed (workers).
+    either_will_do: bool = False
 
 
 OPS = web.AppKey("ops", Ops)
 
 
 async def healthz(_: web.Request) -> web.Response:
-    """The process is up and serving."""
+    """Liveness: the process runs and its event loop answers (whatever RabbitMQ and the
+    database do; a restart would not bring them back)."""
     return web.json_response({"status": "ok"})
 
 
 async def readyz(request: web.Request) -> web.Response:
-    """Ready only when RabbitMQ and the database both answer."""
+    """Readiness: for `serve`, RabbitMQ or the database answers (either makes a webhook
+    durable); for a process with workers, both answer."""
     ops = request.app[OPS]
     # `connected` is cleared while a robust connection is down and re-opening.
     checks = {
@@ -50,9 +56,13 @@ async def readyz(request: web.Request) -> web.Response:
     }
     if not checks["database"]:
         log.warning("database_not_ready")
-    ready = all(checks.values())
+    ready = is_ready(checks, either_will_do=ops.either_will_do)
     return web.json_response(
-        {"status": "ready" if ready else "not ready", "checks": checks},
+        {
+            "status": "ready" if ready else "not ready",
+            "checks": checks,
+            "needs": "broker or database" if ops.either_will_do else "broker and database",
+        },
         status=200 if ready else 503,
     )
 
@@ -69,6 +79,9 @@ async def _refresh(ops: Ops) -> None:
             ops.metrics.spool_depth.set(await spool_depth(session))
     except (TimeoutError, SQLAlchemyError, OSError) as error:
         log.warning("metrics_database_unavailable", error=type(error).__name__)
+    if not ops.connection.connected.is_set():
+        log.warning("metrics_broker_unavailable", error="not connected")
+        return
     try:
         async with asyncio.timeout(2):
             channel = await ops.connection.channel()

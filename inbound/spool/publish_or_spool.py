@@ -26,23 +26,32 @@ class PublishOrSpool:
 
     def __init__(
         self,
-        publisher: Publisher,
+        publisher: Publisher | None,
         sessions: async_sessionmaker[AsyncSession],
         write_within: float,
         on_spooled: Callable[[], None] | None = None,
     ) -> None:
+        # None: a process that started while RabbitMQ was unreachable; every message is spooled
+        # until `attach` gives it the publisher.
         self._publisher = publisher
         self._sessions = sessions
         self._write_within = write_within
         self._on_spooled = on_spooled
 
+    def attach(self, publisher: Publisher) -> None:
+        """Publish with `publisher` from now on (opened once RabbitMQ answered)."""
+        self._publisher = publisher
+
     async def publish(self, message: InboundMessage) -> None:
         """Return once the message is durable; PublishFailed when neither store took it."""
-        try:
-            await self._publisher.publish(message)
-            return
-        except PublishFailed as failure:
-            reason = str(failure)
+        if self._publisher is None:
+            reason = "not connected to RabbitMQ yet"
+        else:
+            try:
+                await self._publisher.publish(message)
+                return
+            except PublishFailed as failure:
+                reason = str(failure)
         try:
             async with asyncio.timeout(self._write_within), self._sessions.begin() as session:
                 await Spool(session).add(message)

@@ -24,7 +24,7 @@ class SpoolRelay:
 
     def __init__(
         self,
-        publisher: Publisher,
+        publisher: Publisher | None,
         sessions: async_sessionmaker[AsyncSession],
         *,
         interval: float = 2.0,
@@ -35,6 +35,11 @@ class SpoolRelay:
         self._interval = interval
         self._batch = batch
         self._loop = Periodic("spool_relay", interval, self._step, at_start=True)
+
+    def attach(self, publisher: Publisher) -> None:
+        """Relay with `publisher` from now on (opened once RabbitMQ answered), starting now."""
+        self._publisher = publisher
+        self.wake()
 
     def wake(self) -> None:
         """Look at the spool soon (something was just written to it)."""
@@ -50,13 +55,16 @@ class SpoolRelay:
 
     async def relay_once(self) -> int:
         """Publish one batch of spooled messages; return how many RabbitMQ confirmed."""
+        publisher = self._publisher
+        if publisher is None:
+            return 0  # not connected to RabbitMQ yet: nothing to relay with
         async with self._sessions.begin() as session:
             spool = Spool(session)
             done: list[int] = []
             for entry in await spool.claim(self._batch):
                 try:
                     message = InboundMessage.model_validate_json(entry.body)
-                    await self._publisher.publish(message)
+                    await publisher.publish(message)
                 except PublishFailed as error:
                     entry.attempts += 1
                     entry.last_error = str(error)[:500]

@@ -13,7 +13,7 @@ from pathlib import Path
 import pytest
 from yarl import URL
 
-from tests.support.process import free_port, inbound, serving, silent_listener
+from tests.support.process import free_port, inbound, serving
 
 
 @pytest.fixture
@@ -76,35 +76,8 @@ def test_trace_of_unknown_id_exits_1(env: dict[str, str]) -> None:
     assert "no message 'no-such-id'" in result.stderr
 
 
-def test_run_without_rabbitmq_says_how_to_start_one(env: dict[str, str]) -> None:
-    assert inbound(env, "migrate").returncode == 0
-    env["INBOUND_AMQP_URL"] = f"amqp://guest:secret@127.0.0.1:{free_port()}/"
-    result = inbound(env, "run")
-    assert result.returncode == 2
-    lines = result.stderr.strip().splitlines()
-    assert len(lines) == 1, result.stderr
-    assert "cannot reach RabbitMQ" in lines[0]
-    assert "rabbitmq-server" in lines[0]
-    assert "secret" not in lines[0]
-
-
-def test_worker_facing_a_broker_that_never_answers_exits_with_the_reason(
-    env: dict[str, str],
-) -> None:
-    assert inbound(env, "migrate").returncode == 0
-    with silent_listener() as port:
-        env["INBOUND_AMQP_URL"] = f"amqp://guest:secret@127.0.0.1:{port}/"
-        env["INBOUND_CONNECT_TIMEOUT"] = "2"
-        started = time.monotonic()
-        # Before the fix the half-open connection's retry task kept the process alive for ever.
-        result = inbound(env, "worker", timeout=30)
-        took = time.monotonic() - started
-    assert result.returncode == 2, result.stderr
-    lines = result.stderr.strip().splitlines()
-    assert lines[-1].startswith("inbound: cannot reach RabbitMQ"), result.stderr
-    assert "no answer within 2 s" in lines[-1]
-    assert "secret" not in result.stderr
-    assert took < 20
+# Without RabbitMQ, `run` and `worker` now wait for it, saying why (they used to exit 2):
+# tests/integration/test_start_any_order.py.
 
 
 def test_run_before_migrate_says_to_migrate(env: dict[str, str]) -> None:

@@ -57,6 +57,7 @@ CORE = (
     "inbound.actions.attempts",
     "inbound.actions.effects",
     "inbound.outcome",
+    "inbound.lifecycle",
     "inbound.trace",
     "inbound.review.decisions",
     "inbound.review.token_state",
