@@ -4,16 +4,18 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import shlex
 import signal
 import subprocess
 import time
 from pathlib import Path
 
-import aio_pika
 import yaml
+from yarl import URL
 
-from inbound.broker.topology import BrokerNames, declare, declare_actions
+from inbound.broker.topology import BrokerNames
+from tests.integration.cluster_support import AWAIT_CLUSTER, PASSWORD, USER, VHOST
 from tests.support.process import INBOUND, inbound
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -40,6 +42,21 @@ def test_compose_file_runs_separate_processes_of_one_image() -> None:
     assert "/readyz" in " ".join(services["web"]["healthcheck"]["test"])
     for node in ("rabbitmq-1", "rabbitmq-2", "rabbitmq-3"):
         assert services[node]["environment"]["RABBITMQ_ERLANG_COOKIE"]
+    # Every service restarts by itself; one-shot jobs only when they fail.
+    for name, service in services.items():
+        one_shot = name in ("migrate", "rabbitmq-cluster")
+        assert service["restart"] == ("on-failure" if one_shot else "unless-stopped"), name
+    # Every process lists every node, and starts once the cluster is whole (what the cluster
+    # test runs: tests/integration/test_rabbitmq_cluster.py).
+    assert tuple(services["rabbitmq-cluster"]["command"][:5]) == AWAIT_CLUSTER
+    for name in ("web", "worker", "review", "migrate"):
+        urls = services[name]["environment"]["INBOUND_AMQP_URL"].split(",")
+        assert [URL(url).host for url in urls] == ["rabbitmq-1", "rabbitmq-2", "rabbitmq-3"]
+        assert {(URL(url).user, URL(url).password, URL(url).path) for url in urls} == {
+            (USER, PASSWORD, f"/{VHOST}")
+        }
+    for name in ("web", "worker", "review"):
+        assert "rabbitmq-cluster" in services[name]["depends_on"]
 
 
 def test_cloud_foundry_manifest_uses_the_procfile_processes() -> None:
@@ -50,28 +67,28 @@ def test_cloud_foundry_manifest_uses_the_procfile_processes() -> None:
     )
     assert {process["type"] for process in app["processes"]} <= set(procfile)
     web = next(p for p in app["processes"] if p["type"] == "web")
-    assert web["health-check-http-endpoint"] == "/readyz"
+    # Liveness restarts, readiness only takes out of the routes (docs/operations.md, Health).
+    assert web["health-check-http-endpoint"] == "/healthz"
+    assert web["readiness-health-check-http-endpoint"] == "/readyz"
     # The process providers reach serves the webhooks alone; staff pages run as `review`.
     assert "--webhooks-only" in procfile["web"]
     assert "inbound review" in procfile["review"]
 
 
-async def test_rabbitmq_definitions_match_what_inbound_declares(
-    amqp_url: str, namespace: str
-) -> None:
-    definitions = json.loads(
-        (DEPLOY / "rabbitmq" / "definitions.json").read_text().replace('"inbound', f'"{namespace}')
-    )
-    connection = await aio_pika.connect(amqp_url)
-    async with connection:
-        channel = await connection.channel()
-        for exchange in definitions["exchanges"]:
-            await channel.declare_exchange(exchange["name"], exchange["type"], durable=True)
-        for queue in definitions["queues"]:
-            await channel.declare_queue(queue["name"], durable=True, arguments=queue["arguments"])
-        # Declaring with different arguments would fail with PRECONDITION_FAILED.
-        await declare(channel, BrokerNames(namespace), delivery_limit=5)
-        await declare_actions(channel, BrokerNames(namespace), [])
+def test_rabbitmq_definitions_leave_the_queues_to_inbound() -> None:
+    # A quorum queue gets its members when declared: declared by the definitions, the first
+    # node to boot would make every queue alone, with no replica (the cluster test found it).
+    definitions = json.loads((DEPLOY / "rabbitmq" / "definitions.json").read_text())
+    assert not {"queues", "exchanges", "bindings"} & set(definitions)
+    [permissions] = definitions["permissions"]
+    names = BrokerNames("inbound")
+    declared = [names.exchange, names.dead_exchange, names.received, names.dead, names.actions]
+    for name in [*declared, *(names.retry(delay) for delay in (0.2, 3600.0))]:
+        for kind in ("configure", "write", "read"):
+            assert re.fullmatch(permissions[kind], name), (kind, name)
+    # A retry goes to its delay queue through the default exchange (the cluster test found
+    # every retry refused, and the channel closed, without this).
+    assert re.fullmatch(permissions["write"], "amq.default")
 
 
 def test_entrypoint_migrates_once_then_runs_the_command(tmp_path: Path) -> None:
