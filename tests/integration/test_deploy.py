@@ -67,7 +67,9 @@ def test_cloud_foundry_manifest_uses_the_procfile_processes() -> None:
     )
     assert {process["type"] for process in app["processes"]} <= set(procfile)
     web = next(p for p in app["processes"] if p["type"] == "web")
-    assert web["health-check-http-endpoint"] == "/readyz"
+    # Liveness restarts, readiness only takes out of the routes (docs/operations.md, Health).
+    assert web["health-check-http-endpoint"] == "/healthz"
+    assert web["readiness-health-check-http-endpoint"] == "/readyz"
     # The process providers reach serves the webhooks alone; staff pages run as `review`.
     assert "--webhooks-only" in procfile["web"]
     assert "inbound review" in procfile["review"]
