@@ -59,6 +59,20 @@ def test_compose_file_runs_separate_processes_of_one_image() -> None:
         assert "rabbitmq-cluster" in services[name]["depends_on"]
 
 
+def test_compose_gives_every_replica_its_own_host_port() -> None:
+    # Two `web` replicas on one host port: the second container cannot start.
+    services = yaml.safe_load((DEPLOY / "docker-compose.yml").read_text())["services"]
+    taken: list[int] = []
+    for name, service in services.items():
+        for mapping in service.get("ports", []):
+            host = str(mapping).rsplit(":", 1)[0]
+            first, _, last = host.partition("-")
+            ports = list(range(int(first), int(last or first) + 1))
+            assert len(ports) >= service.get("deploy", {}).get("replicas", 1), name
+            taken += ports
+    assert len(taken) == len(set(taken)), taken
+
+
 def test_cloud_foundry_manifest_uses_the_procfile_processes() -> None:
     manifest = yaml.safe_load((DEPLOY / "manifest.yml").read_text())
     [app] = manifest["applications"]
