@@ -35,6 +35,7 @@ import sys
 import tempfile
 import time
 import urllib.parse
+import urllib.request
 import uuid
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -45,15 +46,20 @@ from typing import Any
 
 import aio_pika
 import asyncpg
+import fairness
+import latency
 import yaml
+from cryptography.fernet import Fernet
 from load import parse_wrk, wrk_command
 from sqlalchemy.engine import make_url
 
+from inbound import runtime
 from inbound.broker.publisher import Publisher
 from inbound.broker.topology import BrokerNames, declare, delete
 from inbound.config import Settings
 from inbound.message import InboundMessage
 from inbound.rules.match import Matcher
+from inbound.rules.model import Rule, Service, ServiceRules
 from inbound.rules.normalise import normalise
 from rules import rate, replies, twenty_rules
 
@@ -85,6 +91,11 @@ class Plan:
     rule_seconds: float
     prefetch: int
     soak: int
+    latency_rates: list[int] = field(default_factory=lambda: [200, 500, 1000])
+    latency_seconds: float = 12.0  # each rate, after a warm-up at the lowest
+    latency_drain: float = 30.0  # at most this long after a rate for its last callbacks
+    fairness_seconds: float = 6.0  # B's traffic in each bench/fairness.py case
+    fairness_flood: int = 600  # A's messages sent at once in the flood case
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -113,6 +124,48 @@ def cpu_seconds(pid: int) -> float:
     """User plus system CPU a live process has used so far, in seconds."""
     fields = Path(f"/proc/{pid}/stat").read_text().rpartition(")")[2].split()
     return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def cpu_description() -> dict[str, Any]:
+    """The CPU model and cache sizes (from /proc/cpuinfo and sysfs), so that runs on different
+    machines can be told apart: the same code's ratio differs with them (docs/performance.md)."""
+    model = "unknown"
+    cpuinfo = Path("/proc/cpuinfo").read_text().splitlines()
+    for line in cpuinfo:
+        if line.startswith("model name"):
+            model = line.split(":", 1)[1].strip()
+            break
+    caches = {}
+    for index in sorted(Path("/sys/devices/system/cpu/cpu0/cache").glob("index*")):
+        try:
+            level = (index / "level").read_text().strip()
+            kind = (index / "type").read_text().strip()
+            size = (index / "size").read_text().strip()
+            shared = (index / "shared_cpu_list").read_text().strip()
+        except OSError:
+            continue
+        name = f"L{level}" + {"Data": "d", "Instruction": "i"}.get(kind, "")
+        caches[name] = f"{size} (cpus {shared})"
+    flags = next((line for line in cpuinfo if line.startswith("flags")), "")
+    return {
+        "model": model,
+        "cores": os.cpu_count(),
+        "caches": caches,
+        "hypervisor": "hypervisor" in flags.split(),
+        "clocksource": read_or("/sys/devices/system/clocksource/clocksource0/current_clocksource"),
+    }
+
+
+def read_or(path: str, default: str = "unknown") -> str:
+    try:
+        return Path(path).read_text().strip()
+    except OSError:
+        return default
+
+
+def describe_cpu(cpu: dict[str, Any]) -> str:
+    caches = ", ".join(f"{name} {size}" for name, size in cpu["caches"].items())
+    return f"{cpu['model']}, {cpu['cores']} cores; {caches}; clock {cpu['clocksource']}"
 
 
 def machine_busy() -> tuple[float, float]:
@@ -506,6 +559,17 @@ def measure_http(
             "errors": sum(r["errors"] + r["non_2xx"] for r in results),
             "runs": results,
         }
+    # Each run's ratio (the two servers were measured one after the other in it) and their
+    # median: with --runs 5, the figure the ingest target is stated in.
+    pairs = zip(runs["ingest"], runs["baseline_http"], strict=True)
+    ratios = [ingest["rps"] / base["rps"] for ingest, base in pairs]
+    report.figures["ingest"]["ratio_runs"] = ratios
+    report.figures["ingest"]["ratio_median"] = statistics.median(ratios)
+    say(
+        "ingest / baseline, each run: "
+        + ", ".join(f"{ratio:.2f}" for ratio in ratios)
+        + f"; median of {len(ratios)}: {statistics.median(ratios):.2f}"
+    )
 
 
 def measure_sign_in_flood(
@@ -609,6 +673,173 @@ def measure_sign_in_flood(
         }
         for name, results in runs.items()
     }
+
+
+def latency_requests(url: str, count: int, prefix: str) -> list[tuple[str, bytes, str]]:
+    """`count` signed Twilio webhooks saying "yes" (the rule that answers with a callback),
+    each with its own message SID, from a thousand senders."""
+    numbers = random.Random(prefix)
+    out = []
+    for i in range(count):
+        sid = f"SM{prefix}{i:0{32 - len(prefix)}d}"
+        params = [
+            ("MessageSid", sid),
+            ("SmsMessageSid", sid),
+            ("AccountSid", TWILIO_ACCOUNT),
+            ("From", f"+4477009{numbers.randrange(1000):05d}"[:13]),
+            ("To", OUR_NUMBER),
+            ("Body", "yes"),
+            ("NumSegments", "1"),
+        ]
+        out.append((sid, urllib.parse.urlencode(params).encode(), twilio_signature(url, params)))
+    return out
+
+
+def write_latency_rules(folder: Path, callback_url: str) -> None:
+    """One service whose "yes" is confirmed with a callback to the bench's receiver."""
+    rules = ServiceRules(
+        service=Service(
+            id="latency",
+            name="Latency",
+            region="GB",
+            numbers=[OUR_NUMBER],
+            callback={"url": callback_url},
+        ),
+        rules=[Rule(name="confirm", keywords=["yes"], action="confirm")],
+    )
+    folder.mkdir(parents=True, exist_ok=True)
+    document = rules.model_dump(mode="json", exclude_defaults=True)
+    (folder / "latency.yaml").write_text(yaml.safe_dump(document, allow_unicode=True))
+
+
+def receiver_results(port: int, full: bool = False) -> dict[str, Any]:
+    query = "?full=1" if full else ""
+    with urllib.request.urlopen(f"http://127.0.0.1:{port}/results{query}", timeout=30) as answer:
+        result: dict[str, Any] = json.load(answer)
+        return result
+
+
+def await_callbacks(port: int, expected: int, within: float) -> dict[str, Any]:
+    """Wait until the receiver has `expected` events (or `within` seconds passed); all of them."""
+    deadline = time.monotonic() + within
+    while receiver_results(port)["count"] < expected and time.monotonic() < deadline:
+        time.sleep(0.2)
+    return receiver_results(port, full=True)
+
+
+def measure_latency(
+    services: Services, plan: Plan, base_env: dict[str, str], work: Path, report: Report
+) -> None:
+    """Webhook → callback at each offered rate, open loop, on PostgreSQL: one `inbound serve`,
+    one `inbound worker` (rules and actions) and a callback receiver, all on this machine."""
+    rates = ", ".join(f"{rate}/s" for rate in plan.latency_rates)
+    say(f"latency: webhook -> callback at {rates}, {plan.latency_seconds:g} s each, open loop")
+    namespace = services.namespace()
+    receiver_port, serve_port = free_port(), free_port()
+    rules_folder = work / "latency-rules"
+    write_latency_rules(rules_folder, f"http://127.0.0.1:{receiver_port}/events")
+    env = inbound_env(
+        {**base_env, "INBOUND_RULES_DIR": str(rules_folder)},
+        amqp_namespace=namespace,
+        host="127.0.0.1",
+        port=str(serve_port),
+        twilio_auth_token=TWILIO_TOKEN,
+        twilio_account_sid=TWILIO_ACCOUNT,
+        secret_key=Fernet.generate_key().decode(),  # serve on PostgreSQL requires one
+        prefetch=str(plan.prefetch),
+    )
+    env["INBOUND_DATABASE_URL"] = services.create_postgres(
+        lambda url: migrate({**env, "INBOUND_DATABASE_URL": url})
+    )
+    url = f"http://127.0.0.1:{serve_port}/webhooks/twilio"
+    names = BrokerNames(namespace)
+    procs = [
+        Proc.start(
+            "callback-receiver",
+            [PYTHON, str(HERE / "callback_receiver.py"), f"--port={receiver_port}"],
+            env,
+            work,
+            ready="listening on",
+        ),
+        Proc.start("latency-serve", [INBOUND, "serve"], env, work, ready="listening on"),
+        Proc.start("latency-worker", [INBOUND, "worker"], env, work, ready="consuming"),
+    ]
+    receiver, serve, worker = procs
+    results: dict[str, Any] = {}
+    try:
+
+        def step(every: float, seconds: float, prefix: str) -> tuple[latency.Step, dict[str, Any]]:
+            before = receiver_results(receiver_port)
+            processes = {
+                "inbound serve": [serve.process.pid],
+                "inbound worker": [worker.process.pid],
+                "callback receiver": [receiver.process.pid],
+                "load generator": [os.getpid()],
+                "RabbitMQ": latency.pids_named("beam.smp"),
+                "PostgreSQL": latency.pids_named("postgres"),
+            }
+            requests = latency_requests(url, max(1, round(every * seconds)), prefix)
+            queues = [names.received, names.actions]
+            done = runtime.run(
+                latency.offer(
+                    url,
+                    requests,
+                    every,
+                    processes,
+                    services.amqp_url,
+                    queues,
+                    f"http://127.0.0.1:{receiver_port}/results",
+                )
+            )
+            arrived = await_callbacks(
+                receiver_port, before["count"] + len(requests), plan.latency_drain
+            )
+            return done, arrived | {"duplicates": arrived["duplicates"] - before["duplicates"]}
+
+        # Warm-up, discarded: connections, pools, caches and the JIT-less interpreter's own.
+        step(min(plan.latency_rates), plan.warmup, "W")
+        for index, offered in enumerate(plan.latency_rates):
+            done, arrived = step(offered, plan.latency_seconds, f"R{index}")
+            summary = latency.summarise(done, arrived["arrivals"], arrived["duplicates"])
+            results[str(offered)] = summary
+            say(
+                f"latency at {offered}/s: callback p50 {summary['callback_p50_ms']:,.0f} ms, "
+                f"p99 {summary['callback_p99_ms']:,.0f} ms, achieved "
+                f"{summary['achieved_per_s']:,.0f}/s"
+                f"{'' if summary['sustained'] else ' (NOT SUSTAINED)'}; {summary['limit']}"
+            )
+    finally:
+        for proc in procs:
+            report.peak(proc.name, proc.stop())
+    report.figures["latency"] = {
+        "database": "postgresql",
+        "processes": "1 inbound serve, 1 inbound worker (rules and actions), 1 callback receiver",
+        "seconds_each": plan.latency_seconds,
+        "rates": results,
+    }
+
+
+def measure_fairness(services: Services, plan: Plan, report: Report) -> None:
+    """bench/fairness.py: service B's callback p99 with A's endpoint hanging (and A flooding)
+    against B's p99 with neither, on PostgreSQL; the target is at most 2x."""
+    say(f"fairness: B's callback p99, quiet / A hangs / A floods, {plan.fairness_seconds:g} s each")
+    result = fairness.measure(
+        services.amqp_url,
+        services.postgres_url,
+        seconds=plan.fairness_seconds,
+        flood=plan.fairness_flood,
+    )
+    report.figures["fairness"] = result
+    say(
+        "fairness: B's callback p99 "
+        + ", ".join(
+            f"{case} {result[case]['b_p99_ms']:,.0f} ms"
+            + (f" ({result[case]['p99_ratio_to_quiet']:.2f}x)" if case != "quiet" else "")
+            for case in ("quiet", "a_hangs", "a_floods")
+            if case in result and "b_p99_ms" in result[case]
+        )
+        + "; target: with A's fault at most 2x B's quiet p99"
+    )
 
 
 def measure_consume_baseline(
@@ -747,6 +978,12 @@ def rows(report: Report) -> list[dict[str, Any]]:
             }
         )
 
+    if "latency" in f:
+        out += latency_rows(f["latency"])
+    if "fairness" in f:
+        out += fairness_rows(f["fairness"])
+    if "baseline_http" not in f:  # --only latency
+        return out
     base, ingest = f["baseline_http"], f["ingest"]
     add(
         "HTTP baseline (form + confirmed publish)",
@@ -763,7 +1000,9 @@ def rows(report: Report) -> list[dict[str, Any]]:
         base["rps"],
         "inbound-serve",
         f"p50 {ingest['p50_ms']:.1f} ms, p99 {ingest['p99_ms']:.1f} ms "
-        f"({ingest['p99_ms'] / base['p99_ms']:.2f}x baseline p99); {cpu_note(ingest)}",
+        f"({ingest['p99_ms'] / base['p99_ms']:.2f}x baseline p99); {cpu_note(ingest)}; "
+        f"ratio each run {', '.join(f'{r:.2f}' for r in ingest['ratio_runs'])}, "
+        f"median {ingest['ratio_median']:.2f}",
     )
     if "baseline_consume" not in f:  # --only ingest
         return out
@@ -829,6 +1068,48 @@ def rows(report: Report) -> list[dict[str, Any]]:
     return out
 
 
+def latency_rows(figure: dict[str, Any]) -> list[dict[str, Any]]:
+    """One row per offered rate: callback p99, its ratio achieved/offered, and the limit."""
+    out = []
+    for offered, case in figure["rates"].items():
+        note = (
+            f"p50 {case['callback_p50_ms']:,.0f} ms; webhook p50 {case['webhook_p50_ms']:.1f} ms, "
+            f"p99 {case['webhook_p99_ms']:.1f} ms; achieved {case['achieved_per_s']:,.0f}/s"
+            f"{'' if case['sustained'] else ' NOT SUSTAINED'}; limit: {case['limit']}"
+        )
+        out.append(
+            {
+                "figure": f"webhook -> callback p99, {offered}/s offered",
+                "value": case["callback_p99_ms"],
+                "unit": "ms",
+                "ratio": case["achieved_per_s"] / case["offered_per_s"],
+                "peak_mib": None,
+                "note": note,
+            }
+        )
+    return out
+
+
+def fairness_rows(figure: dict[str, Any]) -> list[dict[str, Any]]:
+    """Service B's callback p99 in each case; ratio to its p99 with no fault (target <= 2)."""
+    quiet = figure["quiet"]["b_p99_ms"]
+    names = {"quiet": "no fault", "a_hangs": "A's endpoint hanging", "a_floods": "A flooding"}
+    return [
+        {
+            "figure": f"fairness: B's callback p99, {names.get(case, case)}",
+            "value": figure[case]["b_p99_ms"],
+            "unit": "ms",
+            "ratio": figure[case]["b_p99_ms"] / quiet if quiet else float("nan"),
+            "peak_mib": None,
+            "note": f"p50 {figure[case]['b_p50_ms']:,.0f} ms, {figure[case]['b_sent']} sent, "
+            f"{figure[case]['b_missing']} missing"
+            + ("" if case == "quiet" else "; target: ratio <= 2"),
+        }
+        for case in ("quiet", "a_hangs", "a_floods")
+        if case in figure
+    ]
+
+
 def cpu_note(figure: dict[str, Any]) -> str:
     """The server's CPU a request and how busy it and the machine were, for the table."""
     return (
@@ -847,7 +1128,10 @@ def print_table(table: list[dict[str, Any]]) -> None:
             f"{row['figure']:<44} {row['value']:>12,.0f} {row['unit']:<8} {ratio:>6} "
             f"{peak:>9}  {row['note']}"
         )
-    print("ratio: to the baseline above it (HTTP, no sign-in flood, consume, or rule baseline)")
+    print(
+        "ratio: to the baseline above it (HTTP, no sign-in flood, consume, or rule baseline); "
+        "webhook -> callback: achieved / offered rate; fairness: to B's p99 with no fault"
+    )
 
 
 # --- main --------------------------------------------------------------------------------------
@@ -865,6 +1149,10 @@ def plan_from(args: argparse.Namespace) -> Plan:
             rule_seconds=0.2,
             prefetch=args.prefetch,
             soak=args.soak,
+            latency_seconds=args.latency_seconds or 1.5,
+            latency_drain=15.0,
+            fairness_seconds=2.0,
+            fairness_flood=100,
         )
     return Plan(
         runs=args.runs,
@@ -876,6 +1164,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         rule_seconds=2.0,
         prefetch=args.prefetch,
         soak=args.soak,
+        latency_seconds=args.latency_seconds or 12.0,
     )
 
 
@@ -902,6 +1191,12 @@ def main() -> None:
     )
     parser.add_argument("--loader", choices=["auto", "wrk", "aiohttp"], default="auto")
     parser.add_argument(
+        "--latency-seconds",
+        type=float,
+        default=0.0,
+        help="length of each offered rate in the webhook -> callback section (12; --quick 1.5)",
+    )
+    parser.add_argument(
         "--amqp-url",
         default=os.environ.get("INBOUND_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
     )
@@ -913,9 +1208,10 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["all", "ingest"],
+        choices=["all", "ingest", "latency"],
         default="all",
-        help="ingest: only the HTTP baseline and ingest (written to results/ingest.json)",
+        help="ingest: only the HTTP baseline and ingest (written to results/ingest.json); "
+        "latency: only webhook -> callback (results/latency.json)",
     )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
@@ -926,9 +1222,13 @@ def main() -> None:
     require_loopback(args.amqp_url.replace("amqp://", "postgresql://"), "RabbitMQ")
     require_loopback(args.postgres_url, "PostgreSQL")
     if args.output is None:
-        args.output = RESULTS / ("ingest.json" if args.only == "ingest" else "latest.json")
+        args.output = RESULTS / ("latest.json" if args.only == "all" else f"{args.only}.json")
+    say(f"CPU: {describe_cpu(cpu_description())}")
     if args.only == "ingest":
         ingest_only(args, plan, loader)
+        return
+    if args.only == "latency":
+        latency_only(args, plan, loader)
         return
 
     started = time.perf_counter()
@@ -939,6 +1239,8 @@ def main() -> None:
         measure_rules(plan, report)
         measure_http(services, plan, loader, base_env, work, texts, report)
         measure_sign_in_flood(services, plan, loader, base_env, work, texts, report)
+        measure_latency(services, plan, base_env, work, report)
+        measure_fairness(services, plan, report)
         say(f"consume baseline: {plan.messages} messages")
         measure_consume_baseline(services, plan, texts, report)
         e2e: dict[str, dict[str, Any]] = {"postgresql": {}, "sqlite": {}}
@@ -972,10 +1274,13 @@ def publish(report: Report, output: Path, plan: Plan, loader: str, started: floa
     """Print the table and write the run (figures, plan, machine, memory) as JSON."""
     table = rows(report)
     print_table(table)
+    cpu = cpu_description()
+    print(f"CPU: {describe_cpu(cpu)}")
     document = {
         "when": datetime.now(UTC).isoformat(timespec="seconds"),
         "machine": {
             "cpus": os.cpu_count(),
+            "cpu": cpu,
             "python": platform.python_version(),
             "platform": platform.platform(),
         },
@@ -1016,6 +1321,15 @@ def ingest_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
     report = Report()
     with workspace(args) as (services, base_env, work):
         measure_http(services, plan, loader, base_env, work, replies(), report)
+    publish(report, args.output, plan, loader, started)
+
+
+def latency_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
+    """`--only latency`: webhook -> callback at each offered rate alone."""
+    started = time.perf_counter()
+    report = Report()
+    with workspace(args) as (services, base_env, work):
+        measure_latency(services, plan, base_env, work, report)
     publish(report, args.output, plan, loader, started)
 
 

@@ -9,6 +9,7 @@ import json
 import subprocess
 import sys
 from pathlib import Path
+from typing import Any
 
 from tests.conftest import ROOT
 
@@ -28,7 +29,7 @@ def test_quick_bench_writes_every_figure(
         ],
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,
         check=False,
     )
     assert done.returncode == 0, done.stderr[-3000:]
@@ -59,7 +60,67 @@ def test_quick_bench_writes_every_figure(
             assert all(peak for peak in run["peak_kib"])
     assert figures["rules"]["rate"] > 0
     assert figures["baseline_rules"]["rate"] > 0
+    check_latency(figures, done.stdout)
+    fairness = figures["fairness"]
+    for case in ("quiet", "a_hangs", "a_floods"):
+        assert fairness[case]["b_p99_ms"] > 0, fairness
+    assert "fairness: B's callback p99" in done.stdout
     for process in ("baseline-http", "inbound-serve", "baseline-consume"):
         assert results["memory_peak_kib"][process]
     assert all(row["ratio"] is not None for row in results["table"])
     assert "ingest" in done.stdout
+    # Runs can be compared across machines: the CPU model and its caches are printed and kept.
+    cpu = results["machine"]["cpu"]
+    assert cpu["model"], cpu
+    assert cpu["caches"], cpu
+    assert f"CPU: {cpu['model']}" in done.stdout
+    assert len(figures["ingest"]["ratio_runs"]) == results["plan"]["runs"]
+    assert figures["ingest"]["ratio_median"] > 0
+
+
+def check_latency(figures: dict[str, Any], stdout: str) -> None:
+    """Webhook -> callback at each offered rate: every webhook answered, figures from due time."""
+    latency = figures["latency"]
+    assert latency["database"] == "postgresql"
+    assert set(latency["rates"]) == {"200", "500", "1000"}
+    for rate, case in latency["rates"].items():
+        assert case["offered_per_s"] == int(rate)
+        assert case["sent"] == round(int(rate) * latency["seconds_each"]), case
+        assert case["webhooks_2xx"] == case["sent"], case
+        # Counted from the time each webhook was due, open loop: never below the answer time.
+        assert case["callback_p50_ms"] >= case["webhook_p50_ms"] > 0, case
+        assert case["callback_p99_ms"] >= case["callback_p50_ms"], case
+        assert isinstance(case["sustained"], bool)
+        assert case["limit"], case
+        # What limits it is measured: each process's CPU and the queues were sampled.
+        assert case["cpu_share"]["inbound serve"] > 0, case
+        assert case["cpu_share"]["inbound worker"] > 0, case
+        assert set(case["queue_depth_max"]) == {"received", "actions", "not yet called back"}
+        assert f"latency at {rate}/s" in stdout
+
+
+def test_quick_latency_section_alone(
+    amqp_url: str, postgres_server_url: str, tmp_path: Path
+) -> None:
+    output = tmp_path / "latency.json"
+    done = subprocess.run(
+        [
+            sys.executable,
+            str(ROOT / "bench" / "run.py"),
+            "--quick",
+            "--only=latency",
+            f"--amqp-url={amqp_url}",
+            f"--postgres-url={postgres_server_url}",
+            f"--output={output}",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    results = json.loads(output.read_text())
+    check_latency(results["figures"], done.stdout)
+    rows = [row for row in results["table"] if row["figure"].startswith("webhook -> callback")]
+    assert len(rows) == 3
+    assert all(row["ratio"] is not None for row in rows)
