@@ -556,10 +556,26 @@ async def run(settings: Settings, parts: Components, say: Callable[[str], None] 
     a few seconds after the timeout (it is left running after this returns, to cover the event
     loop's own closing too).
     """
-    async with running(settings, parts, say) as started:
-        await _wait_for_stop()
-        say("stopping")
-        backstop(settings.shutdown_timeout + BACKSTOP)
+    # The handlers go in before anything starts: a SIGTERM while starting (a deploy that changes
+    # its mind, a supervisor's restart) abandons the start and undoes what it did, rather than
+    # killing the process half-way with the default handler.
+    stop = _Stop(asyncio.get_running_loop(), settings.shutdown_timeout + BACKSTOP)
+    try:
+        async with running(settings, parts, say) as started:
+            stop.started()
+            # Started: freeze the heap now. Only once the handlers are in place, as the
+            # collection takes a moment and a SIGTERM in it must still stop the process cleanly.
+            runtime.settle_heap()
+            await stop.requested.wait()
+            say("stopping")
+            backstop(settings.shutdown_timeout + BACKSTOP)
+    except asyncio.CancelledError:
+        if not stop.during_start:
+            raise
+        say("stopped while starting")
+        return
+    finally:
+        stop.remove()
     stuck = await leftovers()
     if stuck:
         # Closing the event loop would wait for them for ever: their work was abandoned
@@ -568,16 +584,32 @@ async def run(settings: Settings, parts: Components, say: Callable[[str], None] 
         exit_now(0)
 
 
-async def _wait_for_stop() -> None:
-    stop = asyncio.Event()
-    loop = asyncio.get_running_loop()
-    for signum in (signal.SIGINT, signal.SIGTERM):
-        loop.add_signal_handler(signum, stop.set)
-    try:
-        # Started: freeze the heap now. Only once the handlers are in place, as the collection
-        # takes a moment and a SIGTERM in it must still stop the process cleanly.
-        runtime.settle_heap()
-        await stop.wait()
-    finally:
-        for signum in (signal.SIGINT, signal.SIGTERM):
-            loop.remove_signal_handler(signum)
+class _Stop:
+    """SIGINT and SIGTERM: while starting they cancel the start; once started they ask to stop."""
+
+    SIGNALS = (signal.SIGINT, signal.SIGTERM)
+
+    def __init__(self, loop: asyncio.AbstractEventLoop, backstop_after: float) -> None:
+        self.requested = asyncio.Event()
+        self._backstop_after = backstop_after
+        self.during_start = False
+        self._loop = loop
+        self._starting: asyncio.Task[object] | None = asyncio.current_task()
+        for signum in self.SIGNALS:
+            loop.add_signal_handler(signum, self._signalled)
+
+    def started(self) -> None:
+        self._starting = None
+
+    def _signalled(self) -> None:
+        if self._starting is not None and not self.during_start:
+            self.during_start = True
+            self._starting.cancel()
+            # Undoing the start is bounded like any stop (each step by the budget), and the
+            # backstop ends the process should something ignore it.
+            backstop(self._backstop_after)
+        self.requested.set()
+
+    def remove(self) -> None:
+        for signum in self.SIGNALS:
+            self._loop.remove_signal_handler(signum)

@@ -30,6 +30,8 @@ log = get_logger("broker")
 RECONNECT_INTERVAL = 2.0
 # How often a connection that keeps failing says so in the log (aio-pika also logs each attempt).
 STILL_WAITING_EVERY = 30.0
+# Closing a connection that never opened, when a stop interrupts the first attempts.
+CLOSE_WITHIN = 3.0
 
 # aio-pika's RobustConnection makes every connection attempt, the first and each reconnect,
 # through its private `__connect_transport` (aio-pika 9 and 10), which reads `self.url`. Wrapping
@@ -210,6 +212,13 @@ async def open_connection(
         failures = ()
         if connection.last_failure is None:
             connection.last_failure = _unreachable(url, f"no answer within {wait:g} s")
+    except asyncio.CancelledError:
+        # A stop while starting: the attempts' task swallows cancellation, so it must be
+        # closed here or it would keep the process from ever exiting.
+        with contextlib.suppress(TimeoutError):
+            async with asyncio.timeout(CLOSE_WITHIN):
+                await connection.close()
+        raise
     refused = [failure for failure in failures if isinstance(failure, BrokerRefused)]
     if refused and not connection.connected.is_set():
         # A robust connection left open keeps retrying in a task, so the process could never

@@ -227,3 +227,39 @@ async def test_serve_with_a_refused_login_still_exits_with_the_one_line(
     assert len(lines) == 1, result.stderr
     assert "refused the login of user 'guest'" in lines[0]
     assert "not-the-pw-7" not in result.stderr
+
+
+@pytest.mark.parametrize("command", ["serve", "worker"])
+async def test_sigterm_while_starting_undoes_the_start_and_exits_cleanly(
+    env: dict[str, str], tmp_path: Path, command: str
+) -> None:
+    # Formerly the stop signals' handlers went in only once started: a SIGTERM while the
+    # process was still connecting killed it (exit -15) with nothing closed.
+    assert inbound(env, "migrate").returncode == 0
+    env["INBOUND_CONNECT_TIMEOUT"] = "30"  # still connecting when the signal comes
+    env["INBOUND_SHUTDOWN_TIMEOUT"] = "5"
+    env["INBOUND_SECRET_KEY"] = TEST_SECRET_KEY
+    reached = asyncio.Event()
+    held: list[asyncio.StreamWriter] = []
+
+    async def hung_broker(_: asyncio.StreamReader, writer: asyncio.StreamWriter) -> None:
+        held.append(writer)  # accept and say nothing, like a broker that hangs
+        reached.set()
+
+    server = await asyncio.start_server(hung_broker, "127.0.0.1", 0)
+    port = server.sockets[0].getsockname()[1]
+    env["INBOUND_AMQP_URL"] = f"amqp://guest:guest@127.0.0.1:{port}/"
+    process = await start_inbound(env, command, tmp_path / command)
+    try:
+        # Connecting to RabbitMQ comes after the handlers: the process is starting now.
+        await asyncio.wait_for(reached.wait(), 60)
+        assert "listening on" not in process.printed()
+        code, took = await process.terminate()
+    finally:
+        await process.kill()
+        server.close()
+        for writer in held:
+            writer.close()
+    assert code == 0, process.logged()[-3000:]
+    assert "stopped while starting" in process.printed()
+    assert took < 5 + 5
