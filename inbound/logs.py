@@ -6,6 +6,7 @@ import json
 import logging
 import re
 import sys
+from datetime import UTC, datetime
 from typing import Any
 
 import orjson
@@ -58,6 +59,23 @@ def _one_line(_: WrappedLogger, __: str, event_dict: EventDict) -> EventDict:
     return event_dict
 
 
+# What structlog's add_log_level writes for the two method names that aren't level names.
+_LEVEL_NAMES = {"warn": "warning", "exception": "error"}
+
+
+def _prepare(logger: WrappedLogger, method_name: str, event_dict: EventDict) -> EventDict:
+    """add_log_level, TimeStamper(fmt="iso", utc=True), format_exc_info and _one_line, in one.
+
+    The same keys in the same order as those four processors one after another, for a quarter
+    of the calls: every webhook writes a line, and the chain was a visible share of one.
+    """
+    event_dict["level"] = _LEVEL_NAMES.get(method_name, method_name)
+    event_dict["timestamp"] = datetime.now(UTC).isoformat().replace("+00:00", "Z")
+    if "exc_info" in event_dict:
+        event_dict = structlog.processors.format_exc_info(logger, method_name, event_dict)
+    return _one_line(logger, method_name, event_dict)
+
+
 def render_json(event: EventDict, **options: Any) -> str:
     """One log line as JSON; orjson, falling back to the standard encoder for what it refuses.
 
@@ -90,7 +108,9 @@ def configure(level: str = "INFO", fmt: str = "json") -> None:
     ]
     numeric_level = logging.getLevelNamesMapping().get(level.upper(), logging.INFO)
     structlog.configure(
-        processors=[*shared, structlog.processors.format_exc_info, _one_line, renderer],
+        # merge_contextvars, then `_prepare`: the steps of `shared`, format_exc_info and
+        # _one_line in one call.
+        processors=[structlog.contextvars.merge_contextvars, _prepare, renderer],
         wrapper_class=structlog.make_filtering_bound_logger(numeric_level),
         # write() rather than print(): one call a line instead of two (text, then newline).
         logger_factory=structlog.WriteLoggerFactory(sys.stderr),

@@ -24,7 +24,9 @@ class WebhookRequest:
 
     method: str
     url: str  # as the provider called it (public URL, with query string)
-    headers: Mapping[str, str]  # names lower-cased
+    # Looked up by lower-case name: a dict with lower-cased names, or a mapping whose lookups
+    # ignore case (the receiver passes aiohttp's headers as they are).
+    headers: Mapping[str, str]
     body: bytes
     query: Sequence[tuple[str, str]] = ()
 
@@ -34,8 +36,12 @@ class WebhookRequest:
 
     @property
     def media_type(self) -> str:
-        """The content type without parameters, lower-cased."""
-        return (self.header("content-type") or "").split(";", 1)[0].strip().lower()
+        """The content type without parameters, lower-cased (worked out once per request)."""
+        found: str | None = self.__dict__.get("_media_type")
+        if found is None:
+            raw = self.headers.get("content-type") or ""
+            found = self.__dict__["_media_type"] = raw.split(";", 1)[0].strip().lower()
+        return found
 
     @property
     def form(self) -> Sequence[tuple[str, str]]:
@@ -51,6 +57,14 @@ class WebhookRequest:
         if cached is None:
             cached = self.__dict__["_form"] = tuple(form_fields(self.body))
         return cached
+
+    @property
+    def form_map(self) -> Mapping[str, str]:
+        """`form` as a dict (the last of a repeated field wins), built once per request."""
+        found: dict[str, str] | None = self.__dict__.get("_form_map")
+        if found is None:
+            found = self.__dict__["_form_map"] = dict(self.form)
+        return found
 
 
 @dataclass(frozen=True)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 import binascii
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import TYPE_CHECKING
 
 from inbound.message import InboundMessage
@@ -27,6 +27,8 @@ if TYPE_CHECKING:  # settings are only passed through: a provider reads no envir
 
 FORM = "application/x-www-form-urlencoded"
 EMPTY_TWIML = b'<?xml version="1.0" encoding="UTF-8"?><Response/>'
+# The same answer to every accepted webhook: built once (it is immutable).
+ACCEPTED = WebhookReply(200, EMPTY_TWIML, "text/xml")
 
 
 def signing_payload(url: str, params: Sequence[tuple[str, str]]) -> bytes:
@@ -57,6 +59,12 @@ class Twilio:
         # Decoded once per request: verify and parse both read it.
         return request.form
 
+    def _fields(self, request: WebhookRequest) -> Mapping[str, str]:
+        if request.method == "GET":
+            return dict(request.query)
+        require_media_type(request, FORM)
+        return request.form_map  # one dict per request, for verify and parse
+
     async def verify(self, request: WebhookRequest) -> None:
         """Check the HMAC-SHA1 signature over the URL and sorted parameters."""
         given = request.header("x-twilio-signature")
@@ -72,13 +80,13 @@ class Twilio:
         if not matches_any(expected, self._keys, signing_payload(request.url, signed), hmac_sha1):
             raise SignatureInvalid("X-Twilio-Signature does not match this request")
         if self._account_sid is not None:
-            sid = dict(params).get("AccountSid")
+            sid = self._fields(request).get("AccountSid")
             if sid != self._account_sid:
                 raise SignatureInvalid("AccountSid is not the configured Twilio account")
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
         """The one message a Twilio webhook carries."""
-        fields = dict(self._params(request))
+        fields = self._fields(request)
         sid = required(fields, "MessageSid")
         if not (sid.startswith(("SM", "MM")) and len(sid) == 34 and sid.isalnum()):
             raise PayloadInvalid("MessageSid is not a Twilio message SID", field="MessageSid")
@@ -93,7 +101,7 @@ class Twilio:
 
     def accepted(self, messages: Sequence[InboundMessage]) -> WebhookReply:
         """An empty TwiML response: accepted, nothing to send back inline."""
-        return WebhookReply(200, EMPTY_TWIML, "text/xml")
+        return ACCEPTED
 
 
 def _build(settings: Settings) -> Twilio | None:

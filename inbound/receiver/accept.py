@@ -80,6 +80,8 @@ def _storable(value: str, field: str) -> None:
     # encoded at all: refuse both at the door rather than fail in the worker for ever.
     if "\x00" in value:
         raise MalformedBody(f"{field} contains a NUL character", field=field)
+    if value.isascii():  # the usual value, checked at C speed: no surrogate in it
+        return
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:
