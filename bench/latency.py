@@ -115,16 +115,21 @@ async def offer(
             step.errors += 1
 
     async def sample(http: aiohttp.ClientSession, until: float) -> None:
+        before: int | None = None  # callbacks the receiver had from earlier rates
         while time.monotonic() < until:
             received, actions = await _depths(channel, queues)
             async with http.get(results_url) as answer:
-                callbacks = (await answer.json())["count"]
+                count = (await answer.json())["count"]
+            before = count if before is None else before
+            callbacks = count - before  # this rate's (and any earlier rate's late ones)
             accepted = sum(1 for _, status in step.answered.values() if 200 <= status < 300)
             step.depths.append((time.monotonic(), received, actions, accepted, callbacks))
             await asyncio.sleep(SAMPLE_EVERY)
 
     async with aiohttp.ClientSession(connector=connector, timeout=timeout) as http:
-        cpu_before = {name: sum(process_cpu(p) for p in pids) for name, pids in processes.items()}
+        # Per process, so that one that exits meanwhile (a database backend) counts as nothing
+        # rather than as negative time.
+        cpu_before = {pid: process_cpu(pid) for pids in processes.values() for pid in pids}
         busy_before, total_before = machine_cpu()
         start = time.monotonic() + 0.05
         sampler = asyncio.create_task(sample(http, start + step.seconds))
@@ -141,7 +146,7 @@ async def offer(
         end = time.monotonic()
         busy_after, total_after = machine_cpu()
         step.cpu = {
-            name: sum(process_cpu(p) for p in pids) - cpu_before[name]
+            name: sum(max(0.0, process_cpu(pid) - cpu_before[pid]) for pid in pids)
             for name, pids in processes.items()
         }
         step.machine_busy = (busy_after - busy_before) / max(total_after - total_before, 1e-9)
@@ -237,7 +242,7 @@ def limit(
     saturated = [name for name, share in busiest if share >= SATURATED_CORE]
     queue = next(
         (
-            f"{name} queue growing {speed:,.0f}/s"
+            f"{name} growing {speed:,.0f}/s"
             for name, speed in sorted(growth.items(), key=lambda item: -item[1])
             if speed >= 0.05 * rate
         ),
@@ -250,16 +255,15 @@ def limit(
         reasons.append(f"the machine's cores ({machine_busy:.0%} busy)")
     if queue:
         reasons.append(queue)
-    if (
-        queue is not None
-        and queue.startswith("not yet called back")
-        and growth.get("received queue", 0) < 0.05 * rate
-        and not saturated
-    ):
-        # Decided on time (the received queue keeps up) but called back late, with no process
-        # out of CPU: the action worker's own pace (a transaction or two per action and a few
-        # callbacks in flight per service), not computing power.
-        reasons.append("the action worker's pace (waiting, not CPU-bound)")
+    behind = growth.get("not yet called back", 0.0) >= 0.05 * rate
+    if behind and growth.get("received queue", 0.0) < 0.05 * rate:
+        # Decided on time (the received queue keeps up) but called back late: the action
+        # worker's pace (a few callbacks in flight per service, a transaction or more each).
+        worker = shares.get("inbound worker", 0.0)
+        waiting = ", waiting rather than computing" if worker < SATURATED_CORE else ""
+        reasons.append(f"the action worker's pace (worker at {worker:.0%} of a core{waiting})")
+    elif behind:
+        reasons.append("the rules worker (the received queue grows)")
     if not sustained and not reasons:
         reasons.append("not sustained with no process or queue saturated")
     head = "; ".join(reasons) if reasons else "nothing saturated"
