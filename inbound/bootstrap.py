@@ -497,14 +497,17 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receivi
     for name in settings.unverified_providers:
         log.warning("provider_unverified", provider=name, risk="anyone can post messages to it")
     sessions = wiring.sessions
-    relay = SpoolRelay(None, sessions)
-    await _start(wiring, "spool_relay", relay)
 
     def spooled() -> None:
         metrics.spooled.inc()
         relay.wake()
 
     keeper = PublishOrSpool(None, sessions, settings.spool_after, on_spooled=spooled)
+    # RabbitMQ confirming the relay's publishes ends the webhooks' detour through the spool at
+    # once, rather than after the breaker's cool-off (on SQLite those writes compete with the
+    # workers catching up).
+    relay = SpoolRelay(None, sessions, on_confirmed=keeper.broker_confirmed)
+    await _start(wiring, "spool_relay", relay)
 
     def region_for(number: str) -> str | None:
         owner = rules().service_for(number)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import time
 from collections.abc import Callable
 
 from sqlalchemy.exc import IntegrityError, SQLAlchemyError
@@ -11,6 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.broker.publisher import Publisher, PublishFailed
 from inbound.logs import get_logger
 from inbound.message import InboundMessage
+from inbound.spool.breaker import Breaker, Route
 from inbound.store.spool import Spool
 
 log = get_logger("spool")
@@ -21,7 +23,8 @@ class PublishOrSpool:
 
     The publisher's own bound (`INBOUND_SPOOL_AFTER`) decides how long a webhook waits for
     RabbitMQ; the spool write has `write_within` more. Both stay well under the ~15 s after which
-    providers such as Twilio give up for good.
+    providers such as Twilio give up for good. After a failed publish, webhooks go straight to
+    the spool for a few seconds (spool/breaker.py) rather than each waiting that bound again.
     """
 
     def __init__(
@@ -37,21 +40,37 @@ class PublishOrSpool:
         self._sessions = sessions
         self._write_within = write_within
         self._on_spooled = on_spooled
+        self._breaker = Breaker()
+        self._clock = time.monotonic
 
     def attach(self, publisher: Publisher) -> None:
         """Publish with `publisher` from now on (opened once RabbitMQ answered)."""
         self._publisher = publisher
 
+    def broker_confirmed(self) -> None:
+        """RabbitMQ confirmed something (the relay's publish): webhooks try it again at once."""
+        self._breaker.published()
+
     async def publish(self, message: InboundMessage) -> None:
         """Return once the message is durable; PublishFailed when neither store took it."""
+        route = Route.SPOOL if self._publisher is None else self._breaker.route(self._clock())
         if self._publisher is None:
             reason = "not connected to RabbitMQ yet"
+        elif route is Route.SPOOL:
+            reason = "RabbitMQ failed a publish moments ago"
         else:
             try:
                 await self._publisher.publish(message)
-                return
             except PublishFailed as failure:
                 reason = str(failure)
+                self._breaker.failed(self._clock())
+            except BaseException:
+                if route is Route.TRIAL:  # cancelled: the next webhook tests it instead
+                    self._breaker.trial_abandoned()
+                raise
+            else:
+                self._breaker.published()
+                return
         try:
             async with asyncio.timeout(self._write_within), self._sessions.begin() as session:
                 await Spool(session).add(message)

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
+
 from pydantic import ValidationError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -29,8 +31,11 @@ class SpoolRelay:
         *,
         interval: float = 2.0,
         batch: int = 100,
+        on_confirmed: Callable[[], None] | None = None,
     ) -> None:
         self._publisher = publisher
+        # Told when RabbitMQ confirms a relayed message: webhooks may stop skipping it.
+        self._on_confirmed = on_confirmed
         self._sessions = sessions
         self._interval = interval
         self._batch = batch
@@ -77,6 +82,8 @@ class SpoolRelay:
             await spool.remove(done)
         if done:
             log.info("spool_relayed", count=len(done))
+            if self._on_confirmed is not None:
+                self._on_confirmed()
         return len(done)
 
     async def _step(self) -> bool:

@@ -114,6 +114,31 @@ async def test_confirm_timeout_answers_2xx_only_after_the_spool_write(
     assert await stored_ids(proxied_stack.sessions) == ["stalled-1"]
 
 
+async def test_after_a_stalled_publish_webhooks_go_straight_to_the_spool(
+    proxied_stack: Stack, broker_proxy: TcpProxy
+) -> None:
+    # Formerly every webhook waited INBOUND_SPOOL_AFTER for a confirm that wasn't coming, then
+    # all of them wrote the spool at once: in a cluster failover under load some of those writes
+    # overran their bound and were answered 503.
+    broker_proxy.stall()
+    ids = [f"breaker-{n}" for n in range(8)]
+    took = []
+    for message_id in ids:
+        started = time.monotonic()
+        answer = await proxied_stack.post_generic(payload(message_id))
+        took.append(time.monotonic() - started)
+        assert answer.status == 202
+    broker_proxy.resume()
+    print(f"\nstalled broker: webhook answer times {', '.join(f'{t:.2f}' for t in took)} s")
+    assert took[0] >= 1.0  # the first waits INBOUND_SPOOL_AFTER
+    assert max(took[1:]) < 0.8  # the rest skip the wait (old code: each >= 1 s)
+    for message_id in ids:
+        await proxied_stack.processed(message_id)
+    await eventually(lambda: counts(proxied_stack.sessions), lambda c: c["spool"] == 0, 30)
+    await asyncio.sleep(1)  # a late confirm of the first publish must not store it twice
+    assert sorted(await stored_ids(proxied_stack.sessions)) == sorted(ids)
+
+
 async def test_broker_nack_answers_2xx_only_after_the_spool_write(
     stack: Stack, settings: Settings
 ) -> None:

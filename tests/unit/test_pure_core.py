@@ -68,6 +68,7 @@ CORE = (
     "inbound.secret_keys",
     "inbound.providers",
     "inbound.prompts",
+    "inbound.spool.breaker",
 )
 
 # Modules inside a CORE package that are not pure, and why.
