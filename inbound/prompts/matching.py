@@ -170,7 +170,9 @@ def names(reference: str, prompt: Prompt) -> bool:
     return bool(said) and (said == "".join(parts) or (bool(parts) and said == parts[-1]))
 
 
-def _answer(prompt: Prompt, action: Action, at: datetime) -> PromptDecision:
+def _answer(
+    prompt: Prompt, action: Action, at: datetime, because: str | None = None
+) -> PromptDecision:
     if action not in prompt.expects:
         return _review(
             f"{NOT_ASKED}: {action} (reminder {prompt.reference} expects "
@@ -182,7 +184,7 @@ def _answer(prompt: Prompt, action: Action, at: datetime) -> PromptDecision:
         action,
         prompt,
         Transition(prompt, prompt.answered(action, at)),
-        f"answers reminder {prompt.reference}: {action}",
+        because or f"answers reminder {prompt.reference}: {action}",
     )
 
 
@@ -225,19 +227,7 @@ def _again(
         return _review(
             f"{change}, {in_words(at - prompt.expires_at)} after the reminder expired", prompt
         )
-    if action not in prompt.expects:
-        return _review(
-            f"{NOT_ASKED}: {action} (reminder {prompt.reference} expects "
-            f"{_actions(prompt.expects)})",
-            prompt,
-        )
-    return PromptDecision(
-        Verdict.ACT,
-        action,
-        prompt,
-        Transition(prompt, prompt.answered(action, at)),
-        f"{change}; this service allows changes",
-    )
+    return _answer(prompt, action, at, because=f"{change}; this service allows changes")
 
 
 def _likely(live: Sequence[Prompt], named: Sequence[Prompt] | None, at: datetime) -> Prompt | None:
