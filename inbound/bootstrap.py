@@ -496,6 +496,7 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receivi
         raise StartupError(str(error)) from None
     for name in settings.unverified_providers:
         log.warning("provider_unverified", provider=name, risk="anyone can post messages to it")
+    metrics.start_at_zero(providers)
     sessions = wiring.sessions
 
     def spooled() -> None:

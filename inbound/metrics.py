@@ -9,6 +9,7 @@ tests/integration/test_observability.py fails if one of theirs isn't exposed.
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 
 from prometheus_client import (
@@ -174,3 +175,16 @@ class Metrics:
                 registry=registry,
             ),
         )
+
+    def start_at_zero(self, providers: Iterable[str]) -> None:
+        """Create the rare-event series of every enabled provider at 0.
+
+        A labelled counter's series appears only at its first event, and rate() or increase()
+        need two samples: the first 5xx, skewed time or unchecked nonce would never alert.
+        """
+        for provider in providers:
+            for status in ("500", "503"):
+                self.webhooks.labels(provider, status)
+            self.nonces_unchecked.labels(provider)
+            for direction in ("past", "future"):
+                self.received_at_skewed.labels(provider, direction)

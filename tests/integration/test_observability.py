@@ -223,6 +223,17 @@ async def test_every_metric_the_dashboard_and_alerts_name_is_served(stack: Stack
     ):
         assert any(series == name for series, _ in found), name
     generic_provider = frozenset({("provider", "generic")})
+    # Rare events' series exist (at 0) from the start, so their first occurrence can alert
+    # (rate() and increase() need a sample before it).
+    for series, labels in (
+        ("inbound_webhooks_total", {("status", "503")}),
+        ("inbound_webhooks_total", {("status", "500")}),
+        ("inbound_webhook_nonces_unchecked_total", set()),
+        ("inbound_received_at_skewed_total", {("direction", "past")}),
+        ("inbound_received_at_skewed_total", {("direction", "future")}),
+    ):
+        assert (series, generic_provider | labels) in found, (series, labels)
+    assert found[("inbound_webhooks_total", generic_provider | {("status", "503")})] == 0
     # Both webhooks, the signed one and the refused one, were timed under their provider.
     assert found[("inbound_webhook_duration_seconds_count", generic_provider)] == 2
     assert found[("inbound_webhook_duration_seconds_sum", generic_provider)] > 0
