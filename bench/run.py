@@ -19,6 +19,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import contextlib
 import hashlib
 import hmac
 import json
@@ -271,7 +272,16 @@ class Services:
         self.databases: list[str] = []
 
     def run(self, coroutine: Any) -> Any:
-        return self._loop.run(coroutine)
+        try:
+            return self._loop.run(coroutine)
+        finally:
+            # The loop is stopped between runs, so nothing answers RabbitMQ's heartbeats: a
+            # connection kept across a long section (latency, fairness) was found closed by the
+            # broker. One connection per run.
+            if self._connection is not None:
+                connection, self._connection = self._connection, None
+                with contextlib.suppress(Exception):
+                    self._loop.run(connection.close())
 
     async def _channel(self) -> aio_pika.abc.AbstractChannel:
         if self._connection is None:
