@@ -58,9 +58,14 @@ async def test_unknown_provider_names_do_not_become_label_values(stack: Stack) -
         await stack.request("POST", f"/webhooks/{name}", b"{}", {})
     found = samples((await stack.request("GET", "/metrics", b"", {})).text)
     providers = {
-        dict(labels).get("provider") for name, labels in found if name == "inbound_webhooks_total"
+        dict(labels).get("provider")
+        for (name, labels), value in found.items()
+        if name == "inbound_webhooks_total" and value > 0
     }
     assert providers == {"unknown"}
+    # Enabled providers' series exist at 0 (Metrics.start_at_zero); never a made-up name's.
+    named = {dict(labels).get("provider") for name, labels in found if name.startswith("inbound_")}
+    assert not named & {"a", "b", "c"}
 
 
 async def test_worker_process_serves_health_and_metrics_on_its_own_port(
