@@ -12,25 +12,21 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-import aio_pika
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 from structlog.testing import capture_logs
 
-from inbound.actions.action_worker import ActionWorker
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.event import IDEMPOTENCY_HEADER
 from inbound.actions.outbox import Outbox
 from inbound.actions.queue import ActionQueue
-from inbound.actions.sender import LogSender
-from inbound.broker.topology import BrokerNames
 from inbound.states import ActionKind, ActionState
 from inbound.store.actions import Actions
 from inbound.store.database import session_factory
 from inbound.store.models import Action, Message
+from tests.integration.action_support import start_action_workers
 from tests.support.waiting import eventually
 
 POLICY = RetryPolicy(delays=(0.2,), max_attempts=4, max_age=timedelta(hours=1))
@@ -108,32 +104,16 @@ async def workers(
 ) -> AsyncIterator[ActionQueue]:
     """`count` action workers, each on its own connection (as separate processes are), and a
     queue to publish with."""
-    names = BrokerNames(namespace)
-    sessions = session_factory(engine)
-    http = await stack.enter_async_context(aiohttp.ClientSession())
-    queue: ActionQueue | None = None
-    for _ in range(count):
-        connection = await aio_pika.connect_robust(amqp_url)
-        stack.push_async_callback(connection.close)
-        if queue is None:
-            queue = await ActionQueue.open(connection, names, list(POLICY.delays), within=5)
-            stack.push_async_callback(queue.close)
-        worker = ActionWorker(
-            connection,
-            names,
-            sessions,
-            queue,
-            http=http,
-            sender=LogSender(),
-            secret_for=lambda _: None,
-            policy=POLICY,
-            callback_timeout=5.0,
-            claim_margin=1.0,
-        )
-        await worker.start()
-        stack.push_async_callback(worker.stop)
-    assert queue is not None
-    yield queue
+    yield await start_action_workers(
+        stack,
+        amqp_url,
+        namespace,
+        engine,
+        POLICY,
+        count=count,
+        callback_timeout=5.0,
+        claim_margin=1.0,
+    )
 
 
 def lost_claims(logs: list[dict[str, Any]]) -> int:

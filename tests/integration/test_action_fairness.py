@@ -22,24 +22,20 @@ from datetime import UTC, datetime, timedelta
 from types import ModuleType
 from typing import Any
 
-import aio_pika
-import aiohttp
 import pytest
 from aiohttp import web
 from aiohttp.test_utils import TestServer
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
-from inbound.actions.action_worker import ActionWorker
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.event import IDEMPOTENCY_HEADER
 from inbound.actions.queue import ActionQueue
-from inbound.actions.sender import LogSender
-from inbound.broker.topology import BrokerNames
 from inbound.states import ActionKind
 from inbound.store.actions import Actions
 from inbound.store.database import session_factory
 from inbound.store.models import Message
 from tests.conftest import ROOT
+from tests.integration.action_support import start_action_workers
 from tests.support.waiting import eventually
 
 # B's p99 with A at fault may be up to twice its p99 without the fault, plus this much.
@@ -220,27 +216,16 @@ async def test_a_hanging_service_leaves_another_room_to_wait_its_turn(
     endpoint must not take the room to wait: a delivery that finds none goes round a delay
     queue (5 s here), which is what B's p99 would show."""
     sessions = session_factory(engine)
-    names = BrokerNames(namespace)
     async with endpoints() as service, AsyncExitStack() as stack:
-        connection = await aio_pika.connect_robust(amqp_url)
-        stack.push_async_callback(connection.close)
-        queue = await ActionQueue.open(connection, names, list(POLICY.delays), within=5)
-        stack.push_async_callback(queue.close)
-        http = await stack.enter_async_context(aiohttp.ClientSession())
-        worker = ActionWorker(
-            connection,
-            names,
-            sessions,
-            queue,
-            http=http,
-            sender=LogSender(),
-            secret_for=lambda _: None,
-            policy=POLICY,
+        queue = await start_action_workers(
+            stack,
+            amqp_url,
+            namespace,
+            engine,
+            POLICY,
             callback_timeout=2.0,
             shutdown_timeout=2.0,
         )
-        await worker.start()
-        stack.push_async_callback(worker.stop)
         quiet = await b_burst(sessions, queue, service)
         # A's endpoint hangs with all of A's places taken and plenty more of A's due.
         await queue.due(list(await due(sessions, "a", service.url + "/a", 60)))
