@@ -27,7 +27,6 @@ from inbound.actions.attempts import (
     Attempt,
     after_attempt,
     claim_until,
-    may_claim,
 )
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.event import headers
@@ -39,9 +38,8 @@ from inbound.broker.topology import BrokerNames, declare_actions
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.states import ActionKind, ActionState
-from inbound.store.actions import Actions
+from inbound.store.actions import Actions, Claimed
 from inbound.store.messages import Messages
-from inbound.store.models import Action
 
 log = get_logger("actions")
 
@@ -135,59 +133,64 @@ class ActionWorker:
             log.error("undecodable_action")
             return Settle.DEAD_LETTER
         try:
-            if service is not None and not self._has_room(service):
-                # Its service is busy: round again, without reading it from the database.
-                await self._later(found, service)
-                return Settle.ACK
-            async with self._sessions() as session:
-                row = await session.get(Action, found)
-            if row is None or row.state != ActionState.PENDING:
-                return Settle.ACK  # done already, or not ours
-            if not may_claim(row.state, row.claimed_until, datetime.now(UTC)):
-                return self._claimed_elsewhere(row)
-            turn = await self._turn(row.service_id)
+            if service is None:
+                # A message queued before messages named their service (rare): read it.
+                service = await self._service_of(found)
+                if service is None:
+                    return Settle.ACK  # no such action any more
+            # The service's turn comes before the claim, so a claim is never held while the
+            # action waits (up to HOLD_FOR) for a place: it lasts only the send and its record.
+            turn = await self._turn(service)
             if turn is Turn.LATER:
                 # This service already has its share in flight and enough waiting: come back
                 # later rather than hold a prefetch slot another service's action could use.
-                await self._later(row.id, row.service_id)
+                await self._later(found, service)
                 return Settle.ACK
             if turn is Turn.STOP:
                 return Settle.LEAVE  # stopping: RabbitMQ hands it back when the channel closes
             try:
                 # Claim it before sending: of two copies of this action handled at once (a
-                # redelivery and the sweep's hand-over, say), only one may send it.
-                claim = await self._claim(row.id)
-                if claim is None:
-                    return self._claimed_elsewhere(row)
+                # redelivery and the sweep's hand-over, say), only one may send it. The claim
+                # also loads the action, so a delivery reads nothing else.
+                claimed = await self._claim(found)
+                if claimed is None:
+                    return await self._not_claimed(found)
                 started = time.monotonic()
-                attempt = await self._attempt(row)
-                self._timed(row.service_id, time.monotonic() - started)
+                attempt = await self._attempt(claimed)
+                self._timed(service, time.monotonic() - started)
             finally:
-                self._release(row.service_id)
+                self._release(service)
             result = "delivered" if attempt.ok else "failed"
-            self._metrics.action_attempts.labels(row.kind, result).inc()
-            await self._record(row.id, attempt, claim)
+            self._metrics.action_attempts.labels(claimed.kind, result).inc()
+            await self._record(claimed, attempt)
         except (SQLAlchemyError, OSError, PublishFailed) as error:
             log.error("action_failed_will_retry", action=found, error=type(error).__name__)
             return Settle.RETRY
         return Settle.ACK
 
-    def _claimed_elsewhere(self, row: Action) -> Settle:
-        # Another copy of this action is being sent: its holder records the attempt (and
-        # queues any retry), or, if it died, the sweep hands the action over once the claim
-        # lapses. This copy is done with.
-        log.info("action_claimed_elsewhere", action=row.id, kind=row.kind)
-        return Settle.ACK
+    async def _service_of(self, action: int) -> str | None:
+        async with self._sessions() as session:
+            return (await Actions(session).services_of([action])).get(action)
 
-    async def _claim(self, action: int) -> datetime | None:
-        """Claim the action for one attempt; the claim's end, or None when another worker holds
-        it (or it is no longer pending). The claim outlasts the send's timeout by a margin,
-        so a worker that dies holding it holds it up only that long."""
+    async def _claim(self, action: int) -> Claimed | None:
+        """Claim the action for one attempt and load it; None when another worker holds it (or
+        it is no longer pending). The claim outlasts the send's timeout by a margin, so a
+        worker that dies holding it holds it up only that long."""
         now = datetime.now(UTC)
         until = claim_until(now, self._callback_timeout, self._claim_margin)
         async with self._sessions.begin() as session:
-            won = await Actions(session).claim(action, now=now, until=until)
-        return until if won else None
+            return await Actions(session).claim(action, now=now, until=until)
+
+    async def _not_claimed(self, action: int) -> Settle:
+        # Done already, gone, or another copy of it is being sent. Only the last is worth a
+        # line, and telling them apart takes a read, but only on this rare path. The holder
+        # records the attempt (and queues any retry), or, if it died, the sweep hands the
+        # action over once the claim lapses. This copy is done with.
+        async with self._sessions() as session:
+            found = await Actions(session).claim_of(action)
+        if found is not None and found[0] == ActionState.PENDING:
+            log.info("action_claimed_elsewhere", action=action)
+        return Settle.ACK
 
     async def _turn(self, service_id: str) -> Turn:
         """Take one of the service's places, waiting for one if there is room to wait: GO
@@ -265,7 +268,7 @@ class ActionWorker:
         wait = ahead * self._took.get(service_id, 0.0) / self._per_service
         await self._queue.later(action, self._policy.delay_at_least(wait), service_id)
 
-    async def _attempt(self, row: Action) -> Attempt:
+    async def _attempt(self, row: Claimed) -> Attempt:
         if row.kind == ActionKind.CALLBACK:
             body = json.dumps(row.payload["event"], separators=(",", ":")).encode()
             secret_env = row.payload.get("secret_env")
@@ -285,32 +288,40 @@ class ActionWorker:
             return Attempt(False, error.status, str(error))
         return Attempt(True, None)
 
-    async def _record(self, action: int, attempt: Attempt, claim: datetime) -> None:
+    async def _record(self, claimed: Claimed, attempt: Attempt) -> None:
+        """Decide what follows the attempt from what the claim loaded (only the claim's holder
+        changes the attempts), then write it in one conditional UPDATE that also lets go."""
         now = datetime.now(UTC)
+        action, kind, attempts = claimed.id, claimed.kind, claimed.attempts + 1
+        first = claimed.first_attempt_at or now
+        after = after_attempt(
+            attempt,
+            kind=kind,
+            attempts=attempts,
+            first_attempt_at=first,
+            now=now,
+            policy=self._policy,
+        )
         async with self._sessions.begin() as session:
-            row = await Actions(session).lock(action)
-            if row is None or row.state != ActionState.PENDING:
-                return
-            if row.claimed_until == claim:
-                row.claimed_until = None  # let go: the next attempt's copy may claim it
-            row.attempts += 1
-            row.first_attempt_at = row.first_attempt_at or now
-            kind, attempts, service = row.kind, row.attempts, row.service_id
-            after = after_attempt(
-                attempt,
-                kind=kind,
+            recorded = await Actions(session).record(
+                claimed,
                 attempts=attempts,
-                first_attempt_at=row.first_attempt_at,
-                now=now,
-                policy=self._policy,
+                first_attempt_at=first,
+                state=after.state,
+                last_error=after.error,
+                finished_at=None if after.state is ActionState.PENDING else now,
             )
-            row.state, row.last_error = after.state, after.error
-            if after.state is not ActionState.PENDING:
-                row.finished_at = now
-            if after.review_reason is not None:
+            if recorded and after.review_reason is not None:
                 await Messages(session).flag_for_review(
-                    row.message_id, row.service_id, after.review_reason
+                    claimed.message_id, claimed.service_id, after.review_reason
                 )
+        if not recorded:
+            # The claim lapsed before the record (a send or a database slower than the
+            # margin), and the sweep or another worker took the action over: it is theirs to
+            # send and record now. This attempt is dropped, so it may be sent twice; the
+            # idempotency key lets the service tell.
+            log.warning("action_claim_lost", action=action, kind=kind, attempts=attempts)
+            return
         # Every failure's line says why (`attempts.error_reason`: no number, body or secret).
         if after.review_reason is not None:
             log.warning(
@@ -327,4 +338,4 @@ class ActionWorker:
                 delay=after.retry_in,
                 reason=after.error,
             )
-            await self._queue.later(action, after.retry_in, service)
+            await self._queue.later(action, after.retry_in, claimed.service_id)

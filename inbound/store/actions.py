@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
@@ -12,6 +13,23 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from inbound.states import ActionKind, ActionState
 from inbound.store.models import Action, OptOut
+
+
+@dataclass(frozen=True)
+class Claimed:
+    """An action claimed for one attempt, with what the attempt and its record need: the claim
+    loads them in the same statement, so nothing else reads the row."""
+
+    id: int
+    message_id: int
+    service_id: str
+    kind: str
+    idempotency_key: str
+    recipient: str | None
+    payload: dict[str, Any]
+    attempts: int  # attempts before this one: only the claim's holder changes it
+    first_attempt_at: datetime | None
+    until: datetime  # the claim's end, as stored: the record finds its claim by it
 
 
 class Actions:
@@ -85,20 +103,11 @@ class Actions:
         )
         return list(found)
 
-    async def lock(self, action_id: int) -> Action | None:
-        """Load an action, locked against a concurrent delivery of the same one."""
-        found: Action | None = await self._session.scalar(
-            select(Action)
-            .where(Action.id == action_id)
-            .with_for_update()
-            .execution_options(populate_existing=True)
-        )
-        return found
-
-    async def claim(self, action_id: int, *, now: datetime, until: datetime) -> bool:
-        """Claim a pending action for one attempt until `until`; True for the one caller that
-        gets it. A conditional UPDATE (`attempts.may_claim` in SQL): of two workers claiming at
-        once, the database lets one change the row and the other finds it changed."""
+    async def claim(self, action_id: int, *, now: datetime, until: datetime) -> Claimed | None:
+        """Claim a pending action for one attempt until `until` and load what the attempt
+        needs; None unless this caller got it (not pending, or another worker holds it). One
+        conditional UPDATE (`attempts.may_claim` in SQL) with RETURNING: of two workers
+        claiming at once, the database lets one change the row and the other finds it changed."""
         result = await self._session.execute(
             update(Action)
             .where(
@@ -107,9 +116,67 @@ class Actions:
                 or_(Action.claimed_until.is_(None), Action.claimed_until <= now),
             )
             .values(claimed_until=until)
+            .returning(
+                Action.message_id,
+                Action.service_id,
+                Action.kind,
+                Action.idempotency_key,
+                Action.recipient,
+                Action.payload,
+                Action.attempts,
+                Action.first_attempt_at,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        found = result.one_or_none()
+        if found is None:
+            return None
+        message, service, kind, key, recipient, payload, attempts, first = found
+        return Claimed(
+            action_id, message, service, kind, key, recipient, payload, attempts, first, until
+        )
+
+    async def record(
+        self,
+        claimed: Claimed,
+        *,
+        attempts: int,
+        first_attempt_at: datetime,
+        state: ActionState,
+        last_error: str | None,
+        finished_at: datetime | None,
+    ) -> bool:
+        """Record an attempt and let go of its claim in one conditional UPDATE; False when the
+        claim isn't there any more (it lapsed, and the sweep or another worker took the action
+        over): the action is theirs now, and this attempt's record is dropped."""
+        values: dict[str, Any] = {
+            "attempts": attempts,
+            "first_attempt_at": first_attempt_at,
+            "state": state,
+            "last_error": last_error,
+            "claimed_until": None,
+        }
+        if finished_at is not None:
+            values["finished_at"] = finished_at
+        result = await self._session.execute(
+            update(Action)
+            .where(
+                Action.id == claimed.id,
+                Action.state == ActionState.PENDING,
+                Action.claimed_until == claimed.until,
+            )
+            .values(values)
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == 1
+
+    async def claim_of(self, action_id: int) -> tuple[str, datetime | None] | None:
+        """An action's state and claim (None if there is no such action): why a claim failed."""
+        found = await self._session.execute(
+            select(Action.state, Action.claimed_until).where(Action.id == action_id)
+        )
+        row = found.one_or_none()
+        return None if row is None else (row[0], row[1])
 
     async def lapsed_claims(self, now: datetime, limit: int = 500) -> list[int]:
         """Pending actions whose claim has lapsed without being let go: their worker died

@@ -1,0 +1,78 @@
+"""One delivered callback costs the action worker two statements on the actions table: the
+claim, which also loads what the attempt needs, and the record of the attempt (issue 14: three
+ORM transactions per callback were most of the worker's time). Real RabbitMQ, SQLite and
+PostgreSQL, and a real callback receiver."""
+
+from __future__ import annotations
+
+import re
+from contextlib import AsyncExitStack
+from datetime import timedelta
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.ext.asyncio import AsyncEngine
+from structlog.testing import capture_logs
+
+from inbound.actions.backoff import RetryPolicy
+from inbound.states import ActionState
+from inbound.store.database import session_factory
+from tests.integration.action_support import start_action_workers
+from tests.integration.test_action_claim import due_callback, load, receiver
+from tests.support.waiting import eventually
+
+POLICY = RetryPolicy(delays=(0.2,), max_attempts=4, max_age=timedelta(hours=1))
+ACTIONS = re.compile(r"\bactions\b", re.IGNORECASE)
+TRANSACTION = re.compile(r"^\s*(BEGIN|COMMIT|ROLLBACK)\b", re.IGNORECASE)
+
+
+async def test_a_delivered_callback_takes_two_statements_on_the_actions_table(
+    engine: AsyncEngine, amqp_url: str, namespace: str
+) -> None:
+    sessions = session_factory(engine)
+    statements: list[str] = []
+
+    def seen(
+        conn: Any, cursor: Any, statement: str, parameters: Any, context: Any, many: bool
+    ) -> None:
+        statements.append(statement)
+
+    async with receiver() as service, AsyncExitStack() as stack:
+        action, key = await due_callback(sessions, service.url)
+        with capture_logs() as logs:
+            queue = await start_action_workers(
+                stack, amqp_url, namespace, engine, POLICY, callback_timeout=5.0
+            )
+            event.listen(engine.sync_engine, "before_cursor_execute", seen)
+            try:
+                # As the outbox queues it: the message names the action's service.
+                await queue.due([action], {action: "alpha"})
+                # The worker logs the delivery once the record's transaction has committed.
+                await eventually(
+                    lambda: _delivered(logs),
+                    lambda done: done,
+                    within=20,
+                )
+            finally:
+                event.remove(engine.sync_engine, "before_cursor_execute", seen)
+        row = await load(sessions, action)
+    on_actions = [s for s in statements if ACTIONS.search(s) and not TRANSACTION.match(s)]
+    others = [s for s in statements if not ACTIONS.search(s) and not TRANSACTION.match(s)]
+    print(f"\n{len(on_actions)} on actions: " + " | ".join(_short(s) for s in on_actions))
+    print(f"{len(others)} others: " + " | ".join(_short(s) for s in others))
+    assert service.posts == {key: 1}
+    assert row.state == ActionState.DELIVERED
+    assert row.attempts == 1
+    assert row.first_attempt_at is not None
+    assert row.finished_at is not None
+    assert row.claimed_until is None
+    assert len(on_actions) <= 2
+    assert not others  # nothing else is read or written for a delivery
+
+
+async def _delivered(logs: list[dict[str, Any]]) -> bool:
+    return any(line["event"] == "action_delivered" for line in logs)
+
+
+def _short(statement: str) -> str:
+    return " ".join(statement.split())[:60]
