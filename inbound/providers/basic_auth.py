@@ -6,7 +6,6 @@ A setting holds `user:password`, or two pairs separated by a comma while credent
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -16,6 +15,7 @@ from dataclasses import dataclass
 from pydantic import SecretStr
 
 from inbound.providers.base import SignatureInvalid, SignatureMissing, WebhookRequest
+from inbound.providers.signing import decode_base64
 
 REALM = "inbound"
 CHALLENGE = f'Basic realm="{REALM}"'
@@ -81,7 +81,7 @@ class BasicAuth:
         if scheme.lower() != "basic" or not token.strip():
             raise CredentialsMissing("Basic credentials are missing", field="Authorization")
         try:
-            decoded = base64.b64decode(token.strip(), validate=True)
+            decoded = decode_base64(token.strip())
         except (binascii.Error, ValueError):
             raise SignatureInvalid(
                 "Basic credentials are not base64", field="Authorization"

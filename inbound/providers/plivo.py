@@ -42,7 +42,7 @@ from inbound.providers.base import (
     required,
     secret_values,
 )
-from inbound.providers.signing import hmac_sha256, matches_any
+from inbound.providers.signing import decode_base64, hmac_sha256, matches_any
 
 if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
     from inbound.config import Settings
@@ -128,7 +128,7 @@ def _digests(header_values: Sequence[str]) -> list[bytes]:
     for value in header_values:
         for piece in value.split(","):
             try:
-                digest = base64.b64decode(piece.strip(), validate=True)
+                digest = decode_base64(piece.strip())
             except (binascii.Error, ValueError):
                 continue
             if len(digest) == DIGEST_SIZE:
@@ -200,7 +200,7 @@ class Plivo:
         matched = False
         for value in signatures:
             try:
-                expected = base64.b64decode(value.strip(), validate=True)
+                expected = decode_base64(value.strip())
             except (binascii.Error, ValueError):
                 raise SignatureInvalid(f"{SIGNATURE} is not base64", field=SIGNATURE) from None
             matched |= matches_any(expected, self._keys, payload, hmac_sha256)

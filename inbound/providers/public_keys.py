@@ -6,10 +6,11 @@ importing a provider (which imports the settings).
 
 from __future__ import annotations
 
-import base64
 import binascii
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
+from inbound.providers.signing import decode_base64
 
 # A key given as DER SubjectPublicKeyInfo (base64 of 44 bytes) instead of the raw 32 bytes.
 _SPKI_PREFIX = bytes.fromhex("302a300506032b6570032100")
@@ -25,7 +26,7 @@ def public_keys(setting: str) -> list[Ed25519PublicKey]:
         if not text:
             continue
         try:
-            raw = base64.b64decode(text, validate=True)
+            raw = decode_base64(text)
         except (binascii.Error, ValueError):
             raise ValueError(f"public key {number} is not base64") from None
         if len(raw) == len(_SPKI_PREFIX) + 32 and raw.startswith(_SPKI_PREFIX):

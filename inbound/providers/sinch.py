@@ -11,7 +11,6 @@ answered 200 and publish nothing.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import hashlib
 import hmac
@@ -34,6 +33,7 @@ from inbound.providers.base import (
     secret_values,
 )
 from inbound.providers.basic_auth import BasicAuth, basic_auth
+from inbound.providers.signing import decode_base64
 from inbound.providers.timestamps import require_fresh
 
 if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
@@ -105,7 +105,7 @@ class Sinch:
         if not _NONCE.fullmatch(nonce):
             raise SignatureInvalid(f"{NONCE} is not a nonce", field=NONCE)
         try:
-            expected = base64.b64decode(given, validate=True)
+            expected = decode_base64(given)
         except (binascii.Error, ValueError):
             raise SignatureInvalid(f"{SIGNATURE} is not base64", field=SIGNATURE) from None
         message = signing_payload(request.body, nonce, stamp)
@@ -145,7 +145,7 @@ class Sinch:
 def binary_text(body: str) -> str:
     """A `mo_binary` body as text: its bytes when they are UTF-8, else a visible marker."""
     try:
-        data = base64.b64decode(body, validate=True)
+        data = decode_base64(body)
     except (binascii.Error, ValueError):
         raise PayloadInvalid("body of a mo_binary message is not base64", field="body") from None
     try:

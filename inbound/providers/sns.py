@@ -18,7 +18,6 @@ A `SubscriptionConfirmation` for a configured topic is confirmed during `verify`
 
 from __future__ import annotations
 
-import base64
 import binascii
 import json
 import re
@@ -48,6 +47,7 @@ from inbound.providers.base import (
     json_object,
     require_media_type,
 )
+from inbound.providers.signing import decode_base64
 from inbound.providers.sns_http import AiohttpFetcher, Fetcher, FetchFailed
 from inbound.providers.timestamps import iso_utc
 
@@ -166,7 +166,7 @@ class Sns:
         if not isinstance(version, str) or version not in HASHES:
             raise SignatureInvalid("SignatureVersion must be 1 or 2", field="SignatureVersion")
         try:
-            signature = base64.b64decode(str(envelope.get("Signature", "")), validate=True)
+            signature = decode_base64(str(envelope.get("Signature", "")))
         except (binascii.Error, ValueError):
             raise SignatureInvalid("Signature is not base64", field="Signature") from None
         if not signature:

@@ -8,7 +8,6 @@ URL; only inbound `message.received` events carry a message, the rest (`message.
 
 from __future__ import annotations
 
-import base64
 import binascii
 import time
 from collections.abc import Callable, Mapping, Sequence
@@ -31,6 +30,7 @@ from inbound.providers.base import (
     require_media_type,
 )
 from inbound.providers.public_keys import public_keys
+from inbound.providers.signing import decode_base64
 from inbound.providers.timestamps import iso_utc, require_fresh, unix_seconds
 
 if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
@@ -74,7 +74,7 @@ class Telnyx:
             raise SignatureMissing(f"{missing} header is missing", field=missing)
         sent_at = unix_seconds(stamp, TIMESTAMP)
         try:
-            signature = base64.b64decode(given.strip(), validate=True)
+            signature = decode_base64(given.strip())
         except (binascii.Error, ValueError):
             raise SignatureInvalid(f"{SIGNATURE} is not base64", field=SIGNATURE) from None
         message = signed_message(stamp.strip(), request.body)

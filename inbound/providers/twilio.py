@@ -20,7 +20,7 @@ from inbound.providers.base import (
     required,
     secret_values,
 )
-from inbound.providers.signing import hmac_sha1, matches_any
+from inbound.providers.signing import decode_base64, hmac_sha1, matches_any
 
 if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
     from inbound.config import Settings
@@ -71,7 +71,7 @@ class Twilio:
         if not given:
             raise SignatureMissing("X-Twilio-Signature header is missing")
         try:
-            expected = base64.b64decode(given, validate=True)
+            expected = decode_base64(given)
         except (binascii.Error, ValueError):
             raise SignatureInvalid("X-Twilio-Signature is not base64") from None
         params = self._params(request)
