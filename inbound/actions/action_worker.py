@@ -7,7 +7,7 @@ import contextlib
 import json
 import time
 from collections import defaultdict, deque
-from collections.abc import Callable
+from collections.abc import AsyncIterator, Callable
 from datetime import UTC, datetime
 from enum import Enum
 
@@ -178,8 +178,17 @@ class ActionWorker:
         worker that dies holding it holds it up only that long."""
         now = datetime.now(UTC)
         until = claim_until(now, self._callback_timeout, self._claim_margin)
-        async with self._sessions.begin() as session:
+        async with self._one_statement() as session:
             return await Actions(session).claim(action, now=now, until=until)
+
+    @contextlib.asynccontextmanager
+    async def _one_statement(self) -> AsyncIterator[AsyncSession]:
+        """A session for one statement, which commits as it runs: a claim or a record is one
+        conditional UPDATE, atomic by itself, so BEGIN and COMMIT would only add two round
+        trips, each a wait for the event loop's turn when it is busy (a flood, say)."""
+        async with self._sessions() as session:
+            await session.connection(execution_options={"isolation_level": "AUTOCOMMIT"})
+            yield session
 
     async def _not_claimed(self, action: int) -> Settle:
         # Done already, gone, or another copy of it is being sent. Only the last is worth a
@@ -302,7 +311,10 @@ class ActionWorker:
             now=now,
             policy=self._policy,
         )
-        async with self._sessions.begin() as session:
+        # Giving up sends the message to review in the same transaction; otherwise the record
+        # is one statement.
+        giving_up = after.review_reason is not None
+        async with self._sessions.begin() if giving_up else self._one_statement() as session:
             recorded = await Actions(session).record(
                 claimed,
                 attempts=attempts,
