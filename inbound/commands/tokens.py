@@ -146,6 +146,8 @@ def _revoke(args: argparse.Namespace) -> int:
             subject=f"token {token.id}",
             detail=f"{token.name}; by {operator()}",
         )
+        if token.user_id is None:
+            return token.name, f"service {token.service_id}"
         owner = await Users(session).get(token.user_id)
         return token.name, owner.email if owner is not None else "?"
 

@@ -270,13 +270,15 @@ class AuditEvent(Base):
 
 
 class ApiToken(Base):
-    """A bearer token for /api/, acting as its user; only the SHA-256 is stored."""
+    """A bearer token for /api/, acting as its user (a personal token) or for one service (a
+    service token, for machine clients: then user_id is None); only the SHA-256 is stored."""
 
     __tablename__ = "api_tokens"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token_hash: Mapped[str] = mapped_column(String(64), unique=True)
-    user_id: Mapped[int] = mapped_column(ForeignKey("users.id"), index=True)
+    user_id: Mapped[int | None] = mapped_column(ForeignKey("users.id"), index=True)
+    service_id: Mapped[str | None] = mapped_column(String(64))  # set exactly for service tokens
     name: Mapped[str] = mapped_column(String(100))
     created_at: Mapped[datetime]
     expires_at: Mapped[datetime | None]
@@ -309,3 +311,31 @@ class WebhookNonce(Base):
     provider: Mapped[str] = mapped_column(String(32))
     nonce: Mapped[str] = mapped_column(String(200))
     seen_at: Mapped[datetime]
+
+
+class PromptRow(Base):
+    """One outbound message a service sent that expects an answer (`inbound.prompts.model`)."""
+
+    __tablename__ = "prompts"
+    __table_args__ = (
+        UniqueConstraint(
+            "service_id", "reference", "recipient", name="uq_prompts_service_reference_recipient"
+        ),
+        Index("ix_prompts_service_recipient_state", "service_id", "recipient", "state"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    recipient: Mapped[str] = mapped_column(String(32))  # E.164
+    reference: Mapped[str] = mapped_column(String(200))
+    expects: Mapped[list[str]] = mapped_column(JSON)  # action names, sorted
+    sent_at: Mapped[datetime]
+    expires_at: Mapped[datetime]
+    text: Mapped[str | None] = mapped_column(Text)  # None: not given, or purged
+    state: Mapped[str] = mapped_column(String(16))  # a PromptState
+    answer_action: Mapped[str | None] = mapped_column(String(32))
+    answered_at: Mapped[datetime | None]
+    # messages.id of the reply that answered it (no FK: retention may purge messages first).
+    answer_message_id: Mapped[int | None]
+    created_at: Mapped[datetime]
+    updated_at: Mapped[datetime]

@@ -1,0 +1,242 @@
+"""Prompts in the database: stored, revised, withdrawn, answered, listed (issue 15).
+
+The rows are `PromptRow`; everything handed out is the pure `inbound.prompts.model.Prompt`.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import case, select, update
+from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from inbound.prompts.matching import Transition
+from inbound.prompts.model import Answer, Prompt, PromptState
+from inbound.rules.model import Action
+from inbound.store.models import PromptRow
+
+# Rows per INSERT: 11 parameters a row stays well under SQLite's 32,766 and asyncpg's 32,767
+# parameters a statement, and a 10,000-prompt batch is ten statements.
+ROWS_PER_STATEMENT = 1000
+
+
+@dataclass(frozen=True)
+class StoredPrompt:
+    """A prompt with its row id, and which message answered it."""
+
+    id: int
+    prompt: Prompt
+    answer_message_id: int | None
+    updated_at: datetime
+
+
+def _prompt(row: PromptRow) -> Prompt:
+    answer = None
+    if row.state == PromptState.ANSWERED and row.answer_action and row.answered_at:
+        answer = Answer(Action(row.answer_action), row.answered_at)
+    return Prompt(
+        service=row.service_id,
+        recipient=row.recipient,
+        reference=row.reference,
+        expects=frozenset(Action(name) for name in row.expects),
+        sent_at=row.sent_at,
+        expires_at=row.expires_at,
+        text=row.text,
+        state=PromptState(row.state),
+        answer=answer,
+    )
+
+
+def _stored(row: PromptRow) -> StoredPrompt:
+    return StoredPrompt(row.id, _prompt(row), row.answer_message_id, row.updated_at)
+
+
+class Prompts:
+    """Repository for prompts. Runs in the caller's transaction: a batch commits whole or not
+    at all with it."""
+
+    def __init__(self, session: AsyncSession) -> None:
+        self._session = session
+
+    async def upsert(
+        self, prompts: Sequence[Prompt], now: datetime | None = None
+    ) -> list[StoredPrompt]:
+        """Store each prompt, or revise the one with the same (service, reference, recipient);
+        the stored prompts, in the order given. A prompt sent twice in one batch is stored once:
+        the later copy wins, as if it had been sent after.
+
+        Revising follows `inbound.prompts.model.revise`: an answered prompt keeps its answer
+        (reopening it would let a second reply act again); a withdrawn one is asked afresh.
+        It is one INSERT … ON CONFLICT per slice, so two clients sending the same prompt at
+        once both succeed and leave one row.
+        """
+        now = now or datetime.now(UTC)
+        latest: dict[tuple[str, str, str], Prompt] = {}
+        for prompt in prompts:
+            latest.pop(prompt.key, None)  # re-inserted last: dicts keep insertion order
+            latest[prompt.key] = prompt
+        unique = list(latest.values())
+        for start in range(0, len(unique), ROWS_PER_STATEMENT):
+            await self._write(unique[start : start + ROWS_PER_STATEMENT], now)
+        stored = await self._by_keys(list(latest))
+        return [stored[prompt.key] for prompt in prompts]
+
+    async def _write(self, prompts: Sequence[Prompt], now: datetime) -> None:
+        values = [
+            {
+                "service_id": p.service,
+                "recipient": p.recipient,
+                "reference": p.reference,
+                "expects": sorted(p.expects),
+                "sent_at": p.sent_at,
+                "expires_at": p.expires_at,
+                "text": p.text,
+                "state": PromptState.OPEN.value,
+                "created_at": now,
+                "updated_at": now,
+            }
+            for p in prompts
+        ]
+        dialect = self._session.get_bind().dialect.name
+        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
+        statement = insert(PromptRow).values(values)
+        fresh = statement.excluded
+        statement = statement.on_conflict_do_update(
+            index_elements=["service_id", "reference", "recipient"],
+            set_={
+                "expects": fresh.expects,
+                "sent_at": fresh.sent_at,
+                "expires_at": fresh.expires_at,
+                "text": fresh.text,
+                # Answered stays answered (with its answer); open or withdrawn becomes open.
+                "state": case(
+                    (PromptRow.state == PromptState.ANSWERED.value, PromptRow.state),
+                    else_=PromptState.OPEN.value,
+                ),
+                "updated_at": fresh.updated_at,
+            },
+        )
+        await self._session.execute(statement)
+
+    async def _by_keys(
+        self, keys: Sequence[tuple[str, str, str]]
+    ) -> dict[tuple[str, str, str], StoredPrompt]:
+        found: dict[tuple[str, str, str], StoredPrompt] = {}
+        by_service: dict[str, list[str]] = {}
+        for service, _, reference in keys:
+            by_service.setdefault(service, []).append(reference)
+        for service, references in by_service.items():
+            for start in range(0, len(references), ROWS_PER_STATEMENT):
+                rows = await self._session.scalars(
+                    select(PromptRow)
+                    .where(
+                        PromptRow.service_id == service,
+                        PromptRow.reference.in_(
+                            set(references[start : start + ROWS_PER_STATEMENT])
+                        ),
+                    )
+                    # The rows just written, not copies this session loaded before the upsert.
+                    .execution_options(populate_existing=True)
+                )
+                for row in rows:
+                    stored = _stored(row)
+                    found[stored.prompt.key] = stored
+        return found
+
+    async def withdraw(
+        self, service: str, reference: str, recipient: str, now: datetime | None = None
+    ) -> StoredPrompt | None:
+        """Take a prompt back (no reply answers it any more); None when there is no such one.
+        Withdrawing a withdrawn prompt changes nothing."""
+        row = await self._row(service, reference, recipient)
+        if row is None:
+            return None
+        if row.state != PromptState.WITHDRAWN:
+            withdrawn = _prompt(row).withdrawn()
+            row.state = withdrawn.state.value
+            row.answer_action = None
+            row.answered_at = None
+            row.answer_message_id = None
+            row.updated_at = now or datetime.now(UTC)
+            await self._session.flush()
+        return _stored(row)
+
+    async def for_number(
+        self,
+        service: str,
+        number: str,
+        states: Iterable[PromptState] = (PromptState.OPEN, PromptState.ANSWERED),
+    ) -> list[Prompt]:
+        """The prompts the service sent to a number, in the given states (by default those a
+        reply can still concern: open and answered), oldest first."""
+        rows = await self._session.scalars(
+            select(PromptRow)
+            .where(
+                PromptRow.service_id == service,
+                PromptRow.recipient == number,
+                PromptRow.state.in_([state.value for state in states]),
+            )
+            .order_by(PromptRow.sent_at, PromptRow.id)
+        )
+        return [_prompt(row) for row in rows]
+
+    async def open_for(self, service: str, number: str) -> list[Prompt]:
+        """The open prompts the service sent to a number (expired ones included: expiry is a
+        fact about the reply's time, decided by the matcher)."""
+        return await self.for_number(service, number, (PromptState.OPEN,))
+
+    async def record_answer(
+        self, transition: Transition, message_id: int, now: datetime | None = None
+    ) -> bool:
+        """Store a prompt's answer, only if the prompt is still as the decision saw it; False
+        when another reply changed it first (the caller decides again)."""
+        before, after = transition.before, transition.after
+        if after.answer is None:
+            raise ValueError("record_answer() needs a transition to an answered prompt")
+        condition = [
+            PromptRow.service_id == before.service,
+            PromptRow.reference == before.reference,
+            PromptRow.recipient == before.recipient,
+            PromptRow.state == before.state.value,
+        ]
+        if before.answer is not None:
+            condition.append(PromptRow.answer_action == before.answer.action.value)
+        result = await self._session.execute(
+            update(PromptRow)
+            .where(*condition)
+            .values(
+                state=after.state.value,
+                answer_action=after.answer.action.value,
+                answered_at=after.answer.at,
+                answer_message_id=message_id,
+                updated_at=now or datetime.now(UTC),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(getattr(result, "rowcount", 0))
+
+    async def listing(
+        self, service: str, *, open_only: bool = False, limit: int | None = None
+    ) -> list[StoredPrompt]:
+        """A service's prompts, oldest sent first; only the open ones with `open_only`."""
+        query = select(PromptRow).where(PromptRow.service_id == service)
+        if open_only:
+            query = query.where(PromptRow.state == PromptState.OPEN.value)
+        query = query.order_by(PromptRow.sent_at, PromptRow.id)
+        if limit is not None:
+            query = query.limit(limit)
+        return [_stored(row) for row in await self._session.scalars(query)]
+
+    async def _row(self, service: str, reference: str, recipient: str) -> PromptRow | None:
+        row: PromptRow | None = await self._session.scalar(
+            select(PromptRow).where(
+                PromptRow.service_id == service,
+                PromptRow.reference == reference,
+                PromptRow.recipient == recipient,
+            )
+        )
+        return row
