@@ -8,16 +8,19 @@ from __future__ import annotations
 
 import re
 from contextlib import AsyncExitStack
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import Connection, event
+from aiohttp import web
+from aiohttp.test_utils import TestServer
+from sqlalchemy import Connection, event, update
 from sqlalchemy.ext.asyncio import AsyncEngine
 from structlog.testing import capture_logs
 
 from inbound.actions.backoff import RetryPolicy
 from inbound.states import ActionState
 from inbound.store.database import session_factory
+from inbound.store.models import Action
 from tests.integration.action_support import start_action_workers
 from tests.integration.test_action_claim import due_callback, load, receiver
 from tests.support.waiting import eventually
@@ -78,8 +81,54 @@ async def test_a_delivered_callback_takes_two_statements_on_the_actions_table(
 
 
 async def _delivered(logs: list[dict[str, Any]]) -> bool:
-    return any(line["event"] == "action_delivered" for line in logs)
+    return await _logged(logs, "action_delivered")
 
 
 def _short(statement: str) -> str:
     return " ".join(statement.split())[:60]
+
+
+async def test_an_attempt_whose_claim_was_taken_over_records_nothing(
+    engine: AsyncEngine, amqp_url: str, namespace: str
+) -> None:
+    """The record is conditional on the claim: if the claim lapsed while the POST was under way
+    and another worker took the action, the late attempt leaves the row to that worker."""
+    sessions = session_factory(engine)
+    taken_over = datetime.now(UTC) + timedelta(minutes=5)
+
+    async def take_over(request: web.Request) -> web.Response:
+        await request.read()
+        # Another worker's claim replaces this one while the POST is under way.
+        async with sessions.begin() as session:
+            await session.execute(
+                update(Action).where(Action.id == action).values(claimed_until=taken_over)
+            )
+        return web.json_response({"ok": True})
+
+    app = web.Application()
+    app.router.add_post("/outcomes", take_over)
+    server = TestServer(app, host="127.0.0.1")
+    await server.start_server()
+    try:
+        action, _ = await due_callback(sessions, str(server.make_url("/outcomes")))
+        async with AsyncExitStack() as stack:
+            with capture_logs() as logs:
+                queue = await start_action_workers(
+                    stack, amqp_url, namespace, engine, POLICY, callback_timeout=5.0
+                )
+                await queue.due([action], {action: "alpha"})
+                await eventually(lambda: _logged(logs, "action_claim_lost"), bool, within=20)
+        row = await load(sessions, action)
+    finally:
+        await server.close()
+    print(
+        f"\nafter the lost claim: {row.state}, {row.attempts} attempts, until {row.claimed_until}"
+    )
+    assert row.state == ActionState.PENDING
+    assert row.attempts == 0
+    assert row.claimed_until == taken_over
+    assert not any(line["event"] == "action_delivered" for line in logs)
+
+
+async def _logged(logs: list[dict[str, Any]], name: str) -> bool:
+    return any(line["event"] == name for line in logs)
