@@ -1,8 +1,10 @@
-"""`inbound tokens …`: API tokens for the JSON API (/api), each acting as one user.
+"""`inbound tokens …`: API tokens for the JSON API (/api). A personal token acts as one user;
+a service token acts for one service's machines (e.g. sending prompts), with no user.
 
-- `add --user EMAIL --name NAME [--expires-in DAYS]`   print a new token (alone, on stdout)
-- `list [--user EMAIL]`                               every token's id, owner, dates and state
-- `revoke ID`                                          stop a token working, at once
+- `add (--user EMAIL | --service ID) --name NAME [--expires-in DAYS]`   print a new token
+                                                                        (alone, on stdout)
+- `list [--user EMAIL | --service ID]`      every token's id, owner, dates and state
+- `revoke ID`                               stop a token working, at once
 
 Only a token's SHA-256 is stored: `add` shows the token once and nothing shows it again.
 """
@@ -14,7 +16,14 @@ import sys
 from typing import TYPE_CHECKING
 
 from inbound.commands.context import CommandError, Subcommands, add_command
-from inbound.commands.users import in_transaction, operator, stamp, table, user_named
+from inbound.commands.users import (
+    _known_service,
+    in_transaction,
+    operator,
+    stamp,
+    table,
+    user_named,
+)
 
 if TYPE_CHECKING:
     from datetime import datetime
@@ -89,7 +98,45 @@ def add_token(email: str, name: str, days: int) -> int:
     return 0
 
 
+def add_service_token(service: str, name: str, days: int) -> int:
+    """Make a token for a service's machines; print it alone on stdout, what it is on stderr."""
+    from datetime import UTC, datetime, timedelta
+
+    from inbound.review import auth
+    from inbound.store.tokens import ApiTokens
+    from inbound.store.users import Audit
+
+    _known_service(service)
+    token = auth.new_token()
+
+    async def work(session: AsyncSession) -> tuple[int, datetime]:
+        now = datetime.now(UTC)
+        row = await ApiTokens(session).add_for_service(
+            service, auth.token_hash(token), name, lifetime=timedelta(days=days), now=now
+        )
+        expires = row.expires_at or now
+        await Audit(session).record(
+            "token_added",
+            service_id=service,
+            subject=f"token {row.id}",
+            detail=f"{name}; service token; expires {stamp(expires)}; by {operator()}",
+        )
+        return row.id, expires
+
+    token_id, expires = in_transaction(work)
+    print(token)
+    print(
+        f"token {token_id} ({name}) acts for service {service} until {stamp(expires)}, in "
+        f"{days} days: its prompts API (/api/prompts) and nothing else. It is shown once, "
+        f"above: store it now. `inbound tokens revoke {token_id}` stops it.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _add(args: argparse.Namespace) -> int:
+    if args.service is not None:
+        return add_service_token(args.service, args.name, args.expires_in)
     return add_token(args.user, args.name, args.expires_in)
 
 
@@ -113,12 +160,13 @@ def _list(args: argparse.Namespace) -> int:
     async def work(session: AsyncSession) -> list[TokenListing]:
         owner = await user_named(session, args.user) if args.user else None
         return await ApiTokens(session).listing(
-            datetime.now(UTC), owner.id if owner is not None else None
+            datetime.now(UTC), owner.id if owner is not None else None, args.service
         )
 
     tokens = in_transaction(work)
     if not tokens:
         whose = f" for {args.user.strip().lower()}" if args.user else ""
+        whose = f" for service {args.service}" if args.service else whose
         print(f"no API tokens{whose}: `inbound tokens add` makes one", file=sys.stderr)
         return 0
     headers = ["ID", "NAME", "OWNER", "CREATED", "LAST USED", "EXPIRES", "STATE"]
@@ -143,6 +191,7 @@ def _revoke(args: argparse.Namespace) -> int:
         await Audit(session).record(
             "token_revoked",
             user_id=token.user_id,
+            service_id=token.service_id,
             subject=f"token {token.id}",
             detail=f"{token.name}; by {operator()}",
         )
@@ -152,7 +201,8 @@ def _revoke(args: argparse.Namespace) -> int:
         return token.name, owner.email if owner is not None else "?"
 
     name, owner = in_transaction(work)
-    print(f"token {args.id} ({name}, acting as {owner}) revoked: it is refused from now on")
+    acting = f"acting for {owner}" if owner.startswith("service ") else f"acting as {owner}"
+    print(f"token {args.id} ({name}, {acting}) revoked: it is refused from now on")
     return 0
 
 
@@ -161,23 +211,32 @@ def register(commands: Subcommands) -> None:
     tokens = add_command(
         commands,
         "tokens",
-        "Manage API tokens: bearer credentials for /api, each acting as one user.",
+        "Manage API tokens: bearer credentials for /api, acting as a user or for a service.",
         details=(
-            "A token has its user's services and roles, and stops working when it expires, "
-            "is revoked, or its user is disabled or has two-factor reset. Only its SHA-256 is "
-            "stored."
+            "A personal token (--user) has its user's services and roles, and stops working "
+            "when it expires, is revoked, or its user is disabled or has two-factor reset. A "
+            "service token (--service) is for a service's own machines: it may call that "
+            "service's prompts API and nothing else. Only a token's SHA-256 is stored."
         ),
     )
     sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="COMMAND")
     reads = "Reads INBOUND_DATABASE_URL."
 
-    text = "Make a token acting as a user and print it, alone on one line (shown once)."
+    text = (
+        "Make a token acting as a user (--user) or for a service (--service) and print it, "
+        "alone on one line (shown once)."
+    )
     details = (
         "Everything else goes to stderr, so `inbound tokens add ... > file` keeps just the "
         "token. Send it as `Authorization: Bearer <token>`."
     )
-    add = add_command(sub, "add", text, details=details, reads=reads)
-    add.add_argument("--user", required=True, metavar="EMAIL", help="the user it acts as")
+    add_reads = "Reads INBOUND_DATABASE_URL, and INBOUND_RULES_DIR for --service."
+    add = add_command(sub, "add", text, details=details, reads=add_reads)
+    whose = add.add_mutually_exclusive_group(required=True)
+    whose.add_argument("--user", metavar="EMAIL", help="the user it acts as")
+    whose.add_argument(
+        "--service", metavar="ID", help="the service it acts for (its prompts API only)"
+    )
     add.add_argument(
         "--name", required=True, type=_name, help="what it is for, e.g. crm (shown by list)"
     )
@@ -193,7 +252,9 @@ def register(commands: Subcommands) -> None:
     text = "List tokens: id, name, owner, created, last used, expires, state. Never the token."
     details = "Times are UTC; last use is recorded to the minute."
     listing = add_command(sub, "list", text, details=details, reads=reads)
-    listing.add_argument("--user", metavar="EMAIL", help="only this user's tokens")
+    only = listing.add_mutually_exclusive_group()
+    only.add_argument("--user", metavar="EMAIL", help="only this user's tokens")
+    only.add_argument("--service", metavar="ID", help="only this service's service tokens")
     listing.set_defaults(handler=_list)
 
     text = "Revoke a token: refused from the next request on. It can't be undone."

@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from inbound.prompts import intake
 from inbound.providers.base import Provider
 from inbound.providers.generic import GenericPayload
 from inbound.review.decisions import (
@@ -31,6 +32,8 @@ _ERROR = {
                 "code": {"type": "string"},
                 "message": {"type": "string"},
                 "field": {"type": "string"},
+                "index": {"type": "integer", "description": "Which prompt of a batch, from 0."},
+                "line": {"type": "integer", "description": "Which NDJSON line, from 1."},
             },
         }
     },
@@ -107,6 +110,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
         }
     }
     paths.update(_review_api())
+    paths.update(_prompts_api())
     generic = GenericPayload.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}"
     )
@@ -122,6 +126,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
                 "GenericMessage": generic,
                 **nested,
                 **_review_schemas(),
+                **_prompt_schemas(),
             },
         },
     }
@@ -259,6 +264,153 @@ def _review_api() -> dict[str, Any]:
             }
         }
     return paths
+
+
+def _prompts_api() -> dict[str, Any]:
+    """The prompts API (issue 15), called by a service's machines with a service token."""
+    refused = {
+        "401": _error_response("No token, or one that is unknown, expired or revoked."),
+        "403": _error_response(
+            "Not a service token (a personal token can't send prompts), or a prompt names "
+            "another service than the token's."
+        ),
+    }
+    one = {"$ref": "#/components/schemas/Prompt"}
+    stored = {"$ref": "#/components/schemas/StoredPrompt"}
+    batch = {"type": "array", "items": one, "minItems": 1, "maxItems": intake.MAX_BATCH}
+    return {
+        "/api/prompts": {
+            "post": {
+                "operationId": "prompts_send",
+                "summary": "Tell inbound what the service asked: one prompt, or a batch of up to "
+                f"{intake.MAX_BATCH:,} (a JSON array, or NDJSON: one object a line). Stored all or "
+                "nothing; sending a prompt again (same reference and number) updates it.",
+                "security": [{"token": []}],
+                "requestBody": {
+                    "required": True,
+                    "content": {
+                        "application/json": {"schema": {"oneOf": [one, batch]}},
+                        "application/x-ndjson": {"schema": {"type": "string"}},
+                    },
+                },
+                "responses": {
+                    "201": {
+                        "description": "Stored: one object for one prompt sent as an object, "
+                        "an array in the order sent for a batch.",
+                        "content": _json({"oneOf": [stored, {"type": "array", "items": stored}]}),
+                    },
+                    "400": _error_response("The body (or an NDJSON line: `line`) is not JSON."),
+                    **refused,
+                    "413": _error_response(
+                        f"More than {intake.MAX_BATCH:,} prompts, or the body is too large."
+                    ),
+                    "415": _error_response("Not application/json or application/x-ndjson."),
+                    "422": _error_response(
+                        "A prompt is wrong: `field` names the field and `index` the prompt of "
+                        "a batch (from 0). Nothing was stored."
+                    ),
+                },
+            }
+        },
+        "/api/prompts/{reference}": {
+            "delete": {
+                "operationId": "prompts_withdraw",
+                "summary": "Withdraw a prompt (e.g. the appointment was moved): no reply "
+                "answers it any more. Sending it again asks afresh.",
+                "security": [{"token": []}],
+                "parameters": [
+                    {
+                        "name": "reference",
+                        "in": "path",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                    },
+                    {
+                        "name": "to",
+                        "in": "query",
+                        "required": True,
+                        "schema": {"type": "string", "minLength": 1},
+                        "description": "The number it was sent to (E.164, or national in the "
+                        "service's region).",
+                    },
+                ],
+                "responses": {
+                    "200": {
+                        "description": "Withdrawn (or already withdrawn).",
+                        "content": _json(
+                            {
+                                "allOf": [
+                                    stored,
+                                    {
+                                        "type": "object",
+                                        "properties": {"state": {"const": "withdrawn"}},
+                                    },
+                                ]
+                            }
+                        ),
+                    },
+                    "400": _error_response("`to` is missing or not a phone number."),
+                    **refused,
+                    "404": _error_response("No prompt with this reference for this number."),
+                },
+            }
+        },
+    }
+
+
+def _prompt_schemas() -> dict[str, Any]:
+    """The prompt a service sends, and what it gets back."""
+    stamp = {"type": "string", "format": "date-time"}
+    answers = sorted(intake.ANSWERS)
+    prompt = {
+        "type": "object",
+        "required": ["to", "reference", "expects"],
+        "additionalProperties": False,
+        "properties": {
+            "to": {
+                "type": "string",
+                "description": "The number texted: E.164, or national in the service's region.",
+            },
+            "reference": {
+                "type": "string",
+                "minLength": 1,
+                "maxLength": intake.MAX_REFERENCE,
+                "description": "The service's own reference, e.g. an appointment id; it comes "
+                "back in the callbacks of the replies that answer.",
+            },
+            "expects": {
+                "type": "array",
+                "minItems": 1,
+                "items": {"type": "string", "enum": answers},
+                "description": "The actions that count as an answer.",
+            },
+            "expires_at": {
+                **stamp,
+                "description": "The last moment an answer counts; with a time zone. "
+                "Default: sent_at plus 14 days.",
+            },
+            "sent_at": {**stamp, "description": "When it was sent; default: now."},
+            "text": {
+                "type": ["string", "null"],
+                "maxLength": intake.MAX_TEXT,
+                "description": "A copy of what was sent, shown to caseworkers; null: not stored.",
+            },
+            "service": {
+                "type": "string",
+                "description": "Optional: the token's service (any other is refused).",
+            },
+        },
+    }
+    stored = {
+        "type": "object",
+        "required": ["id", "reference", "to"],
+        "properties": {
+            "id": {"type": "integer"},
+            "reference": {"type": "string"},
+            "to": {"type": "string", "description": "E.164."},
+        },
+    }
+    return {"Prompt": prompt, "StoredPrompt": stored}
 
 
 def _query(name: str, schema: dict[str, Any], description: str) -> dict[str, Any]:

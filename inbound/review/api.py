@@ -1,8 +1,10 @@
-"""The JSON API (/api/): the queue operations for services building their own tools.
+"""The JSON API (/api/): the queue operations for services building their own tools, and
+the prompts API (`inbound.review.prompts_api`) for a service's machines.
 
-`Authorization: Bearer <token>` (made with `inbound tokens add`); the token acts as its user,
-with that user's services, until it expires, is revoked or its user is disabled. Phone numbers
-appear masked; message text in full.
+`Authorization: Bearer <token>` (made with `inbound tokens add`). A personal token acts as its
+user, with that user's services, until it expires, is revoked or its user is disabled; it may
+call the queue operations. A service token acts for one service and may call that service's
+prompts API only. Phone numbers appear masked; message text in full.
 """
 
 from __future__ import annotations
@@ -16,7 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound import phone
 from inbound.logs import get_logger
-from inbound.review import auth, parameters
+from inbound.review import auth, parameters, prompts_api
 from inbound.review.decisions import (
     CAPTURES,
     MAX_REPLY,
@@ -68,13 +70,25 @@ async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
         tokens = ApiTokens(db)
         presented = await tokens.presented(auth.token_hash(token.strip()), now)
         row, user = presented.token, presented.user
-        if presented.state is not TokenState.ACTIVE or row is None or user is None:
+        service = row.service_id if row is not None else None
+        if (
+            presented.state is not TokenState.ACTIVE
+            or row is None
+            or (user, service) == (None, None)
+        ):
             await _refused(request, db, presented.state, row)
             code, message = REFUSALS.get(presented.state, REFUSALS[TokenState.UNKNOWN])
             return _error(401, code, message)
+        for_service = request.match_info.handler in prompts_api.FOR_SERVICE_TOKENS
+        if (service is not None) != for_service:
+            await _wrong_kind(request, db, row, for_service)
+            return _error(403, "wrong_token", _WRONG_KIND[for_service])
         if use_worth_recording(row.last_used_at, now):
             await tokens.record_use(row.id, now)
-        request[SCOPE] = await Users(db).scope(user)
+        if service is not None:
+            request[prompts_api.SERVICE] = service
+        elif user is not None:
+            request[SCOPE] = await Users(db).scope(user)
     response = await handler(request)
     response.headers["Cache-Control"] = "no-store"
     return response
@@ -91,14 +105,42 @@ async def _refused(
         return
     kind = Denied.EXPIRED_TOKEN if state is TokenState.EXPIRED else Denied.REVOKED_TOKEN
     request.app[DESK].events.access_denied(
-        kind, user_id=token.user_id, address=address, token_id=token.id, detail=state.value
+        kind,
+        user_id=token.user_id,
+        address=address,
+        service_id=token.service_id,
+        token_id=token.id,
+        detail=state.value,
     )
     await Audit(db).record(
         "token_refused",
         user_id=token.user_id,
+        service_id=token.service_id,
         subject=f"token {token.id}",
         address=address,
         detail=state.value,
+    )
+
+
+_WRONG_KIND = {
+    True: "the prompts API takes a service token: `inbound tokens add --service ID` makes one",
+    False: "a service token may call its service's prompts API (/api/prompts) only",
+}
+
+
+async def _wrong_kind(
+    request: web.Request, db: AsyncSession, token: ApiToken, for_service: bool
+) -> None:
+    """A working token used where its kind may not go: audited, since a service token reaching
+    for the queue (people's messages) is worth an administrator's look."""
+    await Audit(db).record(
+        "token_refused",
+        user_id=token.user_id,
+        service_id=token.service_id,
+        subject=f"token {token.id}",
+        address=client_address(request),
+        detail=f"{'personal' if for_service else 'service'} token on {request.method} "
+        f"{request.path}"[:500],
     )
 
 
@@ -285,4 +327,5 @@ def api_app(desk: Desk) -> web.Application:
     app.router.add_get("/queue", queue)
     app.router.add_get("/items/{item}", item)
     app.router.add_post("/items/{item}/{action}", act)
+    prompts_api.add_routes(app, desk)
     return app

@@ -1,4 +1,5 @@
-"""API tokens: bearer credentials for the JSON API, each acting as one user.
+"""API tokens: bearer credentials for the JSON API. A personal token acts as one user; a
+service token (for a service's own machines) acts for one service, with no user.
 
 Only a token's SHA-256 is stored. Each has an expiry, a last use (recorded at most once a
 minute) and, once revoked, the time it was; whether one may be used is decided by
@@ -24,14 +25,16 @@ from inbound.review.token_state import (
 from inbound.store.models import ApiToken, User
 
 
-def facts(token: ApiToken, user: User) -> TokenFacts:
-    """The values token_state decides on."""
-    return TokenFacts(token.created_at, token.expires_at, token.revoked_at, user.disabled_at)
+def facts(token: ApiToken, user: User | None) -> TokenFacts:
+    """The values token_state decides on (a service token has no user to be disabled)."""
+    disabled_at = user.disabled_at if user is not None else None
+    return TokenFacts(token.created_at, token.expires_at, token.revoked_at, disabled_at)
 
 
 @dataclass(frozen=True)
 class Presented:
-    """A token someone presented: its state now, and its row and user when it exists."""
+    """A token someone presented: its state now, and its row and user when it exists (a
+    service token has a row and no user: `token.service_id` says whose it is)."""
 
     state: TokenState
     token: ApiToken | None
@@ -44,7 +47,7 @@ class TokenListing:
 
     id: int
     name: str
-    owner: str
+    owner: str  # the user's email, or "service ID" for a service token
     created_at: datetime
     last_used_at: datetime | None
     expires_at: datetime
@@ -67,10 +70,35 @@ class ApiTokens:
         now: datetime | None = None,
     ) -> ApiToken:
         """Store a new token's hash for a user, expiring `lifetime` from now."""
+        return await self._add(token_hash, name, lifetime, now, user_id=user_id)
+
+    async def add_for_service(
+        self,
+        service_id: str,
+        token_hash: str,
+        name: str,
+        *,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        now: datetime | None = None,
+    ) -> ApiToken:
+        """Store a new service token's hash, expiring `lifetime` from now."""
+        return await self._add(token_hash, name, lifetime, now, service_id=service_id)
+
+    async def _add(
+        self,
+        token_hash: str,
+        name: str,
+        lifetime: timedelta,
+        now: datetime | None,
+        *,
+        user_id: int | None = None,
+        service_id: str | None = None,
+    ) -> ApiToken:
         now = now or datetime.now(UTC)
         row = ApiToken(
             token_hash=token_hash,
             user_id=user_id,
+            service_id=service_id,
             name=name,
             created_at=now,
             expires_at=now + lifetime,
@@ -86,7 +114,7 @@ class ApiTokens:
         found = (
             await self._session.execute(
                 select(ApiToken, User)
-                .join(User, User.id == ApiToken.user_id)
+                .outerjoin(User, User.id == ApiToken.user_id)
                 .where(ApiToken.token_hash == token_hash)
             )
         ).first()
@@ -127,17 +155,22 @@ class ApiTokens:
         )
         return int(getattr(result, "rowcount", 0) or 0)
 
-    async def listing(self, now: datetime, user_id: int | None = None) -> list[TokenListing]:
-        """Every token (or one user's), oldest first, with its state at `now`."""
-        query = select(ApiToken, User).join(User, User.id == ApiToken.user_id)
+    async def listing(
+        self, now: datetime, user_id: int | None = None, service_id: str | None = None
+    ) -> list[TokenListing]:
+        """Every token (or one user's, or one service's), oldest first, with its state at
+        `now`."""
+        query = select(ApiToken, User).outerjoin(User, User.id == ApiToken.user_id)
         if user_id is not None:
             query = query.where(ApiToken.user_id == user_id)
+        if service_id is not None:
+            query = query.where(ApiToken.service_id == service_id)
         rows = (await self._session.execute(query.order_by(ApiToken.id))).all()
         return [
             TokenListing(
                 id=token.id,
                 name=token.name,
-                owner=user.email,
+                owner=user.email if user is not None else f"service {token.service_id}",
                 created_at=token.created_at,
                 last_used_at=token.last_used_at,
                 expires_at=expiry(facts(token, user)),
