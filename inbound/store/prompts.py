@@ -19,10 +19,6 @@ from inbound.prompts.model import Answer, Prompt, PromptState
 from inbound.rules.model import Action
 from inbound.store.models import PromptRow
 
-# Rows per INSERT: 11 parameters a row stays well under SQLite's 32,766 and asyncpg's 32,767
-# parameters a statement, and a 10,000-prompt batch is ten statements.
-ROWS_PER_STATEMENT = 1000
-
 
 @dataclass(frozen=True)
 class StoredPrompt:
@@ -79,13 +75,14 @@ class Prompts:
         for prompt in prompts:
             latest.pop(prompt.key, None)  # re-inserted last: dicts keep insertion order
             latest[prompt.key] = prompt
-        unique = list(latest.values())
-        for start in range(0, len(unique), ROWS_PER_STATEMENT):
-            await self._write(unique[start : start + ROWS_PER_STATEMENT], now)
-        stored = await self._by_keys(list(latest))
+        stored: dict[tuple[str, str, str], StoredPrompt] = {}
+        if latest:
+            for row in await self._write(list(latest.values()), now):
+                found = _stored(row)
+                stored[found.prompt.key] = found
         return [stored[prompt.key] for prompt in prompts]
 
-    async def _write(self, prompts: Sequence[Prompt], now: datetime) -> None:
+    async def _write(self, prompts: Sequence[Prompt], now: datetime) -> Sequence[PromptRow]:
         values = [
             {
                 "service_id": p.service,
@@ -103,7 +100,7 @@ class Prompts:
         ]
         dialect = self._session.get_bind().dialect.name
         insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(PromptRow).values(values)
+        statement = insert(PromptRow)
         fresh = statement.excluded
         statement = statement.on_conflict_do_update(
             index_elements=["service_id", "reference", "recipient"],
@@ -119,33 +116,14 @@ class Prompts:
                 ),
                 "updated_at": fresh.updated_at,
             },
+        ).returning(PromptRow)
+        # A list of parameters: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues",
+        # up to 1,000 rows a statement) compiled once, and RETURNING gives each row as stored;
+        # populate_existing: the rows as written, not copies this session loaded before.
+        rows = await self._session.scalars(
+            statement, values, execution_options={"populate_existing": True}
         )
-        await self._session.execute(statement)
-
-    async def _by_keys(
-        self, keys: Sequence[tuple[str, str, str]]
-    ) -> dict[tuple[str, str, str], StoredPrompt]:
-        found: dict[tuple[str, str, str], StoredPrompt] = {}
-        by_service: dict[str, list[str]] = {}
-        for service, _, reference in keys:
-            by_service.setdefault(service, []).append(reference)
-        for service, references in by_service.items():
-            for start in range(0, len(references), ROWS_PER_STATEMENT):
-                rows = await self._session.scalars(
-                    select(PromptRow)
-                    .where(
-                        PromptRow.service_id == service,
-                        PromptRow.reference.in_(
-                            set(references[start : start + ROWS_PER_STATEMENT])
-                        ),
-                    )
-                    # The rows just written, not copies this session loaded before the upsert.
-                    .execution_options(populate_existing=True)
-                )
-                for row in rows:
-                    stored = _stored(row)
-                    found[stored.prompt.key] = stored
-        return found
+        return rows.all()
 
     async def withdraw(
         self, service: str, reference: str, recipient: str, now: datetime | None = None
