@@ -18,6 +18,7 @@ from inbound.commands import (
     callbacks,
     config,
     migrate,
+    prompts,
     purge,
     rules,
     run,
@@ -30,7 +31,20 @@ from inbound.commands import (
 from inbound.commands.context import SETTINGS_POINTER, CommandError, HelpFormat, explain
 
 # In the order `inbound --help` lists them: running it, then looking into it, then operating it.
-COMMANDS = (run, migrate, config, trace, send, rules, callbacks, spool, purge, users, tokens)
+COMMANDS = (
+    run,
+    migrate,
+    config,
+    trace,
+    send,
+    rules,
+    prompts,
+    callbacks,
+    spool,
+    purge,
+    users,
+    tokens,
+)
 
 DESCRIPTION = "Receive SMS replies, act on them with keyword rules, queue the rest."
 EPILOG = (

@@ -97,7 +97,7 @@ def _expects(value: object) -> frozenset[Action]:
         try:
             actions.add(Action(name.strip().lower()))
         except ValueError:
-            known = ", ".join(a.value for a in Action)
+            known = ", ".join(a.value for a in Action if a in ANSWERS)
             raise InvalidPrompt("expects", f"{name[:40]!r} is not an action: use {known}") from None
     return frozenset(actions)
 
