@@ -81,10 +81,14 @@ def _items(request: web.Request, body: bytes) -> tuple[Sequence[object], bool]:
                     400, "bad_json", f"line {number} is not JSON", index=len(items), line=number
                 ) from None
         return items, False
+    # octet-stream: what aiohttp reports when no Content-Type was sent at all.
     if request.content_type not in ("application/json", "application/octet-stream"):
         raise _BadBody(
-            415, "unsupported_media_type", f"send application/json or {NDJSON}"
-        )  # octet-stream: what aiohttp reports when no Content-Type was sent
+            415,
+            "unsupported_media_type",
+            f"{request.content_type[:100]} is not prompts: send Content-Type: application/json "
+            f"(one prompt, or an array of them) or {NDJSON} (one prompt a line)",
+        )
     try:
         parsed = json.loads(body)
     except (ValueError, RecursionError):
