@@ -345,3 +345,21 @@ async def test_openapi_documents_the_prompts_api(api: Api) -> None:
     prompt = document["components"]["schemas"]["Prompt"]
     assert prompt["required"] == ["to", "reference", "expects"]
     assert "opt_out" not in prompt["properties"]["expects"]["items"]["enum"]
+
+
+async def test_a_service_token_cannot_see_or_withdraw_another_services_prompts(
+    api: Api,
+    command: Command,  # noqa: F811
+) -> None:
+    made = await command("tokens", "add", "--service", "feedback", "--name", "surveys")
+    feedback = made.out.strip()
+    status, body = await api.post(one("survey-1"), token=feedback)
+    assert status == 201, body
+    path = "/api/prompts/survey-1?to=07700900123"
+    assert (await api.call("DELETE", path))[0] == 404  # appointments' token: not its prompt
+    assert (await api.call("DELETE", path, token=api.ana.token))[0] == 403  # a personal token
+    async with api.stack.sessions() as session:
+        assert [p.reference for p in await Prompts(session).open_for("feedback", ALICE)] == [
+            "survey-1"
+        ]
+        assert await Prompts(session).open_for(SERVICE, ALICE) == []
