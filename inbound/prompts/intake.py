@@ -19,6 +19,7 @@ MAX_REFERENCE = 200  # the column's width
 MAX_TEXT = 2_000  # a long SMS is at most ~1,600 characters; more is not a text message
 # The actions a prompt may expect (Prompt refuses the others, saying why).
 ANSWERS = frozenset(Action) - STANDING_ACTIONS - {Action.manual}
+YEARS = (2000, 2999)  # the years a prompt's times may be in
 FIELDS = ("to", "reference", "expects", "expires_at", "text", "sent_at", "service")
 
 
@@ -62,11 +63,16 @@ def _time(raw: Mapping[str, object], name: str) -> datetime | None:
     if value is None or not value.strip():
         return None
     try:
-        return datetime.fromisoformat(value.strip())
+        when = datetime.fromisoformat(value.strip())
     except ValueError:
         raise InvalidPrompt(
             name, f"{value[:40]!r} is not a time: write ISO 8601, e.g. 2026-12-03T09:00:00Z"
         ) from None
+    # Far-off years are typos, and near the ends of the calendar a time zone or the default
+    # expiry would overflow (a 500 instead of this 422).
+    if not YEARS[0] <= when.year <= YEARS[1]:
+        raise InvalidPrompt(name, f"{value[:40]!r} is not between {YEARS[0]} and {YEARS[1]}")
+    return when
 
 
 def _number(value: str, region: str | None) -> str:

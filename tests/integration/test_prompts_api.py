@@ -248,6 +248,7 @@ BAD: list[tuple[str, Any, str]] = [
     ("expires_at", {"expires_at": "tomorrow"}, "not a time"),
     ("expires_at", {"expires_at": "2026-12-03T09:00:00"}, "no time zone"),
     ("expires_at", {"expires_at": "2026-11-29T09:00:00Z"}, "not after sent_at"),
+    ("sent_at", {"sent_at": "0001-01-01T00:00:00+01:00"}, "between 2000 and 2999"),
     ("text", {"text": "x" * 2001}, "longer than 2000"),
     ("expire_at", {"expire_at": "2026-12-03T09:00:00Z"}, "not a prompt field"),
 ]

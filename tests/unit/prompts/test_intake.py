@@ -6,8 +6,11 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from inbound.prompts.intake import (
+    FIELDS,
     MAX_BATCH,
     InvalidBatch,
     OtherService,
@@ -15,7 +18,7 @@ from inbound.prompts.intake import (
     read_batch,
     read_prompt,
 )
-from inbound.prompts.model import InvalidPrompt, PromptSettings
+from inbound.prompts.model import InvalidPrompt, Prompt, PromptSettings
 from inbound.rules.model import Action
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
@@ -145,3 +148,57 @@ def test_a_national_number_needs_the_services_region() -> None:
     with pytest.raises(InvalidPrompt, match="not a phone number"):
         read_prompt(raw(), nowhere)
     assert read_prompt(raw(to="+447700900123"), nowhere).recipient == "+447700900123"
+
+
+JSON = st.recursive(
+    st.none() | st.booleans() | st.integers() | st.floats() | st.text(max_size=30),
+    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner),
+    max_leaves=8,
+)
+FIELD_VALUES = {
+    "to": st.sampled_from(["07700 900123", "+447700900123", "12", "", "+1"]) | JSON,
+    "reference": st.text(max_size=210) | JSON,
+    "expects": st.lists(st.sampled_from([a.value for a in Action] + ["yes", ""])) | JSON,
+    "expires_at": st.sampled_from(["2026-12-03T09:00:00Z", "2026-12-03", "x"]) | JSON,
+    "sent_at": st.sampled_from(["2026-11-30T09:00:00+01:00", "2027-01-01T00:00:00Z"]) | JSON,
+    "text": st.text(max_size=50) | JSON,
+    "service": st.sampled_from(["clinic", "gp"]) | JSON,
+}
+
+
+def outcome(value: object) -> Prompt | InvalidPrompt:
+    try:
+        return read_prompt(value, CLINIC)
+    except InvalidPrompt as wrong:
+        return wrong
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.fixed_dictionaries({}, optional=FIELD_VALUES) | JSON)
+def test_any_json_is_a_prompt_or_refused_naming_a_field(value: object) -> None:
+    """Whatever a client sends, the answer is a prompt or an InvalidPrompt (a 4xx), never
+    another exception (a 500)."""
+    read = outcome(value)
+    if isinstance(read, InvalidPrompt):
+        assert read.field in (*FIELDS, "prompt") or isinstance(value, dict)
+        assert str(read).startswith(f"{read.field}: ")
+    else:
+        assert read.service == "clinic"
+        assert read.expires_at > read.sent_at
+
+
+@pytest.mark.parametrize(
+    "changes",
+    [
+        {"sent_at": "9999-12-31T23:59:59+00:00"},  # + 14 days would overflow
+        {"expires_at": "0001-01-01T00:00:00+01:00"},  # in UTC, before year 1
+        {"sent_at": "1999-12-31T23:59:59Z"},
+    ],
+)
+def test_times_at_the_ends_of_the_calendar_are_refused_not_overflowed(
+    changes: dict[str, Any],
+) -> None:
+    read = outcome(raw(**changes))
+    assert isinstance(read, InvalidPrompt)
+    assert read.field in changes
+    assert "between 2000 and 2999" in str(read)
