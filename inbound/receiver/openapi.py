@@ -301,13 +301,12 @@ def _prompts_api() -> dict[str, Any]:
                     },
                     "400": _error_response("The body (or an NDJSON line: `line`) is not JSON."),
                     **refused,
-                    "413": _error_response(
-                        f"More than {intake.MAX_BATCH:,} prompts, or the body is too large."
-                    ),
+                    "413": _error_response("The body is over 30 MB."),
                     "415": _error_response("Not application/json or application/x-ndjson."),
                     "422": _error_response(
                         "A prompt is wrong: `field` names the field and `index` the prompt of "
-                        "a batch (from 0). Nothing was stored."
+                        f"a batch (from 0); or more than {intake.MAX_BATCH:,} prompts (code "
+                        "`too_many`). Nothing was stored."
                     ),
                 },
             }
@@ -366,6 +365,14 @@ def _prompt_schemas() -> dict[str, Any]:
         "type": "object",
         "required": ["to", "reference", "expects"],
         "additionalProperties": False,
+        "example": {
+            "to": "07700 900123",
+            "reference": "appt-8812",
+            "expects": ["confirm", "cancel"],
+            "expires_at": "2026-12-03T09:00:00Z",
+            "sent_at": "2026-11-30T09:00:00Z",
+            "text": "Reminder: your appointment is on 3 December at 09:00. Reply YES or CANCEL",
+        },
         "properties": {
             "to": {
                 "type": "string",

@@ -128,7 +128,8 @@ async def post_prompts(request: web.Request) -> web.StreamResponse:
         prompts = read_batch(items, _sender(desk, service))
     except InvalidBatch as wrong:
         if len(items) > MAX_BATCH:
-            return _error(413, "too_many", str(wrong.wrong.problem))
+            # 422, not 413: the body may be small; it is the count that is over the limit.
+            return _error(422, "too_many", str(wrong.wrong.problem), field="prompt")
         return _invalid(wrong.wrong, None if single else wrong.index)
     async with desk.sessions.begin() as session:
         stored = await Prompts(session).upsert(prompts)

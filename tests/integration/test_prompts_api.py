@@ -230,7 +230,7 @@ async def test_ndjson_of_ten_thousand_prompts_is_stored(api: Api) -> None:
 
 async def test_more_than_ten_thousand_prompts_are_refused(api: Api) -> None:
     status, body = await api.post([one(f"r{n}") for n in range(10_001)])
-    assert status == 413, body
+    assert (status, body["error"]["code"]) == (422, "too_many"), body
     assert "10,000" in body["error"]["message"]
     assert await api.stored() == 0
 
