@@ -92,8 +92,8 @@ class Settings(BaseSettings):
     prefetch: int = Field(
         128,
         ge=1,
-        description="Messages a worker holds unacknowledged at once; also the largest batch it "
-        "writes in one transaction.",
+        description="The largest batch of messages the rules worker writes in one transaction; "
+        "it holds up to four times as many unacknowledged, to take each service's in turn.",
     )
     delivery_limit: int = Field(
         5, ge=1, description="Deliveries of one message before it is dead-lettered to review."

@@ -48,6 +48,11 @@ CRASH_AFTER_COMMIT = "crash-after-commit"
 # Failed messages remembered to be processed alone (oldest forgotten first).
 MAX_SUSPECTS = 1024
 
+# Batches' worth of deliveries the worker holds unacknowledged: what it can choose from when it
+# takes each service's messages in turn. A flood from one service larger than this still
+# queues in RabbitMQ ahead of other services' messages (docs/architecture.md, "Fairness").
+CHOICE = 4
+
 
 class RulesWorker:
     """Consumes the received queue and processes each message once; acks after the commit."""
@@ -76,9 +81,11 @@ class RulesWorker:
         self._delivery_limit = delivery_limit
         # SQLite allows one writer: more concurrent transactions would only queue on its lock.
         self._slots = asyncio.Semaphore(concurrency)
-        # Deliveries that arrive while a transaction runs are written together in the next one.
+        # Deliveries that arrive while a transaction runs are written together in the next one,
+        # a service at a time in turn, so one service's flood doesn't hold up another's
+        # messages: the worker holds several batches' worth to choose from.
         self._batcher: Batcher[InboundMessage, Result] = Batcher(
-            self._process_batch, max_size=prefetch, parallel=concurrency
+            self._process_batch, max_size=prefetch, parallel=concurrency, key=self._service_of
         )
         # Messages that failed alone: their redeliveries are processed alone too, so a poison
         # message fails one batch (once per process), not one per delivery.
@@ -92,7 +99,7 @@ class RulesWorker:
             self._declare,
             self._handle,
             name="rules",
-            prefetch=prefetch,
+            prefetch=prefetch * CHOICE,
             shutdown_timeout=shutdown_timeout,
         )
         # Checking several times per timeout bounds how late an incomplete message reaches review.
@@ -115,6 +122,11 @@ class RulesWorker:
 
     async def _declare(self, channel: AbstractChannel) -> AbstractQueue:
         return (await declare(channel, self._names, self._delivery_limit)).received
+
+    def _service_of(self, message: InboundMessage) -> str:
+        """Whose turn a message waits for in the batcher: the service that owns its number."""
+        service = self._rules().service_for(message.recipient)
+        return "" if service is None else service.service.id
 
     async def _expire_overdue_parts(self) -> None:
         cutoff = datetime.now(UTC) - timedelta(seconds=self._multipart_timeout)

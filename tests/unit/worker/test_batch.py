@@ -118,3 +118,45 @@ async def test_a_second_runner_takes_what_arrives_while_the_first_is_busy() -> N
         assert [await task for task in tasks] == [0, 2, 4, 6]
     finally:
         await batcher.stop()
+
+
+async def test_a_batch_takes_each_keys_items_in_turn_keeping_each_keys_order() -> None:
+    # Keys by sign of hundreds: 100s are service "a" flooding, 200s service "b" with a few.
+    handler = Recorder()
+    handler.release.clear()
+    batcher: Batcher[int, int] = Batcher(
+        handler, max_size=4, parallel=1, key=lambda n: "a" if n < 200 else "b"
+    )
+    batcher.start()
+    try:
+        first = asyncio.create_task(batcher.submit(0))
+        await asyncio.sleep(0.01)  # the runner is now holding [0]
+        flood = [asyncio.create_task(batcher.submit(n)) for n in range(100, 110)]
+        few = [asyncio.create_task(batcher.submit(n)) for n in (200, 201)]
+        await asyncio.sleep(0.01)
+        handler.release.set()
+        await asyncio.gather(first, *flood, *few)
+    finally:
+        await batcher.stop()
+    # b's two go in the first batch after the held one, beside a's first, not after all of a's.
+    assert handler.batches == [
+        [0],
+        [100, 200, 101, 201],
+        [102, 103, 104, 105],
+        [106, 107, 108, 109],
+    ]
+
+
+async def test_stopping_fails_what_waits_under_every_key() -> None:
+    handler = Recorder()
+    handler.release.clear()
+    batcher: Batcher[int, int] = Batcher(handler, max_size=1, parallel=1, key=str)
+    batcher.start()
+    held = asyncio.create_task(batcher.submit(1))
+    await asyncio.sleep(0.01)
+    waiting = [asyncio.create_task(batcher.submit(n)) for n in (2, 3)]
+    await asyncio.sleep(0.01)
+    await batcher.stop()
+    for task in (held, *waiting):
+        with pytest.raises(Stopped):
+            await task
