@@ -57,6 +57,13 @@ class Turn(Enum):
 # other worker process, and RabbitMQ closes a channel that holds one for too long).
 HOLD_FOR = 5.0
 
+# A service whose attempts lately took less than QUICK seconds gets QUICK_PLACES times its
+# places: its attempts give a place back almost at once, so they can't keep one from anyone for
+# long, and a burst of its own (what the rules worker decided behind another service's flood)
+# clears in a fraction of the time. A slow or hanging service keeps `per_service`.
+QUICK = 1.0
+QUICK_PLACES = 4
+
 
 class ActionWorker:
     """Consumes due actions; a slow or failing service only ever holds its own few slots."""
@@ -205,7 +212,7 @@ class ActionWorker:
         """Take one of the service's places, waiting for one if there is room to wait: GO
         with a place (give it back with `_release`), LATER to send the action round again,
         STOP when the worker stops while it waits."""
-        if self._busy[service_id] < self._per_service:
+        if self._busy[service_id] < self._places(service_id):
             self._busy[service_id] += 1
             return Turn.GO
         if not self._has_room(service_id):
@@ -239,14 +246,23 @@ class ActionWorker:
             self._queued[service_id].remove(handed)
 
     def _release(self, service_id: str) -> None:
-        """Give a place back: to the first delivery waiting for one, or free it."""
+        """Give a place back: to the first delivery waiting for one, or free it (always, when
+        the service has more in flight than its places now allow: it slowed down)."""
         queued = self._queued[service_id]
-        while queued:
-            waiting = queued.popleft()
-            if not waiting.done():
-                waiting.set_result(None)  # the place passes on: busy stays as it is
-                return
+        if self._busy[service_id] <= self._places(service_id):
+            while queued:
+                waiting = queued.popleft()
+                if not waiting.done():
+                    waiting.set_result(None)  # the place passes on: busy stays as it is
+                    return
         self._busy[service_id] -= 1
+
+    def _places(self, service_id: str) -> int:
+        """How many of a service's attempts may run at once: `per_service`, or QUICK_PLACES
+        times that while its attempts are quick."""
+        took = self._took.get(service_id)
+        quick = took is not None and took < QUICK
+        return self._per_service * QUICK_PLACES if quick else self._per_service
 
     def _timed(self, service_id: str, seconds: float) -> None:
         before = self._took.get(service_id)
@@ -256,25 +272,26 @@ class ActionWorker:
         """How many of a service's deliveries may wait here: what its places get through in
         HOLD_FOR seconds at the pace its attempts take lately (at least `per_service`), and
         never more than half the waiting room, so others always find room to wait too."""
-        half = max(self._per_service, self._prefetch // 4)
+        places = self._places(service_id)
+        half = max(places, self._prefetch // 4)
         took = self._took.get(service_id)
         if not took:
             return half  # its pace isn't known yet
-        return min(half, max(self._per_service, int(self._per_service * HOLD_FOR / took)))
+        return min(half, max(places, int(places * HOLD_FOR / took)))
 
     def _has_room(self, service_id: str) -> bool:
         """True when `_turn` would give the service a place now or let it wait for one."""
-        return self._busy[service_id] < self._per_service or (
+        return self._busy[service_id] < self._places(service_id) or (
             self._waiting < self._prefetch // 2
             and self._waiting_for[service_id] < self._room_for(service_id)
         )
 
     async def _later(self, action: int, service_id: str) -> None:
         """Send an action round a delay queue until its service is likely to have a place:
-        those in flight and those waiting go first, `per_service` at a time, so a slow
+        those in flight and those waiting go first, its places' worth at a time, so a slow
         service's actions come back less often, not every shortest delay."""
         ahead = self._busy[service_id] + self._waiting_for[service_id]
-        wait = ahead * self._took.get(service_id, 0.0) / self._per_service
+        wait = ahead * self._took.get(service_id, 0.0) / self._places(service_id)
         await self._queue.later(action, self._policy.delay_at_least(wait), service_id)
 
     async def _attempt(self, row: Claimed) -> Attempt:

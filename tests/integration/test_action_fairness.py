@@ -242,3 +242,28 @@ async def test_a_hanging_service_leaves_another_room_to_wait_its_turn(
 
 async def _in_flight(service: Endpoints) -> int:
     return service.a_in_flight
+
+
+async def test_a_quick_service_gets_more_places_at_once(
+    engine: AsyncEngine, amqp_url: str, namespace: str
+) -> None:
+    """Once B's endpoint is known to answer quickly (0.3 s), a burst of 12 goes out at once
+    instead of four at a time: a service's own backlog (what the rules worker decided behind
+    another service's flood) drains in one answer's time, not three."""
+    sessions = session_factory(engine)
+    async with endpoints() as service, AsyncExitStack() as stack:
+        queue = await start_action_workers(
+            stack,
+            amqp_url,
+            namespace,
+            engine,
+            POLICY,
+            callback_timeout=2.0,
+            shutdown_timeout=2.0,
+        )
+        await b_burst(sessions, queue, service)  # B's pace becomes known: quick
+        second = await b_burst(sessions, queue, service)
+    spread = second[-1] - second[0]
+    print(f"\nB's second burst of {BURST}: first to last POST {spread * 1000:.0f} ms")
+    # Four places would send it in three waves, the last at least two answers after the first.
+    assert spread < 0.8 * B_ANSWERS_AFTER
