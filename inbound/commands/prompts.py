@@ -155,9 +155,8 @@ def read_csv(path: Path, sender: Sender) -> list[Prompt]:
     if wrong:
         more = f"\n… and {len(wrong) - SHOWN_ERRORS:,} more" if len(wrong) > SHOWN_ERRORS else ""
         raise CommandError(
-            f"{path}: {len(wrong):,} wrong rows, so nothing was imported:\n"
-            + "\n".join(wrong[:SHOWN_ERRORS])
-            + more
+            f"{path}: {len(wrong):,} wrong {'row' if len(wrong) == 1 else 'rows'}, so nothing "
+            "was imported:\n" + "\n".join(wrong[:SHOWN_ERRORS]) + more
         )
     if not prompts:
         raise CommandError(f"{path}: no prompts after the header line")

@@ -121,3 +121,13 @@ async def test_list_masks_numbers_and_open_leaves_out_withdrawn_prompts(
     none = await command("prompts", "list", "feedback")
     assert (none.code, none.out) == (0, "")
     assert "no prompts for feedback" in none.err
+
+
+async def test_one_wrong_row_is_named_as_one(
+    command: Command,  # noqa: F811
+    tmp_path: Path,
+) -> None:
+    path = csv_file(tmp_path, "07700 900123,appt-1,confirm,,", "nope,appt-2,confirm,,")
+    ran = await command("prompts", "import", SERVICE, str(path))
+    assert ran.code == 2
+    assert "1 wrong row, so nothing was imported" in ran.err
