@@ -217,15 +217,7 @@ async def test_a_hanging_service_leaves_another_room_to_wait_its_turn(
     queue (5 s here), which is what B's p99 would show."""
     sessions = session_factory(engine)
     async with endpoints() as service, AsyncExitStack() as stack:
-        queue = await start_action_workers(
-            stack,
-            amqp_url,
-            namespace,
-            engine,
-            POLICY,
-            callback_timeout=2.0,
-            shutdown_timeout=2.0,
-        )
+        queue = await _workers(stack, amqp_url, namespace, engine)
         quiet = await b_burst(sessions, queue, service)
         # A's endpoint hangs with all of A's places taken and plenty more of A's due.
         await queue.due(list(await due(sessions, "a", service.url + "/a", 60)))
@@ -240,6 +232,15 @@ async def test_a_hanging_service_leaves_another_room_to_wait_its_turn(
     assert hanging_p99 <= 2 * quiet_p99 + FLOOR_MS
 
 
+async def _workers(
+    stack: AsyncExitStack, amqp_url: str, namespace: str, engine: AsyncEngine
+) -> ActionQueue:
+    """Action workers with a 2 s callback timeout (A's hang ends sooner), and their queue."""
+    return await start_action_workers(
+        stack, amqp_url, namespace, engine, POLICY, callback_timeout=2.0, shutdown_timeout=2.0
+    )
+
+
 async def _in_flight(service: Endpoints) -> int:
     return service.a_in_flight
 
@@ -252,15 +253,7 @@ async def test_a_quick_service_gets_more_places_at_once(
     another service's flood) drains in one answer's time, not three."""
     sessions = session_factory(engine)
     async with endpoints() as service, AsyncExitStack() as stack:
-        queue = await start_action_workers(
-            stack,
-            amqp_url,
-            namespace,
-            engine,
-            POLICY,
-            callback_timeout=2.0,
-            shutdown_timeout=2.0,
-        )
+        queue = await _workers(stack, amqp_url, namespace, engine)
         await b_burst(sessions, queue, service)  # B's pace becomes known: quick
         second = await b_burst(sessions, queue, service)
     spread = second[-1] - second[0]

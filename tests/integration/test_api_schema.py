@@ -67,41 +67,52 @@ async def test_schemathesis_finds_no_server_error_and_no_answer_the_document_doe
     items += [await desk.claimed("held by the token's user") for _ in range(3)]
     items.append(await add_item(desk.stack.sessions, "beta", "another service's"))
     (tmp_path / "schemathesis.toml").write_text(config(items, desk.caseworker.token))
+    returncode, text, statuses = await run_schemathesis(
+        desk.stack.base_url, "^/api/", tmp_path, max_examples=MAX_EXAMPLES, seed=13
+    )
+    print(text[-4000:])
+    assert returncode == 0, text[-8000:]
+    # It got past the token: answers other than 401 came back from the items.
+    assert statuses - {401}, statuses
+    assert 200 in statuses
+
+
+async def run_schemathesis(
+    base_url: str, path_regex: str, workdir: Path, *, max_examples: int, seed: int
+) -> tuple[int, str, set[int]]:
+    """schemathesis over the paths matching `path_regex` of the server's OpenAPI document, with
+    `workdir`'s schemathesis.toml: its exit status, its output, and every status it was answered.
+    """
     process = await asyncio.create_subprocess_exec(
         SCHEMATHESIS,
         "run",
-        f"{desk.stack.base_url}/openapi.json",
+        f"{base_url}/openapi.json",
         "--include-path-regex",
-        "^/api/",
+        path_regex,
         "--checks",
         "all",
         "--exclude-checks",
         EXCLUDED_CHECKS,
         "--max-examples",
-        str(MAX_EXAMPLES),
+        str(max_examples),
         "--phases",
         PHASES,
         "--workers",
         WORKERS,
         "--seed",
-        "13",
+        str(seed),
         "--report",
         "ndjson",
         "--report-dir",
-        str(tmp_path / "report"),
+        str(workdir / "report"),
         "--no-color",
         stdout=asyncio.subprocess.PIPE,
         stderr=asyncio.subprocess.STDOUT,
-        cwd=tmp_path,
+        cwd=workdir,
     )
     output, _ = await asyncio.wait_for(process.communicate(), timeout=TIME_LIMIT)
-    text = output.decode(errors="replace")
-    print(text[-4000:])
-    assert process.returncode == 0, text[-8000:]
-    # It got past the token: answers other than 401 came back from the items.
-    statuses = _statuses(tmp_path / "report")
-    assert statuses - {401}, statuses
-    assert 200 in statuses
+    assert process.returncode is not None
+    return process.returncode, output.decode(errors="replace"), _statuses(workdir / "report")
 
 
 def _statuses(report: Path) -> set[int]:
