@@ -46,13 +46,13 @@ def _sender(service: str) -> Sender:
     from datetime import UTC, datetime
 
     from inbound.prompts.intake import Sender
-    from inbound.prompts.model import PromptSettings
     from inbound.rules.load import load_directory
 
     known = load_directory(load_settings().rules_dir).services
     if service not in known:
         raise CommandError(f"no service {service!r} in the rule files ({', '.join(sorted(known))})")
-    return Sender(service, known[service].service.region, PromptSettings(), datetime.now(UTC))
+    found = known[service]
+    return Sender(service, found.service.region, found.prompts, datetime.now(UTC))
 
 
 def _state(stored: StoredPrompt, now: datetime) -> str:

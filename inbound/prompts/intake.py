@@ -11,8 +11,9 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from inbound import phone
-from inbound.prompts.model import STANDING_ACTIONS, InvalidPrompt, Prompt, PromptSettings
+from inbound.prompts.model import STANDING_ACTIONS, InvalidPrompt, Prompt
 from inbound.rules.model import Action
+from inbound.rules.prompt_settings import PromptSettings
 
 MAX_BATCH = 10_000  # prompts in one request or one import: a day's reminders
 MAX_REFERENCE = 200  # the column's width

@@ -27,17 +27,10 @@ from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
 
-from inbound.prompts.model import (
-    STANDING_ACTIONS,
-    Answer,
-    Prompt,
-    PromptSettings,
-    PromptState,
-    WithoutPrompt,
-    in_words,
-)
+from inbound.prompts.model import STANDING_ACTIONS, Answer, Prompt, PromptState, in_words
 from inbound.rules.match import Decision
 from inbound.rules.model import Action
+from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
 
 _NOT_ALNUM = re.compile(r"[^0-9a-z]+")
 NOT_ASKED = "not one of the answers this reminder asked for"

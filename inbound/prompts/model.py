@@ -7,27 +7,18 @@ about a moment (`Prompt.expired_at(when)`), so a prompt never needs a sweep to e
 
 from __future__ import annotations
 
-import re
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inbound import phone
-from inbound.rules.model import Action, RuleValueError
+from inbound.rules.model import Action
 
 # Actions that are about the number, not about any one question: an opt-out must take effect
 # whatever a reminder asked (carrier and regulator rules: STOP always works), opting back in
 # likewise, and HELP must always be answered. They act as the rules decide and never answer,
 # or are refused as answers to, a prompt; so a prompt may not list them in `expects`.
 STANDING_ACTIONS = frozenset({Action.opt_out, Action.opt_in, Action.help})
-
-# The longest `expires_after` a rule file may set. A prompt open for longer would tie replies
-# sent more than a year later to it, and retention purges expired prompts, so a longer setting
-# is far more likely a typo ("140d" for "14d") than a wish.
-MAX_EXPIRES_AFTER = timedelta(days=366)
-_DURATION = re.compile(r"^(\d{1,9})([dhm])$")
-_UNITS = {"d": timedelta(days=1), "h": timedelta(hours=1), "m": timedelta(minutes=1)}
 
 
 class PromptState(StrEnum):
@@ -38,13 +29,6 @@ class PromptState(StrEnum):
     WITHDRAWN = "withdrawn"  # the service took the question back (the appointment was moved)
 
 
-class WithoutPrompt(StrEnum):
-    """What happens to a reply from a number with no prompt at all."""
-
-    RULES = "rules"  # decide as before prompts existed, with no prompt on the outcome
-    REVIEW = "review"  # a person decides
-
-
 class InvalidPrompt(ValueError):
     """A prompt's value is wrong; names the field and says why in one line."""
 
@@ -52,17 +36,6 @@ class InvalidPrompt(ValueError):
         super().__init__(f"{field_name}: {problem}")
         self.field = field_name
         self.problem = problem
-
-
-class PromptSettingError(RuleValueError):
-    """A rule file's `prompts:` setting is wrong: names the setting and the bad value, and says
-    how to fix it. A RuleValueError, so the rule-file loader reports it with the file and line."""
-
-    def __init__(self, setting: str, value: object, problem: str, fix: str) -> None:
-        super().__init__(problem, fix, (setting,) if setting else ())
-        self.args = (f"prompts.{setting}: {problem}" if setting else f"prompts: {problem}",)
-        self.setting = setting
-        self.value = value
 
 
 @dataclass(frozen=True)
@@ -148,27 +121,6 @@ def revise(existing: Prompt | None, sent: Prompt) -> Prompt:
     return replace(sent, state=PromptState.OPEN, answer=None)
 
 
-def parse_duration(value: object, setting: str = "expires_after") -> timedelta:
-    """A duration written as a whole number and a unit: "14d", "12h", "30m"."""
-    fix = 'write a whole number and a unit: "14d" (days), "12h" (hours) or "30m" (minutes)'
-    if not isinstance(value, str):
-        raise PromptSettingError(setting, value, f"{value!r} is not a duration", fix)
-    found = _DURATION.match(value.strip())
-    if found is None:
-        raise PromptSettingError(setting, value, f"{value!r} is not a duration", fix)
-    duration = int(found[1]) * _UNITS[found[2]]
-    if not duration:
-        raise PromptSettingError(setting, value, f"{value!r} is no time at all", fix)
-    if duration > MAX_EXPIRES_AFTER:
-        raise PromptSettingError(
-            setting,
-            value,
-            f"{value!r} is longer than {MAX_EXPIRES_AFTER.days} days",
-            f"prompts may stay open for at most {MAX_EXPIRES_AFTER.days}d",
-        )
-    return duration
-
-
 def in_words(delta: timedelta) -> str:
     """A duration as a person says it, in its largest whole unit: "3 days", "1 hour"."""
     seconds = int(delta.total_seconds())
@@ -177,50 +129,3 @@ def in_words(delta: timedelta) -> str:
         if count:
             return f"{count} {unit}" if count == 1 else f"{count} {unit}s"
     return "less than a minute"
-
-
-@dataclass(frozen=True)
-class PromptSettings:
-    """A rule file's `prompts:` block: how prompts of this service behave."""
-
-    expires_after: timedelta = timedelta(days=14)  # when a prompt sent without expires_at ends
-    without_prompt: WithoutPrompt = WithoutPrompt.RULES
-    allow_change: bool = False  # may a later, different answer replace an earlier one?
-
-    @classmethod
-    def parse(cls, raw: Mapping[str, object] | None) -> PromptSettings:
-        """Read the `prompts:` block of a rule file (None or empty: the defaults)."""
-        if raw is None:
-            return cls()
-        if not isinstance(raw, Mapping):
-            raise PromptSettingError(
-                "", raw, "is not a mapping", "write e.g. prompts: {expires_after: 14d}"
-            )
-        known = ("expires_after", "without_prompt", "allow_change")
-        for key in raw:
-            if key not in known:
-                raise PromptSettingError(
-                    str(key), raw[key], f"unknown setting {key!r}", f"use {', '.join(known)}"
-                )
-        settings = cls()
-        if "expires_after" in raw:
-            settings = replace(settings, expires_after=parse_duration(raw["expires_after"]))
-        if "without_prompt" in raw:
-            value = raw["without_prompt"]
-            choices = [member.value for member in WithoutPrompt]
-            if value not in choices:
-                raise PromptSettingError(
-                    "without_prompt",
-                    value,
-                    f"{value!r} is not a policy",
-                    f"use {' or '.join(choices)}",
-                )
-            settings = replace(settings, without_prompt=WithoutPrompt(value))
-        if "allow_change" in raw:
-            value = raw["allow_change"]
-            if not isinstance(value, bool):
-                raise PromptSettingError(
-                    "allow_change", value, f"{value!r} is not true or false", "write true or false"
-                )
-            settings = replace(settings, allow_change=value)
-        return settings

@@ -29,8 +29,9 @@ from inbound.prompts.intake import (
     Sender,
     read_batch,
 )
-from inbound.prompts.model import InvalidPrompt, PromptSettings
+from inbound.prompts.model import InvalidPrompt
 from inbound.review.desk import Desk
+from inbound.rules.prompt_settings import PromptSettings
 from inbound.store.prompts import Prompts, StoredPrompt
 
 SERVICE = web.RequestKey("api_service", str)  # the service a service token acts for
@@ -100,8 +101,9 @@ def _items(request: web.Request, body: bytes) -> tuple[Sequence[object], bool]:
 
 def _sender(desk: Desk, service: str) -> Sender:
     found = desk.rules().service(service)
-    region = found.service.region if found is not None else None
-    return Sender(service, region, PromptSettings(), datetime.now(UTC))
+    if found is None:  # its rule file was taken away since the token was made
+        return Sender(service, None, PromptSettings(), datetime.now(UTC))
+    return Sender(service, found.service.region, found.prompts, datetime.now(UTC))
 
 
 def _stored_json(stored: StoredPrompt) -> dict[str, Any]:

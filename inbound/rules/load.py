@@ -14,8 +14,9 @@ import yaml
 from pydantic import BaseModel, ValidationError
 from pydantic_core import ErrorDetails
 
+from inbound.rules.errors import RuleValueError
 from inbound.rules.lint import lint
-from inbound.rules.model import RuleBook, RuleValueError, ServiceRules
+from inbound.rules.model import RuleBook, ServiceRules
 
 Loc = tuple[str | int, ...]
 _EXAMPLE = "rules/examples/appointments.yaml"

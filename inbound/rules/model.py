@@ -16,15 +16,19 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainValidator,
     StringConstraints,
     ValidationInfo,
+    WithJsonSchema,
     field_validator,
     model_validator,
 )
 
 from inbound.phone import InvalidNumber
 from inbound.phone import normalise as normalise_number
+from inbound.rules.errors import RuleValueError
 from inbound.rules.normalise import normalise, symbols
+from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
 
 _SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _REGION = re.compile(r"^[A-Z]{2}$")
@@ -71,16 +75,6 @@ ANSWER_ACTIONS = frozenset({Action.help, Action.reply})
 CAPTURE_NAMES = ("details", "reference", "rating")
 # The rule name on decisions made by the carrier opt-out table rather than a service rule.
 CARRIER_RULE = "carrier opt-out"
-
-
-class RuleValueError(ValueError):
-    """A rule-file value is wrong; carries a plain-English fix and, optionally, where inside it."""
-
-    def __init__(self, problem: str, fix: str, loc: tuple[str | int, ...] = ()) -> None:
-        super().__init__(problem)
-        self.problem = problem
-        self.fix = fix
-        self.loc = loc
 
 
 # Each model spells its config out (rather than sharing a constant) so the pydantic mypy plugin
@@ -389,6 +383,40 @@ class Service(BaseModel):
         return value
 
 
+# The `prompts:` block: read by `PromptSettings.parse` (its errors name the setting and say how to
+# fix it), described to editors as the YAML it is written in ("14d", not an ISO duration).
+PromptsBlock = Annotated[
+    PromptSettings,
+    PlainValidator(
+        lambda raw: raw if isinstance(raw, PromptSettings) else PromptSettings.parse(raw)
+    ),
+    WithJsonSchema(
+        {
+            "type": "object",
+            "additionalProperties": False,
+            "properties": {
+                "expires_after": {
+                    "type": "string",
+                    "pattern": r"^\s*\d{1,9}[dhm]\s*$",
+                    "description": "How long a prompt sent without expires_at stays open: "
+                    '"14d", "12h" or "30m" (default 14d, at most 366d).',
+                },
+                "without_prompt": {
+                    "enum": [policy.value for policy in WithoutPrompt],
+                    "description": "A reply from a number with no prompt: decided by the rules "
+                    "as before prompts existed (rules, the default) or by a person (review).",
+                },
+                "allow_change": {
+                    "type": "boolean",
+                    "description": "May a later, different answer replace an earlier one "
+                    "(default false: it goes to review)?",
+                },
+            },
+        }
+    ),
+]
+
+
 class ServiceRules(BaseModel):
     """A whole rule file: one service and its rules, in the order they are written."""
 
@@ -398,6 +426,11 @@ class ServiceRules(BaseModel):
     rules: list[Rule] = Field(
         min_length=1,
         description="Keyword rules in order: when several match and agree, the first wins.",
+    )
+    prompts: PromptsBlock = Field(
+        default_factory=PromptSettings,
+        description="How this service's prompts (the messages it sent that expect an answer) "
+        "behave; every setting has a default.",
     )
 
     @field_validator("rules")

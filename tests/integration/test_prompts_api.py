@@ -201,6 +201,18 @@ async def test_one_prompt_is_stored_and_answered_with_its_id_reference_and_numbe
     assert stored.expires_at.isoformat() == "2026-12-03T09:00:00+00:00"
 
 
+async def test_a_prompt_without_expires_at_stays_open_as_long_as_the_rule_file_says(
+    api: Api,
+) -> None:
+    # rules/examples/appointments.yaml: prompts: {expires_after: 3d}
+    prompt = {key: value for key, value in one().items() if key != "expires_at"}
+    status, body = await api.post(prompt)
+    assert status == 201, body
+    async with api.stack.sessions() as session:
+        (stored,) = await Prompts(session).open_for(SERVICE, ALICE)
+    assert stored.expires_at.isoformat() == "2026-12-03T09:00:00+00:00"  # sent_at + 3 days
+
+
 async def test_a_batch_is_answered_in_order_and_sending_it_again_duplicates_nothing(
     api: Api,
 ) -> None:

@@ -18,8 +18,9 @@ from inbound.prompts.intake import (
     read_batch,
     read_prompt,
 )
-from inbound.prompts.model import InvalidPrompt, Prompt, PromptSettings
+from inbound.prompts.model import InvalidPrompt, Prompt
 from inbound.rules.model import Action
+from inbound.rules.prompt_settings import PromptSettings
 
 NOW = datetime(2026, 11, 30, 12, 0, tzinfo=UTC)
 CLINIC = Sender("clinic", "GB", PromptSettings(expires_after=timedelta(days=2)), NOW)

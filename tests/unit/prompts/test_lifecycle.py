@@ -31,16 +31,10 @@ from hypothesis.stateful import (
 )
 
 from inbound.prompts.matching import Verdict, match_reply
-from inbound.prompts.model import (
-    STANDING_ACTIONS,
-    Prompt,
-    PromptSettings,
-    PromptState,
-    WithoutPrompt,
-    revise,
-)
+from inbound.prompts.model import STANDING_ACTIONS, Prompt, PromptState, revise
 from inbound.rules.match import Decision
 from inbound.rules.model import Action
+from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TO = "+447700900123"

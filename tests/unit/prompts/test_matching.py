@@ -14,9 +14,10 @@ from datetime import UTC, datetime, timedelta
 import pytest
 
 from inbound.prompts.matching import CHANGES, NOT_ASKED, Verdict, match_reply, names
-from inbound.prompts.model import Prompt, PromptSettings, PromptState, WithoutPrompt
+from inbound.prompts.model import Prompt, PromptState
 from inbound.rules.match import Decision
 from inbound.rules.model import CARRIER_RULE, Action
+from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TO = "+447700900123"

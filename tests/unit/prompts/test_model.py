@@ -6,19 +6,15 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inbound.prompts.model import (
-    Answer,
-    InvalidPrompt,
-    Prompt,
+from inbound.prompts.model import Answer, InvalidPrompt, Prompt, PromptState, in_words, revise
+from inbound.rules.errors import RuleValueError
+from inbound.rules.model import Action
+from inbound.rules.prompt_settings import (
     PromptSettingError,
     PromptSettings,
-    PromptState,
     WithoutPrompt,
-    in_words,
     parse_duration,
-    revise,
 )
-from inbound.rules.model import Action, RuleValueError
 
 T0 = datetime(2026, 12, 1, 9, 0, tzinfo=UTC)
 TO = "+447700900123"

@@ -2,12 +2,14 @@
 
 from __future__ import annotations
 
+from datetime import timedelta
 from pathlib import Path
 
 import pytest
 
 from inbound.rules.load import RuleFileError, RuleSetError, load_directory, load_file
 from inbound.rules.model import Action, MatchKind
+from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
 
 from .conftest import EXAMPLE, WriteRules
 
@@ -353,3 +355,80 @@ def test_misspelt_key_is_one_error_not_two(write_rules: WriteRules, tmp_path: Pa
         ("b.yaml", "rules[0].action", "'action' is missing"),
         ("b.yaml", "rules[0].priority", "unknown key 'priority'"),
     ]
+
+
+# --- the prompts: block (issue 15) ----------------------------------------------------------
+
+PROMPTS = (
+    VALID
+    + """\
+prompts:
+  expires_after: 7d
+  without_prompt: review
+  allow_change: true
+"""
+)
+
+
+def test_a_prompts_block_sets_the_services_prompt_settings(write_rules: WriteRules) -> None:
+    rules = load_file(write_rules("library.yaml", PROMPTS))
+    assert rules.prompts == PromptSettings(
+        expires_after=timedelta(days=7), without_prompt=WithoutPrompt.REVIEW, allow_change=True
+    )
+
+
+def test_without_a_prompts_block_every_setting_has_its_default(write_rules: WriteRules) -> None:
+    assert load_file(write_rules("library.yaml", VALID)).prompts == PromptSettings()
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "line", "field", "problem", "fix"),
+    [
+        pytest.param(
+            "expires_after: 7d",
+            "expires_after: 7 days",
+            18,
+            "prompts.expires_after",
+            "'7 days' is not a duration",
+            '"14d" (days)',
+            id="duration",
+        ),
+        pytest.param(
+            "expires_after: 7d",
+            "expires_after: 400d",
+            18,
+            "prompts.expires_after",
+            "longer than 366 days",
+            "at most 366d",
+            id="too-long",
+        ),
+        pytest.param(
+            "without_prompt: review",
+            "without_prompt: ignore",
+            19,
+            "prompts.without_prompt",
+            "'ignore' is not a policy",
+            "rules or review",
+            id="policy",
+        ),
+        pytest.param(
+            "allow_change: true",
+            "allow_changes: true",
+            20,
+            "prompts.allow_changes",
+            "unknown setting 'allow_changes'",
+            "expires_after, without_prompt, allow_change",
+            id="unknown-setting",
+        ),
+    ],
+)
+def test_a_wrong_prompts_setting_names_its_line_and_the_fix(
+    write_rules: WriteRules, old: str, new: str, line: int, field: str, problem: str, fix: str
+) -> None:
+    path = write_rules("library.yaml", PROMPTS.replace(old, new, 1))
+    with pytest.raises(RuleFileError) as caught:
+        load_file(path)
+    error = caught.value
+    assert (error.line, error.field) == (line, field)
+    assert problem in error.problem
+    assert fix in error.fix
