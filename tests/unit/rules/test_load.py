@@ -216,6 +216,48 @@ def test_yes_no_on_off_and_plus_numbers_are_text_not_yaml_booleans(
             "write a list",
             id="keywords-not-a-list",
         ),
+        # The prompts: block (issue 15), after the last line of VALID: prompts: is line 17.
+        *(
+            pytest.param(
+                "    requires: [details]\n",
+                f"    requires: [details]\nprompts:\n  {setting}\n",
+                18,
+                field,
+                problem,
+                fix,
+                id=name,
+            )
+            for name, setting, field, problem, fix in (
+                (
+                    "prompts-duration",
+                    "expires_after: 7 days",
+                    "prompts.expires_after",
+                    "'7 days' is not a duration",
+                    '"14d" (days)',
+                ),
+                (
+                    "prompts-too-long",
+                    "expires_after: 400d",
+                    "prompts.expires_after",
+                    "longer than 366 days",
+                    "at most 366d",
+                ),
+                (
+                    "prompts-policy",
+                    "without_prompt: ignore",
+                    "prompts.without_prompt",
+                    "'ignore' is not a policy",
+                    "rules or review",
+                ),
+                (
+                    "prompts-unknown-setting",
+                    "allow_changes: true",
+                    "prompts.allow_changes",
+                    "unknown setting 'allow_changes'",
+                    "expires_after, without_prompt, allow_change",
+                ),
+            )
+        ),
     ],
 )
 def test_validation_error_names_file_line_and_fix(
@@ -379,56 +421,3 @@ def test_a_prompts_block_sets_the_services_prompt_settings(write_rules: WriteRul
 
 def test_without_a_prompts_block_every_setting_has_its_default(write_rules: WriteRules) -> None:
     assert load_file(write_rules("library.yaml", VALID)).prompts == PromptSettings()
-
-
-@pytest.mark.parametrize(
-    ("old", "new", "line", "field", "problem", "fix"),
-    [
-        pytest.param(
-            "expires_after: 7d",
-            "expires_after: 7 days",
-            18,
-            "prompts.expires_after",
-            "'7 days' is not a duration",
-            '"14d" (days)',
-            id="duration",
-        ),
-        pytest.param(
-            "expires_after: 7d",
-            "expires_after: 400d",
-            18,
-            "prompts.expires_after",
-            "longer than 366 days",
-            "at most 366d",
-            id="too-long",
-        ),
-        pytest.param(
-            "without_prompt: review",
-            "without_prompt: ignore",
-            19,
-            "prompts.without_prompt",
-            "'ignore' is not a policy",
-            "rules or review",
-            id="policy",
-        ),
-        pytest.param(
-            "allow_change: true",
-            "allow_changes: true",
-            20,
-            "prompts.allow_changes",
-            "unknown setting 'allow_changes'",
-            "expires_after, without_prompt, allow_change",
-            id="unknown-setting",
-        ),
-    ],
-)
-def test_a_wrong_prompts_setting_names_its_line_and_the_fix(
-    write_rules: WriteRules, old: str, new: str, line: int, field: str, problem: str, fix: str
-) -> None:
-    path = write_rules("library.yaml", PROMPTS.replace(old, new, 1))
-    with pytest.raises(RuleFileError) as caught:
-        load_file(path)
-    error = caught.value
-    assert (error.line, error.field) == (line, field)
-    assert problem in error.problem
-    assert fix in error.fix
