@@ -33,7 +33,8 @@ async def _purge_stored(url: str, rules: CompiledRules, batch_size: int) -> Purg
 def _print_progress(totals: Purged) -> None:
     print(
         f"purging: {totals.messages} texts, {totals.parts} parts, {totals.outcomes} captures, "
-        f"{totals.actions} payloads, {totals.nonces} nonces so far ({totals.batches} batches)",
+        f"{totals.actions} payloads, {totals.nonces} nonces, "
+        f"{totals.prompt_texts + totals.prompts} prompts so far ({totals.batches} batches)",
         file=sys.stderr,
         flush=True,
     )
@@ -52,7 +53,8 @@ def _purge(args: argparse.Namespace) -> int:
     print(
         f"purged the text of {purged.messages} messages and {purged.parts} message parts, "
         f"the captures of {purged.outcomes} outcomes and the payloads of {purged.actions} "
-        f"finished actions, in {purged.batches} batches of at most {args.batch_size}; ids, "
+        f"finished actions, the text of {purged.prompt_texts} prompts and {purged.prompts} "
+        f"finished prompts, in {purged.batches} batches of at most {args.batch_size}; ids, "
         "outcomes' actions and rules, review items and opt-outs are kept"
     )
     return 0

@@ -1,5 +1,7 @@
 """Purging message content after each service's retention: the text, what was captured from
 it, and finished actions' payloads. Ids, outcomes' actions and rules, and opt-outs stay.
+Prompts (what a service asked) lose their text on the same schedule, counted from when they were
+sent, and the rows go once they are done with (answered, withdrawn or expired) and that old.
 
 Age is counted from when inbound accepted a message (`accepted_at`), never from the time the
 provider states (`received_at`): a provider's clock, or a forged field, saying 2099 must not keep
@@ -8,8 +10,8 @@ a message's text for ever, nor one saying 2001 purge it on arrival.
 Content is cleared a batch of rows at a time, each batch in its own short transaction chosen
 by id after the previous one (so a large old database never holds one long transaction, and no
 batch reads again what the one before cleared). Nothing here deletes a row that another refers
-to: messages, outcomes, actions and parts are updated in place, and webhook nonces, the only
-rows deleted, are referred to by none.
+to: messages, outcomes, actions and parts are updated in place, and webhook nonces and finished
+prompts, the only rows deleted, are referred to by none.
 """
 
 from __future__ import annotations
@@ -37,8 +39,16 @@ from sqlalchemy import (
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from sqlalchemy.orm import InstrumentedAttribute
 
+from inbound.prompts.model import PromptState
 from inbound.states import FINISHED_ACTION_STATES
-from inbound.store.models import Action, Message, MessagePart, Outcome, WebhookNonce
+from inbound.store.models import (
+    Action,
+    Message,
+    MessagePart,
+    Outcome,
+    PromptRow,
+    WebhookNonce,
+)
 
 DEFAULT_RETENTION_DAYS = 7
 # Pending actions still need their payload to be delivered; only these are done with it.
@@ -61,6 +71,8 @@ class Purged:
     outcomes: int = 0  # captures (e.g. `details` quotes the text)
     actions: int = 0  # finished callbacks' events and replies' texts
     nonces: int = 0  # webhook nonces past store.nonces.KEEP
+    prompt_texts: int = 0  # prompts' copies of the text sent
+    prompts: int = 0  # prompts done with (answered, withdrawn or expired) past retention
     batches: int = 0  # transactions that cleared something
     skipped: bool = False  # another process was purging: this one did nothing
 
@@ -78,13 +90,30 @@ def expired(
 ) -> ColumnElement[bool]:
     """Messages older than their service's retention (`default_days` for messages no known
     service owns), as a condition on `messages`."""
+    return _older(Message.service_id, Message.accepted_at, retention_days, now, default_days)
+
+
+def expired_prompts(
+    retention_days: Mapping[str, int], now: datetime, default_days: int = DEFAULT_RETENTION_DAYS
+) -> ColumnElement[bool]:
+    """Prompts sent longer ago than their service's retention, as a condition on `prompts`."""
+    return _older(PromptRow.service_id, PromptRow.sent_at, retention_days, now, default_days)
+
+
+def _older(
+    service: InstrumentedAttribute[str] | InstrumentedAttribute[str | None],
+    when: InstrumentedAttribute[datetime],
+    retention_days: Mapping[str, int],
+    now: datetime,
+    default_days: int,
+) -> ColumnElement[bool]:
     owned = [
-        and_(Message.service_id == service_id, Message.accepted_at < now - timedelta(days=days))
+        and_(service == service_id, when < now - timedelta(days=days))
         for service_id, days in retention_days.items()
     ]
     unowned = and_(
-        or_(Message.service_id.is_(None), Message.service_id.not_in(list(retention_days))),
-        Message.accepted_at < now - timedelta(days=default_days),
+        or_(service.is_(None), service.not_in(list(retention_days))),
+        when < now - timedelta(days=default_days),
     )
     return or_(*owned, unowned)
 
@@ -152,6 +181,31 @@ async def clear_parts(session: AsyncSession, before: datetime, after: int, limit
         found.order_by(MessagePart.id).limit(limit),
         update(MessagePart).values(text=None),
         MessagePart.id,
+    )
+
+
+async def clear_prompt_texts(
+    session: AsyncSession, past: ColumnElement[bool], after: int, limit: int
+) -> Cleared:
+    """Clear the copy of the text sent of the next `limit` prompts past retention."""
+    found = select(PromptRow.id).where(past, PromptRow.text.is_not(None), PromptRow.id > after)
+    return await _apply(
+        session,
+        found.order_by(PromptRow.id).limit(limit),
+        update(PromptRow).values(text=None),
+        PromptRow.id,
+    )
+
+
+async def forget_prompts(
+    session: AsyncSession, past: ColumnElement[bool], now: datetime, after: int, limit: int
+) -> Cleared:
+    """Delete the next `limit` prompts past retention that are done with: answered, withdrawn,
+    or expired (an open one still inside its expiry stays, however long ago it was sent)."""
+    done = or_(PromptRow.state != PromptState.OPEN.value, PromptRow.expires_at < now)
+    found = select(PromptRow.id).where(past, done, PromptRow.id > after)
+    return await _apply(
+        session, found.order_by(PromptRow.id).limit(limit), delete(PromptRow), PromptRow.id
     )
 
 

@@ -42,6 +42,7 @@ async def purge_once(
     """
     when = now or datetime.now(UTC)
     past = retention.expired(rules.retention_days(), when)
+    prompts_past = retention.expired_prompts(rules.retention_days(), when)
     parts_before = when - timedelta(days=retention.DEFAULT_RETENTION_DAYS)
     steps: list[tuple[str, Step]] = [
         ("messages", lambda s, after, n: retention.clear_texts(s, past, after, n)),
@@ -49,6 +50,12 @@ async def purge_once(
         ("actions", lambda s, after, n: retention.clear_payloads(s, past, after, n)),
         ("parts", lambda s, after, n: retention.clear_parts(s, parts_before, after, n)),
         ("nonces", lambda s, after, n: retention.forget_nonces(s, when - KEEP, after, n)),
+        # The prompts done with first, so only the texts of the ones kept are cleared.
+        ("prompts", lambda s, after, n: retention.forget_prompts(s, prompts_past, when, after, n)),
+        (
+            "prompt_texts",
+            lambda s, after, n: retention.clear_prompt_texts(s, prompts_past, after, n),
+        ),
     ]
     async with retention.purge_lock(_engine(sessions)) as held:
         if not held:
@@ -102,6 +109,8 @@ def _counts(purged: Purged) -> dict[str, int]:
         "outcomes": purged.outcomes,
         "actions": purged.actions,
         "nonces": purged.nonces,
+        "prompt_texts": purged.prompt_texts,
+        "prompts": purged.prompts,
         "batches": purged.batches,
     }
 

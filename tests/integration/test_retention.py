@@ -19,7 +19,15 @@ from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.states import ActionState
 from inbound.store.database import create_engine, session_factory
-from inbound.store.models import Action, Message, MessagePart, OptOut, Outcome, ReviewItem
+from inbound.store.models import (
+    Action,
+    Message,
+    MessagePart,
+    OptOut,
+    Outcome,
+    PromptRow,
+    ReviewItem,
+)
 from inbound.worker.process import process_message
 from tests.conftest import EXAMPLE_RULES
 
@@ -286,4 +294,63 @@ def test_retention_counts_from_when_inbound_accepted_not_the_stated_time(
         "says-2001-accepted-now": "hello",
         "part-2099": None,
         "part-2001": "first half",
+    }
+
+
+# --- prompts (issue 15) -----------------------------------------------------------------------
+
+# (reference, days since sent, days until it expires (negative: ago), state)
+PROMPTS: list[tuple[str, float, float, str]] = [
+    ("old-open", 10, 5, "open"),  # past retention, still open: loses its text only
+    ("old-expired", 10, -3, "open"),  # past retention and expired: gone
+    ("old-answered", 10, 5, "answered"),  # past retention and answered: gone
+    ("old-withdrawn", 10, 5, "withdrawn"),  # past retention and withdrawn: gone
+    ("fresh-expired", 2, -1, "open"),  # inside retention (7 days): untouched
+]
+
+
+async def _store_prompts(database_url: str) -> None:
+    now = datetime.now(UTC)
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            for reference, sent_days, expires_days, state in PROMPTS:
+                sent = now - timedelta(days=sent_days)
+                session.add(
+                    PromptRow(
+                        service_id="appointments",
+                        recipient=SENDER,
+                        reference=reference,
+                        expects=["confirm"],
+                        sent_at=sent,
+                        expires_at=now + timedelta(days=expires_days),
+                        text=f"Reminder {reference}",
+                        state=state,
+                        created_at=sent,
+                        updated_at=sent,
+                    )
+                )
+    finally:
+        await engine.dispose()
+
+
+async def _prompt_texts(database_url: str) -> dict[str, str | None]:
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            rows = (await session.scalars(select(PromptRow))).all()
+            return {row.reference: row.text for row in rows}
+    finally:
+        await engine.dispose()
+
+
+def test_purge_clears_old_prompts_texts_and_forgets_the_ones_done_with(
+    history: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    asyncio.run(_store_prompts(history))
+    out = _purge(capsys)
+    assert "the text of 1 prompts and 3 finished prompts" in out
+    assert asyncio.run(_prompt_texts(history)) == {
+        "old-open": None,
+        "fresh-expired": "Reminder fresh-expired",
     }
