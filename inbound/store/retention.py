@@ -122,13 +122,8 @@ async def clear_texts(
     session: AsyncSession, past: ColumnElement[bool], after: int, limit: int
 ) -> Cleared:
     """Clear the text of the next `limit` expired messages with id above `after`."""
-    found = select(Message.id).where(past, Message.text.is_not(None), Message.id > after)
-    return await _apply(
-        session,
-        found.order_by(Message.id).limit(limit),
-        update(Message).values(text=None),
-        Message.id,
-    )
+    found = select(Message.id).where(past, Message.text.is_not(None))
+    return await _apply(session, found, Message.id, after, limit, update(Message).values(text=None))
 
 
 async def clear_captures(
@@ -138,13 +133,10 @@ async def clear_captures(
     found = (
         select(Outcome.id)
         .join(Message, Message.id == Outcome.message_id)
-        .where(past, cast(Outcome.captures, Text) != EMPTY, Outcome.id > after)
+        .where(past, cast(Outcome.captures, Text) != EMPTY)
     )
     return await _apply(
-        session,
-        found.order_by(Outcome.id).limit(limit),
-        update(Outcome).values(captures={}),
-        Outcome.id,
+        session, found, Outcome.id, after, limit, update(Outcome).values(captures={})
     )
 
 
@@ -160,27 +152,18 @@ async def clear_payloads(
             past,
             Action.state.in_(FINISHED_ACTION_STATES),
             cast(Action.payload, Text) != EMPTY,
-            Action.id > after,
         )
     )
-    return await _apply(
-        session,
-        found.order_by(Action.id).limit(limit),
-        update(Action).values(payload={}),
-        Action.id,
-    )
+    return await _apply(session, found, Action.id, after, limit, update(Action).values(payload={}))
 
 
 async def clear_parts(session: AsyncSession, before: datetime, after: int, limit: int) -> Cleared:
     """Clear the text of the next `limit` stray multipart parts accepted before `before`."""
     found = select(MessagePart.id).where(
-        MessagePart.text.is_not(None), MessagePart.accepted_at < before, MessagePart.id > after
+        MessagePart.text.is_not(None), MessagePart.accepted_at < before
     )
     return await _apply(
-        session,
-        found.order_by(MessagePart.id).limit(limit),
-        update(MessagePart).values(text=None),
-        MessagePart.id,
+        session, found, MessagePart.id, after, limit, update(MessagePart).values(text=None)
     )
 
 
@@ -188,12 +171,9 @@ async def clear_prompt_texts(
     session: AsyncSession, past: ColumnElement[bool], after: int, limit: int
 ) -> Cleared:
     """Clear the copy of the text sent of the next `limit` prompts past retention."""
-    found = select(PromptRow.id).where(past, PromptRow.text.is_not(None), PromptRow.id > after)
+    found = select(PromptRow.id).where(past, PromptRow.text.is_not(None))
     return await _apply(
-        session,
-        found.order_by(PromptRow.id).limit(limit),
-        update(PromptRow).values(text=None),
-        PromptRow.id,
+        session, found, PromptRow.id, after, limit, update(PromptRow).values(text=None)
     )
 
 
@@ -203,18 +183,14 @@ async def forget_prompts(
     """Delete the next `limit` prompts past retention that are done with: answered, withdrawn,
     or expired (an open one still inside its expiry stays, however long ago it was sent)."""
     done = or_(PromptRow.state != PromptState.OPEN.value, PromptRow.expires_at < now)
-    found = select(PromptRow.id).where(past, done, PromptRow.id > after)
-    return await _apply(
-        session, found.order_by(PromptRow.id).limit(limit), delete(PromptRow), PromptRow.id
-    )
+    found = select(PromptRow.id).where(past, done)
+    return await _apply(session, found, PromptRow.id, after, limit, delete(PromptRow))
 
 
 async def forget_nonces(session: AsyncSession, before: datetime, after: int, limit: int) -> Cleared:
     """Delete the next `limit` webhook nonces first seen before `before`."""
-    found = select(WebhookNonce.id).where(WebhookNonce.seen_at < before, WebhookNonce.id > after)
-    return await _apply(
-        session, found.order_by(WebhookNonce.id).limit(limit), delete(WebhookNonce), WebhookNonce.id
-    )
+    found = select(WebhookNonce.id).where(WebhookNonce.seen_at < before)
+    return await _apply(session, found, WebhookNonce.id, after, limit, delete(WebhookNonce))
 
 
 @asynccontextmanager
@@ -248,12 +224,16 @@ async def purge_lock(engine: AsyncEngine) -> AsyncIterator[bool]:
 
 async def _apply(
     session: AsyncSession,
-    batch: Select[int],
-    statement: Update | Delete,
+    found: Select[int],
     key: InstrumentedAttribute[int],
+    after: int,
+    limit: int,
+    statement: Update | Delete,
 ) -> Cleared:
+    """Apply `statement` to the next `limit` rows `found` selects, by `key` above `after`."""
     # The ids first, then the change by id: PostgreSQL plans `id IN (SELECT … LIMIT n)` as a
     # scan of the whole table each batch, and a list of ids as a primary-key lookup.
+    batch = found.where(key > after).order_by(key).limit(limit)
     ids = (await session.scalars(batch)).all()
     if not ids:
         return Cleared(0, None)
