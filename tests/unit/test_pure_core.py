@@ -69,6 +69,7 @@ CORE = (
     "inbound.providers",
     "inbound.prompts",
     "inbound.spool.breaker",
+    "inbound.conversation",
 )
 
 # Modules inside a CORE package that are not pure, and why.
