@@ -14,6 +14,7 @@ from typing import Any, Protocol
 
 from inbound import phone
 from inbound.actions.event import outcome_event
+from inbound.prompts.model import Prompt
 from inbound.rules.model import Action, Rule, ServiceRules, render_reply
 from inbound.states import ActionKind, ActionState
 
@@ -103,9 +104,11 @@ def plan_effects(
     history: SenderHistory | None,
     now: datetime,
     decided_by: str | None = None,
+    prompt: Prompt | None = None,
 ) -> Effects:
     """The opt-out change, callback and reply for one outcome (automatic, or a caseworker's
-    with `decided_by`). Keys are per message and action (callback) or rule (reply)."""
+    with `decided_by`), answering `prompt` if set. Keys are per message and action (callback)
+    or rule (reply)."""
     service_id = service.service.id
     change = _OPT_CHANGES.get(action)
     planned: list[PlannedAction] = []
@@ -124,6 +127,7 @@ def plan_effects(
             decided_at=now,
             rule=rule.name if rule else None,
             decided_by=decided_by,
+            prompt=prompt,
         )
         payload = {"url": callback.url, "secret_env": callback.secret_env, "event": event}
         state, note = (

@@ -8,6 +8,8 @@ from collections.abc import Mapping
 from datetime import datetime
 from typing import Any
 
+from inbound.prompts.model import Prompt
+
 SIGNATURE_HEADER = "X-Inbound-Signature"
 IDEMPOTENCY_HEADER = "Idempotency-Key"
 
@@ -25,8 +27,11 @@ def outcome_event(
     decided_at: datetime,
     rule: str | None,
     decided_by: str | None = None,
+    prompt: Prompt | None = None,
 ) -> dict[str, Any]:
-    """The JSON body POSTed to a service for one outcome (automatic or a caseworker's)."""
+    """The JSON body POSTed to a service for one outcome (automatic or a caseworker's);
+    `prompt` is the prompt the reply answered, whose reference tells the service which of its
+    questions (an appointment, an application) the outcome is about."""
     return {
         "id": event_id,
         "type": "outcome",
@@ -38,6 +43,16 @@ def outcome_event(
         "received_at": received_at.isoformat(),
         "decided_at": decided_at.isoformat(),
         "decided_by": {"rule": rule} if decided_by is None else {"caseworker": decided_by},
+        "prompt": None if prompt is None else prompt_context(prompt),
+    }
+
+
+def prompt_context(prompt: Prompt) -> dict[str, str]:
+    """What a service is told of the prompt a reply answered."""
+    return {
+        "reference": prompt.reference,
+        "sent_at": prompt.sent_at.isoformat(),
+        "expires_at": prompt.expires_at.isoformat(),
     }
 
 

@@ -26,6 +26,7 @@ from inbound.actions.effects import (
 from inbound.actions.queue import ActionQueue
 from inbound.broker.publisher import PublishFailed
 from inbound.logs import get_logger
+from inbound.prompts.model import Prompt
 from inbound.rules.model import Rule, ServiceRules
 from inbound.states import ActionState
 from inbound.store.actions import Actions, OptOuts
@@ -61,9 +62,10 @@ async def record_outcome_effects(
     rule: Rule | None,
     policy: EffectPolicy,
     decided_by: str | None = None,
+    prompt: Prompt | None = None,
 ) -> list[int]:
     """Load what the decision needs, decide the outcome's effects, write them; return the ids
-    of the actions to hand over after the commit."""
+    of the actions to hand over after the commit. `prompt`: the prompt the reply answered."""
     now = datetime.now(UTC)
     service_id = service.service.id
     history = (
@@ -81,6 +83,7 @@ async def record_outcome_effects(
         history=history,
         now=now,
         decided_by=decided_by,
+        prompt=prompt,
     )
     return await record(session, service_id, message, effects)
 

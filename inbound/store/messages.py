@@ -13,7 +13,18 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.message import InboundMessage
 from inbound.states import ReviewState
-from inbound.store.models import Base, Message, Outcome, ReviewItem
+from inbound.store.models import Base, Message, Outcome, PromptRow, ReviewItem
+
+
+@dataclass(frozen=True)
+class NewMessage:
+    """A message to store, where it ended, and the prompt it was matched to (if any)."""
+
+    message: InboundMessage
+    service_id: str | None
+    status: str
+    prompt_id: int | None = None
+    prompt_match: str | None = None  # how the reply was matched to its prompts, in words
 
 
 @dataclass(frozen=True)
@@ -23,6 +34,7 @@ class MessageTrace:
     message: Message
     outcome: Outcome | None
     review: ReviewItem | None
+    prompt: PromptRow | None = None  # the prompt it answered or most likely relates to
 
 
 class Messages:
@@ -40,7 +52,14 @@ class Messages:
         )
         return found is not None
 
-    async def add(self, message: InboundMessage, service_id: str | None, status: str) -> Message:
+    async def add(
+        self,
+        message: InboundMessage,
+        service_id: str | None,
+        status: str,
+        prompt_id: int | None = None,
+        prompt_match: str | None = None,
+    ) -> Message:
         """Store a message (the unique constraint guards against a concurrent duplicate)."""
         row = Message(
             provider=message.provider,
@@ -53,16 +72,16 @@ class Messages:
             received_at=message.received_at,
             accepted_at=message.accepted_at,
             stored_at=datetime.now(UTC),
+            prompt_id=prompt_id,
+            prompt_match=prompt_match,
         )
         self._session.add(row)
         await self._session.flush()
         return row
 
-    async def add_new(
-        self, messages: Sequence[tuple[InboundMessage, str | None, str]]
-    ) -> dict[tuple[str, str], Message]:
-        """Store many (message, service id, status) in one statement, skipping those already
-        stored; return the new rows by (provider, provider message id).
+    async def add_new(self, messages: Sequence[NewMessage]) -> dict[tuple[str, str], Message]:
+        """Store many messages in one statement, skipping those already stored; return the new
+        rows by (provider, provider message id).
 
         The rows returned are detached copies: enough for ids and for planning side effects.
         """
@@ -71,18 +90,20 @@ class Messages:
         now = datetime.now(UTC)
         values: list[dict[str, Any]] = [
             {
-                "provider": message.provider,
-                "provider_message_id": message.provider_message_id,
-                "sender": message.sender,
-                "recipient": message.recipient,
-                "text": message.text,
-                "service_id": service_id,
-                "status": status,
-                "received_at": message.received_at,
-                "accepted_at": message.accepted_at,
+                "provider": new.message.provider,
+                "provider_message_id": new.message.provider_message_id,
+                "sender": new.message.sender,
+                "recipient": new.message.recipient,
+                "text": new.message.text,
+                "service_id": new.service_id,
+                "status": new.status,
+                "received_at": new.message.received_at,
+                "accepted_at": new.message.accepted_at,
                 "stored_at": now,
+                "prompt_id": new.prompt_id,
+                "prompt_match": new.prompt_match,
             }
-            for message, service_id, status in messages
+            for new in messages
         ]
         # One statement with the rows as parameters (executemany): compiled once and cached,
         # sent as a single multi-row INSERT … RETURNING by SQLAlchemy's "insertmanyvalues".
@@ -175,20 +196,6 @@ class Messages:
             item.reason = f"{item.reason}; {reason}"[:500]
             item.state = ReviewState.OPEN
         await self._session.flush()
-
-    async def trace(self, provider_message_id: str, provider: str | None) -> list[MessageTrace]:
-        """Every stored message with this provider id (one per provider), with its fate."""
-        query = (
-            select(Message, Outcome, ReviewItem)
-            .outerjoin(Outcome, Outcome.message_id == Message.id)
-            .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
-            .where(Message.provider_message_id == provider_message_id)
-            .order_by(Message.provider)
-        )
-        if provider is not None:
-            query = query.where(Message.provider == provider)
-        rows = await self._session.execute(query)
-        return [MessageTrace(message, outcome, review) for message, outcome, review in rows]
 
 
 def _table(model: type[Base]) -> Table:

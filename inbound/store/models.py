@@ -56,6 +56,8 @@ class Message(Base):
         Index("ix_messages_provider_message_id", "provider_message_id"),
         Index("ix_messages_service_received", "service_id", "received_at"),
         Index("ix_messages_service_accepted", "service_id", "accepted_at"),
+        # One number's conversation with a service, newest first (migration 0010).
+        Index("ix_messages_service_sender_accepted", "service_id", "sender", "accepted_at"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -65,10 +67,14 @@ class Message(Base):
     recipient: Mapped[str] = mapped_column(String(32))
     text: Mapped[str | None] = mapped_column(Text)  # None once purged after retention
     service_id: Mapped[str | None] = mapped_column(String(64))
-    status: Mapped[str] = mapped_column(String(16))  # processed | review
+    status: Mapped[str] = mapped_column(String(16))  # processed | review | repeat
     received_at: Mapped[datetime]
     accepted_at: Mapped[datetime]
     stored_at: Mapped[datetime]
+    # The prompt this reply answered, or most likely relates to (migration 0009; prompts.id, no
+    # FK: retention purges the two on their own schedules), and how it was matched, in words.
+    prompt_id: Mapped[int | None]
+    prompt_match: Mapped[str | None] = mapped_column(String(500))
 
 
 class Outcome(Base):

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, select, update
+from sqlalchemy import case, select, tuple_, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -161,6 +161,29 @@ class Prompts:
             .order_by(PromptRow.sent_at, PromptRow.id)
         )
         return [_prompt(row) for row in rows]
+
+    async def for_senders(
+        self, pairs: Iterable[tuple[str, str]]
+    ) -> dict[tuple[str, str], list[StoredPrompt]]:
+        """The open and answered prompts of many (service, number) pairs in one query, oldest
+        first: what the replies of a batch may answer. Pairs with none are left out."""
+        wanted = sorted(set(pairs))
+        found: dict[tuple[str, str], list[StoredPrompt]] = {}
+        # Slices keep each statement's parameters well under SQLite's limit (32,766).
+        for start in range(0, len(wanted), 1000):
+            rows = await self._session.scalars(
+                select(PromptRow)
+                .where(
+                    tuple_(PromptRow.service_id, PromptRow.recipient).in_(
+                        wanted[start : start + 1000]
+                    ),
+                    PromptRow.state.in_([PromptState.OPEN.value, PromptState.ANSWERED.value]),
+                )
+                .order_by(PromptRow.sent_at, PromptRow.id)
+            )
+            for row in rows:
+                found.setdefault((row.service_id, row.recipient), []).append(_stored(row))
+        return found
 
     async def open_for(self, service: str, number: str) -> list[Prompt]:
         """The open prompts the service sent to a number (expired ones included: expiry is a

@@ -1,4 +1,5 @@
-"""The "process a message" use case: dedupe, store, match, record — in one transaction."""
+"""The "process a message" use case: dedupe, store, match (to the rules, and to the prompts the
+service sent the sender), record — in one transaction."""
 
 from __future__ import annotations
 
@@ -17,11 +18,64 @@ from inbound.outcome import Route, Status, route
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Decision
 from inbound.states import PartGroupState
-from inbound.store.messages import Messages
+from inbound.store.messages import Messages, NewMessage
 from inbound.store.models import Message, MessagePart, PartGroup
 from inbound.store.parts import MessageParts
+from inbound.store.prompts import Prompts, StoredPrompt
 
 DEFAULT_POLICY = EffectPolicy()
+# A reply whose prompt another reply answered meanwhile is decided again from the new state;
+# more than a few such races for one message means something else is wrong.
+DECIDE_AGAIN = 3
+
+
+class PromptsChanged(Exception):
+    """A prompt this transaction decided from was changed by another reply before it could
+    record its answer: the transaction is rolled back, and the reply decided again."""
+
+
+class _SenderPrompts:
+    """The prompts of the senders of the messages being processed, as they stand after each
+    decision so far: two replies from one number in a batch see each other's answers."""
+
+    def __init__(self, stored: dict[tuple[str, str], list[StoredPrompt]]) -> None:
+        self._prompts = {pair: [one.prompt for one in ones] for pair, ones in stored.items()}
+        self._ids = {one.prompt.key: one.id for ones in stored.values() for one in ones}
+
+    @classmethod
+    async def load(
+        cls, session: AsyncSession, rules: CompiledRules, messages: Sequence[InboundMessage]
+    ) -> _SenderPrompts:
+        pairs = []
+        for message in messages:
+            service = rules.service_for(message.recipient)
+            if service is not None:
+                pairs.append((service.service.id, message.sender))
+        return cls(await Prompts(session).for_senders(pairs) if pairs else {})
+
+    def route(
+        self, rules: CompiledRules, message: InboundMessage, review_reason: str | None = None
+    ) -> Route:
+        """Decide `message` with its sender's prompts, and apply its answer (if any) to them."""
+        service = rules.service_for(message.recipient)
+        pair = (service.service.id, message.sender) if service else None
+        prompts = self._prompts.get(pair, []) if pair else []
+        plan = route(rules, message, review_reason, prompts)
+        if plan.transition is not None and pair is not None:
+            before, after = plan.transition.before, plan.transition.after
+            self._prompts[pair] = [after if p.key == before.key else p for p in prompts]
+        return plan
+
+    def new_message(self, plan: Route) -> NewMessage:
+        """What to store for a planned message, with the id of the prompt it was matched to."""
+        prompt = plan.prompt
+        return NewMessage(
+            plan.message,
+            plan.service_id,
+            plan.status,
+            self._ids.get(prompt.key) if prompt else None,
+            plan.matched.reason if plan.matched else None,
+        )
 
 
 @dataclass(frozen=True)
@@ -45,6 +99,21 @@ async def process_message(
     A part of a concatenated SMS is stored and held until its group is complete; the part that
     completes it processes the joined whole.
     """
+    for attempt in range(1, DECIDE_AGAIN + 1):
+        try:
+            return await _process_once(sessions, rules, message, policy)
+        except PromptsChanged:
+            if attempt == DECIDE_AGAIN:
+                raise
+    raise AssertionError("unreachable")
+
+
+async def _process_once(
+    sessions: async_sessionmaker[AsyncSession],
+    rules: CompiledRules,
+    message: InboundMessage,
+    policy: EffectPolicy,
+) -> Result:
     try:
         async with sessions.begin() as session:
             if message.part is not None:
@@ -75,19 +144,29 @@ async def process_batch(
     """Process whole messages (no parts, distinct keys) in one transaction, one result each.
 
     One commit and a few statements for the lot instead of several round trips and a commit per
-    message. Raises if anything fails, and then nothing of the batch is committed: the caller
-    falls back to one by one, which tells a bad message from the rest.
+    message. Raises if anything fails (`PromptsChanged` when another reply answered one of the
+    prompts first), and then nothing of the batch is committed: the caller falls back to one
+    by one, which tells a bad message from the rest and decides the replies again.
     """
-    planned = [route(rules, message) for message in messages]
     async with sessions.begin() as session:
+        senders = await _SenderPrompts.load(session, rules, messages)
+        planned = [senders.route(rules, message) for message in messages]
         repo = Messages(session)
-        stored = await repo.add_new([(p.message, p.service_id, p.status) for p in planned])
+        stored = await repo.add_new([senders.new_message(plan) for plan in planned])
+        for plan in planned:
+            key = (plan.message.provider, plan.message.provider_message_id)
+            if plan.transition is not None and key not in stored:
+                # A redelivery was planned as answering a prompt, and later replies in the
+                # batch were decided on that; the stored first copy may have decided otherwise.
+                raise PromptsChanged("a redelivered reply was planned as an answer")
         outcomes: list[dict[str, object]] = []
         reviews: list[dict[str, object]] = []
         for plan in planned:
             row = stored.get((plan.message.provider, plan.message.provider_message_id))
             if row is None:
                 continue
+            if plan.status is Status.REPEAT:
+                continue  # the same answer again: stored, with no second outcome
             if plan.status is Status.PROCESSED:
                 assert plan.decision is not None
                 outcomes.append(
@@ -114,7 +193,9 @@ async def process_batch(
             row = stored.get((plan.message.provider, plan.message.provider_message_id))
             if row is None:
                 results.append(Result(Status.DUPLICATE))  # stored before: nothing done again
-            elif plan.status is Status.PROCESSED:
+                continue
+            await _record_answer(session, plan, row)
+            if plan.status is Status.PROCESSED:
                 actions = await _effects(session, rules, plan, row, policy)
                 results.append(Result(plan.status, plan.service_id, plan.decision, actions))
             else:
@@ -136,8 +217,18 @@ async def _effects(
         captures=plan.decision.captures,
         rule=rules.rule(plan.service, plan.decision.rule),
         policy=policy,
+        prompt=plan.matched.answered if plan.matched else None,
     )
     return tuple(actions)
+
+
+async def _record_answer(session: AsyncSession, plan: Route, stored: Message) -> None:
+    """Store the answer the reply gives its prompt, if it gives one; raise `PromptsChanged`
+    when another reply changed the prompt since it was read."""
+    if plan.transition is not None and not await Prompts(session).record_answer(
+        plan.transition, stored.id
+    ):
+        raise PromptsChanged("another reply answered the prompt first")
 
 
 async def expire_overdue_parts(
@@ -212,9 +303,14 @@ async def _store_and_decide(
     policy: EffectPolicy,
     review_reason: str | None = None,
 ) -> tuple[Result, Message]:
-    plan = route(rules, message, review_reason)
+    senders = await _SenderPrompts.load(session, rules, [message])
+    plan = senders.route(rules, message, review_reason)
+    new = senders.new_message(plan)
     repo = Messages(session)
-    stored = await repo.add(message, plan.service_id, plan.status)
+    stored = await repo.add(message, plan.service_id, plan.status, new.prompt_id, new.prompt_match)
+    await _record_answer(session, plan, stored)
+    if plan.status is Status.REPEAT:
+        return Result(Status.REPEAT, plan.service_id, plan.decision), stored
     if plan.status is Status.PROCESSED:
         assert plan.decision is not None
         assert plan.decision.action is not None

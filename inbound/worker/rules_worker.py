@@ -33,6 +33,7 @@ from inbound.store.outage import Stopping, through_outage
 from inbound.worker.batch import Batcher, Stopped
 from inbound.worker.process import (
     DEFAULT_POLICY,
+    PromptsChanged,
     Result,
     expire_overdue_parts,
     process_batch,
@@ -168,7 +169,7 @@ class RulesWorker:
         self._metrics.processed.labels(result.status.value).inc()
         if result.status is Status.PROCESSED and result.decision and result.decision.action:
             self._metrics.outcomes.labels(str(result.decision.action)).inc()
-        if result.status in (Status.PROCESSED, Status.REVIEW):
+        if result.status in (Status.PROCESSED, Status.REVIEW, Status.REPEAT):
             self.processed += 1
         return Settle.ACK
 
@@ -216,7 +217,7 @@ class RulesWorker:
             )
         except Stopping:
             return [Stopping() for _ in messages]  # left unacknowledged
-        except (SQLAlchemyError, OSError) as error:
+        except (SQLAlchemyError, OSError, PromptsChanged) as error:
             log.info("batch_failed_one_by_one", size=len(messages), error=_name(error))
             return None
 

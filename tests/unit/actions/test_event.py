@@ -25,6 +25,8 @@ from inbound.actions.event import (
     outcome_event,
     signature,
 )
+from inbound.prompts.model import Prompt
+from inbound.rules.model import Action
 
 SECRET = "test-callback-secret"
 RECEIVED = datetime(2026, 11, 28, 9, 15, tzinfo=UTC)
@@ -74,6 +76,24 @@ def test_the_event_has_the_documented_fields() -> None:
         "received_at": "2026-11-28T09:15:00+00:00",
         "decided_at": "2026-11-28T09:15:01+00:00",
         "decided_by": {"rule": "confirm"},
+        "prompt": None,
+    }
+
+
+def test_an_answer_to_a_prompt_names_it_with_its_times() -> None:
+    sent = Prompt(
+        service="appointments",
+        recipient="+447700900123",
+        reference="appt-8812",
+        expects=frozenset({Action.confirm, Action.cancel}),
+        sent_at=RECEIVED - timedelta(days=1),
+        expires_at=RECEIVED + timedelta(days=2),
+        text="Reminder: reply YES or CANCEL",
+    )
+    assert event(prompt=sent)["prompt"] == {
+        "reference": "appt-8812",
+        "sent_at": "2026-11-27T09:15:00+00:00",
+        "expires_at": "2026-11-30T09:15:00+00:00",
     }
 
 
