@@ -141,6 +141,10 @@ def record(
         "review": {"id": review.id, "reason": review.reason, "state": review.state}
         if review
         else None,
+        # The service's reference of the prompt the reply answered (or most likely relates to),
+        # and how it was matched; both None when the number had no prompt.
+        "prompt": found.prompt.reference if found.prompt else None,
+        "prompt_match": message.prompt_match,
         "actions": [action_record(action, delays, shown) for action in actions],
     }
 
@@ -159,6 +163,9 @@ def rows(traced: Mapping[str, Any]) -> list[tuple[str, str]]:
     if traced["action"]:
         lines.append(("action", f"{traced['action']} (rule {traced['rule']})"))
         lines.extend((key, value) for key, value in traced["captures"].items())
+    if traced.get("prompt") or traced.get("prompt_match"):
+        reference = traced.get("prompt") or "(a prompt since purged)"
+        lines.append(("prompt", f"{reference}: {traced.get('prompt_match') or ''}".rstrip(": ")))
     if traced["review"]:
         review = traced["review"]
         item = f"item #{review['id']}, " if review.get("id") is not None else ""

@@ -8,7 +8,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.states import ActionKind
 from inbound.store.messages import MessageTrace
-from inbound.store.models import Action, Message, Outcome, ReviewItem
+from inbound.store.models import Action, Message, Outcome, PromptRow, ReviewItem
 from inbound.trace import ActionFacts, Wanted
 
 
@@ -81,13 +81,14 @@ async def _traces(
     session: AsyncSession, which: ColumnElement[bool], provider: str | None
 ) -> list[MessageTrace]:
     query = (
-        select(Message, Outcome, ReviewItem)
+        select(Message, Outcome, ReviewItem, PromptRow)
         .outerjoin(Outcome, Outcome.message_id == Message.id)
         .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
+        .outerjoin(PromptRow, PromptRow.id == Message.prompt_id)
         .where(which)
         .order_by(Message.provider)
     )
     if provider is not None:
         query = query.where(Message.provider == provider)
     rows = await session.execute(query)
-    return [MessageTrace(message, outcome, review) for message, outcome, review in rows]
+    return [MessageTrace(*row) for row in rows]

@@ -175,3 +175,25 @@ def test_trace_help_says_what_id_may_be(trace_env: dict[str, str]) -> None:
         "next attempt",
     ):
         assert named in shown, named
+
+
+def test_trace_names_the_prompt_a_reply_answered(trace_env: dict[str, str], tmp_path: Path) -> None:
+    sheet = tmp_path / "reminders.csv"
+    sheet.write_text('to,reference,expects\n07700 900123,appt-8812,"confirm,cancel"\n')
+    imported = inbound(trace_env, "prompts", "import", "appointments", str(sheet))
+    assert imported.returncode == 0, imported.stderr
+    message_id = f"trace-{uuid.uuid4().hex[:8]}"
+    with serving(trace_env, tmp_path / "server"):
+        assert inbound(trace_env, "send", "YES", "--id", message_id).returncode == 0
+        record = _trace_until(trace_env, message_id, lambda found: bool(found["actions"]))
+        shown = inbound(trace_env, "trace", message_id)
+    assert (record["status"], record["action"]) == ("processed", "confirm")
+    assert record["prompt"] == "appt-8812"
+    assert record["prompt_match"] == "answers reminder appt-8812: confirm"
+    assert "answers reminder appt-8812: confirm" in shown.stdout
+    # Sent again, the same answer is stored and traced, with nothing done a second time.
+    again = f"trace-{uuid.uuid4().hex[:8]}"
+    with serving(trace_env, tmp_path / "server-2"):
+        assert inbound(trace_env, "send", "yes", "--id", again).returncode == 0
+        repeat = _trace_until(trace_env, again, lambda found: found["status"] == "repeat")
+    assert (repeat["prompt"], repeat["action"], repeat["actions"]) == ("appt-8812", None, [])
