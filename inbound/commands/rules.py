@@ -26,8 +26,9 @@ from inbound.commands.context import (
 )
 
 if TYPE_CHECKING:
+    from inbound.outcome import Route
     from inbound.rules.match import Decision
-    from inbound.rules.model import ServiceRules
+    from inbound.rules.model import Action, ServiceRules
     from inbound.rules.replay import ReplaySummary
     from inbound.store.history import PastMessage
 
@@ -86,27 +87,64 @@ def _load_one(path: Path) -> ServiceRules:
     return load_file(path)  # a RuleFileError prints as "rule files are invalid", exit 2
 
 
+# The number a trial reminder is sent to when --from gives none: an Ofcom drama number. It only
+# ties the reply to the reminder and is never printed.
+TRIAL_SENDER = "+447700900999"
+
+
+def parse_expects(value: str) -> frozenset[Action]:
+    """The actions of `--expects confirm,cancel`, or a CommandError naming the bad value and
+    the actions a reminder may expect."""
+    from inbound.prompts.intake import ANSWERS
+    from inbound.prompts.model import STANDING_ACTIONS
+    from inbound.rules.model import Action
+
+    allowed = ", ".join(action.value for action in Action if action in ANSWERS)
+    names = [name.strip().lower() for name in value.split(",")]
+    if not any(names):
+        raise CommandError(f"--expects is empty: give one or more of {allowed}")
+    actions = set()
+    for name in names:
+        if not name:
+            raise CommandError(
+                f"--expects {value!r} has an empty name: give one or more of {allowed}"
+            )
+        if name not in {action.value for action in ANSWERS}:
+            if name == Action.manual:
+                why = "is not an answer: a person decides those"
+            elif name in {action.value for action in STANDING_ACTIONS}:
+                why = "always takes effect whatever a reminder asks, so none can expect it"
+            else:
+                why = "is not an action (expects names actions, not keywords)"
+            raise CommandError(f"--expects: {name!r} {why}; give one or more of {allowed}")
+        actions.add(Action(name))
+    return frozenset(actions)
+
+
 def _test(args: argparse.Namespace) -> int:
     from inbound import phone
-    from inbound.rules.match import Matcher
 
     rules = _load_one(args.file)
-    matcher = Matcher(rules)
+    expects = parse_expects(args.expects) if args.expects is not None else None
     sender = None
     if args.sender is not None:
         try:
             sender = phone.normalise(args.sender, rules.service.region)
         except phone.InvalidNumber:
             raise CommandError(f"--from {args.sender!r} is not a phone number") from None
+    trial = Trial(rules, sender or TRIAL_SENDER, expects)
     if args.stdin:
         for line in _lines(sys.stdin):
-            print(json.dumps(decision_json(matcher.decide(line)), ensure_ascii=False), flush=True)
+            print(json.dumps(trial.json(line), ensure_ascii=False), flush=True)
         return 0
-    decision = matcher.decide(args.text)
     if args.json:
-        print(json.dumps(decision_json(decision), ensure_ascii=False))
+        print(json.dumps(trial.json(args.text), ensure_ascii=False))
         return 0
-    _print_decision(decision, rules, sender)
+    decided = trial.with_prompt(args.text)
+    if decided is None:
+        _print_decision(trial.rules_decision(args.text), rules, sender)
+    else:
+        _print_decision(decided.decision or trial.rules_decision(args.text), rules, sender, decided)
     return 0
 
 
@@ -115,10 +153,98 @@ def _lines(stream: TextIO) -> Iterator[str]:
         yield line.removesuffix("\n").removesuffix("\r")
 
 
-def _print_decision(decision: Decision, rules: ServiceRules, sender: str | None) -> None:
+class Trial:
+    """Deciding replies with one rule file, alone or against a trial reminder (`--expects`)."""
+
+    def __init__(self, rules: ServiceRules, sender: str, expects: frozenset[Action] | None):
+        from inbound.rules.compiled import CompiledRules
+        from inbound.rules.model import RuleBook
+
+        self._rules = rules
+        self._compiled = CompiledRules(RuleBook([rules]))
+        self._sender = sender
+        self._expects = expects
+
+    def rules_decision(self, text: str) -> Decision:
+        """What the rules alone decide."""
+        return self._compiled.decide(self._rules, text)
+
+    def with_prompt(self, text: str) -> Route | None:
+        """The reply decided as an answer to a reminder sent just before it expecting
+        `expects`, as the rules worker decides it; None without `expects`."""
+        from inbound.message import InboundMessage
+        from inbound.outcome import route
+        from inbound.prompts.trial import hypothetical
+
+        if self._expects is None:
+            return None
+        now = datetime.now(UTC)
+        prompt = hypothetical(self._rules.service.id, self._sender, self._expects, now)
+        message = InboundMessage(
+            provider="trial",
+            provider_message_id="trial",
+            sender=self._sender,
+            recipient=self._rules.service.numbers[0],
+            text=text,
+            received_at=now,
+        )
+        return route(self._compiled, message, prompts=[prompt])
+
+    def json(self, text: str) -> dict[str, Any]:
+        """The `--json` form; with `--expects`, `action` is the decision with the reminder and
+        `prompt` says what the reminder changed."""
+        decided = self.with_prompt(text)
+        if decided is None:
+            return decision_json(self.rules_decision(text))
+        found = decision_json(decided.decision or self.rules_decision(text))
+        found["action"] = final_action(decided)
+        found["prompt"] = {
+            "reference": decided.prompt.reference if decided.prompt else None,
+            "expects": sorted(self._expects or ()),
+            "answered": decided.transition is not None,
+            "effect": prompt_effect(decided),
+        }
+        return found
+
+
+def final_action(decided: Route) -> str | None:
+    """A routed reply's action as `--json` prints it: `manual` when a person decides, None when
+    it repeats an answer already given (nothing is done again)."""
+    from inbound.rules.replay import REPEAT, REVIEW, outcome
+
+    now = outcome(decided)
+    return {REVIEW: "manual", REPEAT: None}.get(now, now)
+
+
+def prompt_effect(decided: Route) -> str:
+    """What a reminder changed about a reply's decision, in one line."""
+    from inbound.outcome import Status
+
+    decision, matched = decided.decision, decided.matched
+    if matched is None or decision is None:
+        return "no reminder"
+    if decided.transition is not None:
+        return f"answers the reminder: {matched.action}"
+    if decided.status is Status.REPEAT:
+        return f"repeat: {matched.reason}"
+    if decided.status is Status.PROCESSED:
+        return f"not an answer: {decision.action} takes effect whatever a reminder asked"
+    if decision.automatic and decided.review_reason == matched.reason:
+        return f"review: {matched.reason}"
+    return "not an answer: the rules leave this reply to a person"
+
+
+def _print_decision(
+    decision: Decision, rules: ServiceRules, sender: str | None, decided: Route | None = None
+) -> None:
     from inbound import phone
 
-    if decision.automatic:
+    final = final_action(decided) if decided is not None else None
+    if decided is not None and final is None:
+        action = "nothing new (the same answer again)"
+    elif decided is not None and final != "manual":
+        action = f"{final} (automatic)"
+    elif decision.automatic and decided is None:
         action = f"{decision.action} (automatic)"
     elif decision.action is not None:
         action = f"{decision.action} (a person decides)"
@@ -127,11 +253,17 @@ def _print_decision(decision: Decision, rules: ServiceRules, sender: str | None)
     rows = [("service", rules.service.id)]
     if sender is not None:
         rows.append(("from", phone.mask(sender)))
+    if decided is not None and decided.prompt is not None:
+        expects = ", ".join(sorted(decided.prompt.expects))
+        rows.append(("expects", f"{expects} (a trial reminder sent a minute before)"))
     rows += [("action", action), ("rule", decision.rule or "-"), ("reason", decision.reason)]
+    if decided is not None:
+        rows.append(("prompt", prompt_effect(decided)))
     rows += [(f"  {name}", value) for name, value in decision.captures.items()]
     if decision.flags:
         rows.append(("flags", ", ".join(sorted(decision.flags))))
-    if decision.reply:
+    # The rule's reply goes out only with its automatic outcome.
+    if decision.reply and (decided is None or final == str(decision.action)):
         rows.append(("reply", decision.reply))
     for label, value in rows:
         print(f"{label:<9} {value}")
@@ -154,15 +286,18 @@ def _replay(args: argparse.Namespace) -> int:
 async def _replay_stored(
     url: str, rules: ServiceRules, since: datetime
 ) -> ReplaySummary[PastMessage]:
-    from inbound.rules.match import Matcher
     from inbound.rules.replay import replay
     from inbound.store.database import session_factory
     from inbound.store.history import messages_for_service
+    from inbound.store.prompt_history import prompts_by_sender
 
-    matcher = Matcher(rules)
+    # Read-only: the session is never committed, and nothing here writes.
     async with database(url) as engine, session_factory(engine)() as session:
-        history = messages_for_service(session, rules.service.id, rules.service.numbers, since)
-        return replay(matcher, [past async for past in history])
+        found = messages_for_service(session, rules.service.id, rules.service.numbers, since)
+        history = [past async for past in found]
+        senders = {past.sender for past in history if past.text is not None}
+        prompts = await prompts_by_sender(session, rules.service.id, senders)
+    return replay(rules, history, prompts)
 
 
 def _print_replay(summary: ReplaySummary[PastMessage], rules: ServiceRules, days: float) -> None:
@@ -179,18 +314,44 @@ def _print_replay(summary: ReplaySummary[PastMessage], rules: ServiceRules, days
     print(f"  automatic outcomes these rules would send to review: {summary.newly_review}")
     print(f"  automatic outcomes these rules would change: {summary.different_action}")
     print(f"  unchanged: {total - len(summary.changes)}")
+    print(
+        f"  replies with prompts: {summary.with_prompts}, decided otherwise than without them: "
+        f"{summary.changed_by_prompts}"
+    )
+    print(
+        f"  repeated answers (no second outcome) before: {summary.repeats_before}, with these "
+        f"rules: {summary.repeats_after}"
+    )
     if not summary.changes:
         return
     print("\nchanges:")
     for change in summary.changes:
         past, after = change.message, change.after
-        now = str(after.action) if after.automatic else "review"
         when = past.received_at.astimezone(UTC).strftime("%Y-%m-%d %H:%M")
         text = json.dumps(past.text, ensure_ascii=False)
-        print(f"  {when}  {phone.mask(past.sender)}  {change.before} -> {now}  {text}")
-        print(f"      now: {after.reason}")
+        print(f"  {when}  {phone.mask(past.sender)}  {change.before} -> {change.now}  {text}")
+        print(f"      now: {_reason(after)}")
+        if after.prompt is not None:
+            expects = ", ".join(sorted(after.prompt.expects))
+            print(f"      prompt: {after.prompt.reference}, expects {expects}")
         if change.before == "review" and past.review_reason:
             print(f"      was: {past.review_reason}")
+
+
+def _reason(decided: Route) -> str:
+    """Why a reply is decided as it is: the review's reason, the repeat's, or the rule's (with
+    the prompt it answers)."""
+    from inbound.outcome import Status
+
+    matched, decision = decided.matched, decided.decision
+    if decided.status is Status.REVIEW:
+        return decided.review_reason or "-"
+    if decided.status is Status.REPEAT and matched is not None:
+        return matched.reason
+    reason = decision.reason if decision else "-"
+    if matched is not None and matched.reason != reason:
+        reason += f"; {matched.reason}"
+    return reason
 
 
 # -- schema ---------------------------------------------------------------------------------
@@ -237,7 +398,12 @@ def register(commands: Subcommands) -> None:
     text = "Show what a rule file decides for a reply, and why."
     details = (
         "With --json (or --stdin) each decision is one JSON object with action (manual when a "
-        "person would decide), rule, captures and reason."
+        "person would decide), rule, captures and reason.\n\n"
+        "With --expects the reply is decided as the rules worker decides a reply to a reminder "
+        "(a prompt) sent a minute before it, expecting those actions: an action it doesn't "
+        "expect goes to a person. The output says what the reminder changed; in JSON, action "
+        "is the decision with the reminder, reason the rules' own, and prompt is {reference, "
+        "expects, answered, effect}."
     )
     test = add_command(subcommands, "test", text, details=details)
     test.add_argument("file", type=Path, help="the service's rule file")
@@ -254,13 +420,23 @@ def register(commands: Subcommands) -> None:
         metavar="NUMBER",
         help="the sender's number, checked and shown masked (decisions don't depend on it)",
     )
+    test.add_argument(
+        "--expects",
+        metavar="ACTIONS",
+        help="decide the reply as an answer to a reminder sent just before it that expects "
+        "these actions, comma-separated, e.g. --expects confirm,cancel (any of confirm, cancel, "
+        "change, report, register, follow_up, feedback, reply)",
+    )
     test.add_argument("--json", action="store_true", help="print the decision as one JSON object")
     test.set_defaults(handler=_test)
 
     text = "Run a rule file over stored messages and print what would change."
     details = (
         "Compared with what happened: review items it would handle, automatic outcomes it "
-        "would change. Numbers are shown masked."
+        "would change. Numbers are shown masked.\n\n"
+        "Each reply is decided with the prompts the service had sent its sender, as stored and "
+        "as they stood when the reply arrived (an answer it or a later reply gave is undone); "
+        "the summary says how many replies had prompts. Nothing is written to the database."
     )
     replay_command = add_command(
         subcommands, "replay", text, details=details, reads="Reads INBOUND_DATABASE_URL."

@@ -22,6 +22,7 @@ class PastMessage:
     sender: str
     text: str | None  # None once purged after the service's retention
     received_at: datetime
+    status: str  # processed, review, or repeat (the same answer to a prompt again)
     action: str | None  # the automatic outcome's action; None when it went to review
     rule: str | None
     review_reason: str | None
@@ -47,6 +48,7 @@ async def messages_for_service(
             Message.sender,
             Message.text,
             Message.received_at,
+            Message.status,
             Outcome.action,
             Outcome.rule,
             ReviewItem.reason,
@@ -61,9 +63,19 @@ async def messages_for_service(
     )
     result = await session.stream(query)
     async for row in result:
-        (id_, provider, provider_id, sender, text, received, action, rule, reason, review_rule) = (
-            row
-        )
+        (
+            id_,
+            provider,
+            provider_id,
+            sender,
+            text,
+            received,
+            status,
+            action,
+            rule,
+            reason,
+            review_rule,
+        ) = row
         yield PastMessage(
             id=id_,
             provider=provider,
@@ -71,6 +83,7 @@ async def messages_for_service(
             sender=sender,
             text=text,
             received_at=received,
+            status=status,
             action=action,
             rule=rule if action is not None else review_rule,
             review_reason=reason,

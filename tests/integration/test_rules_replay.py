@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
+from sqlalchemy import select
 
 from inbound.cli import main
 from inbound.message import InboundMessage
@@ -133,6 +134,7 @@ def test_replay_prints_what_the_new_rules_would_change(
     assert "automatic outcomes these rules would send to review: 1" in out
     assert "automatic outcomes these rules would change: 1" in out
     assert "unchanged: 2" in out
+    assert "replies with prompts: 0, decided otherwise than without them: 0" in out
     changes = out.split("changes:")[1]
     assert 'review -> confirm  "👍"' in changes
     assert 'review -> cancel  "cancle"' in changes
@@ -171,3 +173,121 @@ def test_replay_skips_purged_text(
     out = capsys.readouterr().out
     assert "replayed 5 messages" in out
     assert "(1 with text purged, skipped)" in out
+
+
+# Replies in context: the prompts each sender had been sent, stored after the replies were
+# processed (so the old run decided them without prompts, as before prompts existed).
+ALICE, BOB, CAROL, DAVE = SENDER, "+447700900456", "+447700900789", "+447700900321"
+# (id, sender, text, days ago, what the old rules did)
+REPLIES = [
+    ("p-alice-yes", ALICE, "Yes", 2, Status.PROCESSED),  # answered appt-1; still confirm
+    ("p-alice-ok", ALICE, "OK", 1, Status.PROCESSED),  # cancel before; the same answer now
+    ("p-bob", BOB, "no", 2, Status.PROCESSED),  # cancel, but appt-2 expects only confirm
+    ("p-carol", CAROL, "cancle", 2, Status.REVIEW),  # her reminder came after it: cancel
+    ("p-dave", DAVE, "👍", 1, Status.REVIEW),  # his reminder was withdrawn: confirm
+]
+
+
+async def store_replies_and_prompts(database_url: str, old_rules: Path) -> None:
+    from inbound.prompts.matching import Transition
+    from inbound.prompts.model import Prompt
+    from inbound.rules.model import Action
+    from inbound.store.models import Message
+    from inbound.store.prompts import Prompts
+
+    rules = CompiledRules(load_directory(old_rules))
+    now = datetime.now(UTC)
+
+    def prompt(reference: str, to: str, days_ago: float) -> Prompt:
+        sent = now - timedelta(days=days_ago)
+        return Prompt(
+            service="appointments",
+            recipient=to,
+            reference=reference,
+            expects=frozenset({Action.confirm}),
+            sent_at=sent,
+            expires_at=sent + timedelta(days=10),
+        )
+
+    engine = create_engine(database_url)
+    try:
+        sessions = session_factory(engine)
+        for provider_id, sender, text, days_ago, expected in REPLIES:
+            message = stored_message(provider_id, text, days_ago).model_copy(
+                update={"sender": sender}
+            )
+            result = await process_message(sessions, rules, message)
+            assert result.status == expected, (text, result)
+        async with sessions.begin() as session:
+            prompts = Prompts(session)
+            stored = await prompts.upsert(
+                [
+                    prompt("appt-1", ALICE, 3),
+                    prompt("appt-2", BOB, 3),
+                    prompt("appt-3", CAROL, 1),
+                    prompt("appt-9", DAVE, 3),
+                ]
+            )
+            await prompts.withdraw("appointments", "appt-9", DAVE)
+            # Alice's "Yes" answered appt-1, as the rules worker records it.
+            yes = await session.scalar(
+                select(Message).where(Message.provider_message_id == "p-alice-yes")
+            )
+            assert yes is not None
+            before = stored[0].prompt
+            answer = Transition(before, before.answered(Action.confirm, yes.received_at))
+            assert await prompts.record_answer(answer, yes.id)
+    finally:
+        await engine.dispose()
+
+
+async def snapshot(database_url: str) -> list[list[tuple[object, ...]]]:
+    """Every row of the tables a replay reads, to show it wrote nothing."""
+    from inbound.store.models import Message, Outcome, PromptRow, ReviewItem
+
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine)() as session:
+            tables = []
+            for model in (Message, Outcome, ReviewItem, PromptRow):
+                rows = await session.execute(select(model.__table__).order_by(model.id))
+                tables.append([tuple(row) for row in rows])
+            return tables
+    finally:
+        await engine.dispose()
+
+
+def test_replay_decides_each_reply_with_the_prompts_its_sender_had_been_sent(
+    database_url: str,
+    old_rules: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    asyncio.run(store_replies_and_prompts(database_url, old_rules))
+    before = asyncio.run(snapshot(database_url))
+    monkeypatch.setenv("INBOUND_DATABASE_URL", database_url)
+    code = main(["rules", "replay", str(EXAMPLE_RULES / "appointments.yaml")])
+    out = capsys.readouterr().out
+    assert code == 0, out
+    assert "replayed 5 messages" in out
+    assert "replies with prompts: 3, decided otherwise than without them: 2" in out
+    assert "repeated answers (no second outcome) before: 0, with these rules: 1" in out
+    assert "automatic before: 3, with these rules: 3" in out
+    assert "automatic outcomes these rules would send to review: 1" in out
+    assert "unchanged: 1" in out
+    changes = out.split("changes:")[1]
+    # The reply that answered appt-1 is not a repeat of itself: it is unchanged.
+    assert '"Yes"' not in changes
+    assert 'cancel -> repeat  "OK"' in changes
+    assert "now: repeats the answer already given to reminder appt-1: confirm" in changes
+    assert "prompt: appt-1, expects confirm" in changes
+    # Bob's reminder expects only confirm: his "no" goes to a person, who sees which reminder.
+    assert '+44********56  cancel -> review  "no"' in changes
+    assert (
+        "now: not one of the answers this reminder asked for: cancel (reminder appt-2 expects "
+        "confirm)"
+    ) in changes
+    # Carol's reminder was sent after her reply, Dave's was withdrawn: the rules decide.
+    assert '+44********89  review -> cancel  "cancle"' in changes
+    assert '+44********21  review -> confirm  "👍"' in changes
+    assert asyncio.run(snapshot(database_url)) == before  # a replay writes nothing

@@ -10,7 +10,6 @@ import pytest
 
 from inbound.cli import main
 from inbound.rules.load import load_file
-from inbound.rules.match import Matcher
 from inbound.rules.replay import replay
 from inbound.store.history import PastMessage
 from tests.unit.rules.conftest import EXAMPLE, EXAMPLES, WriteRules
@@ -165,6 +164,7 @@ def past(text: str | None, action: str | None, index: int = 0) -> PastMessage:
         sender="+447700900123",
         text=text,
         received_at=datetime(2026, 11, 28, tzinfo=UTC),
+        status="processed" if action else "review",
         action=action,
         rule=action,
         review_reason=None if action else "no rule matched",
@@ -172,7 +172,6 @@ def past(text: str | None, action: str | None, index: int = 0) -> PastMessage:
 
 
 def test_replay_counts_what_would_change() -> None:
-    matcher = Matcher(load_file(EXAMPLE))
     history = [
         past("yes", "confirm", 1),  # unchanged
         past("yesss", None, 2),  # review before, confirm now
@@ -181,7 +180,7 @@ def test_replay_counts_what_would_change() -> None:
         past("Yes?", "confirm", 5),  # automatic before, review now
         past(None, None, 6),  # purged
     ]
-    summary = replay(matcher, history)
+    summary = replay(load_file(EXAMPLE), history)
     assert (summary.replayed, summary.purged) == (5, 1)
     assert (summary.automatic_before, summary.automatic_after) == (3, 3)
     assert (summary.newly_automatic, summary.newly_review, summary.different_action) == (1, 1, 1)
