@@ -1,7 +1,9 @@
 """The whole benchmark in one run on this machine: `make bench` (see bench/README.md).
 
     .venv/bin/python bench/run.py [--quick] [--runs 3] [--seconds 5] [--messages 5000]
-                                  [--soak 100000] [--loader auto|wrk|aiohttp] [--only ingest]
+                                  [--soak 100000] [--loader auto|wrk|aiohttp]
+                                  [--prompts 1000000] [--prompt-import 100000]
+                                  [--only ingest|latency|prompts]
 
 Measures, against baselines measured in the same run with the same load:
   1. HTTP baseline: a minimal aiohttp handler that parses the form and publishes with a confirm;
@@ -9,7 +11,11 @@ Measures, against baselines measured in the same run with the same load:
   3. end to end: N messages pre-loaded on the queue, processed by 1, 2 and 4 `inbound worker`
      processes on PostgreSQL and by one on SQLite (messages a second), against a consumer
      that only acks;
-  4. the rule engine alone, 20 rules (matches a second), against normalise + dict lookup.
+  4. the rule engine alone, 20 rules (matches a second), against normalise + dict lookup;
+  5. prompts (issue 15): a reply's prompt lookup + match among 1,000,000 open prompts against
+     the same with none (p50/p99), end to end with replies to them against the same replies
+     with none, and 100,000 prompts imported by the API and by CSV against the database's own
+     insert of as many.
 Prints a table with each figure, its ratio to its baseline and each process's peak memory, and
 writes bench/results/latest.json. All traffic goes to this machine only.
 """
@@ -23,6 +29,7 @@ import contextlib
 import hashlib
 import hmac
 import json
+import math
 import os
 import platform
 import random
@@ -38,17 +45,18 @@ import time
 import urllib.parse
 import urllib.request
 import uuid
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 import aio_pika
-import asyncpg
+import asyncpg  # type: ignore[import-untyped]
 import fairness
 import latency
+import prompt_bench
 import yaml
 from cryptography.fernet import Fernet
 from load import parse_wrk, wrk_command
@@ -97,6 +105,11 @@ class Plan:
     latency_drain: float = 30.0  # at most this long after a rate for its last callbacks
     fairness_seconds: float = 6.0  # B's traffic in each bench/fairness.py case
     fairness_flood: int = 600  # A's messages sent at once in the flood case
+    prompts: int = 1_000_000  # open prompts loaded for the prompts section
+    prompt_lookups: int = 2_000  # replies whose lookup + match is timed, on each database
+    prompt_runs: int = 3  # end-to-end pairs (with prompts, without), alternated
+    prompt_import: int = 100_000  # prompts imported through the API, and from a CSV file
+    prompt_batch: int = 10_000  # prompts a POST /api/prompts
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -233,10 +246,12 @@ class Proc:
         return self.peak_kib
 
 
-def run_to_end(command: list[str], timeout: float) -> tuple[str, int]:
+def run_to_end(
+    command: list[str], timeout: float, env: dict[str, str] | None = None
+) -> tuple[str, int]:
     """Run a command to completion; its stdout and peak resident memory (KiB), from wait4."""
     with tempfile.TemporaryFile() as out:
-        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE)
+        process = subprocess.Popen(command, stdout=out, stderr=subprocess.PIPE, env=env)
         deadline = time.monotonic() + timeout
         while True:
             pid, status, usage = os.wait4(process.pid, os.WNOHANG)
@@ -302,13 +317,22 @@ class Services:
 
         self.run(purge())
 
-    def preload(self, namespace: str, messages: int, texts: list[str]) -> float:
-        """Publish `messages` distinct messages, confirmed; returns messages a second."""
+    def preload(
+        self,
+        namespace: str,
+        messages: int,
+        texts: list[str],
+        senders: Sequence[str] | None = None,
+    ) -> float:
+        """Publish `messages` distinct messages, confirmed; returns messages a second. From
+        10,000 random numbers, or from `senders` in turn."""
 
         async def preload() -> float:
             await (await self._channel()).close()  # opens the connection if need be
             assert self._connection is not None
-            publisher = await Publisher.open(self._connection, BrokerNames(namespace), 5, 30)
+            # Only .channel() is used, which a plain connection has: the bench never reconnects.
+            connection = cast("aio_pika.abc.AbstractRobustConnection", self._connection)
+            publisher = await Publisher.open(connection, BrokerNames(namespace), 5, 30)
             numbers = random.Random(8)
             started = time.perf_counter()
             batch = 500
@@ -319,7 +343,9 @@ class Services:
                             InboundMessage(
                                 provider="twilio",
                                 provider_message_id=f"SM{uuid.uuid4().hex}",
-                                sender=f"+4477009{numbers.randrange(10_000):05d}"[:13],
+                                sender=senders[i % len(senders)]
+                                if senders
+                                else f"+4477009{numbers.randrange(10_000):05d}"[:13],
                                 recipient=OUR_NUMBER,
                                 text=texts[i % len(texts)],
                                 received_at=datetime.now(UTC),
@@ -341,6 +367,13 @@ class Services:
         url = make_url(self.postgres_url).set(database=name).render_as_string(False)
         migrate(url)
         return url
+
+    def drop_postgres(self, url: str) -> None:
+        """Drop a database `create_postgres` made, now rather than at the end of the run."""
+        name = make_url(url).database
+        if name in self.databases:
+            self.run(self._admin(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
+            self.databases.remove(name)
 
     async def _admin(self, statement: str) -> None:
         dsn = make_url(self.postgres_url).set(drivername="postgresql").render_as_string(False)
@@ -894,18 +927,24 @@ def measure_workers(
     workers: int,
     messages: int,
     timeout: float,
+    database_url: str | None = None,
+    senders: Sequence[str] | None = None,
 ) -> dict[str, Any]:
-    """N messages pre-loaded, then `workers` processes started; time until all are stored."""
+    """N messages pre-loaded, then `workers` processes started; time until all are stored.
+    In a fresh database, or in `database_url` (migrated, perhaps holding earlier runs)."""
     namespace = services.namespace()
     env = inbound_env(base_env, amqp_namespace=namespace, prefetch=str(plan.prefetch))
-    if database == "postgresql":
+    if database_url is not None:
+        url = database_url
+    elif database == "postgresql":
         url = services.create_postgres(lambda u: migrate({**env, "INBOUND_DATABASE_URL": u}))
     else:
         url = f"sqlite+aiosqlite:///{work / f'e2e-{namespace}.db'}"
         migrate({**env, "INBOUND_DATABASE_URL": url})
     env["INBOUND_DATABASE_URL"] = url
-    preload_rate = services.preload(namespace, messages, texts)
+    preload_rate = services.preload(namespace, messages, texts, senders)
     count = services.counter(url)
+    before = count()  # stored by earlier runs in the same database
     procs: list[Proc] = []
     samples: list[tuple[float, int, int]] = []  # (seconds, stored, first worker's RSS in KiB)
     try:
@@ -918,22 +957,28 @@ def measure_workers(
         started = time.perf_counter()
         at_start = count()
         stored = at_start
-        while stored < messages and time.perf_counter() - started < timeout:
+        while stored - before < messages and time.perf_counter() - started < timeout:
             time.sleep(0.05)
             stored = count()
-            samples.append((time.perf_counter() - started, stored, procs[0].rss_kib() or 0))
+            samples.append(
+                (time.perf_counter() - started, stored - before, procs[0].rss_kib() or 0)
+            )
         seconds = time.perf_counter() - started
     finally:
         peaks = [proc.stop() for proc in procs]
     rate = (stored - at_start) / seconds if seconds > 0 else 0.0
+    # Batches the rules worker gave up on and processed one message at a time (a transaction
+    # each): a cause of a low rate that the rate alone doesn't show.
+    one_by_one = sum(proc.stderr.read_text().count("batch_failed_one_by_one") for proc in procs)
     return {
         "workers": workers,
         "messages": messages,
-        "stored": stored,
-        "stored_before_timing": at_start,
+        "stored": stored - before,
+        "stored_before_timing": at_start - before,
         "seconds": seconds,
         "rate": rate,
-        "timed_out": stored < messages,
+        "timed_out": stored - before < messages,
+        "batches_one_by_one": one_by_one,
         "preload_rate": preload_rate,
         "peak_kib": peaks,
         "memory": memory_growth(samples, messages),
@@ -950,6 +995,208 @@ def memory_growth(samples: list[tuple[float, int, int]], messages: int) -> dict[
         "max_after_mib": max(warm) / 1024,
         "growth_mib": (max(warm) - warm[0]) / 1024,
     }
+
+
+def measure_prompts(
+    services: Services,
+    plan: Plan,
+    base_env: dict[str, str],
+    work: Path,
+    texts: list[str],
+    report: Report,
+) -> None:
+    """Issue 15's prompts at scale, on PostgreSQL: `plan.prompts` open prompts loaded, then
+    (a) one reply's prompt lookup + match, p50/p99, against the same on an empty prompts table,
+    interleaved reply by reply; (b) end to end (the e2e section's `measure_workers`: messages
+    pre-loaded on the queue, one `inbound worker`) with every reply from a number that has an
+    open prompt, against the same replies into a database with none, runs alternated. Then the
+    imports (`measure_prompt_import`) in the empty one. Both databases are dropped at the end."""
+    senders = plan.prompt_runs * plan.messages
+    total = max(plan.prompts, senders + plan.prompt_lookups)
+    say(
+        f"prompts: {total:,} open prompts, lookup + match of {plan.prompt_lookups:,} replies, "
+        f"{plan.prompt_runs} x 2 end-to-end runs of {plan.messages:,} messages"
+    )
+    env = inbound_env(base_env)
+    loaded = services.create_postgres(lambda url: migrate({**env, "INBOUND_DATABASE_URL": url}))
+    empty = services.create_postgres(lambda url: migrate({**env, "INBOUND_DATABASE_URL": url}))
+    try:
+        load = services.run(prompt_bench.load(loaded, total, senders))
+        say(
+            f"prompts: {total:,} loaded in {load['seconds']:.1f} s "
+            f"({load['rate']:,.0f} a second, ANALYZE included in the time)"
+        )
+        # Senders among the rest of the loaded prompts (not the end-to-end ones, which stay
+        # open for the runs below), spread over the table.
+        picks = random.Random(15).sample(range(senders, total), plan.prompt_lookups)
+        warmup = max(1, plan.prompt_lookups // 10)
+        numbers = [prompt_bench.other_number(n) for n in picks]
+        lookup = services.run(
+            prompt_bench.lookup_latency(loaded, empty, work / "rules", numbers, warmup)
+        )
+        say(
+            f"prompts: lookup + match p50 {lookup['loaded']['p50_ms']:.3f} ms, p99 "
+            f"{lookup['loaded']['p99_ms']:.3f} ms with {total:,}; p50 "
+            f"{lookup['empty']['p50_ms']:.3f} ms, p99 {lookup['empty']['p99_ms']:.3f} ms with "
+            f"none: {lookup['added_p99_ms']:+.3f} ms at p99 (target: at most +1 ms)"
+        )
+        # Every reply answers its sender's prompt: the most work prompts add (a lookup and the
+        # answer's UPDATE each), with the same outcomes as without prompts.
+        answers = prompt_bench.answers(texts, twenty_rules())
+        runs: dict[str, list[dict[str, Any]]] = {"loaded": [], "empty": []}
+        for index in range(plan.prompt_runs):
+            first = index * plan.messages
+            numbers = [prompt_bench.reply_sender(first + i) for i in range(plan.messages)]
+            order = ("loaded", "empty") if index % 2 == 0 else ("empty", "loaded")
+            for name in order:
+                url = loaded if name == "loaded" else empty
+                before = services.run(prompt_bench.database_counts(url))
+                result = measure_workers(
+                    services,
+                    plan,
+                    base_env,
+                    work,
+                    answers,
+                    "postgresql",
+                    1,
+                    plan.messages,
+                    timeout=120,
+                    database_url=url,
+                    senders=numbers,
+                )
+                after = services.run(prompt_bench.database_counts(url))
+                result["counts"] = {k: v - before.get(k, 0) for k, v in after.items()}
+                runs[name].append(result)
+                say(
+                    f"prompts: end to end, {name} prompts table, run {index + 1}: "
+                    f"{result['rate']:,.0f} msg/s; {result['counts']}; "
+                    f"{result['batches_one_by_one']} batches retried one by one"
+                )
+        services.drop_postgres(loaded)  # 400 MB for a million: gone before the imports
+        # NaN when a run was over before its timing began (a few hundred messages, --quick).
+        ratios = [
+            with_prompts["rate"] / without["rate"] if without["rate"] else math.nan
+            for with_prompts, without in zip(runs["loaded"], runs["empty"], strict=True)
+        ]
+        e2e = {
+            "loaded": statistics.median(r["rate"] for r in runs["loaded"]),
+            "empty": statistics.median(r["rate"] for r in runs["empty"]),
+            "ratio_runs": ratios,
+            "ratio_median": statistics.median(ratios),
+            "answered": sum(r["counts"].get("answered", 0) for r in runs["loaded"]),
+            "runs": runs,
+        }
+        say(
+            "prompts: end to end with / without, each run: "
+            + ", ".join(f"{ratio:.2f}" for ratio in ratios)
+            + f"; median {e2e['ratio_median']:.2f} (target: at least 0.9); "
+            f"{e2e['answered']:,} prompts answered"
+        )
+        report.figures["prompts"] = {
+            "database": "postgresql",
+            "databases": [make_url(url).database for url in (loaded, empty)],  # dropped after
+            "load": load,
+            "lookup": lookup,
+            "end_to_end": e2e,
+        }
+        measure_prompt_import(services, plan, base_env, work, empty, report)
+    finally:
+        for url in (loaded, empty):
+            services.drop_postgres(url)
+
+
+def measure_prompt_import(
+    services: Services,
+    plan: Plan,
+    base_env: dict[str, str],
+    work: Path,
+    database_url: str,
+    report: Report,
+) -> None:
+    """`plan.prompt_import` prompts: through POST /api/prompts of a running `inbound review`
+    in batches of `plan.prompt_batch` with a service token (made as the tests make them, with
+    `inbound tokens add --service`), and with `inbound prompts import`; the prompts table
+    emptied before each. The baseline is the database's own insert of as many prompts
+    (`prompt_bench.load`, generated in the server), in the same table."""
+    count, size = plan.prompt_import, min(plan.prompt_batch, plan.prompt_import)
+    say(f"prompt import: {count:,} prompts by the API ({size:,} a request) and by CSV")
+    services.run(prompt_bench.truncate(database_url))
+    baseline = services.run(prompt_bench.load(database_url, count, 0))
+    services.run(prompt_bench.truncate(database_url))
+    port = free_port()
+    env = inbound_env(
+        base_env,
+        amqp_namespace=services.namespace(),
+        database_url=database_url,
+        host="127.0.0.1",
+        port=str(port),
+        secret_key=Fernet.generate_key().decode(),
+    )
+    made = subprocess.run(
+        [INBOUND, "tokens", "add", "--service", prompt_bench.SERVICE, "--name", "bench"],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    if made.returncode != 0:
+        raise RuntimeError(f"inbound tokens add failed: {made.stderr[-2000:]}")
+    token = made.stdout.strip()
+    bodies = prompt_bench.api_batches(count, size)
+    review = Proc.start("prompts-review", [INBOUND, "review"], env, work, ready="listening on")
+    batch_seconds = []
+    try:
+        started = time.perf_counter()
+        for body in bodies:
+            sent = time.perf_counter()
+            request = urllib.request.Request(
+                f"http://127.0.0.1:{port}/api/prompts",
+                data=body,
+                headers={"Authorization": f"Bearer {token}", "Content-Type": "application/json"},
+                method="POST",
+            )
+            with urllib.request.urlopen(request, timeout=300) as answer:  # noqa: S310
+                stored = json.load(answer)
+            batch_seconds.append(time.perf_counter() - sent)
+            if len(stored) != len(json.loads(body)):
+                raise RuntimeError(f"POST /api/prompts stored {len(stored)} of a batch")
+        api_seconds = time.perf_counter() - started
+    finally:
+        report.peak(review.name, review.stop())
+    api_stored = services.run(prompt_bench.prompt_count(database_url))
+    if api_stored != count:
+        raise RuntimeError(f"POST /api/prompts left {api_stored:,} prompts, not {count:,}")
+    services.run(prompt_bench.truncate(database_url))
+    csv_file = work / "prompts.csv"
+    prompt_bench.write_csv(csv_file, count)
+    started = time.perf_counter()
+    output, peak = run_to_end(
+        [INBOUND, "prompts", "import", prompt_bench.SERVICE, str(csv_file)],
+        timeout=600,
+        env=env,
+    )
+    csv_seconds = time.perf_counter() - started
+    report.peak("inbound prompts import", peak)
+    if f"{count:,} new" not in output:
+        raise RuntimeError(f"inbound prompts import said: {output[-500:]}")
+    figure = {
+        "prompts": count,
+        "batch": size,
+        "baseline": baseline,
+        "api": {
+            "seconds": api_seconds,
+            "rate": count / api_seconds,
+            "batch_seconds": batch_seconds,
+        },
+        "csv": {"seconds": csv_seconds, "rate": count / csv_seconds, "said": output.strip()},
+    }
+    report.figures["prompt_import"] = figure
+    for how in ("api", "csv"):
+        say(
+            f"prompt import by {how}: {count:,} in {figure[how]['seconds']:.1f} s, "
+            f"{figure[how]['rate']:,.0f} a second (target: under 60 s)"
+        )
 
 
 def measure_rules(plan: Plan, report: Report) -> None:
@@ -1002,6 +1249,8 @@ def rows(report: Report) -> list[dict[str, Any]]:
         out += latency_rows(f["latency"])
     if "fairness" in f:
         out += fairness_rows(f["fairness"])
+    if "prompts" in f:
+        out += prompt_rows(f["prompts"], f["prompt_import"])
     if "baseline_http" not in f:  # --only latency
         return out
     base, ingest = f["baseline_http"], f["ingest"]
@@ -1112,6 +1361,73 @@ def latency_rows(figure: dict[str, Any]) -> list[dict[str, Any]]:
     return out
 
 
+def prompt_rows(figure: dict[str, Any], imports: dict[str, Any]) -> list[dict[str, Any]]:
+    """Lookup + match p99 and end-to-end rate with the loaded prompts, each against the same
+    with none; the imports' rates against the database's own insert of as many prompts."""
+    lookup, e2e, load = figure["lookup"], figure["end_to_end"], figure["load"]
+    total = f"{load['prompts']:,}"
+    out = [
+        {
+            "figure": "prompt lookup + match p99, none",
+            "value": 1000 * lookup["empty"]["p99_ms"],
+            "unit": "us",
+            "ratio": 1.0,
+            "peak_mib": None,
+            "note": f"p50 {lookup['empty']['p50_ms']:.3f} ms; {lookup['replies']:,} replies",
+        },
+        {
+            "figure": f"prompt lookup + match p99, {total} open",
+            "value": 1000 * lookup["loaded"]["p99_ms"],
+            "unit": "us",
+            "ratio": lookup["p99_ratio"],
+            "peak_mib": None,
+            "note": f"{lookup['loaded']['p99_ms']:.3f} ms, p50 {lookup['loaded']['p50_ms']:.3f} "
+            f"ms; added p99 {lookup['added_p99_ms']:+.3f} ms (target <= +1 ms); "
+            f"{lookup['index_scans']:,} index scans; loaded in {load['seconds']:.1f} s",
+        },
+        {
+            "figure": "end to end postgresql, 1 worker, no prompts",
+            "value": e2e["empty"],
+            "unit": "msg/s",
+            "ratio": 1.0,
+            "peak_mib": None,
+            "note": f"median of {len(e2e['ratio_runs'])} runs, alternated with the next",
+        },
+        {
+            "figure": f"end to end, replies to {total} prompts",
+            "value": e2e["loaded"],
+            "unit": "msg/s",
+            "ratio": e2e["ratio_median"],
+            "peak_mib": None,
+            "note": "ratio each run "
+            + ", ".join(f"{r:.2f}" for r in e2e["ratio_runs"])
+            + f" (target >= 0.9); {e2e['answered']:,} prompts answered",
+        },
+        {
+            "figure": "prompt insert, database alone",
+            "value": imports["baseline"]["rate"],
+            "unit": "prompt/s",
+            "ratio": 1.0,
+            "peak_mib": None,
+            "note": f"{imports['prompts']:,} in {imports['baseline']['insert_seconds']:.1f} s "
+            "(INSERT ... SELECT generate_series)",
+        },
+    ]
+    for how, name in (("api", f"POST /api/prompts x{imports['batch']:,}"), ("csv", "CSV")):
+        out.append(
+            {
+                "figure": f"prompt import, {name}",
+                "value": imports[how]["rate"],
+                "unit": "prompt/s",
+                "ratio": imports[how]["rate"] / imports["baseline"]["rate"],
+                "peak_mib": None,
+                "note": f"{imports['prompts']:,} in {imports[how]['seconds']:.1f} s "
+                "(target < 60 s)",
+            }
+        )
+    return out
+
+
 def fairness_rows(figure: dict[str, Any]) -> list[dict[str, Any]]:
     """Service B's callback p99 in each case; ratio to its p99 with no fault (target <= 2)."""
     quiet = figure["quiet"]["b_p99_ms"]
@@ -1175,6 +1491,10 @@ def plan_from(args: argparse.Namespace) -> Plan:
             latency_drain=15.0,
             fairness_seconds=2.0,
             fairness_flood=100,
+            prompts=args.prompts or 20_000,
+            prompt_lookups=200,
+            prompt_runs=1,
+            prompt_import=args.prompt_import or 20_000,
         )
     return Plan(
         runs=args.runs,
@@ -1187,6 +1507,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
         prefetch=args.prefetch,
         soak=args.soak,
         latency_seconds=args.latency_seconds or 12.0,
+        prompts=args.prompts or 1_000_000,
+        prompt_import=args.prompt_import or 100_000,
     )
 
 
@@ -1219,21 +1541,32 @@ def main() -> None:
         help="length of each offered rate in the webhook -> callback section (12; --quick 1.5)",
     )
     parser.add_argument(
+        "--prompts", type=int, default=0, help="open prompts loaded (1,000,000; --quick 20,000)"
+    )
+    parser.add_argument(
+        "--prompt-import",
+        type=int,
+        default=0,
+        help="prompts imported by the API and by CSV (100,000; --quick 20,000)",
+    )
+    parser.add_argument(
         "--amqp-url",
         default=os.environ.get("INBOUND_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
     )
     parser.add_argument(
         "--postgres-url",
-        default=os.environ.get(
-            "INBOUND_BENCH_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
+        default=os.environ.get("INBOUND_BENCH_DATABASE_URL")
+        or os.environ.get(
+            "INBOUND_TEST_DATABASE_URL", "postgresql+asyncpg://postgres@127.0.0.1:5432/test"
         ),
     )
     parser.add_argument(
         "--only",
-        choices=["all", "ingest", "latency"],
+        choices=["all", "ingest", "latency", "prompts"],
         default="all",
         help="ingest: only the HTTP baseline and ingest (written to results/ingest.json); "
-        "latency: only webhook -> callback (results/latency.json)",
+        "latency: only webhook -> callback (results/latency.json); prompts: only the prompt "
+        "lookup, end to end with prompts and the imports (results/prompts.json)",
     )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
@@ -1251,6 +1584,9 @@ def main() -> None:
         return
     if args.only == "latency":
         latency_only(args, plan, loader)
+        return
+    if args.only == "prompts":
+        prompts_only(args, plan, loader)
         return
 
     started = time.perf_counter()
@@ -1284,6 +1620,7 @@ def main() -> None:
             services, plan, base_env, work, texts, "sqlite", 1, plan.messages, timeout=120
         )
         report.figures["end_to_end"] = e2e
+        measure_prompts(services, plan, base_env, work, texts, report)
         if plan.soak:
             say(f"soak: postgresql, 1 worker, {plan.soak} messages")
             report.figures["soak"] = measure_workers(
@@ -1352,6 +1689,15 @@ def latency_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
     report = Report()
     with workspace(args) as (services, base_env, work):
         measure_latency(services, plan, base_env, work, report)
+    publish(report, args.output, plan, loader, started)
+
+
+def prompts_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
+    """`--only prompts`: the prompts section alone (lookup, end to end, imports)."""
+    started = time.perf_counter()
+    report = Report()
+    with workspace(args) as (services, base_env, work):
+        measure_prompts(services, plan, base_env, work, replies(), report)
     publish(report, args.output, plan, loader, started)
 
 
