@@ -164,8 +164,9 @@ def rows(traced: Mapping[str, Any]) -> list[tuple[str, str]]:
         lines.append(("action", f"{traced['action']} (rule {traced['rule']})"))
         lines.extend((key, value) for key, value in traced["captures"].items())
     if traced.get("prompt") or traced.get("prompt_match"):
-        reference = traced.get("prompt") or "(a prompt since purged)"
-        lines.append(("prompt", f"{reference}: {traced.get('prompt_match') or ''}".rstrip(": ")))
+        lines.append(("prompt", traced.get("prompt") or "(a prompt since purged)"))
+        if traced.get("prompt_match"):
+            lines.append(("matched", traced["prompt_match"]))
     if traced["review"]:
         review = traced["review"]
         item = f"item #{review['id']}, " if review.get("id") is not None else ""

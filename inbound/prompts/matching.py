@@ -112,7 +112,12 @@ def match_reply(
     # safe, but the reviewer is shown the prompt it most likely answers.
     if action is None:
         prompt = _likely(live, named, received_at)
-        return _review(proposed.reason, prompt, () if prompt else tuple(live))
+        reason = proposed.reason
+        if prompt is not None:
+            reason += f"; most likely about reminder {prompt.reference}"
+        elif live:
+            reason += f"; reminders sent to this number: {_references(live)}"
+        return _review(reason, prompt, () if prompt else tuple(live))
     # 4. No prompt at all: the service chose what such replies get.
     if not live:
         if settings.without_prompt is WithoutPrompt.REVIEW:

@@ -190,7 +190,7 @@ def test_trace_names_the_prompt_a_reply_answered(trace_env: dict[str, str], tmp_
     assert (record["status"], record["action"]) == ("processed", "confirm")
     assert record["prompt"] == "appt-8812"
     assert record["prompt_match"] == "answers reminder appt-8812: confirm"
-    assert "answers reminder appt-8812: confirm" in shown.stdout
+    assert "matched   answers reminder appt-8812: confirm" in shown.stdout
     # Sent again, the same answer is stored and traced, with nothing done a second time.
     again = f"trace-{uuid.uuid4().hex[:8]}"
     with serving(trace_env, tmp_path / "server-2"):

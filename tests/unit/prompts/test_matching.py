@@ -118,7 +118,15 @@ CASES = [
     ),
     # -- review from the rules ------------------------------------------------------------------
     pytest.param(
-        Case(1, rules(None), ONE, Verdict.REVIEW, None, "appt-8812", reason="no rule matched"),
+        Case(
+            1,
+            rules(None),
+            ONE,
+            Verdict.REVIEW,
+            None,
+            "appt-8812",
+            reason="no rule matched; most likely about reminder appt-8812",
+        ),
         id="a reply the rules send to review stays review and records the likely reminder",
     ),
     pytest.param(
@@ -138,7 +146,7 @@ CASES = [
             rules(None),
             TWO,
             Verdict.REVIEW,
-            reason="no rule matched",
+            reason="no rule matched; reminders sent to this number: appt-8812, appt-9931",
             candidates=("appt-8812", "appt-9931"),
         ),
         id="a review with two open reminders relates to neither and lists both",
