@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
+from inbound.conversation import THREAD_LIMIT, EntryKind
 from inbound.prompts import intake
 from inbound.providers.base import Provider
 from inbound.providers.generic import GenericPayload
@@ -19,6 +20,7 @@ from inbound.review.decisions import (
     WRITTEN_PATTERN,
 )
 from inbound.review.parameters import CURSOR_PATTERN, MAX_ITEM_ID, SERVICE_PATTERN
+from inbound.states import ActionState
 from inbound.store.review import STATES
 
 _ERROR = {
@@ -189,6 +191,25 @@ def _review_api() -> dict[str, Any]:
                     "200": {
                         "description": "The item.",
                         "content": _json({"$ref": "#/components/schemas/ReviewItemDetail"}),
+                    },
+                    **refused,
+                },
+            }
+        },
+        "/api/conversations/{item}": {
+            "get": {
+                "operationId": "review_conversation",
+                "summary": "The conversation of the item's service with its sender, oldest "
+                "first: prompts sent, replies received, texts sent back (automatic and by "
+                "caseworkers, with their delivery), outcomes and decisions; the newest "
+                f"{THREAD_LIMIT} entries (`more` when there are older ones), and the prompts "
+                "still open.",
+                "security": [{"token": []}],
+                "parameters": [item],
+                "responses": {
+                    "200": {
+                        "description": "The conversation.",
+                        "content": _json({"$ref": "#/components/schemas/Conversation"}),
                     },
                     **refused,
                 },
@@ -446,6 +467,11 @@ def _review_schemas() -> dict[str, Any]:
             "created_at": stamp,
             "claimed_by": {"type": ["integer", "null"]},
             "decision": nullable_text,
+            "prompt_reference": {
+                **nullable_text,
+                "description": "The reference of the prompt the message answered or most "
+                "likely relates to; null when none.",
+            },
             "message": {
                 "type": "object",
                 "required": ["provider", "id", "from", "text", "received_at"],
@@ -518,4 +544,89 @@ def _review_schemas() -> dict[str, Any]:
             "next_after": {"type": ["string", "null"], "pattern": CURSOR_PATTERN},
         },
     }
-    return {"ReviewItem": item, "ReviewItemDetail": detail, "ReviewQueuePage": page}
+    return {
+        "ReviewItem": item,
+        "ReviewItemDetail": detail,
+        "ReviewQueuePage": page,
+        "Conversation": _conversation_schema(),
+    }
+
+
+def _conversation_schema() -> dict[str, Any]:
+    """What GET /api/conversations/{item} answers."""
+    nullable_text = {"type": ["string", "null"]}
+    nullable_id = {"type": ["integer", "null"]}
+    stamp = {"type": "string", "format": "date-time"}
+    actions = {"type": "array", "items": {"type": "string"}}
+    fields: dict[str, Any] = {
+        "kind": {
+            "type": "string",
+            "enum": [kind.value for kind in EntryKind],
+            "description": "prompt: the service asked; received: a text from the number; "
+            "auto_reply / caseworker_reply: a text sent to it; outcome: a rule's automatic "
+            "outcome; decision: a caseworker's decision (an action, or dismissed).",
+        },
+        "at": {
+            **stamp,
+            "description": "When: prompts when sent, texts received when inbound "
+            "accepted them, the rest when recorded.",
+        },
+        "text": {**nullable_text, "description": "The words sent or received."},
+        "text_missing": {
+            **nullable_text,
+            "enum": ["text not stored", "text purged", None],
+            "description": "Why `text` is null: a prompt sent without its text (or purged), "
+            "or a text purged after the retention period.",
+        },
+        "reference": {
+            **nullable_text,
+            "description": "The prompt's reference: its own, or the one a reply, outcome or "
+            "decision concerns.",
+        },
+        "message_id": nullable_id,
+        "item_id": {**nullable_id, "description": "The review item of the message, if any."},
+        "action": {**nullable_text, "description": "Outcome or decision; a prompt's answer."},
+        "rule": nullable_text,
+        "delivery": {
+            "type": ["string", "null"],
+            "enum": [state.value for state in ActionState] + [None],
+            "description": "Texts sent: whether delivered.",
+        },
+        "by": {**nullable_text, "description": "The caseworker (email), when known."},
+        "note": {
+            **nullable_text,
+            "description": "A decision's note (e.g. why dismissed), how a reply was matched "
+            "to its prompt, why a text was not sent, or a prompt's state when not open.",
+        },
+        "expects": {**actions, "description": "Prompts: the answers asked for."},
+        "expires_at": {"type": ["string", "null"], "format": "date-time"},
+    }
+    entry = {"type": "object", "required": list(fields), "properties": fields}
+    open_prompt = {
+        "type": "object",
+        "required": ["reference", "expects", "sent_at", "expires_at", "expired"],
+        "properties": {
+            "reference": {"type": "string"},
+            "expects": actions,
+            "sent_at": stamp,
+            "expires_at": stamp,
+            "expired": {"type": "boolean", "description": "Past expires_at: too late to answer."},
+        },
+    }
+    return {
+        "type": "object",
+        "required": ["item", "service", "number", "entries", "more", "limit", "open_prompts"],
+        "properties": {
+            "item": {"type": "integer"},
+            "service": nullable_text,
+            "number": {"type": "string", "description": "The sender, masked."},
+            "entries": {"type": "array", "items": entry},
+            "more": {"type": "boolean", "description": "Older entries were left out."},
+            "limit": {"type": "integer"},
+            "open_prompts": {
+                "type": "array",
+                "items": open_prompt,
+                "description": "Soonest to expire first; expired ones last.",
+            },
+        },
+    }

@@ -17,6 +17,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound import phone
+from inbound.conversation import Entry, EntryKind, OpenPrompt
 from inbound.logs import get_logger
 from inbound.review import auth, parameters, prompts_api
 from inbound.review.decisions import (
@@ -150,7 +151,7 @@ def _invalid(status: int, field: str, message: str) -> web.Response:
     return web.json_response(body, status=status)
 
 
-def _item_json(item: Any, message: Any) -> dict[str, Any]:
+def _item_json(item: Any, message: Any, reference: str | None) -> dict[str, Any]:
     return {
         "id": item.id,
         "service": item.service_id,
@@ -160,6 +161,7 @@ def _item_json(item: Any, message: Any) -> dict[str, Any]:
         "created_at": item.created_at.isoformat(),
         "claimed_by": item.claimed_by,
         "decision": item.decision,
+        "prompt_reference": reference,
         "message": {
             "provider": message.provider,
             "id": message.provider_message_id,
@@ -193,13 +195,16 @@ async def queue(request: web.Request) -> web.StreamResponse:
     except BadParameter as bad:
         return _invalid(400, bad.name, bad.why)
     try:
-        page = await request.app[DESK].queue(scope, wanted, request.remote)
+        shown = await request.app[DESK].queue(scope, wanted, request.remote)
     except NotFound:
         return _error(404, "not_found", "no such service among yours")
+    page = shown.page
     next_after = parameters.cursor(page.next_after) if page.next_after is not None else None
     return web.json_response(
         {
-            "items": [_item_json(row.item, row.message) for row in page.rows],
+            "items": [
+                _item_json(row.item, row.message, shown.reference(row.message)) for row in page.rows
+            ],
             "counts": page.counts,
             "next_after": next_after,
         }
@@ -234,7 +239,15 @@ async def item(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return _error(404, "not_found", "no such item")
     view = detail.view
-    body = _item_json(view.item, view.message)
+    reference = next(
+        (
+            entry.reference
+            for entry in detail.conversation.entries
+            if entry.kind is EntryKind.RECEIVED and entry.message_id == view.message.id
+        ),
+        None,
+    )
+    body = _item_json(view.item, view.message, reference)
     body["conversation"] = [
         {
             "id": message.provider_message_id,
@@ -251,6 +264,63 @@ async def item(request: web.Request) -> web.StreamResponse:
     ]
     body["reply"] = _reply_json(detail)
     return web.json_response(body)
+
+
+def _stamp(when: datetime | None) -> str | None:
+    return when.isoformat() if when is not None else None
+
+
+def _entry_json(entry: Entry) -> dict[str, Any]:
+    """One line of a conversation; every field present, null where it doesn't apply."""
+    return {
+        "kind": entry.kind.value,
+        "at": entry.at.isoformat(),
+        "text": entry.text,
+        "text_missing": entry.missing_text if entry.text is None else None,
+        "reference": entry.reference,
+        "message_id": entry.message_id,
+        "item_id": entry.item_id,
+        "action": entry.action,
+        "rule": entry.rule,
+        "delivery": entry.delivery,
+        "by": entry.by,
+        "note": entry.note,
+        "expects": list(entry.expects),
+        "expires_at": _stamp(entry.expires_at),
+    }
+
+
+def _open_prompt_json(prompt: OpenPrompt) -> dict[str, Any]:
+    return {
+        "reference": prompt.reference,
+        "expects": list(prompt.expects),
+        "sent_at": prompt.sent_at.isoformat(),
+        "expires_at": prompt.expires_at.isoformat(),
+        "expired": prompt.expired,
+    }
+
+
+async def conversation(request: web.Request) -> web.StreamResponse:
+    """The thread of an item's service with its sender: prompts, replies both ways, outcomes
+    and decisions, oldest first (the newest 200), and the prompts still open."""
+    try:
+        found = await request.app[DESK].conversation(
+            request[SCOPE], _item_id(request), request.remote
+        )
+    except NotFound:
+        return _error(404, "not_found", "no such item")
+    thread = found.conversation
+    return web.json_response(
+        {
+            "item": found.item_id,
+            "service": found.service_id,
+            "number": phone.mask(found.number),
+            "entries": [_entry_json(entry) for entry in thread.entries],
+            "more": thread.more,
+            "limit": thread.limit,
+            "open_prompts": [_open_prompt_json(prompt) for prompt in thread.open_prompts],
+        }
+    )
 
 
 class _BodyInvalid(Exception):
@@ -326,6 +396,7 @@ def api_app(desk: Desk) -> web.Application:
     app[DESK] = desk
     app.router.add_get("/queue", queue)
     app.router.add_get("/items/{item}", item)
+    app.router.add_get("/conversations/{item}", conversation)
     app.router.add_post("/items/{item}/{action}", act)
     prompts_api.add_routes(app, desk)
     return app

@@ -17,18 +17,20 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound import phone
 from inbound.actions.effects import EffectPolicy, caseworker_reply
 from inbound.actions.outbox import Outbox, record_action, record_outcome_effects, sender_history
+from inbound.conversation import Conversation, caseworker_token
 from inbound.review import decisions
 from inbound.review.decisions import REPLY_WINDOW, Act, Refused, ReplyRoom
 from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
 from inbound.store.actions import Actions, OptOuts
+from inbound.store.conversations import Conversations
 from inbound.store.messages import Messages
 from inbound.store.models import Message, Outcome, ReviewItem
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope
 
-__all__ = ["Desk", "ItemDetail", "NotFound", "Refused"]
+__all__ = ["ConversationView", "Desk", "ItemDetail", "NotFound", "QueueView", "Refused"]
 
 # The default of INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR.
 CASEWORKER_REPLY_CAP = 5
@@ -45,6 +47,29 @@ class ItemDetail:
     view: ItemView
     replies: ReplyRoom
     reply_refusal: str | None  # why a reply can't be sent now; None when it can
+    conversation: Conversation  # the service's thread with the sender
+
+
+@dataclass(frozen=True)
+class ConversationView:
+    """The thread of an item's service with its sender."""
+
+    item_id: int
+    service_id: str | None
+    number: str  # the sender, in full: callers mask it where they must
+    conversation: Conversation
+
+
+@dataclass(frozen=True)
+class QueueView:
+    """A page of the queue, and the reference of the prompt each item's message relates to."""
+
+    page: QueuePage
+    references: Mapping[int, str]  # message id -> prompt reference
+
+    def reference(self, message: Message) -> str | None:
+        """The reference of the prompt `message` relates to, if any."""
+        return self.references.get(message.id)
 
 
 @dataclass
@@ -58,7 +83,7 @@ class Desk:
     reply_cap_per_hour: int = CASEWORKER_REPLY_CAP  # a caseworker's texts to one number
     events: SecurityEvents = field(default_factory=SecurityEvents.unexported)  # log and metrics
 
-    async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueuePage:
+    async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueueView:
         async with self.sessions.begin() as session:
             if wanted.service is not None and not scope.can_see(wanted.service):
                 await Audit(session).record(
@@ -76,7 +101,16 @@ class Desk:
             await Audit(session).record(
                 "view_queue", user_id=scope.user_id, service_id=wanted.service, address=address
             )
-            return page
+            related = {row.message.id: row.message.prompt_id for row in page.rows}
+            found = await Conversations(session).references(
+                {prompt_id for prompt_id in related.values() if prompt_id is not None}
+            )
+            references = {
+                message_id: found[prompt_id]
+                for message_id, prompt_id in related.items()
+                if prompt_id is not None and prompt_id in found
+            }
+            return QueueView(page, references)
 
     async def view(self, scope: Scope, item_id: int, address: str | None) -> ItemDetail:
         async with self.sessions.begin() as session:
@@ -92,15 +126,42 @@ class Desk:
                 address=address,
             )
             sender, service_id = found.message.sender, found.item.service_id
+            now = datetime.now(UTC)
+            thread = await Conversations(session).thread(
+                service_id, sender, recipient=found.message.recipient, now=now
+            )
             if service_id is None:
                 room = ReplyRoom(self.reply_cap_per_hour, 0, None)
-                return ItemDetail(found, room, "no service owns the number this was sent to")
-            now = datetime.now(UTC)
+                refused = "no service owns the number this was sent to"
+                return ItemDetail(found, room, refused, thread)
             sent = await Actions(session).replies_since(service_id, sender, now - REPLY_WINDOW)
             room = await self._reply_room(session, service_id, sender, sent, now)
             opted_out = await OptOuts(session).is_opted_out(service_id, sender)
             refusal = decisions.reply_refusal(phone.is_e164(sender), opted_out, room, now)
-            return ItemDetail(found, room, refusal)
+            return ItemDetail(found, room, refusal, thread)
+
+    async def conversation(
+        self, scope: Scope, item_id: int, address: str | None
+    ) -> ConversationView:
+        """The thread of the item's service with its sender (audited like viewing the item)."""
+        async with self.sessions.begin() as session:
+            item = await ReviewQueue(session).get(scope, item_id)
+            if item is None:
+                await self._denied(session, scope, item_id, "conversation", address)
+            assert item is not None
+            message = await session.get(Message, item.message_id)
+            assert message is not None
+            await Audit(session).record(
+                "view_conversation",
+                user_id=scope.user_id,
+                service_id=item.service_id,
+                item_id=item_id,
+                address=address,
+            )
+            thread = await Conversations(session).thread(
+                item.service_id, message.sender, recipient=message.recipient, now=datetime.now(UTC)
+            )
+            return ConversationView(item.id, item.service_id, message.sender, thread)
 
     async def claim(self, scope: Scope, item_id: int, address: str | None) -> None:
         async with self.sessions.begin() as session:
@@ -178,7 +239,8 @@ class Desk:
             )
             if reason is not None:
                 raise Refused(reason)
-            planned = caseworker_reply(service_id, message, text, uuid.uuid4().hex)
+            token = caseworker_token(scope.user_id, uuid.uuid4().hex)
+            planned = caseworker_reply(service_id, message, text, token)
             ids = await record_action(session, service_id, message.id, planned)
             await self._audit(session, scope, item, Act.REPLY, address)
         await self.outbox.hand_over(ids)

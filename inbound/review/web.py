@@ -85,16 +85,23 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     except BadParameter as bad:
         return bad_request(request, f"The queue can't be shown for {bad.name}=: {bad.why}.")
     try:
-        page = await request.app[WEB].desk.queue(scope, wanted, client_address(request))
+        shown = await request.app[WEB].desk.queue(scope, wanted, client_address(request))
     except NotFound:
         return render(request, "not_found.html", 404)
+    page = shown.page
     next_query = None
     if page.next_after is not None:
         params = {k: v for k, v in request.query.items() if k != "after"}
         params["after"] = parameters.cursor(page.next_after)
         next_query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
     return render(
-        request, "queue.html", page=page, wanted=wanted, next_query=next_query, states=STATES
+        request,
+        "queue.html",
+        page=page,
+        prompt_of=shown.reference,
+        wanted=wanted,
+        next_query=next_query,
+        states=STATES,
     )
 
 
@@ -116,6 +123,7 @@ async def item_page(
         "item.html",
         status,
         view=detail.view,
+        conversation=detail.conversation,
         replies=detail.replies,
         reply_refusal=detail.reply_refusal,
         max_reply=MAX_REPLY,

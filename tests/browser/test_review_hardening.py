@@ -112,19 +112,18 @@ async def test_a_right_to_left_override_in_a_message_leaves_the_labels_beside_it
     await page.get_by_role("button", name="Add note").click()
     await page.get_by_role("status").filter(has_text="Done: note added").wait_for()
     await shots(page, "hostile-item-1280")
-    for part in (".conversation li:not(.current)", ".notes"):
-        name = "rlo-message" if "conversation" in part else "rlo-note"
-        await page.locator(part).screenshot(path=str(ARTIFACTS / f"{name}.png"))
+    earlier = page.locator(".thread li.received:not([aria-current])")
+    for part, name in ((earlier, "rlo-message"), (page.locator(".notes"), "rlo-note")):
+        await part.screenshot(path=str(ARTIFACTS / f"{name}.png"))
 
-    # In the conversation, the page's label after the overridden message ("review: open")
-    # still reads left to right, and so does the date before it.
-    earlier = page.locator(".conversation li").filter(has_text="Thanks")
+    # In the conversation, the page's words after the overridden message (the link to its
+    # item) still read left to right, and so does the heading before it.
     fate = earlier.locator(".fate")
-    assert (await fate.inner_text()).strip() == "review: open"
-    assert await reads_left_to_right(page, ".conversation li:not(.current) .fate")
-    assert await reads_left_to_right(page, ".conversation li:not(.current) .when")
+    assert (await fate.inner_text()).strip().startswith("Item #")
+    assert await reads_left_to_right(page, ".thread li.received:not([aria-current]) .fate")
+    assert await reads_left_to_right(page, ".thread li.received:not([aria-current]) .when")
     # The message itself is isolated in an element of its own, its direction its own.
-    isolated = earlier.locator("bdi")
+    isolated = earlier.locator(".said bdi")
     assert (await isolated.inner_text()).startswith("Thanks")
     # The note's author, before its overridden text, reads left to right too.
     assert await reads_left_to_right(page, ".notes li .when")

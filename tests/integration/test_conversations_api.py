@@ -1,0 +1,118 @@
+"""GET /api/conversations/{item} and the queue's prompt references, over real HTTP to a running
+inbound (SQLite and PostgreSQL), with a conversation seeded through the store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+
+from inbound.config import Settings
+from inbound.store.users import Users
+from tests.integration.review_support import ALPHA_NUMBER, Desk, review_desk
+from tests.integration.test_actions import CALLBACK_SECRET
+from tests.support.browser import add_item
+from tests.support.conversations import NUMBER, REMINDER, Seeded, seed_conversation
+
+
+@pytest.fixture(autouse=True)
+def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
+
+
+@pytest.fixture
+async def desk(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
+    async with review_desk(settings, tmp_path) as started:
+        yield started
+
+
+async def seeded(desk: Desk) -> Seeded:
+    async with desk.stack.sessions() as session:
+        user = await Users(session).by_email(desk.caseworker.email)
+    assert user is not None
+    return await seed_conversation(
+        desk.stack.sessions, "alpha", ALPHA_NUMBER, caseworker_id=user.id
+    )
+
+
+async def test_the_conversation_of_an_item_is_the_thread_with_its_number(desk: Desk) -> None:
+    seed = await seeded(desk)
+    url = desk.stack.base_url + f"/api/conversations/{seed.item}"
+    async with desk.stack.http.get(url, headers=desk.api_headers) as response:
+        assert response.status == 200
+        assert response.headers["Cache-Control"] == "no-store"
+        text = await response.text()
+    body = json.loads(text)
+    assert (body["item"], body["service"], body["limit"], body["more"]) == (
+        seed.item,
+        "alpha",
+        200,
+        False,
+    )
+    assert NUMBER not in text
+    assert body["number"].startswith("+44")
+    assert "*" in body["number"]
+    kinds = [entry["kind"] for entry in body["entries"]]
+    assert kinds == [
+        "received",
+        "caseworker_reply",
+        "decision",
+        "prompt",
+        "received",
+        "outcome",
+        "auto_reply",
+        "prompt",
+        "received",
+    ]
+    entries = body["entries"]
+    assert entries[1]["by"] == desk.caseworker.email
+    assert entries[1]["delivery"] == "delivered"
+    assert (entries[2]["action"], entries[2]["note"]) == ("dismissed", "answered by text")
+    assert (entries[3]["text"], entries[3]["reference"]) == (REMINDER, "appt-8812")
+    assert entries[3]["expects"] == ["cancel", "confirm"]
+    assert (entries[5]["action"], entries[5]["rule"], entries[5]["reference"]) == (
+        "confirm",
+        "confirm",
+        "appt-8812",
+    )
+    assert (entries[7]["text"], entries[7]["text_missing"]) == (None, "text not stored")
+    assert (entries[-1]["item_id"], entries[-1]["reference"]) == (seed.item, "appt-9001")
+    assert [(p["reference"], p["expired"]) for p in body["open_prompts"]] == [("appt-9001", False)]
+
+
+async def test_an_item_of_another_service_is_a_404_exactly_like_a_missing_one(
+    desk: Desk,
+) -> None:
+    await seeded(desk)
+    others = await add_item(desk.stack.sessions, "beta", "beta's item", sender=NUMBER)
+    answers = []
+    for item in (others, 987654, "abc"):
+        url = desk.stack.base_url + f"/api/conversations/{item}"
+        async with desk.stack.http.get(url, headers=desk.api_headers) as response:
+            answers.append((response.status, await response.text()))
+    assert answers[0] == answers[1] == answers[2]
+    assert answers[0][0] == 404
+    assert json.loads(answers[0][1])["error"]["code"] == "not_found"
+
+
+async def test_the_conversation_needs_a_personal_token(desk: Desk) -> None:
+    seed = await seeded(desk)
+    url = desk.stack.base_url + f"/api/conversations/{seed.item}"
+    async with desk.stack.http.get(url) as response:
+        assert response.status == 401
+
+
+async def test_the_queue_shows_the_prompt_reference_of_each_item(desk: Desk) -> None:
+    seed = await seeded(desk)
+    plain = await desk.item("an item with no prompt")
+    status, body = await desk.api("GET", "/api/queue")
+    assert status == 200
+    references = {item["id"]: item["prompt_reference"] for item in body["items"]}
+    assert references == {seed.item: "appt-9001", plain: None}
+    status, detail = await desk.api("GET", f"/api/items/{seed.item}")
+    assert (status, detail["prompt_reference"]) == (200, "appt-9001")
+    status, page, _ = await desk.browser.get("/review/")
+    assert status == 200
+    assert 'ref <bdi class="text-words">appt-9001</bdi>' in page
