@@ -7,11 +7,16 @@ the server-side session, CSRF on every POST); signing in lives in `sign_in.py`.
 from __future__ import annotations
 
 from collections.abc import Mapping
+from datetime import UTC, datetime
 from urllib.parse import quote
 
 from aiohttp import web
 
 from inbound.config import Settings
+from inbound.message import InboundMessage
+from inbound.outcome import Route, route
+from inbound.prompts.intake import ANSWERS
+from inbound.prompts.trial import hypothetical
 from inbound.review import forms, parameters
 from inbound.review.decisions import (
     CAPTURES,
@@ -39,7 +44,9 @@ from inbound.review.site import (
     signed_in,
     templates,
 )
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Matcher
+from inbound.rules.model import Action, ServiceRules
 from inbound.store.review import STATES, QueueFilter
 from inbound.store.users import Audit
 
@@ -204,13 +211,71 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
             address=client_address(request),
         )
     decision, text = None, ""
+    expects: tuple[Action, ...] = ()
+    routed: Route | None = None
+    answers = answerable(service)
     if request.method == "POST":
         try:
-            text = forms.text(await forms.read_form(request), "text")[:1000]
+            form = await forms.read_form(request)
+            text = forms.text(form, "text")[:1000]
+            expects = _expects(form, answers)
         except FormInvalid as invalid:
             return bad_request(request, f"The form was not sent as the page sends it: {invalid}.")
         decision = Matcher(service).decide(text)
-    return render(request, "rules.html", service=service, decision=decision, text=text)
+        if expects:
+            routed = trial_route(desk.rules(), service, text, expects, datetime.now(UTC))
+    return render(
+        request,
+        "rules.html",
+        service=service,
+        decision=decision,
+        text=text,
+        answers=answers,
+        expects=expects,
+        routed=routed,
+    )
+
+
+# A made-up sender for "test a message" (Ofcom's drama range): the trial prompt is sent to it.
+TRIAL_SENDER = "+447700900000"
+
+
+def answerable(service: ServiceRules) -> tuple[Action, ...]:
+    """The actions of the service's rules a reminder may expect, in the rules' order."""
+    used = dict.fromkeys(rule.action for rule in service.rules if rule.action in ANSWERS)
+    return tuple(used)
+
+
+def _expects(form: forms.Form, answers: tuple[Action, ...]) -> tuple[Action, ...]:
+    """The ticked "expects" boxes; FormInvalid for a value the page never offers."""
+    offered = {action.value: action for action in answers}
+    chosen: list[Action] = []
+    for value in form.getall("expects", []):
+        if not isinstance(value, str) or value not in offered:
+            raise FormInvalid("expects", "is not one of the actions the page offers")
+        chosen.append(offered[value])
+    return tuple(dict.fromkeys(chosen))
+
+
+def trial_route(
+    rules: CompiledRules,
+    service: ServiceRules,
+    text: str,
+    expects: tuple[Action, ...],
+    now: datetime,
+) -> Route:
+    """What the rules would do with `text` as a reply to a reminder expecting `expects`."""
+    message = InboundMessage(
+        provider="trial",
+        provider_message_id="trial",
+        sender=TRIAL_SENDER,
+        recipient=service.service.numbers[0],
+        text=text,
+        received_at=now,
+        accepted_at=now,
+    )
+    prompt = hypothetical(service.service.id, TRIAL_SENDER, expects, now)
+    return route(rules, message, prompts=[prompt])
 
 
 def add_routes(app: web.Application) -> None:
