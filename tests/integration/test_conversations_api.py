@@ -4,17 +4,23 @@ inbound (SQLite and PostgreSQL), with a conversation seeded through the store.""
 from __future__ import annotations
 
 import json
+import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 
 from inbound.config import Settings
+from inbound.prompts.model import Prompt
+from inbound.rules.model import Action
+from inbound.store.prompts import Prompts
 from inbound.store.users import Users
 from tests.integration.review_support import ALPHA_NUMBER, Desk, review_desk
 from tests.integration.test_actions import CALLBACK_SECRET
 from tests.support.browser import add_item
 from tests.support.conversations import NUMBER, REMINDER, Seeded, seed_conversation
+from tests.support.waiting import eventually
 
 
 @pytest.fixture(autouse=True)
@@ -116,3 +122,41 @@ async def test_the_queue_shows_the_prompt_reference_of_each_item(desk: Desk) -> 
     status, page, _ = await desk.browser.get("/review/")
     assert status == 200
     assert 'ref <bdi class="text-words">appt-9001</bdi>' in page
+
+
+async def test_replies_the_rules_worker_matched_show_their_prompt_in_the_conversation(
+    desk: Desk,
+) -> None:
+    """End to end: a prompt stored, two replies through the webhook and the rules worker."""
+    now = datetime.now(UTC)
+    async with desk.stack.sessions.begin() as session:
+        await Prompts(session).upsert(
+            [
+                Prompt(
+                    service="alpha",
+                    recipient=NUMBER,
+                    reference="appt-4242",
+                    expects=frozenset({Action.confirm, Action.cancel}),
+                    sent_at=now - timedelta(hours=1),
+                    expires_at=now + timedelta(days=1),
+                    text="Reply YES or CANCEL",
+                )
+            ]
+        )
+    for n, text in enumerate(("YES", "is there parking?")):
+        payload = {"id": f"cv-e2e-{n}-{uuid.uuid4().hex[:6]}", "from": NUMBER, "to": ALPHA_NUMBER}
+        assert (await desk.stack.post_generic({**payload, "text": text})).status == 202
+        await desk.stack.processed(payload["id"])
+    item = await eventually(lambda: desk.stack.review_for(payload["id"]), lambda i: i is not None)
+    assert item is not None
+    status, body = await desk.api("GET", f"/api/conversations/{item.id}")
+    assert status == 200
+    shown = [(e["kind"], e["reference"]) for e in body["entries"]]
+    assert shown[:3] == [
+        ("prompt", "appt-4242"),
+        ("received", "appt-4242"),
+        ("outcome", "appt-4242"),
+    ]
+    assert ("auto_reply", None) in shown
+    assert shown[-1][0] == "received"
+    assert body["open_prompts"] == []  # answered by the YES
