@@ -35,7 +35,9 @@ async def admin(settings: Settings, tmp_path: Path) -> AsyncIterator[Client]:
             await browser.close()
 
 
-async def test_the_form_offers_the_actions_a_reminder_may_expect(admin: Client) -> None:
+async def test_the_form_offers_the_actions_a_reminder_may_expect_and_none_is_the_text_alone(
+    admin: Client,
+) -> None:
     status, page, _ = await admin.get(PAGE)
     assert status == 200
     assert 'name="expects" value="confirm"' in page
@@ -43,6 +45,11 @@ async def test_the_form_offers_the_actions_a_reminder_may_expect(admin: Client) 
     # Opt-out and opt-in act whatever a reminder asked: never offered.
     assert 'value="opt_out"' not in page
     assert 'value="opt_in"' not in page
+    # Nothing ticked: the text is tested alone, as before.
+    status, page, _ = await admin.post(PAGE, {"text": "YES"})
+    assert status == 200
+    assert "confirm (automatic)" in page
+    assert "As a reply to a reminder" not in page
 
 
 @pytest.mark.parametrize(
@@ -68,14 +75,6 @@ async def test_a_reply_to_a_reminder_is_decided_as_the_worker_would(
         assert why in answer
     for action in expects:
         assert f'value="{action}" checked' in page
-
-
-async def test_without_a_reminder_the_text_is_tested_alone(admin: Client) -> None:
-    await admin.get(PAGE)
-    status, page, _ = await admin.post(PAGE, {"text": "YES"})
-    assert status == 200
-    assert "confirm (automatic)" in page
-    assert "As a reply to a reminder" not in page
 
 
 async def test_an_action_the_page_never_offers_is_a_400(admin: Client) -> None:
