@@ -25,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import NullPool
 
 from inbound.message import InboundMessage
-from inbound.prompts.matching import PromptDecision, Verdict, match_reply
+from inbound.outcome import Route, Status, route
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.load import load_directory
 from inbound.rules.match import Matcher
@@ -196,17 +196,17 @@ class Timed:
     """One reply's lookup and match on one database: how long, and what it decided."""
 
     seconds: float
-    decided: PromptDecision
+    decided: Route
 
 
 async def lookup_latency(
     with_prompts: str, without: str, rules_dir: Path, numbers: Sequence[str], warmup: int
 ) -> dict[str, Any]:
-    """Per reply, the lookup of its sender's prompts for the service and the match (the rules'
-    decision, then `match_reply` with the prompts found), timed on a database holding the
-    loaded prompts and on one with none, interleaved reply by reply so both see the same
-    machine. Each reply's sender has one open prompt in the first; the reply is "yes", which it
-    expects. The first `warmup` replies are discarded."""
+    """Per reply, the lookup of its sender's prompts for the service and the match, as the
+    rules worker does them (`Prompts.for_senders`, then `inbound.outcome.route` with what it
+    found), timed on a database holding the loaded prompts and on one with none, interleaved
+    reply by reply so both see the same machine. Each reply's sender has one open prompt in
+    the first; the reply is "yes", which it expects. The first `warmup` replies are discarded."""
     rules = CompiledRules(load_directory(rules_dir))
     service = rules.service(SERVICE)
     if service is None:
@@ -227,7 +227,7 @@ async def lookup_latency(
             # Alternate which database goes first, so neither always follows the other.
             order = (0, 1) if index % 2 == 0 else (1, 0)
             for which in order:
-                timed = await _timed(sessions[which], rules, service, message)
+                timed = await _timed(sessions[which], rules, message)
                 _check(timed.decided, has_prompt=which == 0)
                 if index >= warmup:
                     times[which].append(timed.seconds)
@@ -255,23 +255,21 @@ async def lookup_latency(
     return figure
 
 
-async def _timed(
-    session: AsyncSession, rules: CompiledRules, service: ServiceRules, message: InboundMessage
-) -> Timed:
+async def _timed(session: AsyncSession, rules: CompiledRules, message: InboundMessage) -> Timed:
     started = time.perf_counter()
-    found = await Prompts(session).for_number(SERVICE, message.sender)
-    proposed = rules.decide(service, message.text)
-    decided = match_reply(message.received_at, proposed, found, service.prompts)
+    pair = (SERVICE, message.sender)
+    found = await Prompts(session).for_senders([pair])
+    decided = route(rules, message, prompts=[stored.prompt for stored in found.get(pair, [])])
     return Timed(time.perf_counter() - started, decided)
 
 
-def _check(decided: PromptDecision, has_prompt: bool) -> None:
+def _check(decided: Route, has_prompt: bool) -> None:
     """The bench measures what it says: with a prompt the reply answers it, without, none."""
-    if decided.verdict is not Verdict.ACT:
-        raise RuntimeError(f"the bench reply was not acted on: {decided.reason}")
+    if decided.status is not Status.PROCESSED:
+        raise RuntimeError(f"the bench reply was not acted on: {decided.review_reason}")
     if has_prompt and decided.transition is None:
         raise RuntimeError("the bench reply did not answer its sender's open prompt")
-    if not has_prompt and decided.prompt is not None:
+    if not has_prompt and decided.matched is not None:
         raise RuntimeError("a prompt was found in the database that should have none")
 
 

@@ -108,6 +108,7 @@ class Plan:
     prompts: int = 1_000_000  # open prompts loaded for the prompts section
     prompt_lookups: int = 2_000  # replies whose lookup + match is timed, on each database
     prompt_runs: int = 3  # end-to-end pairs (with prompts, without), alternated
+    prompt_messages: int = 5_000  # messages in each of those runs
     prompt_import: int = 100_000  # prompts imported through the API, and from a CSV file
     prompt_batch: int = 10_000  # prompts a POST /api/prompts
 
@@ -1011,11 +1012,11 @@ def measure_prompts(
     pre-loaded on the queue, one `inbound worker`) with every reply from a number that has an
     open prompt, against the same replies into a database with none, runs alternated. Then the
     imports (`measure_prompt_import`) in the empty one. Both databases are dropped at the end."""
-    senders = plan.prompt_runs * plan.messages
+    senders = plan.prompt_runs * plan.prompt_messages
     total = max(plan.prompts, senders + plan.prompt_lookups)
     say(
         f"prompts: {total:,} open prompts, lookup + match of {plan.prompt_lookups:,} replies, "
-        f"{plan.prompt_runs} x 2 end-to-end runs of {plan.messages:,} messages"
+        f"{plan.prompt_runs} x 2 end-to-end runs of {plan.prompt_messages:,} messages"
     )
     env = inbound_env(base_env)
     loaded = services.create_postgres(lambda url: migrate({**env, "INBOUND_DATABASE_URL": url}))
@@ -1045,8 +1046,8 @@ def measure_prompts(
         answers = prompt_bench.answers(texts, twenty_rules())
         runs: dict[str, list[dict[str, Any]]] = {"loaded": [], "empty": []}
         for index in range(plan.prompt_runs):
-            first = index * plan.messages
-            numbers = [prompt_bench.reply_sender(first + i) for i in range(plan.messages)]
+            first = index * plan.prompt_messages
+            numbers = [prompt_bench.reply_sender(first + i) for i in range(plan.prompt_messages)]
             order = ("loaded", "empty") if index % 2 == 0 else ("empty", "loaded")
             for name in order:
                 url = loaded if name == "loaded" else empty
@@ -1059,7 +1060,7 @@ def measure_prompts(
                     answers,
                     "postgresql",
                     1,
-                    plan.messages,
+                    plan.prompt_messages,
                     timeout=120,
                     database_url=url,
                     senders=numbers,
@@ -1494,6 +1495,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
             prompts=args.prompts or 20_000,
             prompt_lookups=200,
             prompt_runs=1,
+            # Fewer and the worker may be done before its timing starts (a rate of 0).
+            prompt_messages=args.messages or 1_000,
             prompt_import=args.prompt_import or 20_000,
         )
     return Plan(
@@ -1509,6 +1512,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
         latency_seconds=args.latency_seconds or 12.0,
         prompts=args.prompts or 1_000_000,
         prompt_import=args.prompt_import or 100_000,
+        prompt_messages=args.messages or 5_000,
     )
 
 
