@@ -242,8 +242,9 @@ def register(commands: Subcommands) -> None:
         f"The first line names the columns: {', '.join(REQUIRED)}, and optionally "
         f"{', '.join(OPTIONAL)}. expects is one or more actions (e.g. confirm,cancel); times "
         "are ISO 8601 with a zone (2026-12-03T09:00:00Z); expires_at defaults to sent_at plus "
-        "the rule file's prompts.expires_after (14d unless set), sent_at to now. A prompt already stored (same reference and number) "
-        "is updated. Any wrong row stops the import, naming its line."
+        "the rule file's prompts.expires_after (14d unless set), sent_at to now. A prompt "
+        "already stored (same reference and number) is updated. Any wrong row stops the "
+        "import, naming its line."
     )
     importing = add_command(sub, "import", text, details=details, reads=reads)
     importing.add_argument("service", metavar="SERVICE", help="the service's id")

@@ -159,6 +159,19 @@ def match_reply(
     )
 
 
+def decided_by_person(prompt: Prompt, action: Action, at: datetime) -> Transition | None:
+    """The change a caseworker's decision makes to the prompt the reply relates to: it answers
+    an open prompt, or replaces an earlier answer (a person read both replies); None when it
+    answers nothing (a withdrawn prompt, the same answer again, or a standing action)."""
+    if action in STANDING_ACTIONS or action is Action.manual:
+        return None
+    if prompt.state is PromptState.WITHDRAWN:
+        return None
+    if prompt.answer is not None and prompt.answer.action is action:
+        return None
+    return Transition(prompt, prompt.answered(action, at))
+
+
 def names(reference: str, prompt: Prompt) -> bool:
     """True when a reference in a reply names `prompt`: the same letters and digits ignoring
     case and punctuation ("APPT 8812" is appt-8812), or the reference's last run of them, which

@@ -18,15 +18,19 @@ from inbound import phone
 from inbound.actions.effects import EffectPolicy, caseworker_reply
 from inbound.actions.outbox import Outbox, record_action, record_outcome_effects, sender_history
 from inbound.conversation import Conversation, caseworker_token
+from inbound.prompts.matching import decided_by_person
+from inbound.prompts.model import Prompt, PromptState
 from inbound.review import decisions
 from inbound.review.decisions import REPLY_WINDOW, Act, Refused, ReplyRoom
 from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.compiled import RulesInForce
+from inbound.rules.model import Action as RuleAction
 from inbound.rules.model import ServiceRules
 from inbound.store.actions import Actions, OptOuts
 from inbound.store.conversations import Conversations
 from inbound.store.messages import Messages
 from inbound.store.models import Message, Outcome, ReviewItem
+from inbound.store.prompts import Prompts
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope
 
@@ -207,6 +211,7 @@ class Desk:
             await Messages(session).add_outcome(
                 message, service.service.id, action, "caseworker", kept
             )
+            prompt = await self._answer_prompt(session, message, action)
             ids = await record_outcome_effects(
                 session,
                 service=service,
@@ -216,9 +221,28 @@ class Desk:
                 rule=None,
                 policy=self.policy,
                 decided_by=str(scope.user_id),
+                prompt=prompt,
             )
             await self._audit(session, scope, item, Act.DECIDE, address, detail=action)
         await self.outbox.hand_over(ids)
+
+    async def _answer_prompt(
+        self, session: AsyncSession, message: Message, action: str
+    ) -> Prompt | None:
+        """Answer the prompt the message relates to with a caseworker's decision, so a later
+        reply is a repeat or a change of it; the prompt the outcome's callback names, if any."""
+        if message.prompt_id is None:
+            return None
+        prompts = Prompts(session)
+        stored = await prompts.by_id(message.prompt_id)
+        if stored is None or stored.prompt.state is PromptState.WITHDRAWN:
+            return None
+        change = decided_by_person(stored.prompt, RuleAction(action), message.received_at)
+        if change is None:
+            return stored.prompt
+        if not await prompts.record_answer(change, message.id):
+            raise Refused("another reply answered this reminder a moment ago: look again")
+        return change.after
 
     async def reply(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:
         """Text the sender; the item must be held by this caseworker, and the number under the

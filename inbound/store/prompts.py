@@ -232,6 +232,11 @@ class Prompts:
             query = query.limit(limit)
         return [_stored(row) for row in await self._session.scalars(query)]
 
+    async def by_id(self, prompt_id: int) -> StoredPrompt | None:
+        """The prompt with this row id, or None (never stored, or purged)."""
+        row = await self._session.get(PromptRow, prompt_id, populate_existing=True)
+        return None if row is None else _stored(row)
+
     async def _row(self, service: str, reference: str, recipient: str) -> PromptRow | None:
         row: PromptRow | None = await self._session.scalar(
             select(PromptRow).where(

@@ -13,7 +13,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
-from inbound.prompts.matching import CHANGES, NOT_ASKED, Verdict, match_reply, names
+from inbound.prompts.matching import (
+    CHANGES,
+    NOT_ASKED,
+    Verdict,
+    decided_by_person,
+    match_reply,
+    names,
+)
 from inbound.prompts.model import Prompt, PromptState
 from inbound.rules.match import Decision
 from inbound.rules.model import CARRIER_RULE, Action
@@ -449,3 +456,43 @@ def test_withdrawn_prompts_are_never_answered_or_related() -> None:
 
 def test_states_are_open_answered_withdrawn() -> None:
     assert [state.value for state in PromptState] == ["open", "answered", "withdrawn"]
+
+
+@pytest.mark.parametrize(
+    ("before", "action", "after"),
+    [
+        pytest.param(prompt(), Action.confirm, Action.confirm, id="answers an open prompt"),
+        pytest.param(
+            prompt(expects=(CONFIRM,)),
+            Action.cancel,
+            Action.cancel,
+            id="even outside expects: a person decided",
+        ),
+        pytest.param(
+            prompt().answered(Action.confirm, at(2)),
+            Action.cancel,
+            Action.cancel,
+            id="replaces an earlier answer",
+        ),
+        pytest.param(
+            prompt().answered(Action.confirm, at(2)),
+            Action.confirm,
+            None,
+            id="the same answer again changes nothing",
+        ),
+        pytest.param(prompt().withdrawn(), Action.confirm, None, id="a withdrawn prompt stays so"),
+        pytest.param(prompt(), Action.opt_out, None, id="an opt-out answers no prompt"),
+        pytest.param(prompt(), Action.manual, None, id="no action answers nothing"),
+    ],
+)
+def test_a_caseworker_decision_answers_the_prompt(
+    before: Prompt, action: Action, after: Action | None
+) -> None:
+    change = decided_by_person(before, action, at(3))
+    if after is None:
+        assert change is None
+    else:
+        assert change is not None
+        assert change.before == before
+        assert change.after.answer is not None
+        assert (change.after.answer.action, change.after.answer.at) == (after, at(3))
