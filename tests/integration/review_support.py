@@ -10,13 +10,14 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import pytest
 from sqlalchemy import func, select
 
 from inbound.config import Settings
 from inbound.states import ActionKind
 from inbound.store.models import Action, Note
 from tests.integration.conftest import Stack, running_stack
-from tests.integration.test_actions import rules_dir
+from tests.integration.test_actions import CALLBACK_SECRET, rules_dir
 from tests.support.browser import Client, Person, add_item, add_person, signed_in
 from tests.support.fake_service import fake_service
 
@@ -92,3 +93,17 @@ async def review_desk(settings: Settings, tmp_path: Path, **changes: Any) -> Asy
                 yield Desk(stack, person, browser)
             finally:
                 await browser.close()
+
+
+# Fixtures: a test module imports them by name (and lists them in __all__).
+@pytest.fixture(autouse=True)
+def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    """The secret alpha's callbacks are signed with (its rule file names this variable)."""
+    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
+
+
+@pytest.fixture
+async def desk(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
+    """inbound serving /review and /api for service alpha, with a signed-in caseworker."""
+    async with review_desk(settings, tmp_path) as started:
+        yield started

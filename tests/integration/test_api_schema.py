@@ -12,15 +12,12 @@ from __future__ import annotations
 import asyncio
 import json
 import sys
-from collections.abc import AsyncIterator
 from pathlib import Path
 
-import pytest
-
-from inbound.config import Settings
-from tests.integration.review_support import Desk, review_desk
-from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.review_support import Desk, callback_secret, desk
 from tests.support.browser import add_item
+
+__all__ = ["callback_secret", "desk"]  # fixtures
 
 SCHEMATHESIS = str(Path(sys.executable).parent / "st")
 MAX_EXAMPLES = 60  # per operation: about 900 requests, ~35 s per database
@@ -33,17 +30,6 @@ PHASES = "examples,coverage,fuzzing"
 # One worker: with two, hypothesis (describing a filter lambda for schemathesis's coverage
 # phase) hit CPython 3.11's "AST constructor recursion depth mismatch" in a worker thread.
 WORKERS = "1"
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def desk(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with review_desk(settings, tmp_path) as started:
-        yield started
 
 
 def config(items: list[int], token: str) -> str:

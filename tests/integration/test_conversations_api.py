@@ -5,33 +5,18 @@ from __future__ import annotations
 
 import json
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
-import pytest
-
-from inbound.config import Settings
 from inbound.prompts.model import Prompt
 from inbound.rules.model import Action
 from inbound.store.prompts import Prompts
 from inbound.store.users import Users
-from tests.integration.review_support import ALPHA_NUMBER, Desk, review_desk
-from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.review_support import ALPHA_NUMBER, Desk, callback_secret, desk
 from tests.support.browser import add_item
 from tests.support.conversations import NUMBER, REMINDER, Seeded, seed_conversation
 from tests.support.waiting import eventually
 
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def desk(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with review_desk(settings, tmp_path) as started:
-        yield started
+__all__ = ["callback_secret", "desk"]  # fixtures
 
 
 async def seeded(desk: Desk) -> Seeded:

@@ -5,37 +5,23 @@ running inbound (SQLite and PostgreSQL): the callback names the prompt, and the 
 from __future__ import annotations
 
 import uuid
-from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
-from pathlib import Path
 from typing import Any
 
-import pytest
 from sqlalchemy import select
 
-from inbound.config import Settings
 from inbound.prompts.model import Prompt, PromptState
 from inbound.rules.model import Action as RuleAction
 from inbound.states import ActionKind
 from inbound.store.models import Action, PromptRow
 from inbound.store.prompts import Prompts
 from inbound.store.users import Users
-from tests.integration.review_support import ALPHA_NUMBER, Desk, review_desk
-from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.review_support import ALPHA_NUMBER, Desk, callback_secret, desk
 from tests.support.waiting import eventually
 
+__all__ = ["callback_secret", "desk"]  # fixtures
+
 NUMBER = "+447700900456"
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def desk(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with review_desk(settings, tmp_path) as started:
-        yield started
 
 
 async def reply(desk: Desk, text: str) -> str:

@@ -17,10 +17,13 @@ from inbound.config import Settings
 from inbound.store.models import Action, AuditEvent, Outcome, ReviewItem
 from inbound.store.users import Audit
 from tests.integration.conftest import Stack, running_stack
-from tests.integration.test_actions import CALLBACK_SECRET, rules_dir
+from tests.integration.review_support import callback_secret
+from tests.integration.test_actions import rules_dir
 from tests.support.browser import PASSWORD, Client, Person, add_item, add_person, signed_in
 from tests.support.fake_service import FakeService, fake_service
 from tests.support.waiting import eventually
+
+__all__ = ["callback_secret"]  # fixtures
 
 ALPHA_NUMBER, BETA_NUMBER = "+447700900001", "+447700900002"
 
@@ -35,11 +38,6 @@ class World:
     alpha: int
     beta: int
     unassigned: int
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
 
 
 @pytest.fixture

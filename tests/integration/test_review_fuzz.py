@@ -25,9 +25,10 @@ from sqlalchemy import select
 from inbound.config import Settings
 from inbound.review.decisions import CAPTURES, DECISIONS, control_character
 from inbound.store.models import Note, ReviewItem
-from tests.integration.review_support import Desk, review_desk
-from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.review_support import Desk, callback_secret, review_desk
 from tests.support.browser import Client, add_person, signed_in
+
+__all__ = ["callback_secret"]  # fixtures
 
 ITEM_EXAMPLES = 250
 OTHER_EXAMPLES = 100
@@ -49,11 +50,6 @@ OTHER_FORMS: dict[str, tuple[str, ...]] = {
     "/review/two-factor": ("code",),
     "/review/enrol": ("code",),
 }
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
 
 
 @dataclass

@@ -6,30 +6,18 @@ from __future__ import annotations
 
 import asyncio
 import re
-from collections.abc import AsyncIterator
 from pathlib import Path
 
 import aiohttp
-import pytest
 
 from inbound.config import Settings
 from inbound.states import ActionKind, ActionState
 from inbound.store.actions import Actions
 from inbound.store.models import ReviewItem
-from tests.integration.review_support import Desk, review_desk
-from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.review_support import Desk, callback_secret, desk, review_desk
 from tests.support.browser import add_person, signed_in
 
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def desk(settings: Settings, tmp_path: Path) -> AsyncIterator[Desk]:
-    async with review_desk(settings, tmp_path) as started:
-        yield started
+__all__ = ["callback_secret", "desk"]  # fixtures
 
 
 # -- the queue cursor -------------------------------------------------------------------------

@@ -9,16 +9,12 @@ from pathlib import Path
 import pytest
 
 from inbound.config import Settings
-from tests.integration.review_support import Desk, review_desk
-from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.review_support import Desk, callback_secret, review_desk
 from tests.support.browser import Client, add_person, signed_in
 
+__all__ = ["callback_secret"]  # fixtures
+
 PAGE = "/review/services/alpha/rules"
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
 
 
 @pytest.fixture
