@@ -68,12 +68,9 @@ EXPECTS = (RuleAction.confirm, RuleAction.cancel)
 ANSWERS = frozenset(action.value for action in EXPECTS)  # outcomes that may answer a prompt
 # What people reply (rules/examples/appointments.yaml): confirm, cancel, opt-out, and replies
 # a person decides (a question, more to say, a rule whose action is manual).
+ANSWER_TEXTS = ("yes", "Yes please", "YES!", "cancel", "no")
 TEXTS = (
-    "yes",
-    "Yes please",
-    "YES!",
-    "cancel",
-    "no",
+    *ANSWER_TEXTS,
     "stop",
     "Yes but can I change the time?",
     "cancel?",
@@ -83,6 +80,8 @@ TEXTS = (
 LASTS = st.one_of(st.integers(30, 6 * 60), st.integers(30, 3 * 24 * 60))
 Life = tuple[str, str, int]  # (sender, reference, life) of a prompt
 Answered = tuple[int | None, str | None]  # (message id, action) of an answer
+# Minutes between steps: mostly a while, sometimes days.
+AFTER = st.one_of(st.integers(0, 90), st.integers(0, 3 * 24 * 60))
 SETTINGS = hypothesis_settings(max_examples=30, stateful_step_count=25, deadline=None)
 
 
@@ -121,7 +120,15 @@ class NewReply:
 
 @dataclass(frozen=True)
 class Redelivery:
-    pick: int  # which earlier message, modulo how many there are
+    pick: int  # which earlier message, counted back from the newest (modulo how many)
+
+
+@dataclass(frozen=True)
+class Again:
+    """A new message saying what an earlier processed one said, from the same number ("YES",
+    then "yes!" an hour later): most such are repeats."""
+
+    pick: int  # which earlier processed message, counted back from the newest
 
 
 @dataclass
@@ -144,9 +151,13 @@ new_replies = st.builds(
     # Mostly received just now; sometimes earlier than replies already processed.
     late=st.one_of(st.just(0), st.integers(0, 3 * 60)),
 )
-# One reply in four or so is a redelivery of an earlier message.
+# One reply in five or so is a redelivery of an earlier message, one in five the same again.
 replies = st.one_of(
-    new_replies, new_replies, new_replies, st.builds(Redelivery, pick=st.integers(0, 100))
+    new_replies,
+    new_replies,
+    new_replies,
+    st.builds(Redelivery, pick=st.integers(0, 100)),
+    st.builds(Again, pick=st.integers(0, 100)),
 )
 
 
@@ -219,32 +230,54 @@ class Lifecycles(RuleBasedStateMachine):
         if before is not None:
             self.prompts[(sender, reference)] = replace(before, withdrawn=True)
 
-    @rule(minutes=st.one_of(st.integers(0, 90), st.integers(0, 3 * 24 * 60)))
-    def time_passes(self, minutes: int) -> None:
-        self.clock += timedelta(minutes=minutes)
-
     # --- the replies -----------------------------------------------------------------------
 
     @rule(
+        after=AFTER,
         batches=st.lists(st.lists(replies, min_size=1, max_size=3), min_size=1, max_size=2),
         together=st.booleans(),
     )
-    def replies_arrive(self, batches: list[list[NewReply | Redelivery]], together: bool) -> None:
-        """Batches of replies reach the rules worker; two batches are two workers at once."""
+    def replies_arrive(
+        self, after: int, batches: list[list[NewReply | Redelivery | Again]], together: bool
+    ) -> None:
+        """`after` minutes on, batches of replies reach the rules worker; two batches are two
+        workers at once."""
+        self._deliver(after, batches, together)
+
+    @rule(after=AFTER, reply=replies)
+    def a_reply_arrives(self, after: int, reply: NewReply | Redelivery | Again) -> None:
+        """`after` minutes on, one reply, processed on its own."""
+        self._deliver(after, [[reply]], together=False)
+
+    @rule(
+        after=AFTER,
+        who=st.integers(0, 1),
+        texts=st.lists(st.sampled_from(ANSWER_TEXTS), min_size=2, max_size=2),
+        together=st.booleans(),
+    )
+    def two_workers_take_answers_from_one_number(
+        self, after: int, who: int, texts: list[str], together: bool
+    ) -> None:
+        """Two replies from one number reach two workers at once: only one of them may
+        answer the prompt (docs/prompts.md, "How a reply is matched")."""
+        batches: list[list[NewReply | Redelivery | Again]] = [
+            [NewReply(who, text, late=0)] for text in texts
+        ]
+        self._deliver(after, batches, together)
+
+    def _deliver(
+        self, after: int, batches: list[list[NewReply | Redelivery | Again]], together: bool
+    ) -> None:
+        self.clock += timedelta(minutes=after)
         earlier = [one.message for one in self.delivered.values()]
+        acted = [one.message for one in self.delivered.values() if one.status is Status.PROCESSED]
         fresh: list[InboundMessage] = []
         work: list[list[InboundMessage]] = []
         for batch in batches:
             messages: dict[str, InboundMessage] = {}
             for item in batch:
-                if isinstance(item, NewReply):
-                    message = self._new_message(item)
-                    fresh.append(message)
-                elif earlier or fresh:
-                    # An earlier message again, or one another worker has at the same time.
-                    pool = earlier + fresh
-                    message = pool[item.pick % len(pool)]
-                else:
+                message = self._message_for(item, earlier, acted, fresh)
+                if message is None:
                     continue
                 # A message twice in one batch is taken out of it by the worker (`_split`).
                 messages.setdefault(message.provider_message_id, message)
@@ -270,6 +303,28 @@ class Lifecycles(RuleBasedStateMachine):
             self.delivered[message.provider_message_id] = Delivered(message, snapshot, status)
         for message in earlier:
             assert set(statuses.get(message.provider_message_id, [])) <= {Status.DUPLICATE}
+
+    def _message_for(
+        self,
+        item: NewReply | Redelivery | Again,
+        earlier: list[InboundMessage],
+        acted: list[InboundMessage],
+        fresh: list[InboundMessage],
+    ) -> InboundMessage | None:
+        """The message an item stands for (a new one is added to `fresh`); None when there is
+        nothing earlier to deliver again or repeat yet."""
+        if isinstance(item, Redelivery):
+            # An earlier message again, or one another worker has at the same time.
+            pool = earlier + fresh
+            return pool[-1 - item.pick % len(pool)] if pool else None  # recent ones mostly
+        if isinstance(item, Again):
+            if not acted:
+                return None
+            said = acted[-1 - item.pick % len(acted)]
+            item = NewReply(self.senders.index(said.sender), said.text, late=0)
+        message = self._new_message(item)
+        fresh.append(message)
+        return message
 
     # --- what must hold ---------------------------------------------------------------------
 
