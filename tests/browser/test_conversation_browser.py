@@ -4,46 +4,18 @@ the strict CSP in force and no serious axe violation."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from playwright.async_api import Browser, ConsoleMessage, Page, async_playwright
+from playwright.async_api import Browser, ConsoleMessage, Page
 
-from inbound.config import Settings
 from inbound.store.users import Users
 from tests.browser.test_review_browser import serious_violations, sign_in
-from tests.integration.conftest import Stack, running_stack
-from tests.integration.test_actions import CALLBACK_SECRET, rules_dir
-from tests.support.browser import ARTIFACTS, add_person, chromium_options
+from tests.integration.conftest import Stack
+from tests.support.browser import ARTIFACTS, add_person
 from tests.support.conversations import REMINDER, Seeded, seed_conversation
-from tests.support.fake_service import fake_service
 
 NUMBER = "+447700900001"  # alpha's number
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with fake_service([200]) as callbacks:
-        folder = rules_dir(tmp_path, [("alpha", NUMBER, callbacks.url)])
-        changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
-        async with running_stack(changed) as started:
-            yield started
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(**chromium_options())
-        yield launched
-        await launched.close()
 
 
 async def seeded(stack: Stack, email: str) -> Seeded:

@@ -4,17 +4,12 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import AsyncIterator
-from pathlib import Path
 from typing import Any
 
 import pyotp
-import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from inbound.config import Settings
-from tests.integration.conftest import Stack, running_stack
-from tests.integration.test_actions import CALLBACK_SECRET, rules_dir
+from tests.integration.conftest import Stack
 from tests.support.browser import (
     ARTIFACTS,
     AXE,
@@ -22,39 +17,11 @@ from tests.support.browser import (
     Person,
     add_item,
     add_person,
-    chromium_options,
 )
-from tests.support.fake_service import FakeService, fake_service
+from tests.support.fake_service import FakeService
 from tests.support.waiting import eventually
 
 NUMBER = "+447700900001"
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def callbacks() -> AsyncIterator[FakeService]:
-    async with fake_service([200]) as service:
-        yield service
-
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path, callbacks: FakeService) -> AsyncIterator[Stack]:
-    folder = rules_dir(tmp_path, [("alpha", NUMBER, callbacks.url)])
-    changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
-    async with running_stack(changed) as started:
-        yield started
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(**chromium_options())
-        yield launched
-        await launched.close()
 
 
 async def sign_in(page: Page, base_url: str, person: Person) -> None:

@@ -4,18 +4,12 @@ the screen. Debian's Chromium, headless, at a phone's width and a desktop's."""
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
-from pathlib import Path
-
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
-from inbound.config import Settings
 from tests.browser.test_review_browser import shot, sign_in
-from tests.integration.conftest import Stack, running_stack
-from tests.integration.test_actions import CALLBACK_SECRET, rules_dir
-from tests.support.browser import ARTIFACTS, Person, add_item, add_person, chromium_options
-from tests.support.fake_service import fake_service
+from tests.integration.conftest import Stack
+from tests.support.browser import ARTIFACTS, Person, add_item, add_person
 
 NUMBER = "+447700900001"
 SENDER = "+447700900555"
@@ -24,28 +18,6 @@ LONG_WORD = "A" * 5000
 WIDTHS = [375, 1280]
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
-
-
-@pytest.fixture(autouse=True)
-def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
-
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with fake_service([200]) as callbacks:
-        folder = rules_dir(tmp_path, [("alpha", NUMBER, callbacks.url)])
-        changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
-        async with running_stack(changed) as started:
-            yield started
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(**chromium_options())
-        yield launched
-        await launched.close()
 
 
 async def shots(page: Page, name: str) -> None:

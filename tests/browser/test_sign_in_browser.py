@@ -9,12 +9,12 @@ from typing import Any
 
 import pyotp
 import pytest
-from playwright.async_api import Browser, Page, async_playwright
+from playwright.async_api import Browser, Page
 
 from inbound.config import Settings
 from tests.integration.conftest import Stack
 from tests.integration.sign_in_support import caseworker, review_stack
-from tests.support.browser import ARTIFACTS, AXE, PASSWORD, chromium_options
+from tests.support.browser import ARTIFACTS, AXE, PASSWORD
 
 WIDTHS = {"desktop": 1280, "phone": 375}
 
@@ -23,14 +23,6 @@ WIDTHS = {"desktop": 1280, "phone": 375}
 async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
     async with review_stack(settings, tmp_path, sign_in_limit=1) as started:
         yield started
-
-
-@pytest.fixture
-async def browser() -> AsyncIterator[Browser]:
-    async with async_playwright() as playwright:
-        launched = await playwright.chromium.launch(**chromium_options())
-        yield launched
-        await launched.close()
 
 
 async def page_at(browser: Browser, width: int) -> Page:
