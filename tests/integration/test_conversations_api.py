@@ -5,15 +5,17 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime, timedelta
 
-from inbound.prompts.model import Prompt
-from inbound.rules.model import Action
-from inbound.store.prompts import Prompts
 from inbound.store.users import Users
 from tests.integration.review_support import ALPHA_NUMBER, Desk, callback_secret, desk
 from tests.support.browser import add_item
-from tests.support.conversations import NUMBER, REMINDER, Seeded, seed_conversation
+from tests.support.conversations import (
+    NUMBER,
+    REMINDER,
+    Seeded,
+    seed_conversation,
+    send_prompt,
+)
 from tests.support.waiting import eventually
 
 __all__ = ["callback_secret", "desk"]  # fixtures
@@ -113,21 +115,7 @@ async def test_replies_the_rules_worker_matched_show_their_prompt_in_the_convers
     desk: Desk,
 ) -> None:
     """End to end: a prompt stored, two replies through the webhook and the rules worker."""
-    now = datetime.now(UTC)
-    async with desk.stack.sessions.begin() as session:
-        await Prompts(session).upsert(
-            [
-                Prompt(
-                    service="alpha",
-                    recipient=NUMBER,
-                    reference="appt-4242",
-                    expects=frozenset({Action.confirm, Action.cancel}),
-                    sent_at=now - timedelta(hours=1),
-                    expires_at=now + timedelta(days=1),
-                    text="Reply YES or CANCEL",
-                )
-            ]
-        )
+    await send_prompt(desk.stack.sessions, "alpha", NUMBER, "appt-4242", "Reply YES or CANCEL")
     for n, text in enumerate(("YES", "is there parking?")):
         payload = {"id": f"cv-e2e-{n}-{uuid.uuid4().hex[:6]}", "from": NUMBER, "to": ALPHA_NUMBER}
         assert (await desk.stack.post_generic({**payload, "text": text})).status == 202

@@ -5,18 +5,16 @@ running inbound (SQLite and PostgreSQL): the callback names the prompt, and the 
 from __future__ import annotations
 
 import uuid
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from sqlalchemy import select
 
-from inbound.prompts.model import Prompt, PromptState
-from inbound.rules.model import Action as RuleAction
+from inbound.prompts.model import PromptState
 from inbound.states import ActionKind
 from inbound.store.models import Action, PromptRow
-from inbound.store.prompts import Prompts
 from inbound.store.users import Users
 from tests.integration.review_support import ALPHA_NUMBER, Desk, callback_secret, desk
+from tests.support.conversations import send_prompt
 from tests.support.waiting import eventually
 
 __all__ = ["callback_secret", "desk"]  # fixtures
@@ -41,20 +39,7 @@ async def callback_events(desk: Desk) -> list[dict[str, Any]]:
 
 
 async def test_a_caseworker_decision_answers_the_prompt_the_reply_was_about(desk: Desk) -> None:
-    now = datetime.now(UTC)
-    async with desk.stack.sessions.begin() as session:
-        await Prompts(session).upsert(
-            [
-                Prompt(
-                    service="alpha",
-                    recipient=NUMBER,
-                    reference="appt-5150",
-                    expects=frozenset({RuleAction.confirm, RuleAction.cancel}),
-                    sent_at=now - timedelta(hours=1),
-                    expires_at=now + timedelta(days=1),
-                )
-            ]
-        )
+    await send_prompt(desk.stack.sessions, "alpha", NUMBER, "appt-5150")
     asked = await reply(desk, "is there parking?")
     item = await eventually(lambda: desk.stack.review_for(asked), lambda i: i is not None)
     assert item is not None

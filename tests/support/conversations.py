@@ -37,6 +37,31 @@ class Seeded:
     message_ids: tuple[int, ...]
 
 
+async def send_prompt(
+    sessions: async_sessionmaker[AsyncSession],
+    service: str,
+    number: str,
+    reference: str,
+    text: str | None = None,
+) -> None:
+    """A reminder expecting confirm or cancel, sent an hour ago and open for a day."""
+    now = datetime.now(UTC)
+    async with sessions.begin() as session:
+        await Prompts(session).upsert(
+            [
+                Prompt(
+                    service=service,
+                    recipient=number,
+                    reference=reference,
+                    expects=frozenset({Act.confirm, Act.cancel}),
+                    sent_at=now - timedelta(hours=1),
+                    expires_at=now + timedelta(days=1),
+                    text=text,
+                )
+            ]
+        )
+
+
 async def add_message(
     session: AsyncSession,
     service: str | None,
