@@ -372,12 +372,12 @@ class Lifecycles(RuleBasedStateMachine):
             if action not in ANSWERS:
                 # Opt-out acts whatever a prompt asked, and answers none.
                 assert action in STANDING_ACTIONS, action
-                assert self._callback_prompts(stored, row.id) == [None], row.id
+                assert self._callback_prompts(stored, row.id) == [None], "opt-out answers none"
                 continue
             if row.prompt_id is None:
                 live = [ref for ref, sent in delivered.prompts.items() if sent.live_at(received)]
                 assert not live, f"{action} answered no prompt though {live} were live"
-                assert self._callback_prompts(stored, row.id) == [None], row.id
+                assert self._callback_prompts(stored, row.id) == [None], "it answered none"
                 continue
             reference = references[row.prompt_id]
             sent = delivered.prompts.get(reference)
@@ -387,7 +387,8 @@ class Lifecycles(RuleBasedStateMachine):
             assert action in sent.expects, (
                 f"{action} answered {reference}, which expected {sorted(sent.expects)}"
             )
-            assert self._callback_prompts(stored, row.id) == [reference], row.id
+            callbacks = self._callback_prompts(stored, row.id)
+            assert callbacks == [reference], f"the answer to {reference} had callbacks {callbacks}"
             answers[(row.sender, reference, sent.life)].append((row.id, action))
         for key, found in answers.items():
             assert len(found) == 1, f"{len(found)} outcomes answered {key}"
