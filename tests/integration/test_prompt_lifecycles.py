@@ -265,6 +265,16 @@ class Lifecycles(RuleBasedStateMachine):
         ]
         self._deliver(after, batches, together)
 
+    @precondition(lambda self: bool(self.delivered))
+    @rule(after=AFTER, pick=st.integers(0, 100))
+    def redelivered_beside_the_same_words_again(self, after: int, pick: int) -> None:
+        """One batch: an earlier reply delivered again, then the same words again from its
+        number. The first copy's stored decision stands; the new reply must not be decided
+        from a second decision of the old one (docs/prompts.md)."""
+        said = list(self.delivered.values())[-1 - pick % len(self.delivered)].message
+        again = NewReply(self.senders.index(said.sender), said.text, late=0)
+        self._deliver(after, [[Redelivery(pick), again]], together=True)
+
     def _deliver(
         self, after: int, batches: list[list[NewReply | Redelivery | Again]], together: bool
     ) -> None:
