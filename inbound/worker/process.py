@@ -66,6 +66,19 @@ class _SenderPrompts:
             self._prompts[pair] = [after if p.key == before.key else p for p in prompts]
         return plan
 
+    async def record_answers(
+        self, session: AsyncSession, answered: Sequence[tuple[Route, Message]]
+    ) -> None:
+        """Store the answers the stored replies give their prompts, in one statement; raise
+        `PromptsChanged` when another reply changed one of the prompts since it was read."""
+        answers = [
+            (self._ids[plan.transition.before.key], plan.transition, stored.id)
+            for plan, stored in answered
+            if plan.transition is not None
+        ]
+        if not await Prompts(session).record_answers(answers):
+            raise PromptsChanged("another reply answered a prompt first")
+
     def new_message(self, plan: Route) -> NewMessage:
         """What to store for a planned message, with the id of the prompt it was matched to."""
         prompt = plan.prompt
@@ -154,15 +167,14 @@ async def process_batch(
         repo = Messages(session)
         stored = await repo.add_new([senders.new_message(plan) for plan in planned])
         for plan in planned:
-            key = (plan.message.provider, plan.message.provider_message_id)
-            if plan.transition is not None and key not in stored:
+            if plan.transition is not None and _key(plan) not in stored:
                 # A redelivery was planned as answering a prompt, and later replies in the
                 # batch were decided on that; the stored first copy may have decided otherwise.
                 raise PromptsChanged("a redelivered reply was planned as an answer")
         outcomes: list[dict[str, object]] = []
         reviews: list[dict[str, object]] = []
         for plan in planned:
-            row = stored.get((plan.message.provider, plan.message.provider_message_id))
+            row = stored.get(_key(plan))
             if row is None:
                 continue
             if plan.status is Status.REPEAT:
@@ -188,14 +200,16 @@ async def process_batch(
                     }
                 )
         await repo.add_decisions(outcomes, reviews)
+        await senders.record_answers(
+            session,
+            [(plan, row) for plan in planned if (row := stored.get(_key(plan))) is not None],
+        )
         results = []
         for plan in planned:
-            row = stored.get((plan.message.provider, plan.message.provider_message_id))
+            row = stored.get(_key(plan))
             if row is None:
                 results.append(Result(Status.DUPLICATE))  # stored before: nothing done again
-                continue
-            await _record_answer(session, plan, row)
-            if plan.status is Status.PROCESSED:
+            elif plan.status is Status.PROCESSED:
                 actions = await _effects(session, rules, plan, row, policy)
                 results.append(Result(plan.status, plan.service_id, plan.decision, actions))
             else:
@@ -222,13 +236,8 @@ async def _effects(
     return tuple(actions)
 
 
-async def _record_answer(session: AsyncSession, plan: Route, stored: Message) -> None:
-    """Store the answer the reply gives its prompt, if it gives one; raise `PromptsChanged`
-    when another reply changed the prompt since it was read."""
-    if plan.transition is not None and not await Prompts(session).record_answer(
-        plan.transition, stored.id
-    ):
-        raise PromptsChanged("another reply answered the prompt first")
+def _key(plan: Route) -> tuple[str, str]:
+    return (plan.message.provider, plan.message.provider_message_id)
 
 
 async def expire_overdue_parts(
@@ -308,7 +317,7 @@ async def _store_and_decide(
     new = senders.new_message(plan)
     repo = Messages(session)
     stored = await repo.add(message, plan.service_id, plan.status, new.prompt_id, new.prompt_match)
-    await _record_answer(session, plan, stored)
+    await senders.record_answers(session, [(plan, stored)])
     if plan.status is Status.REPEAT:
         return Result(Status.REPEAT, plan.service_id, plan.decision), stored
     if plan.status is Status.PROCESSED:

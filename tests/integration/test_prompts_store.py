@@ -162,6 +162,59 @@ async def test_an_answer_is_recorded_once_when_two_replies_race(engine: AsyncEng
     assert now.answer.action is Action.confirm
 
 
+async def test_a_batch_of_answers_is_one_statement_and_all_or_none(engine: AsyncEngine) -> None:
+    """New answers and a changed one are stored together, each with its own values; when one
+    prompt was changed meanwhile the call says so, and the caller's rollback keeps them all."""
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        repo = Prompts(session)
+        first, second, third = await repo.upsert([prompt("a-1"), prompt("a-2"), prompt("a-3")])
+        confirmed = Transition(first.prompt, first.prompt.answered(Action.confirm, SENT))
+        assert await repo.record_answer(confirmed, 10)
+    later = SENT + timedelta(hours=1)
+    changed = Transition(confirmed.after, confirmed.after.answered(Action.cancel, later))
+    answers = [
+        (first.id, changed, 11),
+        (second.id, Transition(second.prompt, second.prompt.answered(Action.confirm, later)), 12),
+        (third.id, Transition(third.prompt, third.prompt.answered(Action.cancel, later)), 13),
+    ]
+    async with sessions.begin() as session:
+        assert await Prompts(session).record_answers(answers)
+    async with sessions() as session:
+        rows = {
+            row.reference: (row.state, row.answer_action, row.answered_at, row.answer_message_id)
+            for row in await session.scalars(select(PromptRow))
+        }
+    assert rows == {
+        "a-1": ("answered", "cancel", later, 11),
+        "a-2": ("answered", "confirm", later, 12),
+        "a-3": ("answered", "cancel", later, 13),
+    }
+    # One stale answer (a-2 moved on) beside a fresh one (a-4): the call says so, and the
+    # worker's rollback leaves a-4 open too.
+    async with sessions.begin() as session:
+        (fourth,) = await Prompts(session).upsert([prompt("a-4")])
+    fresh = (
+        fourth.id,
+        Transition(fourth.prompt, fourth.prompt.answered(Action.confirm, later)),
+        14,
+    )
+    session = sessions()
+    try:
+        async with session.begin():
+            assert not await Prompts(session).record_answers([answers[1], fresh])
+            raise RuntimeError("roll back, as the worker does")
+    except RuntimeError:
+        pass
+    finally:
+        await session.close()
+    async with sessions() as session:
+        unchanged = {
+            row.reference: row.answer_message_id for row in await session.scalars(select(PromptRow))
+        }
+    assert unchanged == {"a-1": 11, "a-2": 12, "a-3": 13, "a-4": None}
+
+
 async def test_numbers_and_services_are_kept_apart(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
