@@ -60,8 +60,18 @@ def totp_qr_svg(secret: str, email: str) -> str:
     qr = segno.make(totp_uri(secret, email), error="m")
     # A document of its own needs the SVG namespace (svg_inline leaves it out, for embedding in
     # HTML): without it browsers show the <img> as broken and there is nothing to scan.
+    # omitsize gives a viewBox instead of a fixed size, so the page's <img> scales it sharply;
+    # light="#fff" paints the 4-module quiet zone, which a scanner needs, whatever the page's
+    # background.
     document = io.BytesIO()
-    qr.save(document, kind="svg", xmldecl=False, scale=5, title="Two-factor enrolment code")
+    qr.save(
+        document,
+        kind="svg",
+        xmldecl=False,
+        omitsize=True,
+        light="#fff",
+        title="Two-factor enrolment code",
+    )
     return document.getvalue().decode()
 
 

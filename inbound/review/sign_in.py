@@ -279,7 +279,11 @@ async def enrol_qr(request: web.Request) -> web.StreamResponse:
         return web.Response(status=404)
     user: User = request[USER]
     svg = auth.totp_qr_svg(secret, user.email)
-    return web.Response(text=svg, content_type="image/svg+xml")
+    # The image carries the key itself: never stored by a browser or proxy, whatever the
+    # middleware's rule for other paths becomes.
+    return web.Response(
+        text=svg, content_type="image/svg+xml", headers={"Cache-Control": "no-store"}
+    )
 
 
 async def second_factor(request: web.Request) -> web.StreamResponse:
