@@ -10,14 +10,14 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import case, func, literal, select, update
+from sqlalchemy import Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.prompts.matching import Transition
 from inbound.prompts.model import Answer, Prompt, PromptState
 from inbound.rules.model import Action
-from inbound.store.models import PromptRow
+from inbound.store.models import Base, PromptRow
 
 
 @dataclass(frozen=True)
@@ -28,6 +28,26 @@ class StoredPrompt:
     prompt: Prompt
     answer_message_id: int | None
     updated_at: datetime
+
+
+_TABLE: Table = Base.metadata.tables[PromptRow.__tablename__]
+# A prompt's answer, stored only if the prompt is still as the decision saw it (Core, so an
+# executemany of it is one prepared statement).
+_ANSWER = (
+    update(_TABLE)
+    .where(
+        _TABLE.c.id == bindparam("prompt_id"),
+        _TABLE.c.state == bindparam("before_state"),
+        func.coalesce(_TABLE.c.answer_action, "") == bindparam("before_action"),
+    )
+    .values(
+        state=PromptState.ANSWERED.value,
+        answer_action=bindparam("action"),
+        answered_at=bindparam("at", type_=_TABLE.c.answered_at.type),
+        answer_message_id=bindparam("message_id"),
+        updated_at=bindparam("now", type_=_TABLE.c.updated_at.type),
+    )
+)
 
 
 def _prompt(row: PromptRow) -> Prompt:
@@ -231,52 +251,35 @@ class Prompts:
         self, answers: Sequence[tuple[int, Transition, int]], now: datetime | None = None
     ) -> bool:
         """Store many prompts' answers, given as (prompt id, transition, answering message id),
-        in one statement, each only if its prompt is still as the decision saw it; False when
-        any was changed by another reply first (the caller rolls back and decides again)."""
+        each only if its prompt is still as the decision saw it; False when any was changed by
+        another reply first (the caller rolls back and decides again)."""
         if not answers:
             return True
-        by_id: dict[int, tuple[Transition, int]] = {}
+        when = now or datetime.now(UTC)
+        rows = []
         for prompt_id, transition, message_id in answers:
-            if transition.after.answer is None:
+            before, after = transition.before, transition.after
+            if after.answer is None:
                 raise ValueError("record_answers() needs transitions to answered prompts")
-            by_id[prompt_id] = (transition, message_id)
-        if len(by_id) != len(answers):
-            raise ValueError("record_answers() was given one prompt twice")
-
-        def each(value: Any, column: Any) -> Any:
-            # The value for each row, by id (one statement whatever the number of answers),
-            # bound with the column's own type so times are stored as the column stores them.
-            return case(
-                {pid: literal(value(*row), column.type) for pid, row in by_id.items()},
-                value=PromptRow.id,
+            rows.append(
+                {
+                    "prompt_id": prompt_id,
+                    "before_state": before.state.value,
+                    "before_action": before.answer.action.value if before.answer else "",
+                    "action": after.answer.action.value,
+                    "at": after.answer.at,
+                    "message_id": message_id,
+                    "now": when,
+                }
             )
-
-        expected_state = each(lambda t, _: t.before.state.value, PromptRow.state)
-        expected_action = each(
-            lambda t, _: t.before.answer.action.value if t.before.answer else "",
-            PromptRow.answer_action,
+        # One statement, compiled once and sent for all rows (executemany); the message ids
+        # are this transaction's own, so a prompt that now names its message was changed by it.
+        await self._session.execute(_ANSWER, rows)
+        wanted = {row["prompt_id"]: row["message_id"] for row in rows}
+        found = await self._session.execute(
+            select(PromptRow.id, PromptRow.answer_message_id).where(PromptRow.id.in_(list(wanted)))
         )
-        statement = (
-            update(PromptRow)
-            .where(
-                PromptRow.id.in_(list(by_id)),
-                PromptRow.state == expected_state,
-                func.coalesce(PromptRow.answer_action, "") == expected_action,
-            )
-            .values(
-                state=PromptState.ANSWERED.value,
-                answer_action=each(
-                    lambda t, _: t.after.answer.action.value, PromptRow.answer_action
-                ),
-                answered_at=each(lambda t, _: t.after.answer.at, PromptRow.answered_at),
-                answer_message_id=each(lambda _, message: message, PromptRow.answer_message_id),
-                updated_at=now or datetime.now(UTC),
-            )
-            .returning(PromptRow.id)
-            .execution_options(synchronize_session=False)
-        )
-        stored = set(await self._session.scalars(statement))
-        return stored == set(by_id)
+        return {row.id: row.answer_message_id for row in found} == wanted
 
     async def listing(
         self, service: str, *, open_only: bool = False, limit: int | None = None

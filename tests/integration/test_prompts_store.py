@@ -202,7 +202,8 @@ async def test_a_batch_of_answers_is_one_statement_and_all_or_none(engine: Async
     session = sessions()
     try:
         async with session.begin():
-            assert not await Prompts(session).record_answers([answers[1], fresh])
+            stale = (second.id, answers[1][1], 22)  # a later reply, decided on a-2 as it was
+            assert not await Prompts(session).record_answers([stale, fresh])
             raise RuntimeError("roll back, as the worker does")
     except RuntimeError:
         pass
