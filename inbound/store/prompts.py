@@ -10,7 +10,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Table, bindparam, case, func, select, update
+from sqlalchemy import Row, Table, bindparam, case, func, select, update
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -50,7 +50,12 @@ _ANSWER = (
 )
 
 
-def _prompt(row: PromptRow) -> Prompt:
+# A prompt's columns, read as plain rows where many are loaded at once: building ORM objects
+# (identity map, change tracking) for rows only read cost more than the query itself.
+_COLUMNS = tuple(_TABLE.c)
+
+
+def _prompt(row: PromptRow | Row[Any]) -> Prompt:
     answer = None
     if row.state == PromptState.ANSWERED and row.answer_action and row.answered_at:
         answer = Answer(Action(row.answer_action), row.answered_at)
@@ -67,7 +72,7 @@ def _prompt(row: PromptRow) -> Prompt:
     )
 
 
-def _stored(row: PromptRow) -> StoredPrompt:
+def _stored(row: PromptRow | Row[Any]) -> StoredPrompt:
     return StoredPrompt(row.id, _prompt(row), row.answer_message_id, row.updated_at)
 
 
@@ -199,14 +204,14 @@ class Prompts:
         for service, wanted in numbers.items():
             ordered = sorted(wanted)
             for start in range(0, len(ordered), 1000):
-                rows = await self._session.scalars(
-                    select(PromptRow)
+                rows = await self._session.execute(
+                    select(*_COLUMNS)
                     .where(
-                        PromptRow.service_id == service,
-                        PromptRow.recipient.in_(ordered[start : start + 1000]),
-                        PromptRow.state.in_(live),
+                        _TABLE.c.service_id == service,
+                        _TABLE.c.recipient.in_(ordered[start : start + 1000]),
+                        _TABLE.c.state.in_(live),
                     )
-                    .order_by(PromptRow.sent_at, PromptRow.id)
+                    .order_by(_TABLE.c.sent_at, _TABLE.c.id)
                 )
                 for row in rows:
                     found.setdefault((row.service_id, row.recipient), []).append(_stored(row))
