@@ -4,7 +4,7 @@ VENV := .venv
 BIN := $(VENV)/bin
 STAMP := $(VENV)/.installed
 
-.PHONY: run test lint typecheck audit bench clean help browser-deps lock
+.PHONY: run test lint typecheck audit bench clean help browser-deps lock assets
 
 help: ## list the targets
 	@grep -E '^[a-z]+:.*## ' Makefile | sed 's/:.*## /\t/'
@@ -27,6 +27,34 @@ lock: $(STAMP) ## re-resolve requirements.txt and requirements-dev.txt from pypr
 	$(LOCK) -o requirements.txt
 	$(LOCK) --extra dev -o requirements-dev.txt
 
+# The review pages' GOV.UK Design System assets: govuk-frontend from the npm registry at this
+# exact version, its tarball checked against the registry's published integrity, and its compiled
+# CSS, JS, fonts and images copied into the package (gitignored, never committed). The compiled
+# CSS asks for /assets/...; it is rewritten to the relative assets/ it is served beside.
+# To upgrade: set the version, and the integrity from `npm view govuk-frontend@X.Y.Z dist.integrity`.
+GOVUK_VERSION := 5.14.0
+GOVUK_INTEGRITY := sha512-MgfaXswIM6KpXS2T5gltEnzgVLgfM3UoE9+rYkhBiR0suaJ8Let31VZXQZqz9QhiPDbv28fW1nRjIyLujfZIBA==
+GOVUK_DIR := inbound/review/static/govuk
+GOVUK_STAMP := $(GOVUK_DIR)/.version-$(GOVUK_VERSION)
+GOVUK_CACHE := .cache/govuk-frontend
+
+assets: $(GOVUK_STAMP) ## fetch the pinned govuk-frontend (npm) into the review pages' static folder
+
+$(GOVUK_STAMP):
+	@command -v npm >/dev/null || { echo "npm not found: install Node.js and npm (Debian: apt-get install npm)" >&2; exit 1; }
+	rm -rf $(GOVUK_CACHE) && mkdir -p $(GOVUK_CACHE)
+	cd $(GOVUK_CACHE) && npm pack --silent govuk-frontend@$(GOVUK_VERSION) >/dev/null
+	test "sha512-$$(openssl dgst -sha512 -binary $(GOVUK_CACHE)/govuk-frontend-$(GOVUK_VERSION).tgz | base64 -w0)" = "$(GOVUK_INTEGRITY)" \
+		|| { echo "govuk-frontend $(GOVUK_VERSION): the tarball does not match GOVUK_INTEGRITY" >&2; exit 1; }
+	tar -xzf $(GOVUK_CACHE)/govuk-frontend-$(GOVUK_VERSION).tgz -C $(GOVUK_CACHE)
+	rm -rf $(GOVUK_DIR) && mkdir -p $(GOVUK_DIR)
+	cp $(GOVUK_CACHE)/package/dist/govuk/govuk-frontend.min.js $(GOVUK_DIR)/
+	cp -R $(GOVUK_CACHE)/package/dist/govuk/assets $(GOVUK_DIR)/
+	sed -e 's#url(/assets/#url(assets/#g' -e 's#/\*\# sourceMappingURL=[^*]*\*/##' \
+		$(GOVUK_CACHE)/package/dist/govuk/govuk-frontend.min.css > $(GOVUK_DIR)/govuk-frontend.min.css
+	rm -rf $(GOVUK_CACHE)
+	touch $@
+
 # Local-only settings: a secret so the generic webhook (and `inbound send`) work out of the box;
 # callbacks recorded, not sent (the example rules' *.example hosts don't exist, and the action
 # worker would retry them for hours); review-page cookies over plain http://localhost.
@@ -34,7 +62,7 @@ run: export INBOUND_GENERIC_SECRET ?= local-dev-secret
 run: export INBOUND_LOG_FORMAT ?= console
 run: export INBOUND_CALLBACKS ?= off
 run: export INBOUND_COOKIE_SECURE ?= false
-run: $(STAMP) ## install, migrate the embedded SQLite database and start everything on :8080
+run: $(STAMP) assets ## install, migrate the embedded SQLite database and start everything on :8080
 	$(BIN)/inbound migrate
 	$(BIN)/inbound run
 
@@ -55,7 +83,7 @@ browser-deps: ## install Debian's Chromium and axe-core for the browser tests
 audit: $(STAMP) ## known vulnerabilities in the installed dependencies (pip-audit)
 	$(BIN)/python .ci/audit.py
 
-test: lint typecheck audit browser-deps ## lint, type-check, audit and run the whole suite against real services
+test: lint typecheck audit assets browser-deps ## lint, type-check, audit and run the whole suite against real services
 	$(BIN)/pytest
 
 # BENCH_ARGS, e.g. "--quick" or "--runs 5 --soak 100000"; wrk is used when installed.

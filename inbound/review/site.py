@@ -26,7 +26,7 @@ HERE = Path(__file__).parent
 SESSION_COOKIE = "inbound_session"
 CSRF_COOKIE = "inbound_csrf"
 CSP = (
-    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; "
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; font-src 'self'; "
     "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 )
 
