@@ -30,7 +30,10 @@ lock: $(STAMP) ## re-resolve requirements.txt and requirements-dev.txt from pypr
 # The review pages' GOV.UK Design System assets: govuk-frontend from the npm registry at this
 # exact version, its tarball checked against the registry's published integrity, and its compiled
 # CSS, JS, fonts and images copied into the package (gitignored, never committed). The compiled
-# CSS asks for /assets/...; it is rewritten to the relative assets/ it is served beside.
+# CSS asks for /assets/...; it is rewritten to the relative assets/ it is served beside. The GDS
+# Transport font is "customised for exclusive use on gov.uk" (its licence, in the CSS), and
+# inbound runs on any service's own domain: its files and @font-face rules are left out, and the
+# pages use the Design System's own fallback, Arial.
 # To upgrade: set the version, and the integrity from `npm view govuk-frontend@X.Y.Z dist.integrity`.
 GOVUK_VERSION := 5.14.0
 GOVUK_INTEGRITY := sha512-MgfaXswIM6KpXS2T5gltEnzgVLgfM3UoE9+rYkhBiR0suaJ8Let31VZXQZqz9QhiPDbv28fW1nRjIyLujfZIBA==
@@ -50,8 +53,12 @@ $(GOVUK_STAMP):
 	rm -rf $(GOVUK_DIR) && mkdir -p $(GOVUK_DIR)
 	cp $(GOVUK_CACHE)/package/dist/govuk/govuk-frontend.min.js $(GOVUK_DIR)/
 	cp -R $(GOVUK_CACHE)/package/dist/govuk/assets $(GOVUK_DIR)/
+	rm -rf $(GOVUK_DIR)/assets/fonts
 	sed -e 's#url(/assets/#url(assets/#g' -e 's#/\*\# sourceMappingURL=[^*]*\*/##' \
+		-e 's#/\*![^*]*exclusive use on gov\.uk[^*]*\*/##' -e 's#@font-face{[^}]*}##g' \
+		-e 's#"\{0,1\}GDS Transport"\{0,1\},##g' \
 		$(GOVUK_CACHE)/package/dist/govuk/govuk-frontend.min.css > $(GOVUK_DIR)/govuk-frontend.min.css
+	! grep -q 'GDS Transport' $(GOVUK_DIR)/govuk-frontend.min.css
 	rm -rf $(GOVUK_CACHE)
 	touch $@
 

@@ -1,5 +1,6 @@
 """The review pages on the GOV.UK Design System's own assets (`make assets`), under the strict
-CSP: its stylesheet and fonts load, its JavaScript runs as a module, nothing is refused."""
+CSP: its stylesheet loads (without the GOV.UK-only font), its JavaScript runs as a module,
+nothing is refused."""
 
 from __future__ import annotations
 
@@ -40,11 +41,10 @@ async def test_the_pages_load_govuk_frontend_under_the_strict_csp(
     await page.get_by_role("button", name="Menu").click()
     await page.get_by_role("button", name="Sign out").wait_for()
     heading = page.get_by_role("heading", name="Review queue")
-    assert (await heading.evaluate("e => getComputedStyle(e).fontFamily")).startswith(
-        '"GDS Transport"'
-    )
-    assert await page.evaluate("document.fonts.check('700 32px \"GDS Transport\"')")
-    failed_fonts = "[...document.fonts].filter(f => f.status === 'error').map(f => f.family)"
-    assert await page.evaluate(failed_fonts) == []
+    # GDS Transport is licensed for GOV.UK's own domains only: make assets leaves it out, and
+    # the pages use the Design System's fallback stack, with no font requested at all.
+    family = await heading.evaluate("e => getComputedStyle(e).fontFamily")
+    assert family == "arial, sans-serif"
+    assert await page.evaluate("[...document.fonts].map(f => f.family)") == []
     assert refused == []
     assert errors == []
