@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 
 from inbound.logs import get_logger
-from inbound.review import auth, forms, throttle
+from inbound.review import auth, decisions, forms, throttle
 from inbound.review.forms import Form, FormInvalid
 from inbound.review.password_checks import PasswordChecks, TooBusy
 from inbound.review.secret_box import (
@@ -114,6 +114,11 @@ def _field(form: Form, name: str) -> str:
     value = forms.text(form, name)
     if len(value) > LONGEST[name]:
         raise FormInvalid(name, f"is longer than {LONGEST[name]} characters")
+    # No one types a control character; PostgreSQL refuses a NUL in text outright, so an email
+    # with one would fail the account lookup instead of failing to sign in.
+    found = decisions.control_character(value)
+    if found is not None:
+        raise FormInvalid(name, f"contains {found}, which can't be typed")
     return value
 
 

@@ -135,3 +135,27 @@ async def test_an_over_long_password_is_a_400_not_an_argon2_run(
     answer = await raw_post(stack.base_url, "/review/sign-in", FORM, body, cookies)
     assert answer.status == 400
     assert "password: is longer than 1024 characters" in answer.body
+
+
+@pytest.mark.parametrize(
+    ("path", "field"),
+    [("/review/sign-in", "email"), ("/review/sign-in", "password"), ("/review/enrol", "code")],
+)
+async def test_a_character_no_one_types_is_a_400_naming_the_field(
+    stack: Stack, browsers: Browsers, path: str, field: str
+) -> None:
+    """Found by test_review_fuzz: a NUL in the email reached the account lookup, which
+    PostgreSQL refuses, and the sign-in page answered 500."""
+    cookies, csrf = await page_for(stack, browsers, path)
+    fields = {"email": "a%40b.example", "password": "secret", "code": "123456"}
+    fields[field] = "a%00b"
+    sent = "&".join(
+        f"{name}={value}"
+        for name, value in fields.items()
+        if name == field or path == "/review/sign-in"
+    )
+    answer = await raw_post(
+        stack.base_url, path, FORM, f"csrf_token={csrf}&{sent}".encode(), cookies
+    )
+    assert answer.status == 400
+    assert f"{field}: contains U+0000" in answer.body
