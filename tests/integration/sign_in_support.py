@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import pyotp
+import pytest
 from sqlalchemy import select
 
 from inbound.config import Settings
@@ -154,3 +155,18 @@ async def raw_post(
 
 def cookies_of(browser: Client) -> dict[str, str]:
     return {cookie.key: cookie.value for cookie in browser.http.cookie_jar}
+
+
+# Fixtures: a test module imports them by name (and lists them in __all__).
+@pytest.fixture
+async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
+    """inbound serving the review pages for service alpha."""
+    async with review_stack(settings, tmp_path) as started:
+        yield started
+
+
+@pytest.fixture
+async def browsers(stack: Stack) -> AsyncIterator[Browsers]:
+    """Clients that sign in to `stack` as a person's browser would."""
+    async with browsers_on(stack) as opened:
+        yield opened

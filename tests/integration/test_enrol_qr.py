@@ -4,34 +4,18 @@ namespace, a viewBox, a painted quiet zone), typed as SVG and never cached (issu
 from __future__ import annotations
 
 import xml.etree.ElementTree as ET
-from collections.abc import AsyncIterator
-from pathlib import Path
 
-import pytest
-
-from inbound.config import Settings
-from tests.integration.conftest import Stack
 from tests.integration.sign_in_support import (
     Browsers,
-    browsers_on,
+    browsers,
     caseworker,
     enrol_page_secret,
-    review_stack,
+    stack,
 )
 
+__all__ = ["browsers", "stack"]  # fixtures
+
 SVG = "{http://www.w3.org/2000/svg}"
-
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with review_stack(settings, tmp_path) as started:
-        yield started
-
-
-@pytest.fixture
-async def browsers(stack: Stack) -> AsyncIterator[Browsers]:
-    async with browsers_on(stack) as opened:
-        yield opened
 
 
 async def test_the_qr_code_is_a_standalone_svg_document(browsers: Browsers) -> None:

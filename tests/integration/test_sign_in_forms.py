@@ -3,22 +3,22 @@ bodies against a running inbound, no login needed for the first page (issue 13).
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator, Callable
+from collections.abc import Callable
 from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 
-from inbound.config import Settings
 from tests.integration.conftest import Stack
 from tests.integration.sign_in_support import (
     Browsers,
-    browsers_on,
+    browsers,
     caseworker,
     cookies_of,
     raw_post,
-    review_stack,
+    stack,
 )
+
+__all__ = ["browsers", "stack"]  # fixtures
 
 BOUNDARY = "b0undary"
 MULTIPART = f"multipart/form-data; boundary={BOUNDARY}"
@@ -79,18 +79,6 @@ CASES: dict[str, Bad] = {
         FORM, lambda csrf, field: f"csrf_token={csrf}&{field}={'1' * 300}".encode()
     ),
 }
-
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with review_stack(settings, tmp_path) as started:
-        yield started
-
-
-@pytest.fixture
-async def browsers(stack: Stack) -> AsyncIterator[Browsers]:
-    async with browsers_on(stack) as opened:
-        yield opened
 
 
 async def page_for(stack: Stack, browsers: Browsers, path: str) -> tuple[dict[str, str], str]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import os
 import stat
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
 
@@ -26,15 +26,19 @@ from tests.conftest import TEST_SECRET_KEY
 from tests.integration.conftest import Stack
 from tests.integration.sign_in_support import (
     Browsers,
+    browsers,
     browsers_on,
     caseworker,
     code,
     enrol_page_secret,
     review_stack,
+    stack,
     stored_user,
 )
 from tests.support.browser import PASSWORD
 from tests.support.process import inbound, serving
+
+__all__ = ["browsers", "stack"]  # fixtures
 
 KEY_1, KEY_2, KEY_3 = (
     "MTExMTExMTExMTExMTExMTExMTExMTExMTExMTExMTE=",
@@ -45,18 +49,6 @@ KEY_1, KEY_2, KEY_3 = (
 
 def box(keys: str) -> SecretBox:
     return SecretBox(split_keys(keys))
-
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with review_stack(settings, tmp_path) as started:
-        yield started
-
-
-@pytest.fixture
-async def browsers(stack: Stack) -> AsyncIterator[Browsers]:
-    async with browsers_on(stack) as opened:
-        yield opened
 
 
 async def sign_in(browsers: Browsers, email: str, secret: str, step: int = 0) -> int:

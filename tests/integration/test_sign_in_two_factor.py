@@ -4,12 +4,9 @@ a confirmed key, and each code is used once (issue 13)."""
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
-from pathlib import Path
 
 import pytest
 
-from inbound.config import Settings
 from inbound.review.secret_box import SecretBox
 from inbound.secret_keys import split_keys
 from inbound.store.two_factor import TwoFactorKeys
@@ -18,26 +15,16 @@ from tests.integration.conftest import Stack
 from tests.integration.sign_in_support import (
     Browsers,
     audit,
-    browsers_on,
+    browsers,
     caseworker,
     code,
     enrol_page_secret,
-    review_stack,
+    stack,
     stored_user,
 )
 from tests.support.browser import Client
 
-
-@pytest.fixture
-async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
-    async with review_stack(settings, tmp_path) as started:
-        yield started
-
-
-@pytest.fixture
-async def browsers(stack: Stack) -> AsyncIterator[Browsers]:
-    async with browsers_on(stack) as opened:
-        yield opened
+__all__ = ["browsers", "stack"]  # fixtures
 
 
 def opened(stored: str | None) -> str:
