@@ -89,15 +89,24 @@ def check_end_to_end(e2e: dict[str, Any], plan: dict[str, Any]) -> None:
             answered = MESSAGES if name == "loaded" else 0
             assert run["counts"]["answered"] == answered, run["counts"]
     assert e2e["answered"] == MESSAGES * plan["prompt_runs"]
-    # Each ratio is of the runs that ran side by side (NaN when so few messages were all
-    # stored before the baseline's timing began, which a loaded machine can make happen).
-    for ratio, loaded, empty in zip(
-        e2e["ratio_runs"], e2e["runs"]["loaded"], e2e["runs"]["empty"], strict=True
+    # Each ratio is of the runs that ran side by side, at their steady pace (NaN when a run
+    # was too short to have one, which a loaded machine can make happen); the whole-run ratios
+    # are beside them.
+    for ratio, whole, loaded, empty in zip(
+        e2e["ratio_runs"],
+        e2e["whole_run_ratios"],
+        e2e["runs"]["loaded"],
+        e2e["runs"]["empty"],
+        strict=True,
     ):
-        if empty["rate"]:
-            assert ratio == loaded["rate"] / empty["rate"]
+        if loaded["steady_rate"] and empty["steady_rate"]:
+            assert ratio == loaded["steady_rate"] / empty["steady_rate"]
         else:
             assert math.isnan(ratio)
+        if empty["rate"]:
+            assert whole == loaded["rate"] / empty["rate"]
+        else:
+            assert math.isnan(whole)
 
 
 def check_imports(imports: dict[str, Any], plan: dict[str, Any]) -> None:
