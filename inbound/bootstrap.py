@@ -54,7 +54,7 @@ from inbound.review.security_events import SecurityEvents
 from inbound.rules.compiled import CompiledRules, RulesInForce
 from inbound.rules.load import load_directory
 from inbound.rules.watch import RulesWatcher
-from inbound.spool.publish_or_spool import PublishOrSpool
+from inbound.spool.publish_or_spool import PublishOrSpool, spool_write_bound
 from inbound.spool.relay import SpoolRelay
 from inbound.stopping import BACKSTOP, StopBudget, backstop, exit_now, leftovers
 from inbound.store.database import create_engine, session_factory
@@ -503,7 +503,9 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receivi
         metrics.spooled.inc()
         relay.wake()
 
-    keeper = PublishOrSpool(None, sessions, settings.spool_after, on_spooled=spooled)
+    keeper = PublishOrSpool(
+        None, sessions, spool_write_bound(settings.spool_after), on_spooled=spooled
+    )
     # RabbitMQ confirming the relay's publishes ends the webhooks' detour through the spool at
     # once, rather than after the breaker's cool-off (on SQLite those writes compete with the
     # workers catching up).

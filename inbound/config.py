@@ -296,8 +296,8 @@ class Settings(BaseSettings):
         gt=0,
         le=6,
         description="Seconds a webhook waits for RabbitMQ's confirm before the message is written "
-        "to the database spool instead (relayed later); the spool write gets as long again, so "
-        "a webhook is answered well within the ~15 s after which Twilio gives up for good.",
+        "to the database spool instead (relayed later); the spool write may take the rest of 12 s, "
+        "so a webhook is answered well within the ~15 s after which Twilio gives up for good.",
     )
     shutdown_timeout: float = Field(
         20.0,

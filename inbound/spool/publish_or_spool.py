@@ -17,14 +17,28 @@ from inbound.store.spool import Spool
 
 log = get_logger("spool")
 
+# Every webhook is answered within this many seconds, well under the ~15 s after which Twilio
+# gives up for good, with room for the nonce check (`receiver/replay.py`) before it. What RabbitMQ's
+# confirm doesn't use, the spool write may: a 503 loses the message for a provider that never
+# retries, so a slow database is waited for as long as the provider's patience allows. With the
+# write bounded by INBOUND_SPOOL_AFTER alone, a loaded 2-core machine answered 503 when SQLite
+# took over a second to commit.
+ANSWER_WITHIN = 12.0
+
+
+def spool_write_bound(spool_after: float) -> float:
+    """Seconds a spool write may take after `spool_after` seconds spent waiting for RabbitMQ."""
+    return ANSWER_WITHIN - spool_after
+
 
 class PublishOrSpool:
     """Publishes a message confirmed, or writes it to the spool; fails only when both fail.
 
     The publisher's own bound (`INBOUND_SPOOL_AFTER`) decides how long a webhook waits for
-    RabbitMQ; the spool write has `write_within` more. Both stay well under the ~15 s after which
-    providers such as Twilio give up for good. After a failed publish, webhooks go straight to
-    the spool for a few seconds (spool/breaker.py) rather than each waiting that bound again.
+    RabbitMQ; the spool write has `write_within` more (`spool_write_bound`). Both stay well under
+    the ~15 s after which providers such as Twilio give up for good. After a failed publish,
+    webhooks go straight to the spool for a few seconds (spool/breaker.py) rather than each
+    waiting that bound again.
     """
 
     def __init__(
