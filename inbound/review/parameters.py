@@ -8,7 +8,7 @@ for the database or a date past the year 9999.
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from inbound.review.decisions import control_character
 
@@ -80,3 +80,33 @@ def search(raw: str, name: str) -> str | None:
         raise BadParameter(name, f"contains a control character ({found})")
     words = raw.strip()[:MAX_SEARCH]
     return words or None
+
+
+_DAY = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+
+
+def day(raw: str, name: str) -> date | None:
+    """A day written as a date field sends it (YYYY-MM-DD); None when empty."""
+    value = raw.strip()
+    if not value:
+        return None
+    if not _DAY.fullmatch(value):
+        raise BadParameter(name, "is not a date written as YYYY-MM-DD")
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise BadParameter(name, f"{value} is not a day of the calendar") from None
+
+
+def received_between(
+    first: date | None, last: date | None
+) -> tuple[datetime | None, datetime | None]:
+    """The days from `first` to `last`, both whole and in UTC (as the pages show times), as a
+    half-open range of instants; BadParameter when the last day comes before the first."""
+    if first is not None and last is not None and last < first:
+        raise BadParameter("received_to", "is before the day received from")
+    start = datetime(first.year, first.month, first.day, tzinfo=UTC) if first else None
+    end = (
+        datetime(last.year, last.month, last.day, tzinfo=UTC) + timedelta(days=1) if last else None
+    )
+    return start, end

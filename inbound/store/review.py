@@ -30,6 +30,9 @@ class QueueFilter:
     mine: bool = False
     text: str | None = None
     after: tuple[datetime, int] | None = None  # keyset cursor: (created_at, id) of the last row
+    # Received on or after / before (accepted_at: when inbound took it, whatever the provider said).
+    received_from: datetime | None = None
+    received_until: datetime | None = None
 
 
 @dataclass(frozen=True)
@@ -90,6 +93,10 @@ class ReviewQueue:
             query = query.where(ReviewItem.reason.contains(wanted.reason, autoescape=True))
         if wanted.mine:
             query = query.where(ReviewItem.claimed_by == scope.user_id)
+        if wanted.received_from is not None:
+            query = query.where(Message.accepted_at >= wanted.received_from)
+        if wanted.received_until is not None:
+            query = query.where(Message.accepted_at < wanted.received_until)
         if wanted.text:
             needle = wanted.text.strip()
             matches: list[ColumnElement[bool]] = [
