@@ -48,6 +48,8 @@ from inbound.receiver.app import Receiver, create_admin_app, create_app
 from inbound.receiver.headers import hsts_wanted
 from inbound.receiver.ops import Ops
 from inbound.receiver.replay import NonceGuard
+from inbound.review.coverage import warning as no_caseworker
+from inbound.review.coverage_check import warn_without_caseworker
 from inbound.review.desk import Desk
 from inbound.review.mount import mount_review
 from inbound.review.security_events import SecurityEvents
@@ -209,9 +211,15 @@ async def running(
         for service in rules.book.services.values():
             numbers = ", ".join(service.service.numbers)
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
-        # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
-        watcher = RulesWatcher(settings.rules_dir, rules)
         sessions = session_factory(engine)
+        for service_id in await warn_without_caseworker(sessions, rules.book.services, "start"):
+            say(f"warning: {no_caseworker(service_id)}")
+        # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
+        watcher = RulesWatcher(
+            settings.rules_dir,
+            rules,
+            on_reload=lambda book: warn_without_caseworker(sessions, book.services, "reload"),
+        )
         wiring = Wiring(
             settings,
             connection,

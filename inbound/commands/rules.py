@@ -54,14 +54,59 @@ def _check(args: argparse.Namespace) -> int:
         )
     for warning in report.warnings:
         print(f"warning: {warning}")
+    staffing = _without_caseworker([rules.service.id for _, rules in report.services])
+    for line in staffing:
+        print(line)
+    warnings = len(report.warnings) + sum(line.startswith("warning:") for line in staffing)
     for error in report.errors:
         print(error, file=sys.stderr)
-    summary = (
-        f"{len(report.services)} services, {len(report.errors)} errors, "
-        f"{len(report.warnings)} warnings"
-    )
+    summary = f"{len(report.services)} services, {len(report.errors)} errors, {warnings} warnings"
     print(summary, file=sys.stderr if report.errors else sys.stdout)
     return 1 if report.errors else 0
+
+
+def _without_caseworker(services: list[str]) -> list[str]:
+    """A warning for each service no one can work the review queue of, read from
+    INBOUND_DATABASE_URL; a note, not a failure, when the database can't be read."""
+    if not services:
+        return []
+    cannot = "note: couldn't check which services have a caseworker"
+    try:
+        url = load_settings().database_url
+    except CommandError as error:
+        return [f"{cannot} ({error})"]
+    absent = _absent_sqlite_file(url)
+    if absent is not None:
+        return [f"{cannot} (no database file at {absent}: set INBOUND_DATABASE_URL to inbound's)"]
+    from sqlalchemy.exc import SQLAlchemyError
+
+    from inbound.review.coverage import warning
+    from inbound.store.reachable import DatabaseUnreachable, SchemaOutOfDate
+
+    try:
+        missing = complete(_missing(url, services))
+    except (DatabaseUnreachable, SchemaOutOfDate, SQLAlchemyError, OSError) as error:
+        reason = str(error).splitlines()[0] if str(error) else type(error).__name__
+        return [f"{cannot} ({reason})"]
+    return [f"warning: {warning(service_id)}" for service_id in missing]
+
+
+def _absent_sqlite_file(url: str) -> str | None:
+    """The SQLite file `url` names when it doesn't exist, seen without loading SQLAlchemy: with
+    no database, `rules check` stays as quick as a check of files alone."""
+    scheme, _, rest = url.partition(":///")
+    if not scheme.startswith("sqlite") or not rest:
+        return None
+    path = rest.split("?", 1)[0]
+    return None if Path(path).exists() else path
+
+
+async def _missing(url: str, services: list[str]) -> tuple[str, ...]:
+    from inbound.review.coverage_check import services_without_caseworker
+    from inbound.store.database import session_factory
+
+    async with database(url) as engine:
+        return await services_without_caseworker(session_factory(engine), services)
 
 
 # -- test -----------------------------------------------------------------------------------
@@ -386,10 +431,13 @@ def register(commands: Subcommands) -> None:
 
     text = "Validate rule files; errors and warnings name the file and line. Exit 1 on errors."
     details = (
-        "Warnings (carrier opt-out words, keywords shared between rules, unreachable rules) "
-        "don't fail the check."
+        "Warnings (carrier opt-out words, keywords shared between rules, unreachable rules, a "
+        "service with no caseworker in the database) don't fail the check. Without a database "
+        "it says it couldn't check for caseworkers."
     )
-    check_command = add_command(subcommands, "check", text, details=details)
+    check_command = add_command(
+        subcommands, "check", text, details=details, reads="Reads INBOUND_DATABASE_URL."
+    )
     check_command.add_argument(
         "path", nargs="?", type=Path, help="a rule file or folder (default: INBOUND_RULES_DIR)"
     )

@@ -45,6 +45,8 @@ SESSION: web.RequestKey[WebSession | None] = web.RequestKey("session", WebSessio
 USER = web.RequestKey("user", User)
 SCOPE = web.RequestKey("scope", Scope)
 PRE_CSRF = web.RequestKey("pre_csrf", str)
+# Services nobody can work the queue of, for a platform admin's pages (`_no_caseworker.html`).
+WITHOUT_CASEWORKER: web.RequestKey[tuple[str, ...]] = web.RequestKey("without_caseworker")
 # INBOUND_TRUSTED_PROXIES, parsed; on the app that mounts /review and /api, so both see it.
 TRUSTED_PROXIES: web.AppKey[tuple[forwarded.Network, ...]] = web.AppKey("trusted_proxies")
 FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
@@ -170,6 +172,7 @@ def render(request: web.Request, name: str, status: int = 200, **values: Any) ->
         "user": request.get(USER) if full else None,
         "scope": request.get(SCOPE) if full else None,
         "csrf_token": session.csrf_token if session else request.get(PRE_CSRF, ""),
+        "without_caseworker": request.get(WITHOUT_CASEWORKER, ()),
         **values,
     }
     html = request.app[WEB].templates.get_template(name).render(context)

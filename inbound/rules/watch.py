@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import signal
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 from inbound.logs import get_logger
@@ -42,9 +43,17 @@ def fingerprint(folder: Path) -> Fingerprint:
 class RulesWatcher:
     """Keeps the rules in force current with the rule folder; `current` is what components call."""
 
-    def __init__(self, folder: Path, rules: CompiledRules, interval: float = 2.0) -> None:
+    def __init__(
+        self,
+        folder: Path,
+        rules: CompiledRules,
+        interval: float = 2.0,
+        on_reload: Callable[[RuleBook], Awaitable[object]] | None = None,
+    ) -> None:
         self.folder = folder
         self._rules = rules
+        # Called after each reload that swapped the rules in (the caseworker check).
+        self._on_reload = on_reload
         self.interval = interval
         self._seen = fingerprint(folder)
         self._hangup = False  # a SIGHUP arrived: reload even if no file looks changed
@@ -99,6 +108,8 @@ class RulesWatcher:
             )
             return False
         self._swap(book, why)
+        if self._on_reload is not None:
+            await self._on_reload(book)
         return True
 
     def _swap(self, book: RuleBook, why: str) -> None:

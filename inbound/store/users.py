@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import delete, distinct, func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from inbound.review.coverage import Member
 from inbound.review.throttle import Failures
 from inbound.store.models import AuditEvent, Membership, User, WebSession
 from inbound.store.tokens import ApiTokens
@@ -89,6 +90,17 @@ class Users:
         )
         roles = {str(row[0]): str(row[1]) for row in rows.all()}
         return Scope(user.id, user.email, roles, user.platform_admin)
+
+    async def members(self) -> list[Member]:
+        """Every service role of every user, and whether the user can sign in."""
+        rows = await self._session.execute(
+            select(Membership.service_id, Membership.role, User.disabled_at).join(
+                User, User.id == Membership.user_id
+            )
+        )
+        return [
+            Member(str(service), str(role), disabled is None) for service, role, disabled in rows
+        ]
 
     async def end_sessions(self, user_id: int) -> None:
         await self._session.execute(delete(WebSession).where(WebSession.user_id == user_id))

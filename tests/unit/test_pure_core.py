@@ -60,6 +60,8 @@ CORE = (
     "inbound.lifecycle",
     "inbound.trace",
     "inbound.review.decisions",
+    "inbound.review.coverage",
+    "inbound.review.undelivered_words",
     "inbound.review.token_state",
     "inbound.review.parameters",
     "inbound.sms_length",

@@ -1,0 +1,181 @@
+"""The "could not be delivered" page over real HTTP, on SQLite and PostgreSQL: a callback gives
+up against a service answering 500, is listed in words, and is delivered when tried again; a
+user of another service can neither see it nor try it again; platform admins are told which
+services have no caseworker, and so is the log at start-up and at each rules reload."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+from structlog.testing import capture_logs
+
+from inbound.config import Settings
+from inbound.store.models import Action, AuditEvent, User
+from tests.integration.conftest import Stack, running_stack
+from tests.integration.test_actions import ALPHA, BETA, CALLBACK_SECRET, rules_dir, send
+from tests.support.browser import Client, add_person, signed_in
+from tests.support.fake_service import fake_service
+from tests.support.waiting import eventually
+
+SENDER = "+447700900123"
+
+
+@pytest.fixture(autouse=True)
+def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
+
+
+async def action_row(stack: Stack, action_id: int) -> Action:
+    async with stack.sessions() as session:
+        found = await session.get(Action, action_id)
+        assert found is not None
+        return found
+
+
+async def callbacks(stack: Stack) -> list[Action]:
+    async with stack.sessions() as session:
+        rows = await session.scalars(
+            select(Action).where(Action.kind == "callback").order_by(Action.id)
+        )
+        return list(rows)
+
+
+async def audit(stack: Stack, action: str) -> list[AuditEvent]:
+    async with stack.sessions() as session:
+        rows = await session.scalars(
+            select(AuditEvent).where(AuditEvent.action == action).order_by(AuditEvent.id)
+        )
+        return list(rows)
+
+
+async def user_id(stack: Stack, email: str) -> int:
+    async with stack.sessions() as session:
+        found = await session.scalar(select(User.id).where(User.email == email))
+        assert found is not None
+        return int(found)
+
+
+async def test_a_callback_that_gave_up_is_listed_in_words_and_delivered_when_tried_again(
+    settings: Settings, tmp_path: Path
+) -> None:
+    async with fake_service([500]) as service:
+        folder = rules_dir(tmp_path, [("alpha", ALPHA, service.url), ("beta", BETA, service.url)])
+        changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
+        async with running_stack(changed) as stack:
+            ana_person = await add_person(
+                stack.sessions, "ana@alpha.example", {"alpha": "caseworker"}
+            )
+            bo_person = await add_person(stack.sessions, "bo@beta.example", {"beta": "caseworker"})
+            message_id = await send(stack, "cancel", to=ALPHA, sender=SENDER)
+            await eventually(lambda: stack.review_for(message_id), lambda item: item is not None)
+            [gave_up] = await callbacks(stack)
+            assert gave_up.state == "failed"
+            assert len(service.received) == 4
+            ana = await signed_in(stack.base_url, ana_person)
+            bo = await signed_in(stack.base_url, bo_person)
+            try:
+                await _listed_and_scoped(stack, ana, bo, gave_up.id)
+                service.script = [200]
+                await _tried_again(stack, ana, gave_up.id)
+                assert len(service.received) == 5
+                assert service.received[-1].json()["action"] == "cancel"
+            finally:
+                await ana.close()
+                await bo.close()
+
+
+async def _listed_and_scoped(stack: Stack, ana: Client, bo: Client, action_id: int) -> None:
+    status, page, _ = await ana.get("/review/undelivered")
+    assert status == 200
+    assert "Could not be delivered" in page
+    assert f"#{action_id}" in page
+    assert (
+        "The service&#39;s callback address answered with an error of its own (HTTP 500), 4 times."
+        in page
+    )
+    assert "+44********23" in page
+    assert SENDER not in page
+    assert "Try again" in page
+    # Another service's caseworker: not listed, and trying it again is a 404, audited.
+    status, page, _ = await bo.get("/review/undelivered")
+    assert status == 200
+    assert f"#{action_id}" not in page
+    status, _, _ = await bo.post(f"/review/undelivered/{action_id}/retry", {})
+    assert status == 404
+    assert (await action_row(stack, action_id)).state == "failed"
+    denied = await audit(stack, "denied")
+    assert denied[-1].user_id == await user_id(stack, "bo@beta.example")
+    assert denied[-1].detail == f"retry action #{action_id}"
+
+
+async def _tried_again(stack: Stack, ana: Client, action_id: int) -> None:
+    status, _, headers = await ana.post(f"/review/undelivered/{action_id}/retry", {})
+    assert status == 303
+    assert headers["Location"] == f"/review/undelivered?tried={action_id}"
+    delivered = await eventually(
+        lambda: action_row(stack, action_id), lambda row: row.state == "delivered"
+    )
+    assert delivered.attempts == 1
+    [retried] = await audit(stack, "retry_action")
+    assert retried.user_id == await user_id(stack, "ana@alpha.example")
+    assert retried.service_id == "alpha"
+    assert retried.detail == f"callback #{action_id} after 4 attempts: HTTP 500"
+    status, page, _ = await ana.get(headers["Location"])
+    assert status == 200
+    assert f"#{action_id} is being sent again" in page
+    assert f'id="retry-{action_id}"' not in page
+    # Delivered now: trying again is refused, in the error summary.
+    status, page, _ = await ana.post(f"/review/undelivered/{action_id}/retry", {})
+    assert status == 409
+    assert "There is a problem" in page
+    assert f"#{action_id} can&#39;t be sent again: it has been delivered" in page
+
+
+async def test_platform_admins_are_told_which_services_have_no_caseworker(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = rules_dir(
+        tmp_path, [("alpha", ALPHA, "http://127.0.0.1:9/"), ("beta", BETA, "http://127.0.0.1:9/")]
+    )
+    changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
+    with capture_logs() as logs:
+        async with running_stack(changed) as stack:
+            started = [line for line in logs if line["event"] == "service_without_caseworker"]
+            assert sorted(line["service"] for line in started) == ["alpha", "beta"]
+            ana = await add_person(stack.sessions, "ana@alpha.example", {"alpha": "caseworker"})
+            ops = await add_person(stack.sessions, "ops@example.org", {}, platform_admin=True)
+            admin = await signed_in(stack.base_url, ops)
+            caseworker = await signed_in(stack.base_url, ana)
+            try:
+                for path in ("/review/", "/review/undelivered"):
+                    status, page, _ = await admin.get(path)
+                    assert status == 200
+                    assert "A service has no caseworker" in page
+                    assert "--service beta --role caseworker" in page
+                    assert "--service alpha" not in page
+                    status, page, _ = await caseworker.get(path)
+                    assert status == 200
+                    assert "no caseworker" not in page
+            finally:
+                await admin.close()
+                await caseworker.close()
+            # A reload (a rule file changed) says it again, for the services still without one.
+            logs.clear()
+            (folder / "beta.yaml").write_text((folder / "beta.yaml").read_text() + "\n")
+            await eventually(
+                lambda: _events(logs),
+                lambda events: "service_without_caseworker" in events,
+                within=20,
+            )
+            assert "rules_reloaded" in await _events(logs)
+            warned = [line for line in logs if line["event"] == "service_without_caseworker"]
+            assert [line["service"] for line in warned] == ["beta"]
+            assert warned[0]["log_level"] == "warning"
+
+
+async def _events(logs: list[dict[str, object]]) -> list[object]:
+    await asyncio.sleep(0)
+    return [line["event"] for line in logs]
