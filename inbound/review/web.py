@@ -44,6 +44,7 @@ from inbound.review.site import (
     signed_in,
     templates,
 )
+from inbound.review.undelivered import add_routes as add_undelivered_routes
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Matcher
 from inbound.rules.model import Action, ServiceRules
@@ -286,6 +287,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_post("/items/{item}/{action}", item_action)
     app.router.add_get("/services/{service}/rules", rules_page)
     app.router.add_post("/services/{service}/rules", rules_page)
+    add_undelivered_routes(app)
     app.router.add_static("/static/", HERE / "static")
 
 
