@@ -5,14 +5,15 @@ service's action is `NotFound`, and the attempt is audited as `denied`."""
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
+from inbound.actions.outbox import sender_history
 from inbound.review.coverage_check import services_without_caseworker
 from inbound.review.decisions import Refused
 from inbound.review.desk import Desk, NotFound
 from inbound.review.security_events import Denied
 from inbound.review.undelivered_words import retry_refusal
 from inbound.states import ActionKind
-from inbound.store.actions import OptOuts
 from inbound.store.undelivered import Undelivered, UndeliveredActions
 from inbound.store.users import Audit, Scope
 
@@ -51,15 +52,21 @@ async def try_again(desk: Desk, scope: Scope, action_id: int, address: str | Non
         if found is None or not scope.can_see(found.service_id):
             await _denied(desk, scope, action_id, found, address)
         assert found is not None
-        opted_out = found.kind == ActionKind.REPLY and await OptOuts(session).is_opted_out(
-            found.service_id, found.number
-        )
+        opted_out, sent = False, 0
+        if found.kind == ActionKind.REPLY:
+            # Counted as a caseworker's reply is, under the same per-number lock.
+            history = await sender_history(
+                session, found.service_id, found.number, datetime.now(UTC)
+            )
+            opted_out, sent = history.opted_out, history.replies_last_hour
         refusal = retry_refusal(
             state=found.state,
             kind=found.kind,
             has_payload=found.has_payload,
             opted_out=opted_out,
             allowed=found.kind != ActionKind.CALLBACK or desk.policy.send_callbacks,
+            sent_last_hour=sent,
+            cap=desk.reply_cap_per_hour,
         )
         if refusal is not None:
             raise Refused(refusal)

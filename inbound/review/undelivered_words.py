@@ -120,9 +120,18 @@ def why_in_words(kind: str, error: str | None, attempts: int) -> str:
 
 
 def retry_refusal(
-    *, state: str, kind: str, has_payload: bool, opted_out: bool, allowed: bool = True
+    *,
+    state: str,
+    kind: str,
+    has_payload: bool,
+    opted_out: bool,
+    allowed: bool = True,
+    sent_last_hour: int = 0,
+    cap: int | None = None,
 ) -> str | None:
-    """Why a person may not send this action again now; None when they may."""
+    """Why a person may not send this action again now; None when they may. A reply sent again
+    is a caseworker's text: `cap` is their hourly cap on one number, `sent_last_hour` the texts
+    it has had from the service in the last hour."""
     if state == ActionState.PENDING:
         return "it is already waiting to be sent again"
     if state == ActionState.DELIVERED:
@@ -133,6 +142,15 @@ def retry_refusal(
         return "what it would send was deleted by the retention policy, so there is nothing to send"
     if kind == ActionKind.REPLY and opted_out:
         return "the number has since asked this service not to text it (opted out)"
+    if kind == ActionKind.REPLY and cap is not None and sent_last_hour >= cap:
+        if cap == 0:
+            return (
+                "caseworkers' texts are turned off here (INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR=0)"
+            )
+        return (
+            f"this number has had {sent_last_hour} texts from the service in the last hour and "
+            f"{cap} is the most allowed: try again later"
+        )
     if not allowed:
         return "this service's callbacks are turned off here (INBOUND_CALLBACKS=off)"
     return None

@@ -1,7 +1,8 @@
 """The "could not be delivered" page over real HTTP, on SQLite and PostgreSQL: a callback gives
 up against a service answering 500, is listed in words, and is delivered when tried again; a
-user of another service can neither see it nor try it again; platform admins are told which
-services have no caseworker, and so is the log at start-up and at each rules reload."""
+user of another service can neither see it nor try it again; a reply is not sent again to a
+number that opted out since; platform admins are told which services have no caseworker, and so
+is the log at start-up and at each rules reload."""
 
 from __future__ import annotations
 
@@ -13,9 +14,16 @@ from sqlalchemy import select
 from structlog.testing import capture_logs
 
 from inbound.config import Settings
-from inbound.store.models import Action, AuditEvent, User
+from inbound.store.models import Action, AuditEvent, OptOut, User
 from tests.integration.conftest import Stack, running_stack
-from tests.integration.test_actions import ALPHA, BETA, CALLBACK_SECRET, rules_dir, send
+from tests.integration.test_actions import (
+    ALPHA,
+    BETA,
+    CALLBACK_SECRET,
+    configured,
+    rules_dir,
+    send,
+)
 from tests.support.browser import Client, add_person, signed_in
 from tests.support.fake_service import fake_service
 from tests.support.waiting import eventually
@@ -179,3 +187,49 @@ async def test_platform_admins_are_told_which_services_have_no_caseworker(
 async def _events(logs: list[dict[str, object]]) -> list[object]:
     await asyncio.sleep(0)
     return [line["event"] for line in logs]
+
+
+async def test_a_reply_that_gave_up_is_not_sent_again_to_a_number_that_opted_out(
+    settings: Settings, tmp_path: Path
+) -> None:
+    async with fake_service([200]) as service, fake_service([500]) as notify:
+        folder = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
+        changed = configured(settings, folder, notify, cookie_secure=False)
+        async with running_stack(changed) as stack:
+            person = await add_person(stack.sessions, "ana@alpha.example", {"alpha": "caseworker"})
+            await send(stack, "yes", to=ALPHA, sender=SENDER)
+            [reply] = await eventually(
+                lambda: _replies(stack), lambda rows: bool(rows) and rows[0].state == "failed"
+            )
+            ana = await signed_in(stack.base_url, person)
+            try:
+                status, page, _ = await ana.get("/review/undelivered")
+                assert status == 200
+                assert "Text reply" in page
+                assert "GOV.UK Notify was unavailable (HTTP 500), 4 times." in page
+                assert "Thanks, confirmed." in page
+                await send(stack, "stop", to=ALPHA, sender=SENDER)
+                await eventually(lambda: _opted_out(stack), lambda found: found)
+                tried = len(notify.received)
+                status, page, _ = await ana.post(f"/review/undelivered/{reply.id}/retry", {})
+                assert status == 409
+                assert "opted out" in page
+                assert (await action_row(stack, reply.id)).state == "failed"
+                assert len(notify.received) == tried
+                assert await audit(stack, "retry_action") == []
+            finally:
+                await ana.close()
+
+
+async def _replies(stack: Stack) -> list[Action]:
+    async with stack.sessions() as session:
+        rows = await session.scalars(
+            select(Action).where(Action.kind == "reply").order_by(Action.id)
+        )
+        return list(rows)
+
+
+async def _opted_out(stack: Stack) -> bool:
+    async with stack.sessions() as session:
+        found = await session.scalar(select(OptOut.id).where(OptOut.number == SENDER))
+        return found is not None

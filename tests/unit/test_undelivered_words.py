@@ -66,6 +66,28 @@ def test_times(attempts: int, expected: str) -> None:
 
 
 @pytest.mark.parametrize(
+    ("kind", "sent", "cap", "expected"),
+    [
+        ("reply", 4, 5, None),
+        ("reply", 5, 5, "has had 5 texts from the service in the last hour and 5 is the most"),
+        ("reply", 0, 0, "turned off"),
+        ("callback", 9, 5, None),  # the cap counts texts, not callbacks
+    ],
+)
+def test_a_reply_sent_again_keeps_to_the_hourly_cap(
+    kind: str, sent: int, cap: int, expected: str | None
+) -> None:
+    refusal = retry_refusal(
+        state="failed", kind=kind, has_payload=True, opted_out=False, sent_last_hour=sent, cap=cap
+    )
+    if expected is None:
+        assert refusal is None
+    else:
+        assert refusal is not None
+        assert expected in refusal
+
+
+@pytest.mark.parametrize(
     ("state", "kind", "has_payload", "opted_out", "allowed", "expected"),
     [
         ("failed", "callback", True, False, True, None),
