@@ -212,6 +212,7 @@ async def test_every_page_after_sign_in_passes_axe_and_fits_a_phone(
         await page.locator("#verdict").wait_for()
 
     problems += await check(page, "rules-tested", tested)
+    problems += await check(page, "undelivered", goto(stack, "/review/undelivered"))
     problems += await check(page, "not-found", goto(stack, "/review/items/999999", 404))
     problems += await check(page, "bad-request", goto(stack, "/review/?after=nonsense", 400))
     problems += await check(
@@ -219,6 +220,14 @@ async def test_every_page_after_sign_in_passes_axe_and_fits_a_phone(
         "form-expired-signed-in",
         submit_with_stale_form(stack, "/review/", "/review/sign-out"),
     )
+
+    # A platform admin: the unassigned bucket beside alpha, each item naming its service.
+    await add_item(stack.sessions, None, "wrong number?", recipient="+447700900999")
+    platform = await add_person(
+        stack.sessions, "ops@example.org", {"alpha": "caseworker"}, platform_admin=True
+    )
+    ops = await signed_in_page(browser, stack, platform)
+    problems += await check(ops, "queue-platform-admin", goto(stack, "/review/"))
     assert problems == [], "\n".join(problems)
 
 
