@@ -63,9 +63,11 @@ async def record_outcome_effects(
     policy: EffectPolicy,
     decided_by: str | None = None,
     prompt: Prompt | None = None,
+    hold_until: datetime | None = None,
 ) -> list[int]:
     """Load what the decision needs, decide the outcome's effects, write them; return the ids
-    of the actions to hand over after the commit. `prompt`: the prompt the reply answered."""
+    of the actions to hand over after the commit. `prompt`: the prompt the reply answered;
+    `hold_until`: none is sent before then (the sweep hands them over), and none is returned."""
     now = datetime.now(UTC)
     service_id = service.service.id
     history = (
@@ -85,23 +87,33 @@ async def record_outcome_effects(
         decided_by=decided_by,
         prompt=prompt,
     )
-    return await record(session, service_id, message, effects)
+    return await record(session, service_id, message, effects, hold_until)
 
 
 async def record(
-    session: AsyncSession, service_id: str, message: StoredMessage, effects: Effects
+    session: AsyncSession,
+    service_id: str,
+    message: StoredMessage,
+    effects: Effects,
+    hold_until: datetime | None = None,
 ) -> list[int]:
-    """Write the effects in the caller's transaction; return the ids of the pending actions."""
+    """Write the effects in the caller's transaction; return the ids of the pending actions
+    to hand over now (none when they are held until `hold_until`)."""
     opt_outs = OptOuts(session)
     if effects.opt_change is OptChange.OUT:
         await opt_outs.opt_out(service_id, message.sender)
     elif effects.opt_change is OptChange.IN:
         await opt_outs.opt_in(service_id, message.sender)
-    return await _write(session, service_id, message.id, effects.actions)
+    ids = await _write(session, service_id, message.id, effects.actions, hold_until)
+    return [] if hold_until is not None else ids
 
 
 async def _write(
-    session: AsyncSession, service_id: str, message_id: int, planned: Sequence[PlannedAction]
+    session: AsyncSession,
+    service_id: str,
+    message_id: int,
+    planned: Sequence[PlannedAction],
+    hold_until: datetime | None = None,
 ) -> list[int]:
     actions = Actions(session)
     rows = [
@@ -115,6 +127,7 @@ async def _write(
             state=one.state,
             note=one.note,
             flush=False,
+            not_before=hold_until,
         )
         for one in planned
     ]
@@ -167,7 +180,8 @@ class Outbox:
         now = datetime.now(UTC)
         async with self._sessions.begin() as session:
             repo = Actions(session)
-            ids = await repo.unpublished(now - SWEEP_AFTER, SWEEP_BATCH)
+            # Also those a caseworker's decision held back for its undo window, once it passed.
+            ids = await repo.unpublished(now - SWEEP_AFTER, SWEEP_BATCH, now)
             if ids:
                 await self._queue.due(ids, await repo.services_of(ids))
                 await repo.mark_published(ids)

@@ -44,7 +44,11 @@ class Refused(Exception):
 
 class Invalid(Refused):
     """What was written can't be accepted (empty, too long, a control character); the message
-    says how to put it right."""
+    says how to put it right, and `field`, when set, names the form field at fault."""
+
+    def __init__(self, message: str, field: str | None = None) -> None:
+        super().__init__(message)
+        self.field = field
 
 
 class Act(StrEnum):
@@ -94,15 +98,66 @@ def check(act: Act, state: str, holder: int | None, actor: int) -> None:
         raise Refused(reason)
 
 
-def decision(action: str, captures: Mapping[str, str]) -> tuple[str, dict[str, str]]:
-    """A caseworker's decision, checked: a known action and the captures kept, trimmed."""
+def decision(
+    action: str, captures: Mapping[str, str], references: Sequence[re.Pattern[str]] = ()
+) -> tuple[str, dict[str, str]]:
+    """A caseworker's decision, checked: a known action and the captures kept, trimmed, each
+    as the rules check it (a rating from 1 to 5; a reference matching one of `references`,
+    the patterns of the service's rules for this action, when there are any)."""
     if action not in DECISIONS:
-        raise Invalid(f"unknown decision {action[:40]!r}: choose one of {', '.join(DECISIONS)}")
+        raise Invalid(
+            f"unknown decision {action[:40]!r}: choose one of {', '.join(DECISIONS)}", "decision"
+        )
     kept = {}
     for name, value in captures.items():
         if name in CAPTURES and value.strip():
-            kept[name] = _written(value, f"{name} field").strip()[:MAX_TEXT]
+            kept[name] = _written(value, f"{name} field", name).strip()[:MAX_TEXT]
+    rating = kept.get("rating")
+    if rating is not None and not _RATING.fullmatch(rating):
+        raise Invalid("enter the rating as a whole number from 1 to 5, like 4", "rating")
+    reference = kept.get("reference")
+    if (
+        reference is not None
+        and references
+        and not any(pattern.fullmatch(reference) for pattern in references)
+    ):
+        raise Invalid(
+            "enter the reference in the form this service's rules expect "
+            f"(a match for {' or '.join(p.pattern for p in references)})",
+            "reference",
+        )
     return action, kept
+
+
+_RATING = re.compile(r"[1-5]")
+# How long a caseworker may undo a decision: its callback and reply are held back this long.
+UNDO_WINDOW = timedelta(seconds=30)
+
+
+def undo_refusal(
+    *,
+    state: str,
+    decided_by: int | None,
+    decided_at: datetime | None,
+    actor: int,
+    now: datetime,
+    changed_register: bool,
+    answered_prompt: bool,
+) -> str | None:
+    """Why `actor` may not undo the item's decision now; None when they may. What was sent is
+    checked afterwards, against the actions themselves."""
+    if state not in (ReviewState.RESOLVED, ReviewState.DISMISSED) or decided_at is None:
+        return "this item has no decision to undo"
+    if decided_by != actor:
+        return "only the caseworker who decided it can undo it"
+    if now - decided_at > UNDO_WINDOW:
+        seconds = int(UNDO_WINDOW.total_seconds())
+        return f"a decision can only be undone within {seconds} seconds, and that has passed"
+    if changed_register:
+        return "it changed the opt-out register, which takes effect at once"
+    if answered_prompt:
+        return "it recorded the answer to a reminder"
+    return None
 
 
 @dataclass(frozen=True)
@@ -201,8 +256,8 @@ def control_character(text: str) -> str | None:
     return f"U+{ord(found.group()):04X}" if found else None
 
 
-def _written(text: str, what: str) -> str:
+def _written(text: str, what: str, field: str | None = None) -> str:
     found = control_character(text)
     if found is not None:
-        raise Invalid(f"the {what} contains a control character ({found}): remove it")
+        raise Invalid(f"the {what} contains a control character ({found}): remove it", field)
     return text

@@ -6,35 +6,46 @@ an item outside the caseworker's services is `NotFound`, and the attempt is audi
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound import phone
-from inbound.actions.effects import EffectPolicy, caseworker_reply
+from inbound.actions.effects import EffectPolicy, caseworker_reply, plan_effects
 from inbound.actions.outbox import Outbox, record_action, record_outcome_effects, sender_history
 from inbound.conversation import Conversation, caseworker_token
 from inbound.prompts.matching import decided_by_person
 from inbound.prompts.model import Prompt, PromptState
-from inbound.review import decisions
-from inbound.review.decisions import REPLY_WINDOW, Act, Refused, ReplyRoom
+from inbound.review import decisions, labels
+from inbound.review.decisions import REPLY_WINDOW, UNDO_WINDOW, Act, Refused, ReplyRoom
+from inbound.review.labels import Consequences
 from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import Action as RuleAction
 from inbound.rules.model import ServiceRules
+from inbound.states import ReviewState
 from inbound.store.actions import Actions, OptOuts
 from inbound.store.conversations import Conversations
 from inbound.store.messages import Messages
-from inbound.store.models import Message, Outcome, ReviewItem
+from inbound.store.models import Message, Outcome, PromptRow, ReviewItem
 from inbound.store.prompts import Prompts
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope
 
-__all__ = ["ConversationView", "Desk", "ItemDetail", "NotFound", "QueueView", "Refused"]
+__all__ = [
+    "ConversationView",
+    "Desk",
+    "ItemDetail",
+    "NotFound",
+    "Preview",
+    "QueueView",
+    "Refused",
+]
 
 # The default of INBOUND_CASEWORKER_REPLY_CAP_PER_HOUR.
 CASEWORKER_REPLY_CAP = 5
@@ -74,6 +85,31 @@ class QueueView:
     def reference(self, message: Message) -> str | None:
         """The reference of the prompt `message` relates to, if any."""
         return self.references.get(message.id)
+
+
+@dataclass(frozen=True)
+class Preview:
+    """A decision checked but not made: what it would record, and what it would do."""
+
+    action: str
+    captures: Mapping[str, str]  # as they would be stored
+    service_id: str
+    service_name: str
+    consequences: Consequences
+    undo_refusal: str | None  # why it couldn't be undone once made; None when it could
+
+
+CHOOSE_OFFERED = "select one of the decisions on the page"
+
+
+def references(service: ServiceRules, action: str) -> tuple[re.Pattern[str], ...]:
+    """The reference patterns of the service's rules for `action`, compiled as the matcher
+    compiles them: a caseworker's reference is checked against them."""
+    return tuple(
+        re.compile(rule.captures.reference, re.IGNORECASE)
+        for rule in service.rules
+        if rule.action == action and rule.captures.reference is not None
+    )
 
 
 @dataclass
@@ -183,6 +219,58 @@ class Desk:
                 raise Refused("you don't hold this item")
             await self._audit(session, scope, item, Act.RELEASE, address)
 
+    async def preview(
+        self, scope: Scope, item_id: int, action: str, captures: Mapping[str, str]
+    ) -> Preview:
+        """Check a decision and say what it would do, from the same plan `decide` records
+        (`plan_effects`), without writing anything."""
+        async with self.sessions.begin() as session:
+            item = await self._item(session, scope, item_id, Act.DECIDE, None)
+            service = self._service(item)
+            offered = labels.offered(service)
+            if action not in offered:
+                raise decisions.Invalid(CHOOSE_OFFERED, "decision")
+            action, kept = decisions.decision(action, captures, references(service, action))
+            message = await session.get(Message, item.message_id)
+            assert message is not None
+            prompt, answers = await self._related_prompt(session, message, action)
+            effects = plan_effects(
+                service=service,
+                message=message,
+                action=action,
+                captures=kept,
+                rule=None,  # as `decide` records it: a caseworker's outcome has no rule's reply
+                policy=self.policy,
+                history=None,
+                now=datetime.now(UTC),
+                decided_by=str(scope.user_id),
+                prompt=prompt,
+            )
+        told = labels.consequences(service.service.name, action, effects)
+        refusal = decisions.undo_refusal(
+            state=ReviewState.RESOLVED,
+            decided_by=scope.user_id,
+            decided_at=datetime.now(UTC),
+            actor=scope.user_id,
+            now=datetime.now(UTC),
+            changed_register=told.changes_register,
+            answered_prompt=answers,
+        )
+        return Preview(action, kept, service.service.id, service.service.name, told, refusal)
+
+    async def _related_prompt(
+        self, session: AsyncSession, message: Message, action: str
+    ) -> tuple[Prompt | None, bool]:
+        """The prompt the message relates to, as a decision of `action` would leave it, and
+        whether the decision would record an answer to it."""
+        if message.prompt_id is None:
+            return None, False
+        stored = await Prompts(session).by_id(message.prompt_id)
+        if stored is None or stored.prompt.state is PromptState.WITHDRAWN:
+            return None, False
+        change = decided_by_person(stored.prompt, RuleAction(action), message.received_at)
+        return (stored.prompt, False) if change is None else (change.after, True)
+
     async def decide(
         self,
         scope: Scope,
@@ -190,13 +278,16 @@ class Desk:
         action: str,
         captures: Mapping[str, str],
         address: str | None,
+        *,
+        hold: bool = False,
     ) -> None:
         """Resolve an item with an action: the same outcome, callback and opt-out path as a
-        rule's automatic outcome, with the caseworker as `decided_by`."""
-        action, kept = decisions.decision(action, captures)
+        rule's automatic outcome, with the caseworker as `decided_by`. `hold`: its callback
+        and reply wait out the undo window before they are handed over (the item page)."""
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.DECIDE, address)
             service = self._service(item)
+            action, kept = decisions.decision(action, captures, references(service, action))
             message = await session.get(Message, item.message_id)
             assert message is not None
             existing = await session.scalar(
@@ -222,9 +313,65 @@ class Desk:
                 policy=self.policy,
                 decided_by=str(scope.user_id),
                 prompt=prompt,
+                hold_until=datetime.now(UTC) + UNDO_WINDOW if hold else None,
             )
             await self._audit(session, scope, item, Act.DECIDE, address, detail=action)
         await self.outbox.hand_over(ids)
+
+    async def undo(self, scope: Scope, item_id: int, address: str | None) -> str:
+        """Take back the caseworker's own decision or dismissal within the undo window, while
+        nothing it sends has been handed over: the item is theirs again, claimed, as before.
+        Returns what was undone (an action, or "dismissed")."""
+        now = datetime.now(UTC)
+        async with self.sessions.begin() as session:
+            item = await ReviewQueue(session).get(scope, item_id)
+            if item is None:
+                await self._denied(session, scope, item_id, "undo", address)
+            assert item is not None
+            message = await session.get(Message, item.message_id)
+            assert message is not None
+            decision = item.decision or ""
+            answered = message.prompt_id is not None and bool(
+                await session.scalar(
+                    select(PromptRow.id).where(
+                        PromptRow.id == message.prompt_id,
+                        PromptRow.answer_message_id == message.id,
+                    )
+                )
+            )
+            reason = decisions.undo_refusal(
+                state=item.state,
+                decided_by=item.decided_by,
+                decided_at=item.decided_at,
+                actor=scope.user_id,
+                now=now,
+                changed_register=decision in ("opt_out", "opt_in"),
+                answered_prompt=answered,
+            )
+            if reason is not None:
+                raise Refused(f"this can't be undone: {reason}")
+            if item.state == ReviewState.RESOLVED:
+                if await Actions(session).withdraw_held(message.id) is False:
+                    raise Refused("this can't be undone: what it sends has already left")
+                await session.execute(delete(Outcome).where(Outcome.message_id == message.id))
+            reopened = await session.execute(
+                update(ReviewItem)
+                .where(ReviewItem.id == item.id, ReviewItem.state == item.state)
+                .values(
+                    state=ReviewState.CLAIMED,
+                    claimed_by=scope.user_id,
+                    claimed_at=now,
+                    decided_by=None,
+                    decided_at=None,
+                    decision=None,
+                    decision_note=None,
+                )
+                .execution_options(synchronize_session=False)
+            )
+            if getattr(reopened, "rowcount", 0) != 1:
+                raise Refused("this can't be undone: the item changed a moment ago")
+            await self._audit(session, scope, item, "undo", address, detail=decision)
+        return decision
 
     async def _answer_prompt(
         self, session: AsyncSession, message: Message, action: str

@@ -17,12 +17,12 @@ from inbound.message import InboundMessage
 from inbound.outcome import Route, route
 from inbound.prompts.intake import ANSWERS
 from inbound.prompts.trial import hypothetical
-from inbound.review import forms, parameters
+from inbound.review import forms, labels, parameters
 from inbound.review.decisions import (
     CAPTURES,
-    DECISIONS,
     MAX_REPLY,
     MAX_REPLY_UCS2,
+    UNDO_WINDOW,
     Invalid,
     Refused,
 )
@@ -56,11 +56,16 @@ from inbound.store.users import Audit
 DONE: Mapping[str, str] = {
     "claim": "Done: claimed. No one else can decide, reply or dismiss it while you hold it.",
     "release": "Done: released. The item is back in the queue for anyone to claim.",
-    "decide": "Done: decided. The outcome is recorded and the item is closed.",
+    "decide": "Decision recorded. The item is closed.",
+    "none": "Closed: no action needed.",
+    "undo": "Undone. The item is yours again, with no decision: nothing was sent.",
     "reply": "Done: reply queued. It is sent within moments.",
     "dismiss": "Done: dismissed. The item is closed.",
     "note": "Done: note added.",
 }
+
+# What may be posted to /review/items/{id}/{action}.
+ITEM_ACTIONS = frozenset({"claim", "release", "decide", "undo", "reply", "dismiss", "note"})
 
 # -- the queue and an item --------------------------------------------------------------------
 
@@ -113,8 +118,31 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     )
 
 
+# The words a page needs for an empty choice; the field names the radios' group.
+CHOOSE = "Select what to do with this reply"
+
+
+def _errors(error: str | None, field: str | None) -> list[tuple[str | None, str]]:
+    """The error summary's entries: (field or None, message); a field's starts with a capital,
+    as it is shown by the field too."""
+    if error is None:
+        return []
+    return [(field, error[:1].upper() + error[1:] if field else error)]
+
+
+def capture_fields(service: ServiceRules) -> tuple[str, ...]:
+    """The captures the decide form asks for: details always, a reference or a rating only
+    when one of the service's rules captures one."""
+    provided = {name for rule in service.rules for name in rule.provided_captures()}
+    return tuple(name for name in CAPTURES if name == "details" or name in provided)
+
+
 async def item_page(
-    request: web.Request, error: str | None = None, status: int = 200
+    request: web.Request,
+    error: str | None = None,
+    status: int = 200,
+    field: str | None = None,
+    chosen: Mapping[str, str] | None = None,
 ) -> web.StreamResponse:
     scope = signed_in(request)
     if scope is None:
@@ -126,18 +154,37 @@ async def item_page(
         detail = await request.app[WEB].desk.view(scope, item_id, client_address(request))
     except NotFound:
         return render(request, "not_found.html", 404)
+    item = detail.view.item
+    service = request.app[WEB].desk.rules().service(item.service_id) if item.service_id else None
+    now = datetime.now(UTC)
+    undo_until = None
+    if (
+        item.decided_by == scope.user_id
+        and item.decided_at is not None
+        and now < item.decided_at + UNDO_WINDOW
+        and item.decision not in ("opt_out", "opt_in")
+    ):
+        undo_until = item.decided_at + UNDO_WINDOW
     return render(
         request,
         "item.html",
         status,
         view=detail.view,
+        service=service,
+        choices=labels.choices(service) if service is not None else (),
+        capture_fields=capture_fields(service) if service is not None else (),
+        decided_label=labels.label(service, item.decision or ""),
+        label_of=lambda action: labels.label(service, str(action)),
+        done_key=request.query.get("done", ""),
+        undo_until=undo_until,
+        errors=_errors(error, field),
+        chosen=chosen or {},
         conversation=detail.conversation,
         replies=detail.replies,
         reply_refusal=detail.reply_refusal,
         max_reply=MAX_REPLY,
         max_reply_ucs2=MAX_REPLY_UCS2,
         error=error,
-        decisions=DECISIONS,
         captures=CAPTURES,
         mine=detail.view.item.claimed_by == scope.user_id,
         done=DONE.get(request.query.get("done", "")),
@@ -150,9 +197,10 @@ async def item_action(request: web.Request) -> web.StreamResponse:
         return redirect("/review/sign-in")
     item_id = parameters.item_id(request.match_info["item"])
     what = request.match_info["action"]
-    if item_id is None or what not in DONE:
+    if item_id is None or what not in ITEM_ACTIONS:
         return render(request, "not_found.html", 404)
     desk, address = request.app[WEB].desk, client_address(request)
+    chosen: dict[str, str] = {}
     try:
         form = await forms.read_form(request)
         if what == "claim":
@@ -160,8 +208,16 @@ async def item_action(request: web.Request) -> web.StreamResponse:
         elif what == "release":
             await desk.release(scope, item_id, address)
         elif what == "decide":
-            captures = {name: forms.text(form, name) for name in CAPTURES}
-            await desk.decide(scope, item_id, forms.text(form, "decision"), captures, address)
+            chosen = {name: forms.text(form, name) for name in ("decision", *CAPTURES)}
+            checked = await _decide(
+                request, item_id, chosen, forms.text(form, "confirmed"), forms.text(form, "change")
+            )
+            if checked is not None:
+                return checked
+            if chosen["decision"] == labels.NO_ACTION:
+                what = "none"
+        elif what == "undo":
+            await desk.undo(scope, item_id, address)
         elif what == "reply":
             await desk.reply(scope, item_id, forms.text(form, "text"), address)
         elif what == "dismiss":
@@ -173,10 +229,46 @@ async def item_action(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return render(request, "not_found.html", 404)
     except Invalid as invalid:
-        return await item_page(request, error=str(invalid), status=400)
+        return await item_page(
+            request, error=str(invalid), status=400, field=invalid.field, chosen=chosen
+        )
     except Refused as refused:
         return await item_page(request, error=str(refused), status=409)
     return redirect(f"/review/items/{item_id}?done={what}")
+
+
+async def _decide(
+    request: web.Request, item_id: int, chosen: Mapping[str, str], confirmed: str, change: str
+) -> web.StreamResponse | None:
+    """Make the chosen decision, or, when it sends something and isn't confirmed yet, the
+    "Check your decision" page saying what it will do. None once it is made."""
+    scope = signed_in(request)
+    assert scope is not None
+    desk, address = request.app[WEB].desk, client_address(request)
+    action = chosen["decision"]
+    if not action:
+        raise Invalid(CHOOSE, "decision")
+    if action == labels.NO_ACTION:
+        await desk.dismiss(scope, item_id, labels.NO_ACTION_LABEL, address)
+        return None
+    if change == "yes":  # "Change" on the check page: the form again, as they filled it
+        return await item_page(request, chosen=chosen)
+    captures = {name: chosen[name] for name in CAPTURES}
+    preview = await desk.preview(scope, item_id, action, captures)
+    if preview.consequences.needs_check and confirmed != "yes":
+        service = desk.rules().service(preview.service_id)
+        return render(
+            request,
+            "check_decision.html",
+            item_id=item_id,
+            preview=preview,
+            chosen=chosen,
+            captures=CAPTURES,
+            label=labels.label(service, action),
+            undo_seconds=int(UNDO_WINDOW.total_seconds()),
+        )
+    await desk.decide(scope, item_id, action, captures, address, hold=True)
+    return None
 
 
 # -- rules ------------------------------------------------------------------------------------

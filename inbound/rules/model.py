@@ -123,6 +123,11 @@ def _compile(pattern: str, loc: tuple[str | int, ...]) -> re.Pattern[str]:
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
 PhoneNumber = Annotated[str, AfterValidator(_check_number)]
 Keyword = Annotated[str, StringConstraints(min_length=1)]
+# A caseworker's words for a decision: one short line.
+Label = Annotated[
+    str,
+    StringConstraints(strip_whitespace=True, min_length=1, max_length=80, pattern=r"^[^\n\r\t]*$"),
+]
 
 
 class Captures(BaseModel):
@@ -432,6 +437,11 @@ class ServiceRules(BaseModel):
         description="How this service's prompts (the messages it sent that expect an answer) "
         "behave; every setting has a default.",
     )
+    labels: dict[Action, Label] = Field(
+        default={},
+        description="What caseworkers see for a decision, by action, e.g. "
+        "{confirm: 'Confirm the vaccination'}; actions left out keep their default words.",
+    )
 
     @field_validator("rules")
     @classmethod
@@ -446,6 +456,21 @@ class ServiceRules(BaseModel):
                 )
             seen.add(rule.name)
         return value
+
+    @model_validator(mode="after")
+    def _labels_for_decisions(self) -> ServiceRules:
+        for action in self.labels:
+            if action in _UNDECIDABLE:
+                raise RuleValueError(
+                    f"labels: {action} is not a decision a caseworker makes",
+                    "label only actions like confirm, cancel, report or opt_out",
+                    ("labels", action.value),
+                )
+        return self
+
+
+# Actions a caseworker never chooses on the decide form, so a label for one would never show.
+_UNDECIDABLE = frozenset({Action.help, Action.reply, Action.manual})
 
 
 class RuleBook:

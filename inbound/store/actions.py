@@ -50,6 +50,7 @@ class Actions:
         state: ActionState = ActionState.PENDING,
         note: str | None = None,
         flush: bool = True,
+        not_before: datetime | None = None,
     ) -> Action:
         """Record an action in the outcome's transaction (flush=False: the caller flushes, and
         only then has the row an id)."""
@@ -64,6 +65,7 @@ class Actions:
             attempts=0,
             last_error=note,
             created_at=datetime.now(UTC),
+            not_before=not_before,
         )
         self._session.add(row)
         if flush:
@@ -206,14 +208,19 @@ class Actions:
         )
         return dict(rows.all())
 
-    async def unpublished(self, created_before: datetime, limit: int = 500) -> list[int]:
-        """Pending actions never handed to RabbitMQ (a stop between commit and publish)."""
+    async def unpublished(
+        self, created_before: datetime, limit: int = 500, now: datetime | None = None
+    ) -> list[int]:
+        """Pending actions never handed to RabbitMQ (a stop between commit and publish, or held
+        back by `not_before`, which has passed by `now`)."""
+        due = now or datetime.now(UTC)
         rows = await self._session.scalars(
             select(Action.id)
             .where(
                 Action.state == ActionState.PENDING,
                 Action.published_at.is_(None),
                 Action.created_at < created_before,
+                or_(Action.not_before.is_(None), Action.not_before <= due),
             )
             .order_by(Action.id)
             .limit(limit)
@@ -227,6 +234,38 @@ class Actions:
             .where(Action.id.in_(list(ids)), Action.published_at.is_(None))
             .values(published_at=datetime.now(UTC))
         )
+
+    async def withdraw_held(self, message_id: int) -> bool | None:
+        """Delete a message's held actions (`not_before` set: a caseworker's decision) that
+        nothing has touched yet; False, deleting none, when any was handed over, claimed or
+        attempted (it may have left); None when it had none."""
+        held = (
+            await self._session.execute(
+                select(Action.id, Action.state, Action.published_at, Action.claimed_until).where(
+                    Action.message_id == message_id, Action.not_before.is_not(None)
+                )
+            )
+        ).all()
+        if not held:
+            return None
+        if any(
+            state != ActionState.PENDING or published is not None or claimed is not None
+            for _, state, published, claimed in held
+        ):
+            return False
+        # Conditional too: a worker's claim (state pending, unclaimed) racing this delete finds
+        # no row, and a sweep's hand-over finds none to mark.
+        result = await self._session.execute(
+            delete(Action)
+            .where(
+                Action.id.in_([row[0] for row in held]),
+                Action.state == ActionState.PENDING,
+                Action.published_at.is_(None),
+                Action.claimed_until.is_(None),
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return _rowcount(result) == len(held)
 
 
 class OptOuts:

@@ -179,6 +179,9 @@ class Action(Base):
     finished_at: Mapped[datetime | None]
     # A worker sending it holds it until then (a holder that died lets go when it passes).
     claimed_until: Mapped[datetime | None]
+    # Not handed over before then (migration 0011): a caseworker's decision may be undone
+    # until it passes.
+    not_before: Mapped[datetime | None]
 
 
 class OptOut(Base):

@@ -82,7 +82,7 @@ async def test_a_right_to_left_override_in_a_message_leaves_the_labels_beside_it
     await page.get_by_role("button", name="Claim").click()
     await page.get_by_label("Add a note").fill(f"called {RLO}no answer")
     await page.get_by_role("button", name="Add note").click()
-    await page.get_by_role("status").filter(has_text="Done: note added").wait_for()
+    await page.get_by_role("alert").filter(has_text="Done: note added").wait_for()
     await shots(page, "hostile-item-1280")
     earlier = page.locator(".thread li.received:not([aria-current])")
     for part, name in ((earlier, "rlo-message"), (page.locator(".notes"), "rlo-note")):
@@ -114,10 +114,10 @@ async def test_a_five_thousand_character_word_wraps_within_the_screen(
     await page.get_by_role("button", name="Claim").click()
     await page.get_by_label("Add a note").fill(f"see {LONG_WORD}")
     await page.get_by_role("button", name="Add note").click()
-    await page.get_by_role("status").filter(has_text="Done: note added").wait_for()
+    await page.get_by_role("alert").filter(has_text="Done: note added").wait_for()
     await page.get_by_label("Why no action is needed").fill(LONG_WORD[:500])
     await page.get_by_role("button", name="Dismiss").click()
-    await page.get_by_role("status").filter(has_text="Done: dismissed").wait_for()
+    await page.get_by_role("alert").filter(has_text="Done: dismissed").wait_for()
     await shots(page, f"long-word-item-{width}")
     scroll, viewport = await page_width(page)
     assert scroll <= viewport, f"item page {scroll} px wide in a {viewport} px window"
@@ -140,7 +140,7 @@ async def test_the_reply_form_states_its_limits_and_the_refusal_says_when(
     for n in range(5):
         await page.get_by_label("Text to send").fill(f"We will call you today ({n})")
         await page.get_by_role("button", name="Send reply").click()
-        await page.get_by_role("status").filter(has_text="Done: reply queued").wait_for()
+        await page.get_by_role("alert").filter(has_text="Done: reply queued").wait_for()
     await shots(page, "reply-capped-375")
     refusal = await page.locator("#reply-refusal").inner_text()
     assert "this number has had 5 texts from the service in the last hour" in refusal

@@ -311,15 +311,22 @@ async def test_claim_decide_confirm_fires_the_callback_once(world: World) -> Non
     browser = await client(world, world.caseworker)
     try:
         assert (await browser.post(f"/review/items/{world.alpha}/claim", {}))[0] == 303
+        decision = {"decision": "confirm", "details": "ok"}
+        status, page, _ = await browser.post(f"/review/items/{world.alpha}/decide", decision)
+        assert status == 200  # the check page: nothing is sent before it is confirmed
+        assert "Check your decision" in page
         status, _, _ = await browser.post(
-            f"/review/items/{world.alpha}/decide", {"decision": "confirm", "details": "ok"}
+            f"/review/items/{world.alpha}/decide", {**decision, "confirmed": "yes"}
         )
         assert status == 303
-        again = await browser.post(f"/review/items/{world.alpha}/decide", {"decision": "confirm"})
+        again = await browser.post(
+            f"/review/items/{world.alpha}/decide", {**decision, "confirmed": "yes"}
+        )
         assert again[0] == 409
     finally:
         await browser.close()
-    await eventually(lambda: _received(world.callbacks), lambda n: n >= 1)
+    # Held for the 30 s undo window, then handed over by the sweep.
+    await eventually(lambda: _received(world.callbacks), lambda n: n >= 1, within=60)
     await asyncio.sleep(0.5)  # a second delivery would have arrived by now
     assert len(world.callbacks.received) == 1
     event = world.callbacks.received[0].json()

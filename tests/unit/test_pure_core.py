@@ -60,6 +60,7 @@ CORE = (
     "inbound.lifecycle",
     "inbound.trace",
     "inbound.review.decisions",
+    "inbound.review.labels",
     "inbound.review.coverage",
     "inbound.review.undelivered_words",
     "inbound.review.token_state",
