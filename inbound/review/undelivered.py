@@ -39,6 +39,8 @@ async def undelivered_page(
     view = await undelivered(request.app[WEB].desk, scope, client_address(request))
     request[WITHOUT_CASEWORKER] = view.without_caseworker
     tried = parameters.item_id(request.query.get("tried", ""))
+    # A fixed word, never the query's text: a link can't make the banner say anything else.
+    tried_kind = KIND_NAMES.get(request.query.get("kind", ""), "")
     rules = request.app[WEB].desk.rules()
     rows = [
         {
@@ -59,6 +61,7 @@ async def undelivered_page(
         failed=failed,
         failed_listed=any(action.id == failed for action in view.actions),
         tried=tried if error is None else None,
+        tried_kind=tried_kind,
         limit=LIMIT,
     )
 
@@ -77,7 +80,7 @@ async def retry(request: web.Request) -> web.StreamResponse:
     if action_id is None:
         return render(request, "not_found.html", 404)
     try:
-        await try_again(request.app[WEB].desk, scope, action_id, client_address(request))
+        sent = await try_again(request.app[WEB].desk, scope, action_id, client_address(request))
     except NotFound:
         return render(request, "not_found.html", 404)
     except Refused as refused:
@@ -87,7 +90,7 @@ async def retry(request: web.Request) -> web.StreamResponse:
             failed=action_id,
             status=409,
         )
-    return redirect(f"/review/undelivered?tried={action_id}")
+    return redirect(f"/review/undelivered?tried={action_id}&kind={sent.kind}")
 
 
 @web.middleware

@@ -78,7 +78,7 @@ async def test_a_caseworker_tries_a_failed_callback_again(
 
     callbacks.script = [200]
     await page.get_by_role("button", name=f"Try again callback #{action_id}").click()
-    banner = page.get_by_role("alert").filter(has_text=f"#{action_id} is being sent again")
+    banner = page.get_by_role("alert").filter(has_text=f"Callback #{action_id} is being sent again")
     await banner.wait_for()
     # govuk-frontend moves focus to a success banner, so a screen reader hears it first.
     focused = await page.evaluate(

@@ -122,7 +122,7 @@ async def _listed_and_scoped(stack: Stack, ana: Client, bo: Client, action_id: i
 async def _tried_again(stack: Stack, ana: Client, action_id: int) -> None:
     status, _, headers = await ana.post(f"/review/undelivered/{action_id}/retry", {})
     assert status == 303
-    assert headers["Location"] == f"/review/undelivered?tried={action_id}"
+    assert headers["Location"] == f"/review/undelivered?tried={action_id}&kind=callback"
     delivered = await eventually(
         lambda: action_row(stack, action_id), lambda row: row.state == "delivered"
     )
@@ -133,7 +133,11 @@ async def _tried_again(stack: Stack, ana: Client, action_id: int) -> None:
     assert retried.detail == f"callback #{action_id} after 4 attempts: HTTP 500"
     status, page, _ = await ana.get(headers["Location"])
     assert status == 200
-    assert f"#{action_id} is being sent again" in page
+    assert f"Callback #{action_id} is being sent again" in page
+    # The banner's words are fixed: a link can't make it say anything else.
+    _, page, _ = await ana.get(f"/review/undelivered?tried={action_id}&kind=Your+account+is+locked")
+    assert f"Callback or text #{action_id} is being sent again" in page
+    assert "locked" not in page
     assert f'id="retry-{action_id}"' not in page
     # Delivered now: trying again is refused, in the error summary.
     status, page, _ = await ana.post(f"/review/undelivered/{action_id}/retry", {})
