@@ -117,6 +117,8 @@ async def test_a_platform_admin_sees_the_service_with_no_caseworker(
         assert "--service alpha --role caseworker" in await notice.inner_text()
         if name == "undelivered":
             assert "You have no service of your own" in await page.locator("main").inner_text()
-        await shot(page, f"no-caseworker-{name}-375")
-        assert await violations(page) == []
-        await fits(page, 375)
+        for width in WIDTHS:
+            await page.set_viewport_size({"width": width, "height": 900})
+            await shot(page, f"no-caseworker-{name}-{width}")
+            assert await violations(page) == []
+            await fits(page, width)
