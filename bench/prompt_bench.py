@@ -39,7 +39,7 @@ TEXT = (
     "Reminder: your appointment is on 3 December at 09:30 at Mill Lane surgery. "
     "Reply YES to confirm or CANCEL to cancel."
 )
-INDEX = "ix_prompts_service_recipient_state"  # what a reply's lookup should use
+INDEX = "ix_prompts_service_recipient"  # what a reply's lookup should use
 REPLY = "yes"  # the bench service's confirm rule, which the loaded prompts expect
 
 
@@ -169,14 +169,29 @@ async def truncate(database_url: str) -> None:
 
 
 async def database_counts(database_url: str) -> dict[str, int]:
-    """Messages by status, and prompts answered: what a run of the pipeline did."""
+    """Messages by status, prompts answered and prompt updates (HOT or not): what a run did."""
     async with _connection(database_url) as connection:
         rows = await connection.execute(text("SELECT status, count(*) FROM messages GROUP BY 1"))
         counts = {f"messages_{status}": int(n) for status, n in rows}
         answered = await connection.scalar(
             text("SELECT count(*) FROM prompts WHERE state = 'answered'")
         )
-    return {**counts, "answered": int(answered or 0)}
+        # Updates of prompts rows, and how many were HOT (no index entry written): an answer
+        # that can't be HOT writes every index of a million-row table.
+        updates = (
+            await connection.execute(
+                text(
+                    "SELECT n_tup_upd, n_tup_hot_upd FROM pg_stat_user_tables "
+                    "WHERE relname = 'prompts'"
+                )
+            )
+        ).one()
+    return {
+        **counts,
+        "answered": int(answered or 0),
+        "prompt_updates": int(updates[0]),
+        "prompt_hot_updates": int(updates[1]),
+    }
 
 
 async def prompt_count(database_url: str) -> int:

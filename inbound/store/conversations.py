@@ -2,7 +2,7 @@
 
 Bounded: at most `limit + 1` rows of each kind, newest first, so a number with years of
 traffic costs the same as one with a week's. Each read uses an index: messages by
-(service, sender, accepted_at) (migration 0010), prompts by (service, recipient, state), replies
+(service, sender, accepted_at) (migration 0010), prompts by (service, recipient), replies
 by (kind, recipient, created_at), and outcomes and review items by their unique message id.
 """
 

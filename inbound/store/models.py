@@ -330,7 +330,9 @@ class PromptRow(Base):
         UniqueConstraint(
             "service_id", "reference", "recipient", name="uq_prompts_service_reference_recipient"
         ),
-        Index("ix_prompts_service_recipient_state", "service_id", "recipient", "state"),
+        # Not on state: an answer then changes no indexed column and can be a HOT update
+        # (migration 0012, which also sets a fill factor of 90 on PostgreSQL).
+        Index("ix_prompts_service_recipient", "service_id", "recipient"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
