@@ -318,6 +318,22 @@ class Desk:
             await self._audit(session, scope, item, Act.DECIDE, address, detail=action)
         await self.outbox.hand_over(ids)
 
+    async def next_open(self, scope: Scope, after_item: int) -> int | None:
+        """The oldest open item in the caseworker's services other than `after_item`: where
+        "Save and go to next item" goes."""
+        async with self.sessions() as session:
+            page = await ReviewQueue(session).page(
+                scope, QueueFilter(states=(ReviewState.OPEN,)), size=2
+            )
+        return next((row.item.id for row in page.rows if row.item.id != after_item), None)
+
+    async def own_decision(self, scope: Scope, item_id: int) -> ReviewItem | None:
+        """The item, if it is in the caseworker's services and they decided it (for the next
+        item's banner, which offers to undo it)."""
+        async with self.sessions() as session:
+            item = await ReviewQueue(session).get(scope, item_id)
+        return item if item is not None and item.decided_by == scope.user_id else None
+
     async def undo(self, scope: Scope, item_id: int, address: str | None) -> str:
         """Take back the caseworker's own decision or dismissal within the undo window, while
         nothing it sends has been handed over: the item is theirs again, claimed, as before.

@@ -48,6 +48,7 @@ from inbound.review.undelivered import add_routes as add_undelivered_routes
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Matcher
 from inbound.rules.model import Action, ServiceRules
+from inbound.store.models import ReviewItem
 from inbound.store.review import STATES, QueueFilter
 from inbound.store.users import Audit
 
@@ -59,6 +60,7 @@ DONE: Mapping[str, str] = {
     "decide": "Decision recorded. The item is closed.",
     "none": "Closed: no action needed.",
     "undo": "Undone. The item is yours again, with no decision: nothing was sent.",
+    "next": "Decision recorded on the previous item. This is the next open one.",
     "reply": "Done: reply queued. It is sent within moments.",
     "dismiss": "Done: dismissed. The item is closed.",
     "note": "Done: note added.",
@@ -130,6 +132,15 @@ def _errors(error: str | None, field: str | None) -> list[tuple[str | None, str]
     return [(field, error[:1].upper() + error[1:] if field else error)]
 
 
+def _undo_until(item: ReviewItem, user_id: int, now: datetime) -> datetime | None:
+    """Until when the page offers to undo the item's decision: its maker, within the window,
+    and not an opt-out or opt-in (the register changes at once)."""
+    if item.decided_by != user_id or item.decided_at is None:
+        return None
+    until = item.decided_at + UNDO_WINDOW
+    return until if now < until and item.decision not in ("opt_out", "opt_in") else None
+
+
 def capture_fields(service: ServiceRules) -> tuple[str, ...]:
     """The captures the decide form asks for: details always, a reference or a rating only
     when one of the service's rules captures one."""
@@ -155,16 +166,19 @@ async def item_page(
     except NotFound:
         return render(request, "not_found.html", 404)
     item = detail.view.item
-    service = request.app[WEB].desk.rules().service(item.service_id) if item.service_id else None
+    desk = request.app[WEB].desk
+    service = desk.rules().service(item.service_id) if item.service_id else None
+    done_key = request.query.get("done", "")
     now = datetime.now(UTC)
-    undo_until = None
-    if (
-        item.decided_by == scope.user_id
-        and item.decided_at is not None
-        and now < item.decided_at + UNDO_WINDOW
-        and item.decision not in ("opt_out", "opt_in")
-    ):
-        undo_until = item.decided_at + UNDO_WINDOW
+    undo_until = _undo_until(item, scope.user_id, now)
+    # After "Save and go to next item": the banner names the item just decided, with its undo.
+    previous = None
+    if done_key == "next":
+        previous_id = parameters.item_id(request.query.get("previous", ""))
+        if previous_id is not None and previous_id != item.id:
+            previous = await desk.own_decision(scope, previous_id)
+        if previous is not None:
+            undo_until = _undo_until(previous, scope.user_id, now)
     return render(
         request,
         "item.html",
@@ -175,7 +189,8 @@ async def item_page(
         capture_fields=capture_fields(service) if service is not None else (),
         decided_label=labels.label(service, item.decision or ""),
         label_of=lambda action: labels.label(service, str(action)),
-        done_key=request.query.get("done", ""),
+        done_key=done_key,
+        previous=previous,
         undo_until=undo_until,
         errors=_errors(error, field),
         chosen=chosen or {},
@@ -208,7 +223,7 @@ async def item_action(request: web.Request) -> web.StreamResponse:
         elif what == "release":
             await desk.release(scope, item_id, address)
         elif what == "decide":
-            chosen = {name: forms.text(form, name) for name in ("decision", *CAPTURES)}
+            chosen = {name: forms.text(form, name) for name in ("decision", "then", *CAPTURES)}
             checked = await _decide(
                 request, item_id, chosen, forms.text(form, "confirmed"), forms.text(form, "change")
             )
@@ -216,6 +231,10 @@ async def item_action(request: web.Request) -> web.StreamResponse:
                 return checked
             if chosen["decision"] == labels.NO_ACTION:
                 what = "none"
+            if chosen["then"] == "next":
+                following = await desk.next_open(scope, item_id)
+                if following is not None:
+                    return redirect(f"/review/items/{following}?done=next&previous={item_id}")
         elif what == "undo":
             await desk.undo(scope, item_id, address)
         elif what == "reply":

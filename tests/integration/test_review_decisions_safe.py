@@ -336,3 +336,30 @@ async def test_the_api_decides_at_once_and_checks_captures_too(world: World) -> 
 
 async def _count(service: FakeService) -> int:
     return len(service.received)
+
+
+async def test_save_and_go_to_next_item_opens_the_next_with_undo_for_the_last(
+    world: World,
+) -> None:
+    item = await world.claimed()
+    following = await add_item(world.stack.sessions, "alpha", "who is this?", recipient=NUMBER)
+    status, page, _ = await world.decide(item, decision="cancel", then="next")
+    assert status == 200  # checked first, still
+    assert "Confirm decision and go to next item" in page
+    status, _, location = await world.decide(item, decision="cancel", then="next", confirmed="yes")
+    assert (status, location) == (303, f"/review/items/{following}?done=next&previous={item}")
+    _, page, _ = await world.browser.get(location)
+    assert "Decision recorded on <a" in page
+    assert f"item #{item}</a>: Cancel the appointment." in page
+    assert f'action="/review/items/{item}/undo"' in page
+    status, _, headers = await world.browser.post(f"/review/items/{item}/undo", {})
+    assert (status, headers["Location"]) == (303, f"/review/items/{item}?done=undo")
+    assert await world.recorded(item) == ("claimed", 0, 0)
+
+
+async def test_a_previous_item_in_the_link_that_is_not_yours_offers_nothing(world: World) -> None:
+    item = await world.claimed()
+    other = await world.claimed()
+    _, page, _ = await world.browser.get(f"/review/items/{item}?done=next&previous={other}")
+    assert "/undo" not in page  # undecided: nothing to undo, nothing named
+    assert "Decision recorded on the previous item" in page
