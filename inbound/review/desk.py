@@ -220,12 +220,17 @@ class Desk:
             await self._audit(session, scope, item, Act.RELEASE, address)
 
     async def preview(
-        self, scope: Scope, item_id: int, action: str, captures: Mapping[str, str]
+        self,
+        scope: Scope,
+        item_id: int,
+        action: str,
+        captures: Mapping[str, str],
+        address: str | None,
     ) -> Preview:
         """Check a decision and say what it would do, from the same plan `decide` records
-        (`plan_effects`), without writing anything."""
+        (`plan_effects`), without writing anything (but a refusal's audit)."""
         async with self.sessions.begin() as session:
-            item = await self._item(session, scope, item_id, Act.DECIDE, None)
+            item = await self._item(session, scope, item_id, Act.DECIDE, address)
             service = self._service(item)
             offered = labels.offered(service)
             if action not in offered:

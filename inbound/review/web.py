@@ -273,7 +273,7 @@ async def _decide(
     if change == "yes":  # "Change" on the check page: the form again, as they filled it
         return await item_page(request, chosen=chosen)
     captures = {name: chosen[name] for name in CAPTURES}
-    preview = await desk.preview(scope, item_id, action, captures)
+    preview = await desk.preview(scope, item_id, action, captures, address)
     if preview.consequences.needs_check and confirmed != "yes":
         service = desk.rules().service(preview.service_id)
         return render(
