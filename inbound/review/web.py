@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from urllib.parse import quote
+from urllib.parse import quote, urlencode
 
 from aiohttp import web
 
@@ -29,6 +29,7 @@ from inbound.review.decisions import (
 from inbound.review.desk import Desk, NotFound
 from inbound.review.forms import FormInvalid
 from inbound.review.parameters import BadParameter
+from inbound.review.queue_export import queue_csv
 from inbound.review.security_events import Denied
 from inbound.review.sign_in import add_sign_in_routes
 from inbound.review.site import (
@@ -76,6 +77,10 @@ def _filter(query: Mapping[str, str]) -> QueueFilter:
     """The caseworker's filter from the query string; BadParameter for a value that can't be
     one (a malformed or out-of-range cursor, a control character in a search)."""
     state = query.get("state", "")
+    received_from, received_until = parameters.received_between(
+        parameters.day(query.get("received_from", ""), "received_from"),
+        parameters.day(query.get("received_to", ""), "received_to"),
+    )
     return QueueFilter(
         service=parameters.service(query.get("service", "")),
         reason=parameters.search(query.get("reason", ""), "reason"),
@@ -83,6 +88,8 @@ def _filter(query: Mapping[str, str]) -> QueueFilter:
         mine=query.get("mine") == "1",
         text=parameters.search(query.get("q", ""), "q"),
         after=parameters.parse_cursor(query.get("after", "")),
+        received_from=received_from,
+        received_until=received_until,
     )
 
 
@@ -117,7 +124,17 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         wanted=wanted,
         next_query=next_query,
         states=STATES,
+        # The days as typed (checked by _filter above), and the same filter for the download.
+        received_from=request.query.get("received_from", ""),
+        received_to=request.query.get("received_to", ""),
+        csv_query=_without_cursor(request.query),
     )
+
+
+def _without_cursor(query: Mapping[str, str]) -> str:
+    """The query string of the same filter from its first row: `?…`, or empty."""
+    kept = {name: value for name, value in query.items() if name != "after"}
+    return "?" + urlencode(kept) if kept else ""
 
 
 # The words a page needs for an empty choice; the field names the radios' group.
@@ -394,6 +411,7 @@ def add_routes(app: web.Application) -> None:
     """Routes relative to the /review prefix the application is mounted at."""
     add_sign_in_routes(app)
     app.router.add_get("/", queue_page)
+    app.router.add_get("/queue.csv", queue_csv(_filter))
     app.router.add_get("/items/{item}", item_page)
     app.router.add_post("/items/{item}/{action}", item_action)
     app.router.add_get("/services/{service}/rules", rules_page)

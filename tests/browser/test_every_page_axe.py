@@ -202,7 +202,9 @@ async def test_every_page_after_sign_in_passes_axe_and_fits_a_phone(
     await claim(stack, admin, claimed)
     await add_item(stack.sessions, "alpha", "https://example.org/" + "a" * 300)
     problems += await check(page, "queue", goto(stack, "/review/"))
-    problems += await check(page, "queue-filtered", goto(stack, "/review/?state=claimed&q=who"))
+    problems += await check(
+        page, "queue-filtered", goto(stack, "/review/?state=claimed&q=who&received_from=2026-01-01")
+    )
     problems += await check(page, "rules", goto(stack, "/review/services/alpha/rules"))
 
     async def tested(page: Page) -> None:

@@ -93,3 +93,22 @@ async def test_another_services_queue_a_bad_date_and_no_sign_in(desk: Desk) -> N
         assert headers["Location"] == "/review/sign-in"  # type: ignore[index]
     finally:
         await stranger.close()
+
+
+async def test_the_queue_page_filters_by_day_and_links_the_same_filter_as_csv(desk: Desk) -> None:
+    old = await add_item(
+        desk.stack.sessions, "alpha", "old one", recipient=ALPHA_NUMBER, age=timedelta(days=3)
+    )
+    recent = await desk.item("recent one")
+    since = datetime.now(UTC).date() - timedelta(days=1)
+
+    status, page, _ = await desk.browser.get(f"/review/?received_from={since}&after=")
+
+    assert status == 200
+    assert f"/review/items/{recent}" in page
+    assert f"/review/items/{old}" not in page
+    assert f'value="{since}"' in page  # the field keeps the day
+    assert f'href="/review/queue.csv?received_from={since}"' in page  # no cursor
+    status, page, _ = await desk.browser.get("/review/?received_from=yesterday")
+    assert status == 400
+    assert "received_from" in page
