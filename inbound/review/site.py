@@ -18,6 +18,7 @@ from inbound.config import Settings
 from inbound.review import auth, forms
 from inbound.review.desk import Desk
 from inbound.review.forms import FormInvalid
+from inbound.review.reasons import reason_in_words
 from inbound.store.models import User, WebSession
 from inbound.store.users import Scope, Users, WebSessions
 
@@ -60,6 +61,7 @@ def templates() -> jinja2.Environment:
     )
     env.filters["age"] = age
     env.filters["mask"] = phone.mask
+    env.filters["in_words"] = reason_in_words
     return env
 
 
