@@ -3,7 +3,8 @@
     .venv/bin/python bench/run.py [--quick] [--runs 3] [--seconds 5] [--messages 5000]
                                   [--soak 100000] [--loader auto|wrk|aiohttp]
                                   [--prompts 1000000] [--prompt-import 100000]
-                                  [--only ingest|latency|prompts]
+                                  [--review-messages 1000000] [--review-items 100000]
+                                  [--only ingest|latency|prompts|review]
 
 Measures, against baselines measured in the same run with the same load:
   1. HTTP baseline: a minimal aiohttp handler that parses the form and publishes with a confirm;
@@ -15,7 +16,10 @@ Measures, against baselines measured in the same run with the same load:
   5. prompts (issue 15): a reply's prompt lookup + match among 1,000,000 open prompts against
      the same with none (p50/p99), end to end with replies to them against the same replies
      with none, and 100,000 prompts imported by the API and by CSV against the database's own
-     insert of as many.
+     insert of as many;
+  6. review queue (issue 16): with 1,000,000 stored messages and 100,000 open items, the queue,
+     a filtered queue, an item with a 200-message conversation (p50/p95) and a 10,000-row CSV,
+     against the same pages of a database holding one item.
 Prints a table with each figure, its ratio to its baseline and each process's peak memory, and
 writes bench/results/latest.json. All traffic goes to this machine only.
 """
@@ -57,6 +61,7 @@ import asyncpg  # type: ignore[import-untyped]
 import fairness
 import latency
 import prompt_bench
+import review_bench
 import yaml
 from cryptography.fernet import Fernet
 from load import parse_wrk, wrk_command
@@ -111,6 +116,12 @@ class Plan:
     prompt_messages: int = 5_000  # messages in each of those runs
     prompt_import: int = 100_000  # prompts imported through the API, and from a CSV file
     prompt_batch: int = 10_000  # prompts a POST /api/prompts
+    review_messages: int = 1_000_000  # stored messages for the review section
+    review_items: int = 100_000  # open review items among them
+    review_conversation: int = 200  # messages from the number of the item page timed
+    review_requests: int = 200  # timed GETs of each page, after the warm-up
+    review_warmup: int = 20  # discarded GETs of each page first
+    review_csv: int = 5  # timed downloads of the CSV (seconds each at full size)
 
 
 # --- processes -------------------------------------------------------------------------------
@@ -1232,6 +1243,97 @@ def measure_prompt_import(
         )
 
 
+# Issue 16's targets: server time of a page at p95, and of the whole CSV.
+REVIEW_TARGET_MS = {"queue": 200.0, "filtered": 200.0, "item": 200.0, "csv": 3000.0}
+REVIEW_NAMES = {
+    "queue": "queue, first page",
+    "filtered": "queue, filtered",
+    "item": "item page",
+    "csv": "queue CSV",
+}
+
+
+def measure_review(
+    services: Services, plan: Plan, base_env: dict[str, str], work: Path, report: Report
+) -> None:
+    """Issue 16's review queue at scale, on PostgreSQL: `plan.review_messages` stored messages
+    and `plan.review_items` open items of the bench service loaded, a caseworker of it signed in
+    over HTTP to a running `inbound review`, and each page timed (p50/p95 to the whole body):
+    the queue, a filtered queue, the item whose sender has `plan.review_conversation` messages,
+    and the CSV of a tenth of the items. The baseline is the same pages of a second `inbound
+    review` on a database holding one message and its item. Both databases are dropped."""
+    shape = review_bench.Shape(plan.review_messages, plan.review_items, plan.review_conversation)
+    say(
+        f"review: {shape.messages:,} messages over {shape.numbers:,} numbers, {shape.items:,} "
+        f"open items; {plan.review_requests} GETs of each page, the CSV {plan.review_csv}"
+    )
+    env = inbound_env(base_env)
+    loaded = services.create_postgres(lambda url: migrate({**env, "INBOUND_DATABASE_URL": url}))
+    empty = services.create_postgres(lambda url: migrate({**env, "INBOUND_DATABASE_URL": url}))
+    processes: list[Proc] = []
+    try:
+        load = services.run(review_bench.load(loaded, shape))
+        say(f"review: loaded in {load['seconds']:.1f} s (indexes and ANALYZE included)")
+        services.run(review_bench.load(empty, review_bench.Shape(1, 1, 1)))
+        counts = {
+            "queue": plan.review_requests,
+            "filtered": plan.review_requests,
+            "item": plan.review_requests,
+            "csv": plan.review_csv,
+        }
+        timed: dict[str, dict[str, Any]] = {}
+        for name, url in (("loaded", loaded), ("empty", empty)):
+            secret = services.run(review_bench.add_caseworker(url))
+            item = services.run(review_bench.talker_item(url))
+            port = free_port()
+            review_env = inbound_env(
+                base_env,
+                amqp_namespace=services.namespace(),
+                database_url=url,
+                host="127.0.0.1",
+                port=str(port),
+                secret_key=Fernet.generate_key().decode(),
+                cookie_secure="false",
+            )
+            process = Proc.start(
+                f"review-{name}", [INBOUND, "review"], review_env, work, ready="listening on"
+            )
+            processes.append(process)
+            pages = review_bench.paths(item, datetime.now(UTC))
+            timed[name] = services.run(
+                review_bench.timed_pages(
+                    f"http://127.0.0.1:{port}", secret, pages, counts, plan.review_warmup
+                )
+            )
+            report.peak(process.name, process.stop())
+        rows = timed["loaded"]["csv"]["rows"]
+        if rows != shape.csv_rows:
+            raise RuntimeError(f"the CSV held {rows:,} rows, not {shape.csv_rows:,}")
+        for name, target in REVIEW_TARGET_MS.items():
+            got, base = timed["loaded"][name], timed["empty"][name]
+            key = "p95_ms"
+            say(
+                f"review: {REVIEW_NAMES[name]}: p50 {got['p50_ms']:.1f} ms, p95 "
+                f"{got['p95_ms']:.1f} ms ({got[key] / base[key]:.1f}x one item's "
+                f"{base[key]:.1f} ms); target: p95 under {target / 1000:g} s"
+                + ("" if name != "csv" else f"; {rows:,} rows, {got['bytes']:,} bytes")
+            )
+        report.figures["review"] = {
+            "database": "postgresql",
+            "databases": [make_url(url).database for url in (loaded, empty)],  # dropped after
+            "load": load,
+            "csv_rows": rows,
+            "targets_ms": REVIEW_TARGET_MS,
+            "loaded": timed["loaded"],
+            "empty": timed["empty"],
+        }
+    finally:
+        for process in processes:
+            report.peak(process.name, process.stop())
+        for url in (loaded, empty):
+            services.drop_postgres(url)
+
+
 def measure_rules(plan: Plan, report: Report) -> None:
     service = twenty_rules()
     matcher = Matcher(service)
@@ -1284,6 +1386,8 @@ def rows(report: Report) -> list[dict[str, Any]]:
         out += fairness_rows(f["fairness"])
     if "prompts" in f:
         out += prompt_rows(f["prompts"], f["prompt_import"])
+    if "review" in f:
+        out += review_rows(f["review"])
     if "baseline_http" not in f:  # --only latency
         return out
     base, ingest = f["baseline_http"], f["ingest"]
@@ -1461,6 +1565,28 @@ def prompt_rows(figure: dict[str, Any], imports: dict[str, Any]) -> list[dict[st
     return out
 
 
+def review_rows(figure: dict[str, Any]) -> list[dict[str, Any]]:
+    """Each review page's p95 (the CSV's: a whole download) among the loaded queue,
+    against the same page of a database holding one item."""
+    out = []
+    load = figure["load"]
+    for name, target in REVIEW_TARGET_MS.items():
+        got, base = figure["loaded"][name], figure["empty"][name]
+        key = "p95_ms"
+        out.append(
+            {
+                "figure": f"review {REVIEW_NAMES[name]}, {key[:3]}",
+                "value": got[key],
+                "unit": "ms",
+                "ratio": got[key] / base[key],
+                "peak_mib": None,
+                "note": f"{load['items']:,} open items, {load['messages']:,} messages; "
+                f"target < {target:,.0f} ms",
+            }
+        )
+    return out
+
+
 def fairness_rows(figure: dict[str, Any]) -> list[dict[str, Any]]:
     """Service B's callback p99 in each case; ratio to its p99 with no fault (target <= 2)."""
     quiet = figure["quiet"]["b_p99_ms"]
@@ -1530,6 +1656,11 @@ def plan_from(args: argparse.Namespace) -> Plan:
             # Fewer and the worker may be done before its timing starts (a rate of 0).
             prompt_messages=args.messages or 1_000,
             prompt_import=args.prompt_import or 20_000,
+            review_messages=args.review_messages or 20_000,
+            review_items=args.review_items or 2_000,
+            review_requests=20,
+            review_warmup=3,
+            review_csv=2,
         )
     return Plan(
         runs=args.runs,
@@ -1545,6 +1676,8 @@ def plan_from(args: argparse.Namespace) -> Plan:
         prompts=args.prompts or 1_000_000,
         prompt_import=args.prompt_import or 100_000,
         prompt_messages=args.messages or 5_000,
+        review_messages=args.review_messages or 1_000_000,
+        review_items=args.review_items or 100_000,
     )
 
 
@@ -1586,6 +1719,18 @@ def main() -> None:
         help="prompts imported by the API and by CSV (100,000; --quick 20,000)",
     )
     parser.add_argument(
+        "--review-messages",
+        type=int,
+        default=0,
+        help="stored messages in the review section (1,000,000; --quick 20,000)",
+    )
+    parser.add_argument(
+        "--review-items",
+        type=int,
+        default=0,
+        help="open review items among them (100,000; --quick 2,000)",
+    )
+    parser.add_argument(
         "--amqp-url",
         default=os.environ.get("INBOUND_BENCH_AMQP_URL", "amqp://guest:guest@127.0.0.1:5672/"),
     )
@@ -1598,11 +1743,12 @@ def main() -> None:
     )
     parser.add_argument(
         "--only",
-        choices=["all", "ingest", "latency", "prompts"],
+        choices=["all", "ingest", "latency", "prompts", "review"],
         default="all",
         help="ingest: only the HTTP baseline and ingest (written to results/ingest.json); "
         "latency: only webhook -> callback (results/latency.json); prompts: only the prompt "
-        "lookup, end to end with prompts and the imports (results/prompts.json)",
+        "lookup, end to end with prompts and the imports (results/prompts.json); review: only "
+        "the review queue at scale (results/review.json)",
     )
     parser.add_argument("--output", type=Path, default=None)
     args = parser.parse_args()
@@ -1623,6 +1769,9 @@ def main() -> None:
         return
     if args.only == "prompts":
         prompts_only(args, plan, loader)
+        return
+    if args.only == "review":
+        review_only(args, plan, loader)
         return
 
     started = time.perf_counter()
@@ -1657,6 +1806,7 @@ def main() -> None:
         )
         report.figures["end_to_end"] = e2e
         measure_prompts(services, plan, base_env, work, texts, report)
+        measure_review(services, plan, base_env, work, report)
         if plan.soak:
             say(f"soak: postgresql, 1 worker, {plan.soak} messages")
             report.figures["soak"] = measure_workers(
@@ -1734,6 +1884,15 @@ def prompts_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
     report = Report()
     with works_pace(args) as (services, base_env, work):
         measure_prompts(services, plan, base_env, work, replies(), report)
+    publish(report, args.output, plan, loader, started)
+
+
+def review_only(args: argparse.Namespace, plan: Plan, loader: str) -> None:
+    """`--only review`: the review queue at scale alone."""
+    started = time.perf_counter()
+    report = Report()
+    with works_pace(args) as (services, base_env, work):
+        measure_review(services, plan, base_env, work, report)
     publish(report, args.output, plan, loader, started)
 
 
