@@ -324,7 +324,6 @@ def _reset(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from inbound.review import auth
-    from inbound.store.tokens import ApiTokens
     from inbound.store.users import Audit, Users
 
     password, generated = _password(args)
@@ -334,10 +333,9 @@ def _reset(args: argparse.Namespace) -> int:
         user.password_hash = auth.hash_password(password)
         revoked = 0
         if args.reset_two_factor:
-            user.totp_secret = None
             # A reset second factor means the account may be in the wrong hands: its tokens
             # must not outlive the sessions.
-            revoked = await ApiTokens(session).revoke_all(user.id, datetime.now(UTC))
+            revoked = await Users(session).reset_two_factor(user, datetime.now(UTC))
         await Users(session).end_sessions(user.id)
         what = "password and two-factor" if args.reset_two_factor else "password"
         await Audit(session).record(

@@ -35,6 +35,7 @@ class Denied(StrEnum):
     QUEUE = "queue"  # another service's queue
     RULES = "rules"  # the rules page of a service the user doesn't administer
     ACTION = "action"  # another service's undelivered callback or reply ("try again")
+    TEAM = "team"  # the team page of a service the user doesn't administer, or its members
     REVOKED_TOKEN = "revoked_token"  # noqa: S105 (a label) an API token revoked, or whose user was disabled
     EXPIRED_TOKEN = "expired_token"  # noqa: S105 (a label) an API token past its expiry
 

@@ -45,6 +45,7 @@ from inbound.review.site import (
     signed_in,
     templates,
 )
+from inbound.review.team import add_routes as add_team_routes
 from inbound.review.undelivered import add_routes as add_undelivered_routes
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Matcher
@@ -417,6 +418,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/services/{service}/rules", rules_page)
     app.router.add_post("/services/{service}/rules", rules_page)
     add_undelivered_routes(app)
+    add_team_routes(app)
     app.router.add_static("/static/", HERE / "static")
 
 

@@ -123,6 +123,19 @@ class Users:
         await self._session.flush()
         return revoked
 
+    async def reset_two_factor(self, user: User, now: datetime) -> int:
+        """They enrol a new key at their next sign-in: the key goes, their sessions end and
+        their tokens are revoked (the account may have been in someone else's hands).
+
+        Returns how many tokens were revoked.
+        """
+        user.totp_secret = None
+        user.totp_last_step = None
+        await self.end_sessions(user.id)
+        revoked = await ApiTokens(self._session).revoke_all(user.id, now)
+        await self._session.flush()
+        return revoked
+
     async def enable(self, user: User) -> None:
         """Sign-in allowed again; ended sessions and revoked tokens stay so."""
         user.disabled_at = None

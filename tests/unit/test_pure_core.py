@@ -63,6 +63,7 @@ CORE = (
     "inbound.review.labels",
     "inbound.review.coverage",
     "inbound.review.undelivered_words",
+    "inbound.review.team_rules",
     "inbound.review.token_state",
     "inbound.review.parameters",
     "inbound.sms_length",
