@@ -15,6 +15,7 @@ from sqlalchemy import (
     String,
     Text,
     UniqueConstraint,
+    text,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column
 from sqlalchemy.types import TypeDecorator
@@ -95,7 +96,19 @@ class ReviewItem(Base):
     """A message waiting for a person, and why."""
 
     __tablename__ = "review_items"
-    __table_args__ = (Index("ix_review_items_service_state", "service_id", "state", "created_at"),)
+    __table_args__ = (
+        Index("ix_review_items_service_state", "service_id", "state", "created_at"),
+        # The live queue in the page's order (migration 0013): partial, so decided items,
+        # which only grow, stay out of it. The states are LIVE_REVIEW_STATES.
+        Index(
+            "ix_review_items_live_service_created",
+            "service_id",
+            "created_at",
+            "id",
+            postgresql_where=text("state IN ('open', 'claimed')"),
+            sqlite_where=text("state IN ('open', 'claimed')"),
+        ),
+    )
 
     id: Mapped[int] = mapped_column(primary_key=True)
     message_id: Mapped[int] = mapped_column(ForeignKey("messages.id"), unique=True)

@@ -109,10 +109,13 @@ class ReviewQueue:
         if wanted.after is not None:
             created, last_id = wanted.after
             query = query.where(
+                # Redundant with the OR below, but an index range PostgreSQL can start from
+                # (migration 0013's index); the OR alone is a filter over every earlier item.
+                ReviewItem.created_at >= created,
                 or_(
                     ReviewItem.created_at > created,
                     and_(ReviewItem.created_at == created, ReviewItem.id > last_id),
-                )
+                ),
             )
         query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
         found = list(await self._session.execute(query))
