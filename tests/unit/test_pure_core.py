@@ -61,6 +61,7 @@ CORE = (
     "inbound.trace",
     "inbound.review.decisions",
     "inbound.review.labels",
+    "inbound.review.reasons",
     "inbound.review.coverage",
     "inbound.review.undelivered_words",
     "inbound.review.team_rules",
