@@ -465,6 +465,7 @@ def _desk(wiring: Wiring) -> Desk:
         wiring.effect_policy,
         wiring.settings.caseworker_reply_cap_per_hour,
         events=SecurityEvents(wiring.metrics),
+        claim_release_after=timedelta(minutes=wiring.settings.claim_release_after),
     )
 
 

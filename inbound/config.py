@@ -359,6 +359,14 @@ class Settings(BaseSettings):
         "first at start-up and sign-in). Unset: a SQLite install makes one in a file beside the "
         "database (<file>.secret-key, 0600); other databases must set it to serve /review.",
     )
+    claim_release_after: float = Field(
+        15.0,
+        gt=0,
+        description="Minutes a claimed review item may go untouched (no claim, reply, note or "
+        "decision checked by its holder) before it is released back to the queue, where it is "
+        "tagged 'released: not touched' until someone claims it. Checked whenever the queue is "
+        "shown or the item is acted on; each release is audited.",
+    )
     caseworker_reply_cap_per_hour: int = Field(
         5,
         ge=0,

@@ -10,7 +10,7 @@ import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -24,6 +24,7 @@ from inbound.prompts.model import Prompt, PromptState
 from inbound.review import decisions, labels
 from inbound.review.decisions import REPLY_WINDOW, UNDO_WINDOW, Act, Refused, ReplyRoom
 from inbound.review.labels import Consequences
+from inbound.review.queue_decisions import CLAIM_RELEASE_AFTER
 from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import Action as RuleAction
@@ -122,9 +123,11 @@ class Desk:
     policy: EffectPolicy
     reply_cap_per_hour: int = CASEWORKER_REPLY_CAP  # a caseworker's texts to one number
     events: SecurityEvents = field(default_factory=SecurityEvents.unexported)  # log and metrics
+    claim_release_after: timedelta = CLAIM_RELEASE_AFTER  # an untouched claim lapses after it
 
     async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueueView:
         async with self.sessions.begin() as session:
+            await self.release_untouched(session, scope)
             if wanted.service is not None and not scope.can_see(wanted.service):
                 await Audit(session).record(
                     "denied",
@@ -382,6 +385,7 @@ class Desk:
                     state=ReviewState.CLAIMED,
                     claimed_by=scope.user_id,
                     claimed_at=now,
+                    touched_at=now,
                     decided_by=None,
                     decided_at=None,
                     decision=None,
@@ -471,13 +475,26 @@ class Desk:
     async def _item(
         self, session: AsyncSession, scope: Scope, item_id: int, act: Act, address: str | None
     ) -> ReviewItem:
-        """The item within the caseworker's services, when `act` is allowed in its state."""
+        """The item within the caseworker's services, when `act` is allowed in its state; its
+        claim released first if it has lapsed, and touched when its holder works on it."""
+        await self.release_untouched(session, scope, item_id)
         item = await ReviewQueue(session).get(scope, item_id)
         if item is None:
             await self._denied(session, scope, item_id, act, address)
         assert item is not None
         decisions.check(act, item.state, item.claimed_by, scope.user_id)
+        if item.claimed_by == scope.user_id and act in (Act.REPLY, Act.NOTE, Act.DECIDE):
+            await ReviewQueue(session).touch(item_id, scope.user_id, datetime.now(UTC))
         return item
+
+    async def release_untouched(
+        self, session: AsyncSession, scope: Scope, item_id: int | None = None
+    ) -> list[int]:
+        """Release the scope's lapsed claims (or the item's): looked for whenever the queue is
+        shown or an item acted on, so no claim outlives the setting when anyone looks."""
+        now = datetime.now(UTC)
+        before = now - self.claim_release_after
+        return await ReviewQueue(session).release_untouched(scope, before, now, item_id)
 
     async def _denied(
         self, session: AsyncSession, scope: Scope, item_id: int, what: str, address: str | None

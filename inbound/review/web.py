@@ -29,6 +29,8 @@ from inbound.review.decisions import (
 from inbound.review.desk import Desk, NotFound
 from inbound.review.forms import FormInvalid
 from inbound.review.parameters import BadParameter
+from inbound.review.queue_actions import add_routes as add_queue_action_routes
+from inbound.review.queue_actions import queue_extras
 from inbound.review.queue_export import queue_csv
 from inbound.review.security_events import Denied
 from inbound.review.sign_in import add_sign_in_routes
@@ -129,6 +131,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         received_from=request.query.get("received_from", ""),
         received_to=request.query.get("received_to", ""),
         csv_query=_without_cursor(request.query),
+        extras=await queue_extras(request, scope),
     )
 
 
@@ -418,6 +421,7 @@ def add_routes(app: web.Application) -> None:
     app.router.add_get("/services/{service}/rules", rules_page)
     app.router.add_post("/services/{service}/rules", rules_page)
     add_undelivered_routes(app)
+    add_queue_action_routes(app)
     add_team_routes(app)
     app.router.add_static("/static/", HERE / "static")
 

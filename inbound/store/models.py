@@ -124,6 +124,11 @@ class ReviewItem(Base):
     decided_at: Mapped[datetime | None]
     decision: Mapped[str | None] = mapped_column(String(32))  # an action, or "dismissed"
     decision_note: Mapped[str | None] = mapped_column(String(500))  # e.g. the dismissal reason
+    # Claims that lapse (migration 0014): the holder's last touch, when an untouched claim was
+    # released (shown until the next claim), and who assigned it to its holder (users.id).
+    touched_at: Mapped[datetime | None]
+    released_at: Mapped[datetime | None]
+    assigned_by: Mapped[int | None]
 
 
 class PartGroup(Base):

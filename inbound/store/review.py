@@ -13,8 +13,8 @@ from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.states import LIVE_REVIEW_STATES, ReviewState
-from inbound.store.models import Message, Note, Outcome, ReviewItem, User
-from inbound.store.users import Scope
+from inbound.store.models import Membership, Message, Note, Outcome, ReviewItem, User
+from inbound.store.users import REMOVED_HASH, Audit, Scope
 
 PAGE_SIZE = 50
 STATES = tuple(ReviewState)
@@ -40,6 +40,7 @@ class QueueRow:
     item: ReviewItem
     message: Message
     claimed_by: str | None
+    assigned_by: str | None = None
 
 
 @dataclass(frozen=True)
@@ -78,13 +79,15 @@ class ReviewQueue:
     async def page(self, scope: Scope, wanted: QueueFilter, size: int = PAGE_SIZE) -> QueuePage:
         """One page, oldest first, continuing after the cursor (keyset on created_at, id)."""
         claimer = User.__table__.alias("claimer")
+        assigner = User.__table__.alias("assigner")
         base = [in_scope(scope)]
         if wanted.service is not None:
             base.append(ReviewItem.service_id == wanted.service)
         query = (
-            select(ReviewItem, Message, claimer.c.email)
+            select(ReviewItem, Message, claimer.c.email, assigner.c.email)
             .join(Message, Message.id == ReviewItem.message_id)
             .outerjoin(claimer, claimer.c.id == ReviewItem.claimed_by)
+            .outerjoin(assigner, assigner.c.id == ReviewItem.assigned_by)
             .where(*base)
         )
         states = wanted.states or LIVE_REVIEW_STATES
@@ -119,7 +122,7 @@ class ReviewQueue:
             )
         query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
         found = list(await self._session.execute(query))
-        rows = [QueueRow(item, message, email) for item, message, email in found[:size]]
+        rows = [QueueRow(item, message, email, by) for item, message, email, by in found[:size]]
         next_after = (rows[-1].item.created_at, rows[-1].item.id) if len(found) > size else None
         counted = await self._session.execute(
             select(ReviewItem.state, func.count()).where(*base).group_by(ReviewItem.state)
@@ -192,7 +195,12 @@ class ReviewQueue:
             update(ReviewItem)
             .where(ReviewItem.id == item_id, ReviewItem.state == ReviewState.OPEN, in_scope(scope))
             .values(
-                state=ReviewState.CLAIMED, claimed_by=scope.user_id, claimed_at=datetime.now(UTC)
+                state=ReviewState.CLAIMED,
+                claimed_by=scope.user_id,
+                claimed_at=datetime.now(UTC),
+                touched_at=datetime.now(UTC),
+                released_at=None,
+                assigned_by=None,
             )
             .execution_options(synchronize_session=False)
         )
@@ -208,7 +216,7 @@ class ReviewQueue:
                 ReviewItem.claimed_by == scope.user_id,
                 in_scope(scope),
             )
-            .values(state=ReviewState.OPEN, claimed_by=None, claimed_at=None)
+            .values(state=ReviewState.OPEN, claimed_by=None, claimed_at=None, assigned_by=None)
             .execution_options(synchronize_session=False)
         )
         return bool(result.rowcount == 1)  # type: ignore[attr-defined]
@@ -247,3 +255,95 @@ class ReviewQueue:
             Note(item_id=item_id, user_id=scope.user_id, text=text, created_at=datetime.now(UTC))
         )
         await self._session.flush()
+
+    async def release_untouched(
+        self, scope: Scope, before: datetime, now: datetime, item_id: int | None = None
+    ) -> list[int]:
+        """Release the scope's claims (or one item's) last touched before `before`, each
+        audited as `auto_release` naming its holder; the ids released."""
+        conditions = [
+            in_scope(scope),
+            ReviewItem.state == ReviewState.CLAIMED,
+            ReviewItem.touched_at < before,
+        ]
+        if item_id is not None:
+            conditions.append(ReviewItem.id == item_id)
+        released = list(
+            await self._session.execute(
+                update(ReviewItem)
+                .where(*conditions)
+                .values(
+                    state=ReviewState.OPEN,
+                    claimed_by=None,
+                    claimed_at=None,
+                    assigned_by=None,
+                    released_at=now,
+                )
+                .returning(ReviewItem.id, ReviewItem.service_id)
+                .execution_options(synchronize_session=False)
+            )
+        )
+        for released_id, service_id in released:
+            await Audit(self._session).record(
+                "auto_release",
+                service_id=service_id,
+                item_id=released_id,
+                detail=f"claim not touched since {before.isoformat(timespec='seconds')}",
+            )
+        return [released_id for released_id, _ in released]
+
+    async def touch(self, item_id: int, holder: int, now: datetime) -> None:
+        """Note that the holder worked on their claimed item now (it keeps the claim)."""
+        await self._session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                ReviewItem.state == ReviewState.CLAIMED,
+                ReviewItem.claimed_by == holder,
+            )
+            .values(touched_at=now)
+            .execution_options(synchronize_session=False)
+        )
+
+    async def assign(
+        self, scope: Scope, item_id: int, assignee: int, state: str, holder: int | None
+    ) -> bool:
+        """Make `assignee` the holder of an item still in `state` held by `holder`; atomic."""
+        now = datetime.now(UTC)
+        result = await self._session.execute(
+            update(ReviewItem)
+            .where(
+                ReviewItem.id == item_id,
+                in_scope(scope),
+                ReviewItem.state == state,
+                ReviewItem.claimed_by.is_(None)
+                if holder is None
+                else ReviewItem.claimed_by == holder,
+            )
+            .values(
+                state=ReviewState.CLAIMED,
+                claimed_by=assignee,
+                claimed_at=now,
+                touched_at=now,
+                released_at=None,
+                assigned_by=scope.user_id,
+            )
+            .execution_options(synchronize_session=False)
+        )
+        return bool(result.rowcount == 1)  # type: ignore[attr-defined]
+
+    async def members(self, services: Sequence[str]) -> list[tuple[int, str, str]]:
+        """(user id, email, service id) of each active caseworker and service admin of
+        `services`, by email: the colleagues an item may be assigned to."""
+        rows = await self._session.execute(
+            select(User.id, User.email, Membership.service_id)
+            .join(Membership, Membership.user_id == User.id)
+            .where(
+                Membership.service_id.in_(services),
+                Membership.role.in_(("caseworker", "service_admin")),
+                User.disabled_at.is_(None),
+                User.password_hash != REMOVED_HASH,
+            )
+            .order_by(User.email, Membership.service_id)
+        )
+        return [(int(user_id), str(email), str(service)) for user_id, email, service in rows]
