@@ -157,6 +157,7 @@ class Desk:
 
     async def view(self, scope: Scope, item_id: int, address: str | None) -> ItemDetail:
         async with self.sessions.begin() as session:
+            await self.release_untouched(session, scope, item_id)  # as the queue shows it
             found = await ReviewQueue(session).view(scope, item_id)
             if found is None:
                 await self._denied(session, scope, item_id, "view", address)

@@ -111,17 +111,22 @@ async def test_a_claim_not_touched_is_released_and_tagged_until_claimed(
         assert "released: not touched" not in page
 
 
-async def test_a_touched_claim_is_kept(settings: Settings, tmp_path: Path) -> None:
-    async with review_desk(settings, tmp_path, claim_release_after=0.5 / 60) as desk:
+async def test_a_claim_touched_by_its_holder_is_kept_until_left_alone(
+    settings: Settings, tmp_path: Path
+) -> None:
+    async with review_desk(settings, tmp_path, claim_release_after=1.0 / 60) as desk:
         item = await desk.claimed()
-        for _ in range(3):
-            await asyncio.sleep(0.25)
+        for _ in range(3):  # 1.2 s in all, each touch well within the 1 s
+            await asyncio.sleep(0.4)
             status, _, _ = await desk.browser.post(
                 f"/review/items/{item}/note", {"text": "still on it"}
             )
             assert status == 303
-            await desk.browser.get("/review/")
-        assert (await _item(desk, item)).state == ReviewState.CLAIMED
+            await _page(desk, "/review/")
+            assert (await _item(desk, item)).state == ReviewState.CLAIMED
+        await asyncio.sleep(1.1)
+        await _page(desk, f"/review/items/{item}")
+        assert (await _item(desk, item)).state == ReviewState.OPEN  # the item page looks too
 
 
 async def test_bulk_dismiss_names_the_item_already_resolved(desk: Desk) -> None:
