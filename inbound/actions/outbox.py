@@ -139,10 +139,16 @@ async def _write(
 
 
 async def record_action(
-    session: AsyncSession, service_id: str, message_id: int, planned: PlannedAction
+    session: AsyncSession,
+    service_id: str,
+    message_id: int,
+    planned: PlannedAction,
+    hold_until: datetime | None = None,
 ) -> list[int]:
-    """Write one planned action (a caseworker's reply); return its id if it is to be sent."""
-    return await _write(session, service_id, message_id, [planned])
+    """Write one planned action (a caseworker's reply); return its id if it is to be sent now
+    (none when it is held until `hold_until`, as a decision's effects are)."""
+    ids = await _write(session, service_id, message_id, [planned], hold_until)
+    return [] if hold_until is not None else ids
 
 
 class Outbox:

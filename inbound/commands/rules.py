@@ -50,7 +50,7 @@ def _check(args: argparse.Namespace) -> int:
         service = rules.service
         print(
             f"{service_path}: ok, service {service.id}, {len(rules.rules)} rules, "
-            f"numbers {', '.join(service.numbers)}"
+            f"numbers {', '.join(service.numbers)}{_canned(rules)}"
         )
     for warning in report.warnings:
         print(f"warning: {warning}")
@@ -63,6 +63,15 @@ def _check(args: argparse.Namespace) -> int:
     summary = f"{len(report.services)} services, {len(report.errors)} errors, {warnings} warnings"
     print(summary, file=sys.stderr if report.errors else sys.stdout)
     return 1 if report.errors else 0
+
+
+def _canned(rules: ServiceRules) -> str:
+    """The ok line's end for a file with canned replies: their names, and whether caseworkers
+    may send only these."""
+    if not rules.replies:
+        return ""
+    only = " (caseworkers may send only these)" if rules.service.canned_replies_only else ""
+    return f", canned replies {', '.join(repr(r.name) for r in rules.replies)}{only}"
 
 
 def _without_caseworker(services: list[str]) -> list[str]:

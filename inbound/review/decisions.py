@@ -78,6 +78,9 @@ def refusal(act: Act, state: str, holder: int | None, actor: int) -> str | None:
     closed = state not in (ReviewState.OPEN, ReviewState.CLAIMED)
     if act is Act.NOTE:
         return None
+    if act is Act.REPLY and closed:
+        # Decide first, then reply: the caseworker who closed it may still text the sender.
+        return None if holder == actor else "only the caseworker who closed this item can reply"
     if closed:
         return "this item is closed"
     if act is Act.CLAIM:
@@ -188,26 +191,57 @@ def reply_room(cap: int, sent: int, recent: Sequence[datetime]) -> ReplyRoom:
     return ReplyRoom(cap, sent, next_at)
 
 
-def reply_text(text: str) -> str:
-    """A caseworker's reply, trimmed, within six SMS segments whatever its alphabet."""
-    text = _written(text, "reply").strip()
+def reply_text(text: str, field: str | None = None) -> str:
+    """A caseworker's reply, trimmed, within six SMS segments whatever its alphabet; `field`
+    names the form field for the error summary."""
+    text = _written(text, "reply", field).strip()
     if not text:
-        raise Invalid("write the reply first")
+        raise Invalid("write the reply first", field)
     length = measure(text)
     if length.segments <= MAX_REPLY_SEGMENTS:
         return text
     if length.encoding is Encoding.GSM7:
         raise Invalid(
             f"the reply would be {length.segments} texts: shorten it to {MAX_REPLY} characters "
-            f"({MAX_REPLY_SEGMENTS} texts; € [ ] {{ }} ^ ~ \\ | count as two)"
+            f"({MAX_REPLY_SEGMENTS} texts; € [ ] {{ }} ^ ~ \\ | count as two)",
+            field,
         )
     unusual = first_outside_gsm(text)
     raise Invalid(
         f"the reply would be {length.segments} texts: {unusual!r} is outside the basic SMS "
         f"alphabet, so each text carries 67 characters (an emoji counts as two): shorten it to "
         f"{MAX_REPLY_UCS2} characters, or to {MAX_REPLY} without {unusual!r} and characters "
-        "like it"
+        "like it",
+        field,
     )
+
+
+def reply_choice(
+    canned: str,
+    text: str,
+    offered: Mapping[str, str | None],
+    canned_only: bool,
+    canned_field: str = "canned",
+) -> str | None:
+    """The reply a caseworker chose: their own `text` when they wrote one (a picked reply they
+    edited is their words), else the canned reply named `canned`, filled; None when neither.
+    `offered`: each canned reply's filled text, None when this item can't fill it. When the
+    service allows only canned replies, any other text is refused. `canned_field`: the form
+    field of the canned choice, for the error summary."""
+    if canned and offered.get(canned) is None:
+        raise Invalid(f"{CHOOSE_CANNED}: {canned[:40]!r} isn't one of them", canned_field)
+    filled = offered.get(canned) if canned else None
+    if text.strip():
+        if canned_only and text.strip() not in {t.strip() for t in offered.values() if t}:
+            raise Invalid(
+                "this service lets caseworkers send only its canned replies: pick one of them",
+                canned_field,
+            )
+        return text
+    return filled
+
+
+CHOOSE_CANNED = "select one of the canned replies on the page"
 
 
 def reply_refusal(
@@ -261,3 +295,20 @@ def _written(text: str, what: str, field: str | None = None) -> str:
     if found is not None:
         raise Invalid(f"the {what} contains a control character ({found}): remove it", field)
     return text
+
+
+def reply_length(text: str) -> str:
+    """How many texts `text` goes as, and why, for the reply box's segment line (the item
+    page's `sms-segments.js` writes the same words as the caseworker types)."""
+    text = text.strip()
+    length = measure(text)
+    texts = f"{length.segments} text{'' if length.segments == 1 else 's'}"
+    if length.encoding is Encoding.GSM7:
+        return (
+            f"Sends as {texts}. Basic SMS alphabet: 160 characters fit in one text, 153 in "
+            "each when it is split."
+        )
+    return (
+        f"Sends as {texts}. '{first_outside_gsm(text)}' is outside the basic SMS alphabet: 70 "
+        "characters fit in one text, 67 in each when it is split."
+    )

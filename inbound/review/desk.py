@@ -26,6 +26,7 @@ from inbound.review.decisions import REPLY_WINDOW, UNDO_WINDOW, Act, Refused, Re
 from inbound.review.labels import Consequences
 from inbound.review.queue_decisions import CLAIM_RELEASE_AFTER
 from inbound.review.security_events import Denied, SecurityEvents
+from inbound.rules.canned import Filled, fill
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import Action as RuleAction
 from inbound.rules.model import ServiceRules
@@ -64,6 +65,8 @@ class ItemDetail:
     replies: ReplyRoom
     reply_refusal: str | None  # why a reply can't be sent now; None when it can
     conversation: Conversation  # the service's thread with the sender
+    canned: tuple[Filled, ...] = ()  # the service's canned replies, filled for this item
+    canned_only: bool = False  # the service lets caseworkers send only its canned replies
 
 
 @dataclass(frozen=True)
@@ -98,9 +101,21 @@ class Preview:
     service_name: str
     consequences: Consequences
     undo_refusal: str | None  # why it couldn't be undone once made; None when it could
+    reply: str | None = None  # the caseworker's reply sent with the decision, if any
 
 
 CHOOSE_OFFERED = "select one of the decisions on the page"
+_NO_REPLY = "write the reply, or pick one of the canned replies"
+
+
+@dataclass(frozen=True)
+class ReplyChoice:
+    """What a caseworker posted for a reply: a canned reply's name and/or their own text, and
+    the form fields they came in (for the error summary)."""
+
+    canned: str
+    text: str
+    fields: tuple[str, str] = ("canned", "text")
 
 
 def references(service: ServiceRules, action: str) -> tuple[re.Pattern[str], ...]:
@@ -182,7 +197,12 @@ class Desk:
             room = await self._reply_room(session, service_id, sender, sent, now)
             opted_out = await OptOuts(session).is_opted_out(service_id, sender)
             refusal = decisions.reply_refusal(phone.is_e164(sender), opted_out, room, now)
-            return ItemDetail(found, room, refusal, thread)
+            service = self.rules().service(service_id)
+            if service is None:
+                return ItemDetail(found, room, refusal, thread)
+            canned = await self._canned(session, service, found.message)
+            only = service.service.canned_replies_only
+            return ItemDetail(found, room, refusal, thread, canned, only)
 
     async def conversation(
         self, scope: Scope, item_id: int, address: str | None
@@ -230,9 +250,11 @@ class Desk:
         action: str,
         captures: Mapping[str, str],
         address: str | None,
+        reply: ReplyChoice | None = None,
     ) -> Preview:
-        """Check a decision and say what it would do, from the same plan `decide` records
-        (`plan_effects`), without writing anything (but a refusal's audit)."""
+        """Check a decision (and the reply to send with it) and say what it would do, from the
+        same plan `decide` records (`plan_effects`), without writing anything (but a refusal's
+        audit)."""
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.DECIDE, address)
             service = self._service(item)
@@ -242,6 +264,9 @@ class Desk:
             action, kept = decisions.decision(action, captures, references(service, action))
             message = await session.get(Message, item.message_id)
             assert message is not None
+            text = await self._reply_for(session, service, message, reply)
+            if text is not None:
+                await self._reply_allowed(session, service, message)
             prompt, answers = await self._related_prompt(session, message, action)
             effects = plan_effects(
                 service=service,
@@ -265,7 +290,8 @@ class Desk:
             changed_register=told.changes_register,
             answered_prompt=answers,
         )
-        return Preview(action, kept, service.service.id, service.service.name, told, refusal)
+        name = service.service.name
+        return Preview(action, kept, service.service.id, name, told, refusal, text)
 
     async def _related_prompt(
         self, session: AsyncSession, message: Message, action: str
@@ -289,16 +315,20 @@ class Desk:
         address: str | None,
         *,
         hold: bool = False,
+        reply: ReplyChoice | None = None,
     ) -> None:
         """Resolve an item with an action: the same outcome, callback and opt-out path as a
         rule's automatic outcome, with the caseworker as `decided_by`. `hold`: its callback
-        and reply wait out the undo window before they are handed over (the item page)."""
+        and reply wait out the undo window before they are handed over (the item page).
+        `reply`: the caseworker's text sent with it, in the same transaction: a reply that is
+        refused decides nothing."""
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.DECIDE, address)
             service = self._service(item)
             action, kept = decisions.decision(action, captures, references(service, action))
             message = await session.get(Message, item.message_id)
             assert message is not None
+            text = await self._reply_for(session, service, message, reply)
             existing = await session.scalar(
                 select(Outcome.id).where(Outcome.message_id == message.id)
             )
@@ -325,6 +355,17 @@ class Desk:
                 hold_until=datetime.now(UTC) + UNDO_WINDOW if hold else None,
             )
             await self._audit(session, scope, item, Act.DECIDE, address, detail=action)
+            if text is not None:
+                ids += await self._send_reply(
+                    session,
+                    scope,
+                    item,
+                    service,
+                    message,
+                    text,
+                    address,
+                    hold_until=datetime.now(UTC) + UNDO_WINDOW if hold else None,
+                )
         await self.outbox.hand_over(ids)
 
     async def next_open(self, scope: Scope, after_item: int) -> int | None:
@@ -417,41 +458,57 @@ class Desk:
             raise Refused("another reply answered this reminder a moment ago: look again")
         return change.after
 
-    async def reply(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:
-        """Text the sender; the item must be held by this caseworker, and the number under the
+    async def reply(
+        self,
+        scope: Scope,
+        item_id: int,
+        text: str,
+        address: str | None,
+        canned: str = "",
+    ) -> None:
+        """Text the sender: `text`, or the service's canned reply named `canned`, filled. The
+        item must be held by this caseworker (or closed by them), and the number under the
         hourly cap (counted as the automatic replies' cap counts, under the same lock)."""
-        text = decisions.reply_text(text)
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.REPLY, address)
             service = self._service(item)
             message = await session.get(Message, item.message_id)
             assert message is not None
-            service_id, now = service.service.id, datetime.now(UTC)
-            history = await sender_history(session, service_id, message.sender, now)
-            room = await self._reply_room(
-                session, service_id, message.sender, history.replies_last_hour, now
-            )
-            reason = decisions.reply_refusal(
-                phone.is_e164(message.sender), history.opted_out, room, now
-            )
-            if reason is not None:
-                raise Refused(reason)
-            token = caseworker_token(scope.user_id, uuid.uuid4().hex)
-            planned = caseworker_reply(service_id, message, text, token)
-            ids = await record_action(session, service_id, message.id, planned)
-            await self._audit(session, scope, item, Act.REPLY, address)
+            chosen = await self._reply_for(session, service, message, ReplyChoice(canned, text))
+            if chosen is None:
+                raise decisions.Invalid(_NO_REPLY, "canned" if service.replies else "text")
+            ids = await self._send_reply(session, scope, item, service, message, chosen, address)
         await self.outbox.hand_over(ids)
 
-    async def dismiss(self, scope: Scope, item_id: int, reason: str, address: str | None) -> None:
+    async def dismiss(
+        self,
+        scope: Scope,
+        item_id: int,
+        reason: str,
+        address: str | None,
+        reply: ReplyChoice | None = None,
+    ) -> None:
+        """Close an item with no decision; `reply`: the caseworker's text sent with it, in the
+        same transaction."""
         reason = decisions.dismissal(reason)
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.DISMISS, address)
+            message = await session.get(Message, item.message_id)
+            assert message is not None
+            text = None
+            if reply is not None and (reply.canned or reply.text.strip()):
+                text = await self._reply_for(session, self._service(item), message, reply)
             if not await ReviewQueue(session).close(
                 scope, item_id, decisions.NEXT_STATE[Act.DISMISS], "dismissed", reason
             ):
                 raise Refused("someone else decided this item a moment ago")
             # The reason is the caseworker's words, not the message: kept, but only here.
             await self._audit(session, scope, item, Act.DISMISS, address)
+            ids: list[int] = []
+            if text is not None:
+                service = self._service(item)
+                ids = await self._send_reply(session, scope, item, service, message, text, address)
+        await self.outbox.hand_over(ids)
 
     async def note(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:
         text = decisions.note_text(text)
@@ -461,6 +518,75 @@ class Desk:
             await self._audit(session, scope, item, Act.NOTE, address)
 
     # -- shared steps ----------------------------------------------------------------------
+
+    async def _canned(
+        self, session: AsyncSession, service: ServiceRules, message: Message
+    ) -> tuple[Filled, ...]:
+        """The service's canned replies filled from what the item knows."""
+        if not service.replies:
+            return ()
+        reference = None
+        if message.prompt_id is not None:
+            stored = await Prompts(session).by_id(message.prompt_id)
+            reference = stored.prompt.reference if stored is not None else None
+        received = message.received_at
+        values = {
+            "service": service.service.name,
+            "reference": reference,
+            "received": f"{received.day} {received:%B}",
+        }
+        return tuple(fill(reply.name, reply.text, values) for reply in service.replies)
+
+    async def _reply_for(
+        self,
+        session: AsyncSession,
+        service: ServiceRules,
+        message: Message,
+        reply: ReplyChoice | None,
+    ) -> str | None:
+        """The reply text the caseworker chose, checked; None when they chose none."""
+        if reply is None:
+            return None
+        offered = {f.name: f.text for f in await self._canned(session, service, message)}
+        only = service.service.canned_replies_only
+        chosen = decisions.reply_choice(reply.canned, reply.text, offered, only, reply.fields[0])
+        return None if chosen is None else decisions.reply_text(chosen, reply.fields[1])
+
+    async def _reply_allowed(
+        self, session: AsyncSession, service: ServiceRules, message: Message
+    ) -> None:
+        """Refused when the sender can't be texted now (a short code, opted out, the cap)."""
+        service_id, now = service.service.id, datetime.now(UTC)
+        history = await sender_history(session, service_id, message.sender, now)
+        room = await self._reply_room(
+            session, service_id, message.sender, history.replies_last_hour, now
+        )
+        reason = decisions.reply_refusal(
+            phone.is_e164(message.sender), history.opted_out, room, now
+        )
+        if reason is not None:
+            raise Refused(f"the reply can't be sent: {reason}")
+
+    async def _send_reply(
+        self,
+        session: AsyncSession,
+        scope: Scope,
+        item: ReviewItem,
+        service: ServiceRules,
+        message: Message,
+        text: str,
+        address: str | None,
+        hold_until: datetime | None = None,
+    ) -> list[int]:
+        """Record the caseworker's reply in the caller's transaction, refused (raising, so the
+        whole transaction rolls back) when the sender can't be texted now."""
+        await self._reply_allowed(session, service, message)
+        service_id = service.service.id
+        token = caseworker_token(scope.user_id, uuid.uuid4().hex)
+        planned = caseworker_reply(service_id, message, text, token)
+        ids = await record_action(session, service_id, message.id, planned, hold_until)
+        await self._audit(session, scope, item, Act.REPLY, address)
+        return ids
 
     async def _reply_room(
         self, session: AsyncSession, service_id: str, number: str, sent: int, now: datetime

@@ -25,8 +25,9 @@ from inbound.review.decisions import (
     UNDO_WINDOW,
     Invalid,
     Refused,
+    reply_length,
 )
-from inbound.review.desk import Desk, NotFound
+from inbound.review.desk import Desk, NotFound, ReplyChoice
 from inbound.review.forms import FormInvalid
 from inbound.review.parameters import BadParameter
 from inbound.review.queue_actions import add_routes as add_queue_action_routes
@@ -62,6 +63,7 @@ DONE: Mapping[str, str] = {
     "claim": "Done: claimed. No one else can decide, reply or dismiss it while you hold it.",
     "release": "Done: released. The item is back in the queue for anyone to claim.",
     "decide": "Decision recorded. The item is closed.",
+    "decide-reply": "Decision recorded and reply queued. The item is closed.",
     "none": "Closed: no action needed.",
     "undo": "Undone. The item is yours again, with no decision: nothing was sent.",
     "next": "Decision recorded on the previous item. This is the next open one.",
@@ -218,6 +220,9 @@ async def item_page(
         conversation=detail.conversation,
         replies=detail.replies,
         reply_refusal=detail.reply_refusal,
+        canned=detail.canned,
+        canned_only=detail.canned_only,
+        segments_line=reply_length,
         max_reply=MAX_REPLY,
         max_reply_ucs2=MAX_REPLY_UCS2,
         error=error,
@@ -244,7 +249,10 @@ async def item_action(request: web.Request) -> web.StreamResponse:
         elif what == "release":
             await desk.release(scope, item_id, address)
         elif what == "decide":
-            chosen = {name: forms.text(form, name) for name in ("decision", "then", *CAPTURES)}
+            chosen = {
+                name: forms.text(form, name)
+                for name in ("decision", "then", *CAPTURES, *DECIDE_REPLY)
+            }
             checked = await _decide(
                 request, item_id, chosen, forms.text(form, "confirmed"), forms.text(form, "change")
             )
@@ -252,6 +260,8 @@ async def item_action(request: web.Request) -> web.StreamResponse:
                 return checked
             if chosen["decision"] == labels.NO_ACTION:
                 what = "none"
+            elif _decide_reply(chosen) is not None:
+                what = "decide-reply"
             if chosen["then"] == "next":
                 following = await desk.next_open(scope, item_id)
                 if following is not None:
@@ -259,7 +269,8 @@ async def item_action(request: web.Request) -> web.StreamResponse:
         elif what == "undo":
             await desk.undo(scope, item_id, address)
         elif what == "reply":
-            await desk.reply(scope, item_id, forms.text(form, "text"), address)
+            chosen = {name: forms.text(form, name) for name in ("canned", "text")}
+            await desk.reply(scope, item_id, chosen["text"], address, canned=chosen["canned"])
         elif what == "dismiss":
             await desk.dismiss(scope, item_id, forms.text(form, "reason"), address)
         else:
@@ -273,7 +284,7 @@ async def item_action(request: web.Request) -> web.StreamResponse:
             request, error=str(invalid), status=400, field=invalid.field, chosen=chosen
         )
     except Refused as refused:
-        return await item_page(request, error=str(refused), status=409)
+        return await item_page(request, error=str(refused), status=409, chosen=chosen)
     return redirect(f"/review/items/{item_id}?done={what}")
 
 
@@ -288,14 +299,16 @@ async def _decide(
     action = chosen["decision"]
     if not action:
         raise Invalid(CHOOSE, "decision")
+    reply = _decide_reply(chosen)
     if action == labels.NO_ACTION:
-        await desk.dismiss(scope, item_id, labels.NO_ACTION_LABEL, address)
+        await desk.dismiss(scope, item_id, labels.NO_ACTION_LABEL, address, reply=reply)
         return None
     if change == "yes":  # "Change" on the check page: the form again, as they filled it
         return await item_page(request, chosen=chosen)
     captures = {name: chosen[name] for name in CAPTURES}
-    preview = await desk.preview(scope, item_id, action, captures, address)
-    if preview.consequences.needs_check and confirmed != "yes":
+    preview = await desk.preview(scope, item_id, action, captures, address, reply=reply)
+    needs_check = preview.consequences.needs_check or preview.reply is not None
+    if needs_check and confirmed != "yes":
         service = desk.rules().service(preview.service_id)
         return render(
             request,
@@ -307,8 +320,20 @@ async def _decide(
             label=labels.label(service, action),
             undo_seconds=int(UNDO_WINDOW.total_seconds()),
         )
-    await desk.decide(scope, item_id, action, captures, address, hold=True)
+    await desk.decide(scope, item_id, action, captures, address, hold=True, reply=reply)
     return None
+
+
+# The decide form's reply fields ("Decide and reply"): a canned reply's name, the text.
+DECIDE_REPLY = ("reply_canned", "reply_text")
+
+
+def _decide_reply(chosen: Mapping[str, str]) -> ReplyChoice | None:
+    """The reply posted with a decision; None when the caseworker left it out."""
+    canned, text = (chosen.get(name, "") for name in DECIDE_REPLY)
+    if not canned and not text.strip():
+        return None
+    return ReplyChoice(canned, text, DECIDE_REPLY)
 
 
 # -- rules ------------------------------------------------------------------------------------

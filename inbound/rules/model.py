@@ -26,6 +26,7 @@ from pydantic import (
 
 from inbound.phone import InvalidNumber
 from inbound.phone import normalise as normalise_number
+from inbound.rules.canned import PLACEHOLDERS, PlaceholderError, placeholders
 from inbound.rules.errors import RuleValueError
 from inbound.rules.normalise import normalise, symbols
 from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
@@ -350,6 +351,11 @@ class Service(BaseModel):
     retention_days: int = Field(
         default=7, ge=1, description="Days message text is kept before it is purged."
     )
+    canned_replies_only: bool = Field(
+        default=False,
+        description="Caseworkers may text only the canned replies of `replies:`, never their "
+        "own words (default false).",
+    )
 
     @field_validator("id")
     @classmethod
@@ -422,6 +428,33 @@ PromptsBlock = Annotated[
 ]
 
 
+def _known_placeholders(text: str) -> str:
+    try:
+        placeholders(text)
+    except PlaceholderError as error:
+        raise RuleValueError(
+            str(error),
+            "use only " + ", ".join(f"{{{name}}} ({what})" for name, what in PLACEHOLDERS.items()),
+        ) from None
+    return text
+
+
+class CannedReply(BaseModel):
+    """A reply caseworkers pick by name instead of writing one."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
+
+    name: Label = Field(description="What caseworkers pick it by: one line, 1 to 80 characters.")
+    text: Annotated[
+        str,
+        StringConstraints(strip_whitespace=True, min_length=1),
+        AfterValidator(_known_placeholders),
+    ] = Field(
+        description="The text sent; may use the placeholders {service}, {reference} and "
+        "{received}; write {{ and }} for a brace."
+    )
+
+
 class ServiceRules(BaseModel):
     """A whole rule file: one service and its rules, in the order they are written."""
 
@@ -442,6 +475,10 @@ class ServiceRules(BaseModel):
         description="What caseworkers see for a decision, by action, e.g. "
         "{confirm: 'Confirm the vaccination'}; actions left out keep their default words.",
     )
+    replies: list[CannedReply] = Field(
+        default=[],
+        description="Canned replies caseworkers pick from on the item page, in this order.",
+    )
 
     @field_validator("rules")
     @classmethod
@@ -456,6 +493,34 @@ class ServiceRules(BaseModel):
                 )
             seen.add(rule.name)
         return value
+
+    @field_validator("replies")
+    @classmethod
+    def _reply_names_once(cls, value: list[CannedReply]) -> list[CannedReply]:
+        seen: set[str] = set()
+        for index, reply in enumerate(value):
+            if reply.name in seen:
+                raise RuleValueError(
+                    f"replies: the name {reply.name!r} is used twice",
+                    "give each canned reply its own name: caseworkers pick it by name",
+                    (index, "name"),
+                )
+            seen.add(reply.name)
+        return value
+
+    @model_validator(mode="after")
+    def _canned_only_has_replies(self) -> ServiceRules:
+        if self.service.canned_replies_only and not self.replies:
+            raise RuleValueError(
+                "service.canned_replies_only is true but the file has no replies:",
+                "add a `replies:` list of {name, text}, or remove canned_replies_only",
+                ("service", "canned_replies_only"),
+            )
+        return self
+
+    def canned_reply(self, name: str) -> CannedReply | None:
+        """The canned reply called `name`, if the file has one."""
+        return next((reply for reply in self.replies if reply.name == name), None)
 
     @model_validator(mode="after")
     def _labels_for_decisions(self) -> ServiceRules:

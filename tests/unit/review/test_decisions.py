@@ -40,7 +40,10 @@ ALLOWED = None
         (Act.REPLY, CLAIMED, ME, ALLOWED),
         (Act.REPLY, OPEN, None, "claim the item before replying"),
         (Act.REPLY, CLAIMED, OTHER, "claim the item before replying"),
-        (Act.REPLY, RESOLVED, ME, "this item is closed"),
+        # Decide first, then reply: the caseworker who closed it may still text the sender.
+        (Act.REPLY, RESOLVED, ME, ALLOWED),
+        (Act.REPLY, DISMISSED, ME, ALLOWED),
+        (Act.REPLY, RESOLVED, OTHER, "only the caseworker who closed this item can reply"),
         # Notes are the record of the case: anyone who can see the item can add one, any time.
         (Act.NOTE, OPEN, None, ALLOWED),
         (Act.NOTE, CLAIMED, OTHER, ALLOWED),
