@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import AsyncIterator, Awaitable, Callable, Mapping, Sequence
+from dataclasses import replace
 from datetime import UTC, datetime
 
 from aiohttp import web
@@ -86,25 +87,12 @@ async def queue_rows(
     while True:
         async with desk.sessions() as session:
             page = await ReviewQueue(session).page(
-                scope, _continuing(wanted, after), size=EXPORT_PAGE
+                scope, replace(wanted, after=after), size=EXPORT_PAGE, counted=False
             )
         yield page.rows
         if page.next_after is None:
             return
         after = page.next_after
-
-
-def _continuing(wanted: QueueFilter, after: tuple[datetime, int] | None) -> QueueFilter:
-    return QueueFilter(
-        service=wanted.service,
-        reason=wanted.reason,
-        states=wanted.states,
-        mine=wanted.mine,
-        text=wanted.text,
-        after=after,
-        received_from=wanted.received_from,
-        received_until=wanted.received_until,
-    )
 
 
 def file_name(wanted: QueueFilter, today: str) -> str:

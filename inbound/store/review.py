@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import ColumnElement, and_, false, func, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -17,6 +17,8 @@ from inbound.store.models import Membership, Message, Note, Outcome, ReviewItem,
 from inbound.store.users import REMOVED_HASH, Audit, Scope
 
 PAGE_SIZE = 50
+# How far apart the receiver's and the workers' clocks may be, at most.
+CLOCK_SLACK = timedelta(days=1)
 STATES = tuple(ReviewState)
 
 
@@ -76,8 +78,11 @@ class ReviewQueue:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def page(self, scope: Scope, wanted: QueueFilter, size: int = PAGE_SIZE) -> QueuePage:
-        """One page, oldest first, continuing after the cursor (keyset on created_at, id)."""
+    async def page(
+        self, scope: Scope, wanted: QueueFilter, size: int = PAGE_SIZE, counted: bool = True
+    ) -> QueuePage:
+        """One page, oldest first, continuing after the cursor (keyset on created_at, id); with
+        the counts per state unless `counted` is False (the CSV, which doesn't show them)."""
         claimer = User.__table__.alias("claimer")
         assigner = User.__table__.alias("assigner")
         base = [in_scope(scope)]
@@ -97,7 +102,13 @@ class ReviewQueue:
         if wanted.mine:
             query = query.where(ReviewItem.claimed_by == scope.user_id)
         if wanted.received_from is not None:
-            query = query.where(Message.accepted_at >= wanted.received_from)
+            query = query.where(
+                Message.accepted_at >= wanted.received_from,
+                # Redundant: an item is opened after its message was accepted (a day allows for
+                # clocks that disagree). But it bounds the walk of the item's own index, which
+                # the message's time can't: 140 ms to 7 ms over 100,000 items (EXPLAIN ANALYZE).
+                ReviewItem.created_at >= wanted.received_from - CLOCK_SLACK,
+            )
         if wanted.received_until is not None:
             query = query.where(Message.accepted_at < wanted.received_until)
         if wanted.text:
@@ -124,11 +135,12 @@ class ReviewQueue:
         found = list(await self._session.execute(query))
         rows = [QueueRow(item, message, email, by) for item, message, email, by in found[:size]]
         next_after = (rows[-1].item.created_at, rows[-1].item.id) if len(found) > size else None
-        counted = await self._session.execute(
-            select(ReviewItem.state, func.count()).where(*base).group_by(ReviewItem.state)
-        )
         counts: dict[str, int] = {state.value: 0 for state in STATES}
-        counts.update({state: int(count) for state, count in counted})
+        if counted:
+            per_state = await self._session.execute(
+                select(ReviewItem.state, func.count()).where(*base).group_by(ReviewItem.state)
+            )
+            counts.update({state: int(count) for state, count in per_state})
         return QueuePage(rows, next_after, counts)
 
     async def get(self, scope: Scope, item_id: int) -> ReviewItem | None:
