@@ -416,9 +416,10 @@ class Desk:
             )
             if reason is not None:
                 raise Refused(f"this can't be undone: {reason}")
+            # A dismissal holds only the reply sent with it ("No action needed" and a reply).
+            if await Actions(session).withdraw_held(message.id) is False:
+                raise Refused("this can't be undone: what it sends has already left")
             if item.state == ReviewState.RESOLVED:
-                if await Actions(session).withdraw_held(message.id) is False:
-                    raise Refused("this can't be undone: what it sends has already left")
                 await session.execute(delete(Outcome).where(Outcome.message_id == message.id))
             reopened = await session.execute(
                 update(ReviewItem)
@@ -487,9 +488,11 @@ class Desk:
         reason: str,
         address: str | None,
         reply: ReplyChoice | None = None,
+        *,
+        hold: bool = False,
     ) -> None:
         """Close an item with no decision; `reply`: the caseworker's text sent with it, in the
-        same transaction."""
+        same transaction; `hold`: it waits out the undo window (the item page)."""
         reason = decisions.dismissal(reason)
         async with self.sessions.begin() as session:
             item = await self._item(session, scope, item_id, Act.DISMISS, address)
@@ -507,7 +510,10 @@ class Desk:
             ids: list[int] = []
             if text is not None:
                 service = self._service(item)
-                ids = await self._send_reply(session, scope, item, service, message, text, address)
+                held = datetime.now(UTC) + UNDO_WINDOW if hold else None
+                ids = await self._send_reply(
+                    session, scope, item, service, message, text, address, hold_until=held
+                )
         await self.outbox.hand_over(ids)
 
     async def note(self, scope: Scope, item_id: int, text: str, address: str | None) -> None:

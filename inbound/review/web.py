@@ -301,7 +301,7 @@ async def _decide(
         raise Invalid(CHOOSE, "decision")
     reply = _decide_reply(chosen)
     if action == labels.NO_ACTION:
-        await desk.dismiss(scope, item_id, labels.NO_ACTION_LABEL, address, reply=reply)
+        await desk.dismiss(scope, item_id, labels.NO_ACTION_LABEL, address, reply=reply, hold=True)
         return None
     if change == "yes":  # "Change" on the check page: the form again, as they filled it
         return await item_page(request, chosen=chosen)

@@ -279,3 +279,18 @@ async def test_decide_first_then_reply_still_works(world: World) -> None:
     assert status == 303
     _, _, actions = await world.recorded(item)
     assert replies(actions) == ["We have cancelled it."]
+
+
+async def test_no_action_needed_with_a_reply_holds_it_and_undo_withdraws_it(world: World) -> None:
+    item = await world.claimed()
+    status, _, where = await world.post(
+        item, "decide", decision="none", reply_canned="Call us", reply_text=""
+    )
+    assert (status, where) == (303, f"/review/items/{item}?done=none")
+    state, _, actions = await world.recorded(item)
+    assert state == "dismissed"
+    assert replies(actions) == ["Please call Riverside Surgery on 01632 960000."]
+    assert all(a.not_before is not None for a in actions)  # held for the undo window
+    status, _, _ = await world.post(item, "undo")
+    assert status == 303
+    assert await world.recorded(item) == ("claimed", 0, [])
