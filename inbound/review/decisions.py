@@ -310,5 +310,6 @@ def reply_length(text: str) -> str:
         )
     return (
         f"Sends as {texts}. '{first_outside_gsm(text)}' is outside the basic SMS alphabet: 70 "
-        "characters fit in one text, 67 in each when it is split."
+        f"characters fit in one text, 67 in each when it is split: {MAX_REPLY_UCS2} at most, "
+        "whatever the count above says."
     )

@@ -21,7 +21,7 @@ export function describe(text) {
   if (outside === undefined) {
     return `Sends as ${texts}. Basic SMS alphabet: 160 characters fit in one text, 153 in each when it is split.`;
   }
-  return `Sends as ${texts}. '${outside}' is outside the basic SMS alphabet: 70 characters fit in one text, 67 in each when it is split.`;
+  return `Sends as ${texts}. '${outside}' is outside the basic SMS alphabet: 70 characters fit in one text, 67 in each when it is split: 402 at most, whatever the count above says.`;
 }
 
 // A canned reply picked fills the box, unless the caseworker has written their own words there.
