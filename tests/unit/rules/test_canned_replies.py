@@ -8,9 +8,11 @@ from typing import Any
 import pytest
 from pydantic import ValidationError
 
+from inbound.cli import main
 from inbound.review.decisions import Invalid, reply_choice, reply_length
 from inbound.rules.canned import PlaceholderError, fill, placeholders
 from inbound.rules.model import ServiceRules
+from tests.unit.rules.conftest import WriteRules
 
 
 @pytest.mark.parametrize(
@@ -144,3 +146,33 @@ def test_a_reply_the_service_does_not_allow_is_refused(
 )
 def test_the_segment_line(text: str, starts: str) -> None:
     assert reply_length(text).startswith(starts)
+
+
+def test_rules_check_lists_the_canned_replies(
+    capsys: pytest.CaptureFixture[str], write_rules: WriteRules
+) -> None:
+    path = write_rules(
+        "surgery.yaml",
+        "service:\n  id: surgery\n  name: Surgery\n  region: GB\n  numbers: ['+447700900111']\n"
+        "  canned_replies_only: true\n"
+        "rules:\n  - name: yes\n    keywords: ['yes']\n    action: confirm\n"
+        "replies:\n  - name: Call us\n    text: Call {service}\n",
+    )
+    assert main(["rules", "check", str(path)]) == 0
+    out = capsys.readouterr().out
+    assert "canned replies 'Call us' (caseworkers may send only these)" in out
+
+
+def test_rules_check_names_an_unknown_placeholder_with_its_line(
+    capsys: pytest.CaptureFixture[str], write_rules: WriteRules
+) -> None:
+    path = write_rules(
+        "surgery.yaml",
+        "service:\n  id: surgery\n  name: Surgery\n  region: GB\n  numbers: ['+447700900111']\n"
+        "rules:\n  - name: yes\n    keywords: ['yes']\n    action: confirm\n"
+        "replies:\n  - name: Ref\n    text: About {refrence}\n",
+    )
+    assert main(["rules", "check", str(path)]) == 1
+    err = capsys.readouterr().err
+    assert f"{path}:12: replies[0].text: unknown placeholder {{refrence}}" in err
+    assert "use only {service}" in err
