@@ -19,7 +19,7 @@ from tests.browser.test_review_browser import sign_in
 from tests.integration.conftest import Stack, running_stack
 from tests.support.browser import ARTIFACTS, AXE, add_item, add_person
 
-NUMBER = "+447700900001"
+NUMBER, BETA = "+447700900001", "+447700900002"
 RULES = f"""
 service:
   id: alpha
@@ -47,6 +47,11 @@ async def stack(settings: Settings, tmp_path: Path) -> AsyncIterator[Stack]:
     folder = tmp_path / "rules"
     folder.mkdir()
     (folder / "alpha.yaml").write_text(RULES)
+    only = RULES.replace("alpha", "beta").replace(NUMBER, BETA)
+    only = only.replace("Riverside Surgery", "Hillside Clinic")
+    (folder / "beta.yaml").write_text(
+        only.replace("rules:\n", "  canned_replies_only: true\nrules:\n", 1)
+    )
     changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
     async with running_stack(changed) as started:
         yield started
@@ -136,4 +141,26 @@ async def test_reply_with_a_canned_text_and_decide_and_reply_in_one_step(
     # Decide first, then reply: the reply form stays for the caseworker who closed it.
     await page.get_by_role("heading", name="Reply by SMS").wait_for()
     await checked(page, width, "5-decided")
+    await context.close()
+
+
+@pytest.mark.parametrize("width", [1280, 375])
+async def test_a_service_of_canned_replies_only_offers_no_text_box(
+    stack: Stack, browser: Browser, width: int
+) -> None:
+    person = await add_person(stack.sessions, "case@beta.example", {"beta": "caseworker"})
+    item = await add_item(stack.sessions, "beta", "Can I bring my son?", recipient=BETA)
+    context = await browser.new_context(viewport={"width": width, "height": 900}, bypass_csp=True)
+    page = await context.new_page()
+    await sign_in(page, stack.base_url, person)
+    await page.goto(f"{stack.base_url}/review/items/{item}")
+    await page.get_by_role("button", name="Claim").click()
+    await page.get_by_role("alert").filter(has_text="Done: claimed").wait_for()
+    assert await page.locator("textarea#reply-text").count() == 0
+    await page.locator("#canned-hint").filter(has_text="sends only these replies").wait_for()
+    await page.locator("#canned").check()
+    await checked(page, width, "6-canned-only")
+    await page.get_by_role("button", name="Send reply").click()
+    await page.get_by_role("alert").filter(has_text="reply queued").wait_for()
+    assert "Please call Hillside Clinic" in await page.locator(".thread").inner_text()
     await context.close()
