@@ -632,8 +632,12 @@ class Desk:
     async def _denied(
         self, session: AsyncSession, scope: Scope, item_id: int, what: str, address: str | None
     ) -> None:
-        # Audited in its own transaction: the caller's is rolled back by the NotFound.
+        # Audited in its own transaction: the caller's is rolled back by the NotFound. Rolled
+        # back first, here: on SQLite its write (a lapsed claim released, even of no row) holds
+        # the database's one write lock, and the audit's transaction would wait on it until
+        # "database is locked".
         owner = await ReviewQueue(session).service_of(item_id)
+        await session.rollback()
         async with self.sessions.begin() as audit_session:
             await Audit(audit_session).record(
                 "denied",
