@@ -20,6 +20,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bulk_load import drop_indexes
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 from sqlalchemy.pool import NullPool
@@ -80,7 +81,7 @@ async def load(database_url: str, total: int, senders: int) -> dict[str, float]:
         raise ValueError(f"{senders} reply senders don't fit in {total} prompts")
     async with _connection(database_url) as connection:
         started = time.perf_counter()
-        rebuild = await _drop_indexes(connection)
+        rebuild = await drop_indexes(connection, "prompts")
         await connection.execute(
             text(
                 """
@@ -129,36 +130,6 @@ async def _connection(database_url: str) -> AsyncIterator[AsyncConnection]:
             yield connection
     finally:
         await engine.dispose()
-
-
-async def _drop_indexes(connection: AsyncConnection) -> list[str]:
-    """Drop the prompts table's unique constraints and indexes (not its primary key); the
-    statements that make them again, exactly as they were."""
-    constraints = (
-        await connection.execute(
-            text(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = 'prompts'::regclass AND contype = 'u'"
-            )
-        )
-    ).all()
-    indexes = (
-        await connection.execute(
-            text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = 'prompts' "
-                "AND indexname NOT IN (SELECT conname FROM pg_constraint "
-                "WHERE conrelid = 'prompts'::regclass)"
-            )
-        )
-    ).all()
-    for name, _ in constraints:
-        await connection.execute(text(f'ALTER TABLE prompts DROP CONSTRAINT "{name}"'))
-    for name, _ in indexes:
-        await connection.execute(text(f'DROP INDEX "{name}"'))
-    return [
-        f'ALTER TABLE prompts ADD CONSTRAINT "{name}" {definition}'
-        for name, definition in constraints
-    ] + [definition for _, definition in indexes]
 
 
 async def truncate(database_url: str) -> None:

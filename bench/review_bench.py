@@ -19,6 +19,7 @@ from typing import Any
 
 import aiohttp
 import pyotp
+from bulk_load import drop_indexes
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import NullPool
@@ -73,7 +74,7 @@ async def load(database_url: str, shape: Shape) -> dict[str, Any]:
     step = SPREAD_DAYS * 86_400 / shape.messages
     async with _connection(database_url) as connection:
         started = time.perf_counter()
-        rebuild = [s for table in TABLES for s in await _drop_indexes(connection, table)]
+        rebuild = [s for table in TABLES for s in await drop_indexes(connection, table)]
         await connection.execute(
             text(
                 """
@@ -162,38 +163,6 @@ async def _connection(database_url: str) -> AsyncIterator[AsyncConnection]:
             yield connection
     finally:
         await engine.dispose()
-
-
-async def _drop_indexes(connection: AsyncConnection, table: str) -> list[str]:
-    """Drop a table's unique constraints and indexes (not its primary key, nor foreign keys);
-    the statements that make them again, exactly as they were."""
-    constraints = (
-        await connection.execute(
-            text(
-                "SELECT conname, pg_get_constraintdef(oid) FROM pg_constraint "
-                "WHERE conrelid = CAST(:table AS regclass) AND contype = 'u'"
-            ),
-            {"table": table},
-        )
-    ).all()
-    indexes = (
-        await connection.execute(
-            text(
-                "SELECT indexname, indexdef FROM pg_indexes WHERE tablename = :table "
-                "AND indexname NOT IN (SELECT conname FROM pg_constraint "
-                "WHERE conrelid = CAST(:table AS regclass))"
-            ),
-            {"table": table},
-        )
-    ).all()
-    for name, _ in constraints:
-        await connection.execute(text(f'ALTER TABLE {table} DROP CONSTRAINT "{name}"'))
-    for name, _ in indexes:
-        await connection.execute(text(f'DROP INDEX "{name}"'))
-    return [
-        f'ALTER TABLE {table} ADD CONSTRAINT "{name}" {definition}'
-        for name, definition in constraints
-    ] + [definition for _, definition in indexes]
 
 
 async def add_caseworker(database_url: str) -> str:
