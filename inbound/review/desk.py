@@ -209,12 +209,9 @@ class Desk:
     ) -> ConversationView:
         """The thread of the item's service with its sender (audited like viewing the item)."""
         async with self.sessions.begin() as session:
-            item = await ReviewQueue(session).get(scope, item_id)
-            if item is None:
-                await self._denied(session, scope, item_id, "conversation", address)
-            assert item is not None
-            message = await session.get(Message, item.message_id)
-            assert message is not None
+            item, message = await self._with_message(
+                session, scope, item_id, "conversation", address
+            )
             await Audit(session).record(
                 "view_conversation",
                 user_id=scope.user_id,
@@ -390,12 +387,7 @@ class Desk:
         Returns what was undone (an action, or "dismissed")."""
         now = datetime.now(UTC)
         async with self.sessions.begin() as session:
-            item = await ReviewQueue(session).get(scope, item_id)
-            if item is None:
-                await self._denied(session, scope, item_id, "undo", address)
-            assert item is not None
-            message = await session.get(Message, item.message_id)
-            assert message is not None
+            item, message = await self._with_message(session, scope, item_id, "undo", address)
             decision = item.decision or ""
             answered = message.prompt_id is not None and bool(
                 await session.scalar(
@@ -628,6 +620,18 @@ class Desk:
         now = datetime.now(UTC)
         before = now - self.claim_release_after
         return await ReviewQueue(session).release_untouched(scope, before, now, item_id)
+
+    async def _with_message(
+        self, session: AsyncSession, scope: Scope, item_id: int, what: str, address: str | None
+    ) -> tuple[ReviewItem, Message]:
+        """The item within the scope and its message; NotFound (audited) for any other."""
+        item = await ReviewQueue(session).get(scope, item_id)
+        if item is None:
+            await self._denied(session, scope, item_id, what, address)
+        assert item is not None
+        message = await session.get(Message, item.message_id)
+        assert message is not None
+        return item, message
 
     async def _denied(
         self, session: AsyncSession, scope: Scope, item_id: int, what: str, address: str | None
