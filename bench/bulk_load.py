@@ -1,9 +1,27 @@
-"""Loading a table fast for a bench: without its indexes, which are made again after."""
+"""A bench's own database connection, and loading a table fast: without its indexes, which
+are made again after."""
 
 from __future__ import annotations
 
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
 from sqlalchemy import text
 from sqlalchemy.ext.asyncio import AsyncConnection
+from sqlalchemy.pool import NullPool
+
+from inbound.store.database import create_engine
+
+
+@asynccontextmanager
+async def connection(database_url: str) -> AsyncIterator[AsyncConnection]:
+    """One connection of its own, the engine disposed after (no pool left behind)."""
+    engine = create_engine(database_url, poolclass=NullPool)
+    try:
+        async with engine.connect() as opened:
+            yield opened
+    finally:
+        await engine.dispose()
 
 
 async def drop_indexes(connection: AsyncConnection, table: str) -> list[str]:

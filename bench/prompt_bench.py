@@ -13,17 +13,16 @@ import math
 import statistics
 import time
 import uuid
-from collections.abc import AsyncIterator, Iterator, Sequence
-from contextlib import asynccontextmanager
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from bulk_load import connection as _connection
 from bulk_load import drop_indexes
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
-from sqlalchemy.pool import NullPool
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.message import InboundMessage
 from inbound.outcome import Route, Status, route
@@ -120,16 +119,6 @@ async def load(database_url: str, total: int, senders: int) -> dict[str, float]:
         "seconds": seconds,
         "rate": total / inserted,
     }
-
-
-@asynccontextmanager
-async def _connection(database_url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
 
 
 async def truncate(database_url: str) -> None:

@@ -11,17 +11,15 @@ from __future__ import annotations
 import math
 import re
 import time
-from collections.abc import AsyncIterator
-from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pyotp
+from bulk_load import connection as _connection
 from bulk_load import drop_indexes
 from sqlalchemy import text
-from sqlalchemy.ext.asyncio import AsyncConnection
 from sqlalchemy.pool import NullPool
 
 from inbound.review import auth
@@ -153,16 +151,6 @@ async def load(database_url: str, shape: Shape) -> dict[str, Any]:
         "insert_seconds": inserted,
         "seconds": seconds,
     }
-
-
-@asynccontextmanager
-async def _connection(database_url: str) -> AsyncIterator[AsyncConnection]:
-    engine = create_engine(database_url, poolclass=NullPool)
-    try:
-        async with engine.connect() as connection:
-            yield connection
-    finally:
-        await engine.dispose()
 
 
 async def add_caseworker(database_url: str) -> str:
