@@ -296,6 +296,15 @@ def render_reply(template: str, captures: Mapping[str, str]) -> str:
     return template.format_map(values)
 
 
+def _env_name(value: str | None, what: str, example: str) -> str | None:
+    if value is not None and not _ENV_NAME.match(value):
+        raise RuleValueError(
+            f"{value!r} is not an environment variable name",
+            f"name the variable that holds {what}, e.g. {example}; never put it here itself",
+        )
+    return value
+
+
 class Callback(BaseModel):
     """Where the service is told about automatic outcomes (delivered by the action worker)."""
 
@@ -321,14 +330,58 @@ class Callback(BaseModel):
 
     @field_validator("secret_env")
     @classmethod
-    def _env_name(cls, value: str | None) -> str | None:
-        if value is not None and not _ENV_NAME.match(value):
+    def _secret_env(cls, value: str | None) -> str | None:
+        return _env_name(value, "the secret", "APPOINTMENTS_CALLBACK_SECRET")
+
+
+_UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+
+class Notify(BaseModel):
+    """How the service uses GOV.UK Notify: its API key, its reply sender, its callback token.
+
+    Secrets are named by the environment variable that holds them, as for the callback secret.
+    """
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    api_key_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding this service's Notify API key: "
+        "replies are sent with it and received texts Notify kept are fetched with it.",
+    )
+    sms_sender_id: str | None = Field(
+        default=None,
+        description="Notify's id of the text message sender replies go from (Settings, Text "
+        "message senders): the number people wrote to.",
+    )
+    inbound_token_env: str | None = Field(
+        default=None,
+        description="Name of the environment variable holding the bearer token this service "
+        "typed into Notify's callback settings, when it is not one of "
+        "INBOUND_NOTIFY_INBOUND_TOKENS.",
+    )
+
+    @field_validator("api_key_env")
+    @classmethod
+    def _api_key_env(cls, value: str | None) -> str | None:
+        return _env_name(value, "the API key", "APPOINTMENTS_NOTIFY_API_KEY")
+
+    @field_validator("inbound_token_env")
+    @classmethod
+    def _inbound_token_env(cls, value: str | None) -> str | None:
+        return _env_name(value, "the token", "APPOINTMENTS_NOTIFY_CALLBACK_TOKEN")
+
+    @field_validator("sms_sender_id")
+    @classmethod
+    def _sender_id(cls, value: str | None) -> str | None:
+        if value is not None and not _UUID.match(value.strip().lower()):
             raise RuleValueError(
-                f"{value!r} is not an environment variable name",
-                "name the variable that holds the secret, e.g. APPOINTMENTS_CALLBACK_SECRET; "
-                "never put the secret itself here",
+                f"{value!r} is not a Notify sender id",
+                "copy the id (36 characters, like 8e222534-7f05-4972-86e3-17c5d9f894e2) from "
+                "Notify's Settings, Text message senders",
             )
-        return value
+        return None if value is None else value.strip().lower()
 
 
 class Service(BaseModel):
@@ -350,6 +403,10 @@ class Service(BaseModel):
     )
     retention_days: int = Field(
         default=7, ge=1, description="Days message text is kept before it is purged."
+    )
+    notify: Notify | None = Field(
+        default=None,
+        description="How this service uses GOV.UK Notify (optional; docs/notify.md).",
     )
     canned_replies_only: bool = Field(
         default=False,

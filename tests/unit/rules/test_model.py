@@ -175,3 +175,27 @@ def test_callback_names_the_secrets_variable_never_the_secret(
     else:
         with pytest.raises(ValidationError):
             Service(**base, callback=callback)
+
+
+@pytest.mark.parametrize(
+    ("notify", "ok"),
+    [
+        ({"api_key_env": "LIBRARY_NOTIFY_KEY", "inbound_token_env": "LIBRARY_NOTIFY_TOKEN"}, True),
+        ({"sms_sender_id": "8E222534-7F05-4972-86E3-17C5D9F894E2"}, True),
+        ({}, True),
+        ({"api_key_env": "library-abc-def"}, False),  # a key pasted in, not a variable's name
+        ({"inbound_token_env": "a token of 10+"}, False),
+        ({"sms_sender_id": "+447700900111"}, False),  # the number, not Notify's id for it
+        ({"api_key": "inline"}, False),
+    ],
+)
+def test_notify_settings_name_variables_and_notify_ids(notify: dict[str, str], ok: bool) -> None:
+    base = {"id": "library", "name": "Town library", "region": "GB", "numbers": ["+447700900111"]}
+    if ok:
+        service = Service(**base, notify=notify)
+        assert service.notify is not None
+        if "sms_sender_id" in notify:
+            assert service.notify.sms_sender_id == notify["sms_sender_id"].lower()
+    else:
+        with pytest.raises(ValidationError):
+            Service(**base, notify=notify)
