@@ -29,7 +29,8 @@ from inbound.logs import get_logger
 from inbound.prompts.model import Prompt
 from inbound.rules.model import Rule, ServiceRules
 from inbound.states import ActionState
-from inbound.store.actions import Actions, OptOuts
+from inbound.store.actions import Actions
+from inbound.store.opt_outs import OptOuts
 
 log = get_logger("outbox")
 

@@ -31,10 +31,11 @@ from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import Action as RuleAction
 from inbound.rules.model import ServiceRules
 from inbound.states import ReviewState
-from inbound.store.actions import Actions, OptOuts
+from inbound.store.actions import Actions
 from inbound.store.conversations import Conversations
 from inbound.store.messages import Messages
 from inbound.store.models import Message, Outcome, PromptRow, ReviewItem
+from inbound.store.opt_outs import OptOuts
 from inbound.store.prompts import Prompts
 from inbound.store.review import ItemView, QueueFilter, QueuePage, ReviewQueue
 from inbound.store.users import Audit, Scope

@@ -1,4 +1,4 @@
-"""The actions outbox and the opt-out register, on one session."""
+"""The actions outbox: callbacks and replies waiting to be, or already, delivered."""
 
 from __future__ import annotations
 
@@ -12,7 +12,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from sqlalchemy.sql.elements import ColumnElement
 
 from inbound.states import ActionKind, ActionState
-from inbound.store.models import Action, OptOut
+from inbound.store.models import Action
 
 
 @dataclass(frozen=True)
@@ -266,34 +266,6 @@ class Actions:
             .execution_options(synchronize_session=False)
         )
         return _rowcount(result) == len(held)
-
-
-class OptOuts:
-    """The per-service register of numbers that asked not to be texted."""
-
-    def __init__(self, session: AsyncSession) -> None:
-        self._session = session
-
-    async def opt_out(self, service_id: str, number: str) -> None:
-        """Add a number to the service's register (no-op when already there)."""
-        if not await self.is_opted_out(service_id, number):
-            self._session.add(
-                OptOut(service_id=service_id, number=number, opted_out_at=datetime.now(UTC))
-            )
-            await self._session.flush()
-
-    async def opt_in(self, service_id: str, number: str) -> None:
-        """Take a number off the service's register."""
-        await self._session.execute(
-            delete(OptOut).where(OptOut.service_id == service_id, OptOut.number == number)
-        )
-
-    async def is_opted_out(self, service_id: str, number: str) -> bool:
-        """True when the number asked this service to stop."""
-        found = await self._session.scalar(
-            select(OptOut.id).where(OptOut.service_id == service_id, OptOut.number == number)
-        )
-        return found is not None
 
 
 def _rowcount(result: object) -> int:
