@@ -368,3 +368,18 @@ class PromptRow(Base):
     answer_message_id: Mapped[int | None]
     created_at: Mapped[datetime]
     updated_at: Mapped[datetime]
+
+
+class NotifyPoll(Base):
+    """One service whose received texts are polled from GOV.UK Notify (`inbound.backfill`).
+
+    The row is the lease that lets one process at a time poll the service, however many run.
+    """
+
+    __tablename__ = "notify_polls"
+
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str | None] = mapped_column(String(200))  # the process polling it now
+    lease_until: Mapped[datetime | None]  # the holder's lease lapses then (a process that died)
+    polled_at: Mapped[datetime | None]  # when the last complete poll ended (inbound's clock)
+    covered_to: Mapped[datetime | None]  # the newest text it saw (Notify's created_at)

@@ -1,0 +1,1 @@
+"""Backfill from GOV.UK Notify: received texts Notify kept that no callback brought (issue 17)."""
