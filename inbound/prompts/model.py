@@ -7,25 +7,20 @@ about a moment (`Prompt.expired_at(when)`), so a prompt never needs a sweep to e
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from functools import lru_cache
 
 from inbound import phone
+from inbound.rules.model import STANDING_ACTIONS as STANDING_ACTIONS  # re-exported
 from inbound.rules.model import Action
 
-# Actions that are about the number, not about any one question: an opt-out must take effect
-# whatever a reminder asked (carrier and regulator rules: STOP always works), opting back in
-# likewise, and HELP must always be answered. They act as the rules decide and never answer,
-# or are refused as answers to, a prompt; so a prompt may not list them in `expects`.
-STANDING_ACTIONS = frozenset({Action.opt_out, Action.opt_in, Action.help})
-
-
-# Every prompt a worker loads, and each answered copy of it, checks its number: parsing it each
-# time was 4 % of a worker's time when every reply answered a prompt. A number's form never
-# changes, so the answer is remembered (a few hundred KiB at most).
-_is_e164 = lru_cache(maxsize=16384)(phone.is_e164)
+# The form of an E.164 number, checked on every prompt built, including each one a worker loads
+# and each answered copy of it. Whether the number is possible is checked where a prompt comes
+# in (`intake`, with the service's region); doing that here, with phonenumbers, on every load
+# was a fifth of a worker's time when every reply answered a prompt (`make bench`).
+_E164_FORM = re.compile(r"\+[1-9][0-9]{6,14}")
 
 
 class PromptState(StrEnum):
@@ -71,7 +66,7 @@ class Prompt:
     def __post_init__(self) -> None:
         if not self.service:
             raise InvalidPrompt("service", "is empty")
-        if not _is_e164(self.recipient):
+        if not _E164_FORM.fullmatch(self.recipient):
             raise InvalidPrompt("to", f"{phone.mask(self.recipient)} is not an E.164 number")
         if not self.reference.strip():
             raise InvalidPrompt("reference", "is empty")
