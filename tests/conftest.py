@@ -20,7 +20,9 @@ from inbound.store.database import create_engine
 from inbound.store.migrate import upgrade
 from tests.support.services import asyncpg_dsn, postgres_url, rabbitmq_url
 
-pytest_plugins = ["tests.support.log_hygiene"]  # no full phone number in any captured log line
+# log_hygiene: no full phone number in any captured log line; fake_notify: the `fake_notify`
+# fixture (a fake GOV.UK Notify on a local port) for any test.
+pytest_plugins = ["tests.support.log_hygiene", "tests.support.fake_notify"]
 ROOT = Path(__file__).resolve().parent.parent
 EXAMPLE_RULES = ROOT / "rules" / "examples"
 GENERIC_SECRET = "test-generic-secret"
