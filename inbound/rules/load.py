@@ -131,9 +131,11 @@ class _Loaded:
 
 
 def _drop_clashes(loaded: list[_Loaded], errors: list[RuleFileError]) -> list[_Loaded]:
-    """Report service ids and numbers already claimed by an earlier file; keep the rest."""
+    """Report service ids, numbers and Notify templates already claimed by an earlier file;
+    keep the rest."""
     ids: dict[str, _Loaded] = {}
     numbers: dict[str, tuple[_Loaded, int]] = {}
+    templates: dict[str, _Loaded] = {}
     kept: list[_Loaded] = []
     for item in loaded:
         service = item.rules.service
@@ -166,11 +168,29 @@ def _drop_clashes(loaded: list[_Loaded], errors: list[RuleFileError]) -> list[_L
                     _show_loc(("service", "numbers", index)),
                 )
             )
+        for template_id in item.rules.prompts.templates:
+            mapper = templates.get(template_id)
+            if mapper is None:
+                continue
+            loc: Loc = ("prompts", "templates", template_id)
+            where = f"{mapper.path}:{mapper.line(loc)}"
+            clashes.append(
+                RuleFileError(
+                    item.path,
+                    item.line(loc),
+                    f"Notify template {template_id} is already mapped by service "
+                    f"{mapper.rules.service.id!r} in {where}",
+                    "a delivery receipt names only its template, so a template belongs to one "
+                    "service: remove it from one of the two files",
+                    _show_loc(loc),
+                )
+            )
         if clashes:
             errors.extend(clashes)
             continue
         ids[service.id] = item
         numbers.update({number: (item, i) for i, number in enumerate(service.numbers)})
+        templates.update(dict.fromkeys(item.rules.prompts.templates, item))
         kept.append(item)
     return kept
 

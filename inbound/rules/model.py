@@ -66,6 +66,11 @@ class MatchKind(StrEnum):
     regex = "regex"  # each keyword is a regular expression searched in the normalised text
 
 
+# Actions that are about the number, not about any one question: an opt-out must take effect
+# whatever a reminder asked (carrier and regulator rules: STOP always works), opting back in
+# likewise, and HELP must always be answered. They act as the rules decide and never answer,
+# or are refused as answers to, a prompt; so a prompt may not list them in `expects`.
+STANDING_ACTIONS = frozenset({Action.opt_out, Action.opt_in, Action.help})
 # Actions whose details are free text for a person or service to read (a report, a name, a
 # comment): a question or a "not" in the details doesn't change what the sender asked for.
 FREE_TEXT_ACTIONS = frozenset(
@@ -479,6 +484,41 @@ PromptsBlock = Annotated[
                     "description": "May a later, different answer replace an earlier one "
                     "(default false: it goes to review)?",
                 },
+                "templates": {
+                    "type": "object",
+                    "description": "GOV.UK Notify template id → the prompt each text of it "
+                    "becomes once Notify reports it delivered (docs/notify.md).",
+                    "propertyNames": {
+                        "pattern": "^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-"
+                        "[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$"
+                    },
+                    "additionalProperties": {
+                        "type": "object",
+                        "additionalProperties": False,
+                        "required": ["expects"],
+                        "properties": {
+                            "expects": {
+                                "type": "array",
+                                "minItems": 1,
+                                "items": {
+                                    "enum": sorted(
+                                        a.value
+                                        for a in Action
+                                        if a not in STANDING_ACTIONS and a is not Action.manual
+                                    )
+                                },
+                                "description": "The actions that answer texts of this "
+                                "template; each must be one the file's rules give.",
+                            },
+                            "expires_after": {
+                                "type": "string",
+                                "pattern": r"^\s*\d{1,9}[dhm]\s*$",
+                                "description": "How long after Notify sent it a text of this "
+                                "template stays open (default: the block's expires_after).",
+                            },
+                        },
+                    },
+                },
             },
         }
     ),
@@ -580,6 +620,40 @@ class ServiceRules(BaseModel):
         return next((reply for reply in self.replies if reply.name == name), None)
 
     @model_validator(mode="after")
+    def _templates_expect_answers(self) -> ServiceRules:
+        given = {rule.action for rule in self.rules}
+        for template_id, template in self.prompts.templates.items():
+            where = ("prompts", "templates", template_id, "expects")
+            for name in sorted(template.expects):
+                try:
+                    action = Action(name)
+                except ValueError:
+                    raise RuleValueError(
+                        f"{name!r} is not an action",
+                        "use actions this file's rules give, e.g. "
+                        + ", ".join(sorted(a.value for a in given - _NOT_ANSWERS) or ["confirm"]),
+                        where,
+                    ) from None
+                if action in _NOT_ANSWERS:
+                    why = (
+                        "a person decides those"
+                        if action is Action.manual
+                        else "it always takes effect whatever a reminder asks"
+                    )
+                    raise RuleValueError(
+                        f"{name} is not an answer: {why}",
+                        f"leave {name} out of expects",
+                        where,
+                    )
+                if action not in given:
+                    raise RuleValueError(
+                        f"no rule in this file gives {name}, so no reply could ever answer it",
+                        f"add a rule with action: {name}, or leave {name} out of expects",
+                        where,
+                    )
+        return self
+
+    @model_validator(mode="after")
     def _labels_for_decisions(self) -> ServiceRules:
         for action in self.labels:
             if action in _UNDECIDABLE:
@@ -593,17 +667,21 @@ class ServiceRules(BaseModel):
 
 # Actions a caseworker never chooses on the decide form, so a label for one would never show.
 _UNDECIDABLE = frozenset({Action.help, Action.reply, Action.manual})
+# Actions a prompt may not expect: the standing ones, and manual (a person decides those).
+_NOT_ANSWERS = STANDING_ACTIONS | {Action.manual}
 
 
 class RuleBook:
     """Every service's rules, found by service id or inbound number. Immutable once built."""
 
-    __slots__ = ("_by_number", "_services")
+    __slots__ = ("_by_number", "_by_template", "_services")
 
     def __init__(self, service_rules: Iterable[ServiceRules] = ()) -> None:
-        """Index the services; the same service id or number twice is a `ValueError`."""
+        """Index the services; the same service id, number or Notify template twice is a
+        `ValueError`."""
         services: dict[str, ServiceRules] = {}
         by_number: dict[str, str] = {}
+        by_template: dict[str, str] = {}
         for rules in service_rules:
             service_id = rules.service.id
             if service_id in services:
@@ -615,8 +693,18 @@ class RuleBook:
                     raise ValueError(
                         f"number {number} belongs to both {owner!r} and {service_id!r}"
                     )
+            # A delivery receipt names only its template: two owners would make its prompt
+            # a guess.
+            for template_id in rules.prompts.templates:
+                owner = by_template.setdefault(template_id, service_id)
+                if owner != service_id:
+                    raise ValueError(
+                        f"Notify template {template_id} belongs to both {owner!r} and "
+                        f"{service_id!r}"
+                    )
         self._services: Mapping[str, ServiceRules] = MappingProxyType(services)
         self._by_number: Mapping[str, str] = MappingProxyType(by_number)
+        self._by_template: Mapping[str, str] = MappingProxyType(by_template)
 
     @property
     def services(self) -> Mapping[str, ServiceRules]:
@@ -626,6 +714,11 @@ class RuleBook:
     def service_for_number(self, e164: str) -> ServiceRules | None:
         """The service that owns an inbound number in E.164 form, or None."""
         service_id = self._by_number.get(e164)
+        return None if service_id is None else self._services[service_id]
+
+    def service_for_template(self, template_id: str) -> ServiceRules | None:
+        """The service whose `prompts.templates` maps this Notify template id, or None."""
+        service_id = self._by_template.get(template_id.strip().lower())
         return None if service_id is None else self._services[service_id]
 
     def numbers(self) -> dict[str, str]:
