@@ -158,7 +158,8 @@ def test_the_rule_book_finds_a_templates_service_and_refuses_a_second_owner(
     )
     book = RuleBook([library])
     found = book.service_for_template(TEMPLATE.upper())
-    assert found is not None and found.service.id == "library"
+    assert found is not None
+    assert found.service.id == "library"
     assert book.service_for_template(OTHER) is None
     with pytest.raises(ValueError, match=f"Notify template {TEMPLATE} belongs to both"):
         RuleBook([library, surgery])
