@@ -36,6 +36,7 @@ class Denied(StrEnum):
     RULES = "rules"  # the rules page of a service the user doesn't administer
     ACTION = "action"  # another service's undelivered callback or reply ("try again")
     TEAM = "team"  # the team page of a service the user doesn't administer, or its members
+    OPT_OUTS = "opt_outs"  # the opt-out register of a service the user doesn't work on
     REVOKED_TOKEN = "revoked_token"  # noqa: S105 (a label) an API token revoked, or whose user was disabled
     EXPIRED_TOKEN = "expired_token"  # noqa: S105 (a label) an API token past its expiry
 

@@ -29,6 +29,7 @@ from inbound.review.decisions import (
 )
 from inbound.review.desk import Desk, NotFound, ReplyChoice
 from inbound.review.forms import FormInvalid
+from inbound.review.opt_outs import add_routes as add_opt_out_routes
 from inbound.review.parameters import BadParameter
 from inbound.review.queue_actions import add_routes as add_queue_action_routes
 from inbound.review.queue_actions import queue_extras
@@ -448,6 +449,7 @@ def add_routes(app: web.Application) -> None:
     add_undelivered_routes(app)
     add_queue_action_routes(app)
     add_team_routes(app)
+    add_opt_out_routes(app)
     app.router.add_static("/static/", HERE / "static")
 
 
