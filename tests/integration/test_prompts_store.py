@@ -216,6 +216,32 @@ async def test_a_batch_of_answers_is_one_statement_and_all_or_none(engine: Async
     assert unchanged == {"a-1": 11, "a-2": 12, "a-3": 13, "a-4": None}
 
 
+async def test_one_prompt_answered_twice_in_a_batch_keeps_the_last_answer(
+    engine: AsyncEngine,
+) -> None:
+    """ "YES" then "actually cancel" in one batch (changes allowed): two transitions of one
+    prompt, stored as the second left it, and the call says all went in."""
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        (stored,) = await Prompts(session).upsert([prompt("twice")])
+    later = SENT + timedelta(minutes=5)
+    yes = Transition(stored.prompt, stored.prompt.answered(Action.confirm, SENT))
+    cancel = Transition(yes.after, yes.after.answered(Action.cancel, later))
+    async with sessions.begin() as session:
+        assert await Prompts(session).record_answers(
+            [(stored.id, yes, 31), (stored.id, cancel, 32)]
+        )
+    async with sessions() as session:
+        row = await session.scalar(select(PromptRow))
+    assert row is not None
+    assert (row.state, row.answer_action, row.answered_at, row.answer_message_id) == (
+        "answered",
+        "cancel",
+        later,
+        32,
+    )
+
+
 async def test_numbers_and_services_are_kept_apart(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
