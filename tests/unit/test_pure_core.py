@@ -65,6 +65,7 @@ CORE = (
     "inbound.review.coverage",
     "inbound.review.undelivered_words",
     "inbound.review.team_rules",
+    "inbound.review.opt_out_rules",
     "inbound.review.token_state",
     "inbound.review.parameters",
     "inbound.sms_length",
