@@ -46,6 +46,7 @@ from inbound.providers.registry import (
 )
 from inbound.receiver.app import Receiver, create_admin_app, create_app
 from inbound.receiver.headers import hsts_wanted
+from inbound.receiver.notify_status import Receipts, provider_token_check
 from inbound.receiver.ops import Ops
 from inbound.receiver.replay import NonceGuard
 from inbound.review.coverage import warning as no_caseworker
@@ -436,7 +437,14 @@ async def _serve(
     hsts = hsts_wanted(settings)
     # A worker-only process's one port is its metrics port.
     staff_on_main = worker_only or (staff_here and not staff_apart)
-    app = create_app(ops, receiver, settings.max_body_bytes, staff=staff_on_main, hsts=hsts)
+    app = create_app(
+        ops,
+        receiver,
+        settings.max_body_bytes,
+        staff=staff_on_main,
+        hsts=hsts,
+        receipts=_receipts(wiring, receiver),
+    )
     if staff_here and not staff_apart:
         mount_review(app, _desk(wiring), settings)
     port = await _serve_http(wiring, app, port)
@@ -455,6 +463,21 @@ async def _serve(
     admin_port = await _serve_http(wiring, admin, settings.admin_port)
     say(f"staff pages on http://{settings.host}:{admin_port}/review/")
     return Listening(port, admin_port=admin_port)
+
+
+def _receipts(wiring: Wiring, receiver: Receiver | None) -> Receipts | None:
+    """Notify's delivery receipts are taken where its received texts are: with the Notify
+    provider, whose bearer tokens they carry (docs/notify.md)."""
+    notify = receiver.providers.get("notify") if receiver is not None else None
+    if notify is None:
+        return None
+    return Receipts(
+        wiring.sessions,
+        wiring.rules,
+        wiring.metrics,
+        provider_token_check(notify),
+        wiring.settings.max_body_bytes,
+    )
 
 
 def _desk(wiring: Wiring) -> Desk:

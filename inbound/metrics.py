@@ -64,6 +64,7 @@ class Metrics:
     received_at_skewed: Counter
     sign_in_failures: Counter
     access_denied: Counter
+    notify_receipts: Counter
 
     @classmethod
     def create(cls) -> Metrics:
@@ -174,6 +175,13 @@ class Metrics:
                 "Refused attempts by signed-in users and API clients, by kind: item, queue and "
                 "rules of a service outside the user's scope; revoked_token, expired_token.",
                 ["kind"],
+                registry=registry,
+            ),
+            notify_receipts=Counter(
+                "inbound_notify_receipts",
+                "GOV.UK Notify delivery receipts taken at /webhooks/notify-status, by result: "
+                "prompt (stored or already stored), not_sms, unmapped_template, not_delivered.",
+                ["result"],
                 registry=registry,
             ),
         )

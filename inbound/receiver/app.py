@@ -23,6 +23,7 @@ from inbound.providers.registry import specs
 from inbound.providers.stated_time import outside_window
 from inbound.receiver.accept import Durable, Nonces, RegionLookup, accept_webhook
 from inbound.receiver.headers import stamp_headers
+from inbound.receiver.notify_status import Receipts, add_route
 from inbound.receiver.openapi import document
 from inbound.receiver.ops import Ops, add_ops_routes
 
@@ -224,10 +225,12 @@ def create_app(
     *,
     staff: bool = True,
     hsts: bool = False,
+    receipts: Receipts | None = None,
 ) -> web.Application:
     """The process's aiohttp application: health, and the webhooks if it receives; with `staff`,
     also /metrics and /openapi.json (the staff pages are mounted on it by the caller). `hsts`:
-    every answer, the staff pages' and the API's included, carries Strict-Transport-Security."""
+    every answer, the staff pages' and the API's included, carries Strict-Transport-Security.
+    `receipts`: also GOV.UK Notify's delivery receipts, at /webhooks/notify-status."""
     app = web.Application(middlewares=[envelope], client_max_size=max_body_bytes)
     stamp_headers(app, hsts=hsts)
     add_ops_routes(app, ops, with_metrics=staff)
@@ -237,6 +240,8 @@ def create_app(
             handler = webhook_for(name)
             app.router.add_post(f"/webhooks/{name}", handler)
             app.router.add_get(f"/webhooks/{name}", handler, allow_head=False)
+        if receipts is not None:
+            add_route(app, receipts)
         app.router.add_post("/webhooks/{provider}", any_webhook)
         app.router.add_get("/webhooks/{provider}", any_webhook, allow_head=False)
         if staff:

@@ -119,7 +119,23 @@ class Prompts:
                 stored[found.prompt.key] = found
         return [stored[prompt.key] for prompt in prompts]
 
-    async def _write(self, prompts: Sequence[Prompt], now: datetime) -> Sequence[PromptRow]:
+    async def upsert_later(
+        self, prompt: Prompt, now: datetime | None = None
+    ) -> StoredPrompt | None:
+        """Store a prompt, or revise the stored one with the same key, only if that one was
+        sent before it; None when a copy sent as late or later is already stored.
+
+        For prompts made from delivery receipts (`inbound.prompts.notify_receipt`): the same
+        receipt posted again changes nothing (a withdrawn prompt stays withdrawn), a later
+        reminder with the same reference revises the prompt as `upsert` does, and a receipt
+        that arrives after a later one's is not allowed to wind the prompt back.
+        """
+        rows = await self._write([prompt], now or datetime.now(UTC), only_later=True)
+        return _stored(rows[0]) if rows else None
+
+    async def _write(
+        self, prompts: Sequence[Prompt], now: datetime, *, only_later: bool = False
+    ) -> Sequence[PromptRow]:
         values = [
             {
                 "service_id": p.service,
@@ -153,6 +169,7 @@ class Prompts:
                 ),
                 "updated_at": fresh.updated_at,
             },
+            where=PromptRow.sent_at < fresh.sent_at if only_later else None,
         ).returning(PromptRow)
         # A list of parameters: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues",
         # up to 1,000 rows a statement) compiled once, and RETURNING gives each row as stored;

@@ -1,0 +1,154 @@
+"""POST /webhooks/notify-status: GOV.UK Notify's delivery receipts, made into prompts (issue 17).
+
+The "take a delivery receipt" use case: check the bearer token, read the receipt, ask the pure
+`inbound.prompts.notify_receipt.prompt_for` whether it is a prompt, and store it if so. A
+service that sends its reminders with Notify then needs no code to tell inbound what it asked.
+
+Answers: 200 once the prompt is stored (or the receipt makes none: an email, a failure, a
+template no rule file maps; counted in `inbound_notify_receipts`), 401/403 for a missing or
+wrong token, 400/422 naming what is wrong with the body, and 503 when the database can't take
+the prompt, the one answer Notify retries (5xx and 429; five more tries, 5 minutes apart).
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Awaitable, Callable, Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from inbound import phone
+from inbound.logs import get_logger
+from inbound.metrics import Metrics
+from inbound.prompts.notify_receipt import Skipped, prompt_for, read_receipt
+from inbound.providers import json_fields
+from inbound.providers.base import Provider, WebhookError, WebhookRequest
+from inbound.rules.compiled import RulesInForce
+from inbound.rules.model import ServiceRules
+from inbound.store.prompts import Prompts
+
+PATH = "/webhooks/notify-status"
+_log = get_logger("receiver")
+
+# Raises SignatureMissing (401) or SignatureInvalid (403) unless the request's bearer token is
+# one Notify was given: INBOUND_NOTIFY_INBOUND_TOKENS, or the token of the service that owns the
+# receipt's template (None when no service maps it: then only the former).
+TokenCheck = Callable[[Mapping[str, str], ServiceRules | None], Awaitable[None]]
+
+
+def provider_token_check(notify: Provider) -> TokenCheck:
+    """The token check of the received-text callback (`inbound.providers.notify`), the one
+    place Notify's bearer tokens are checked, asked about the receipt's service.
+
+    That check accepts a platform token for any message and a service's own token for messages
+    to that service's numbers; a receipt has no destination number, so it is asked about the
+    first number of the service whose rule file maps the template (any of its numbers has the
+    same tokens), or about none when no service maps it.
+    """
+
+    async def check(headers: Mapping[str, str], owner: ServiceRules | None) -> None:
+        number = owner.service.numbers[0] if owner is not None else ""
+        await notify.verify(
+            WebhookRequest(
+                method="POST",
+                url=PATH,
+                headers=headers,
+                body=json.dumps({"destination_number": number}).encode(),
+            )
+        )
+
+    return check
+
+
+@dataclass(frozen=True)
+class Receipts:
+    """What the receipts handler needs, built once per process."""
+
+    sessions: async_sessionmaker[AsyncSession]
+    rules: RulesInForce
+    metrics: Metrics
+    check_token: TokenCheck
+    max_body_bytes: int
+
+
+RECEIPTS = web.AppKey("notify_receipts", Receipts)
+
+
+def _error(error: WebhookError) -> web.Response:
+    return web.json_response(error.body(), status=error.status, headers=dict(error.headers))
+
+
+def _template_owner(fields: Mapping[str, object], receipts: Receipts) -> ServiceRules | None:
+    """The service whose rule file maps the body's `template_id`, read before the rest of the
+    body is checked: which tokens are good depends on it."""
+    template_id = fields.get("template_id")
+    if not isinstance(template_id, str):
+        return None
+    return receipts.rules().book.service_for_template(template_id)
+
+
+async def take_receipt(request: web.Request) -> web.StreamResponse:
+    """Take one delivery receipt; see the module's docstring for the answers."""
+    receipts = request.app[RECEIPTS]
+    limit = receipts.max_body_bytes
+    if request.content_length is not None and request.content_length > limit:
+        return web.json_response(
+            {"error": {"code": "too_large", "message": f"body is over the {limit}-byte limit"}},
+            status=413,
+        )
+    body = await request.read()
+    try:
+        try:
+            fields = json_fields.json_obj(body)
+        except WebhookError:
+            # Not JSON, so no template: a caller without a platform token learns no more.
+            await receipts.check_token(request.headers, None)
+            raise
+        await receipts.check_token(request.headers, _template_owner(fields, receipts))
+        receipt = read_receipt(fields)
+        decided = prompt_for(receipt, receipts.rules().book)
+    except WebhookError as error:
+        _log.warning("notify_receipt_refused", status=error.status, code=error.code)
+        return _error(error)
+    if isinstance(decided, Skipped):
+        receipts.metrics.notify_receipts.labels(decided.value).inc()
+        _log.info(
+            "notify_receipt_skipped",
+            notification=receipt.id,
+            reason=decided.value,
+            status=receipt.status,
+        )
+        return web.json_response({"prompt": None, "skipped": decided.value})
+    try:
+        async with receipts.sessions.begin() as session:
+            stored = await Prompts(session).upsert_later(decided, datetime.now(UTC))
+    except (SQLAlchemyError, OSError) as error:
+        _log.error(
+            "notify_receipt_not_stored", notification=receipt.id, reason=type(error).__name__
+        )
+        return web.json_response(
+            {"error": {"code": "unavailable", "message": "prompt not stored; try again"}},
+            status=503,
+            headers={"Retry-After": "5"},
+        )
+    receipts.metrics.notify_receipts.labels("prompt").inc()
+    _log.info(
+        "notify_receipt_prompt",
+        notification=receipt.id,
+        service=decided.service,
+        recipient=phone.mask(decided.recipient),
+        stored="new or later" if stored is not None else "already stored",
+    )
+    return web.json_response(
+        {"prompt": {"service": decided.service, "reference": decided.reference}}
+    )
+
+
+def add_route(app: web.Application, receipts: Receipts) -> None:
+    """Serve POST /webhooks/notify-status on `app` (before the /webhooks/{provider} catch-all)."""
+    app[RECEIPTS] = receipts
+    app.router.add_post(PATH, take_receipt)
