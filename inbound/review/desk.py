@@ -9,7 +9,7 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import delete, select, update
@@ -25,6 +25,7 @@ from inbound.review import decisions, labels
 from inbound.review.decisions import REPLY_WINDOW, UNDO_WINDOW, Act, Refused, ReplyRoom
 from inbound.review.labels import Consequences
 from inbound.review.queue_decisions import CLAIM_RELEASE_AFTER
+from inbound.review.reason_counts import ReasonCount, count_by_reason, group_named
 from inbound.review.security_events import Denied, SecurityEvents
 from inbound.rules.canned import Filled, fill
 from inbound.rules.compiled import RulesInForce
@@ -86,6 +87,8 @@ class QueueView:
 
     page: QueuePage
     references: Mapping[int, str]  # message id -> prompt reference
+    # The filter's items per reason group, the reason filter left out; empty when not asked for.
+    reasons: tuple[ReasonCount, ...] = ()
 
     def reference(self, message: Message) -> str | None:
         """The reference of the prompt `message` relates to, if any."""
@@ -129,6 +132,19 @@ def references(service: ServiceRules, action: str) -> tuple[re.Pattern[str], ...
     )
 
 
+async def reason_groups(
+    session: AsyncSession, scope: Scope, wanted: QueueFilter
+) -> tuple[tuple[ReasonCount, ...], QueueFilter]:
+    """The filter's items per reason group (its reason filter left out), and the filter with
+    a reason naming a group's words turned into that group's stored reasons; any other reason
+    stays words the stored reason contains (an older link's)."""
+    grouped = count_by_reason(await ReviewQueue(session).reason_counts(scope, wanted))
+    chosen = group_named(grouped, wanted.reason) if wanted.reason else None
+    if chosen is not None:
+        wanted = replace(wanted, reason=None, reasons=chosen.stored)
+    return grouped, wanted
+
+
 @dataclass
 class Desk:
     """What the use cases need: the database, the rules in force, the outbox, the limits."""
@@ -141,7 +157,11 @@ class Desk:
     events: SecurityEvents = field(default_factory=SecurityEvents.unexported)  # log and metrics
     claim_release_after: timedelta = CLAIM_RELEASE_AFTER  # an untouched claim lapses after it
 
-    async def queue(self, scope: Scope, wanted: QueueFilter, address: str | None) -> QueueView:
+    async def queue(
+        self, scope: Scope, wanted: QueueFilter, address: str | None, by_reason: bool = False
+    ) -> QueueView:
+        """A page of the queue; with its counts per reason group when `by_reason`. A reason
+        filter naming a group's words selects that group's items."""
         async with self.sessions.begin() as session:
             await self.release_untouched(session, scope)
             if wanted.service is not None and not scope.can_see(wanted.service):
@@ -156,6 +176,9 @@ class Desk:
                     Denied.QUEUE, user_id=scope.user_id, address=address, service_id=wanted.service
                 )
                 raise NotFound
+            grouped: tuple[ReasonCount, ...] = ()
+            if by_reason or wanted.reason:
+                grouped, wanted = await reason_groups(session, scope, wanted)
             page = await ReviewQueue(session).page(scope, wanted)
             await Audit(session).record(
                 "view_queue", user_id=scope.user_id, service_id=wanted.service, address=address
@@ -169,7 +192,7 @@ class Desk:
                 for message_id, prompt_id in related.items()
                 if prompt_id is not None and prompt_id in found
             }
-            return QueueView(page, references)
+            return QueueView(page, references, grouped if by_reason else ())
 
     async def view(self, scope: Scope, item_id: int, address: str | None) -> ItemDetail:
         async with self.sessions.begin() as session:

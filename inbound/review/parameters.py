@@ -43,16 +43,17 @@ def cursor(after: tuple[datetime, int]) -> str:
     return f"{stamp}_{after[1]}"
 
 
-def parse_cursor(raw: str) -> tuple[datetime, int] | None:
-    """The row a queue page continues after; None for the first page (an empty value)."""
+def parse_cursor(raw: str, name: str = "after") -> tuple[datetime, int] | None:
+    """The row a queue page continues after (or, as `before`, ends before); None for the first
+    page (an empty value)."""
     if raw == "":
         return None
     if not _CURSOR.fullmatch(raw):
-        raise BadParameter("after", "use the link to the next page as it was given")
+        raise BadParameter(name, "use the link to the next or previous page as it was given")
     stamp, _, last = raw.partition("_")
     micros, item_id = int(stamp), int(last)
     if micros > _MAX_STAMP or item_id > MAX_ITEM_ID:
-        raise BadParameter("after", "no page starts there; start again from the first page")
+        raise BadParameter(name, "no page starts there; start again from the first page")
     return _EPOCH + timedelta(microseconds=micros), item_id
 
 

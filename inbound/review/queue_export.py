@@ -17,7 +17,7 @@ from datetime import UTC, datetime
 from aiohttp import web
 
 from inbound import phone
-from inbound.review.desk import Desk, NotFound
+from inbound.review.desk import Desk, NotFound, reason_groups
 from inbound.review.parameters import BadParameter
 from inbound.review.site import WEB, client_address, redirect, render, signed_in
 from inbound.store.review import QueueFilter, QueueRow, ReviewQueue
@@ -83,6 +83,8 @@ async def queue_rows(
         await Audit(session).record(
             "export_queue", user_id=scope.user_id, service_id=wanted.service, address=address
         )
+        if wanted.reason:  # a reason group's words, as the queue's links give them
+            _, wanted = await reason_groups(session, scope, wanted)
     after = wanted.after
     while True:
         async with desk.sessions() as session:

@@ -221,3 +221,64 @@ def reason_in_words(reason: str, service: ServiceRules | None = None) -> str:
         else:
             sentences.append(clause[:1].upper() + clause[1:] + ("" if clause[-1] in ".!?" else "."))
     return " ".join(sentences)
+
+
+# Clauses whose sentence names one item's details (a reminder's reference, how late it came, a
+# failed delivery's error): counted together, in words that name none of them. Any other
+# clause's group is its own sentence, so the counts read as the rows do.
+_GENERAL: tuple[tuple[re.Pattern[str], str], ...] = tuple(
+    (re.compile(pattern), words)
+    for pattern, words in (
+        (
+            r"not one of the answers this reminder asked for: .*",
+            "The reply gives an answer its reminder did not ask for.",
+        ),
+        (r"changes an earlier answer.*", "The reply changes an answer given before."),
+        (
+            r"differs from the answer recorded for reminder .*",
+            "The reply differs from an answer already recorded, which came after it.",
+        ),
+        (r"came .+ after the reminder expired.*", "The reply came after its reminder expired."),
+        (
+            r"\d+ reminders are open .*",
+            "Several reminders are waiting for an answer and the reply doesn't say which it "
+            "answers.",
+        ),
+        (
+            r"names .+, which is none of the reminders sent to this number.*",
+            "The reply names a reminder that was not sent to this number.",
+        ),
+        (
+            r"(?:most likely about reminder|reminders sent to this number:) .+",
+            "The reply may be about a reminder sent to this number.",
+        ),
+        (r"a rating out of \d+, not out of 5.*", "The reply gives a rating not out of 5."),
+        (
+            r"callback failed: .*",
+            "The service could not be told about the decision: see \u201cCould not be "
+            "delivered\u201d.",
+        ),
+        (
+            r"reply failed: .*",
+            "The automatic text back could not be sent: see \u201cCould not be delivered\u201d.",
+        ),
+    )
+)
+
+# The group of a reason with no words at all (an empty stored reason).
+NO_REASON = "No reason was recorded."
+
+
+def reason_group(reason: str) -> str:
+    """The words a reason is counted under on the queue: its first clause's sentence, or
+    general words when that sentence names one item's details."""
+    first = next(
+        (clause for part in reason.split(";") if (clause := _RULE_NAMED.sub("", part.strip()))),
+        "",
+    )
+    if not first:
+        return NO_REASON
+    for shape, words in _GENERAL:
+        if shape.fullmatch(first):
+            return words
+    return reason_in_words(first)

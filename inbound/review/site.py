@@ -175,10 +175,25 @@ def render(request: web.Request, name: str, status: int = 200, **values: Any) ->
         "scope": request.get(SCOPE) if full else None,
         "csrf_token": session.csrf_token if session else request.get(PRE_CSRF, ""),
         "without_caseworker": request.get(WITHOUT_CASEWORKER, ()),
+        "service_name": service_names(request),
         **values,
     }
     html = request.app[WEB].templates.get_template(name).render(context)
     return web.Response(text=html, status=status, content_type="text/html")
+
+
+def service_names(request: web.Request) -> Callable[[str | None], str]:
+    """A page's service names: the name in the service's rule file, its id when no rule file
+    has it now, "Unassigned" for an item of no service."""
+    rules = request.app[WEB].desk.rules()
+
+    def name(service_id: str | None) -> str:
+        if service_id is None:
+            return "Unassigned"
+        found = rules.service(service_id)
+        return found.service.name if found is not None else service_id
+
+    return name
 
 
 def redirect(location: str) -> web.Response:

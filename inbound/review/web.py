@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from urllib.parse import quote, urlencode
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -94,6 +94,7 @@ def _filter(query: Mapping[str, str]) -> QueueFilter:
         mine=query.get("mine") == "1",
         text=parameters.search(query.get("q", ""), "q"),
         after=parameters.parse_cursor(query.get("after", "")),
+        before=parameters.parse_cursor(query.get("before", ""), "before"),
         received_from=received_from,
         received_until=received_until,
     )
@@ -113,34 +114,66 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
     except BadParameter as bad:
         return bad_request(request, f"The queue can't be shown for {bad.name}=: {bad.why}.")
     try:
-        shown = await request.app[WEB].desk.queue(scope, wanted, client_address(request))
+        shown = await request.app[WEB].desk.queue(
+            scope, wanted, client_address(request), by_reason=True
+        )
     except NotFound:
         return render(request, "not_found.html", 404)
     page = shown.page
-    next_query = None
-    if page.next_after is not None:
-        params = {k: v for k, v in request.query.items() if k != "after"}
-        params["after"] = parameters.cursor(page.next_after)
-        next_query = "&".join(f"{k}={quote(v, safe='')}" for k, v in params.items())
+    query = request.query
     return render(
         request,
         "queue.html",
         page=page,
         prompt_of=shown.reference,
         wanted=wanted,
-        next_query=next_query,
+        reasons=[
+            (group, _queue_link(query, reason=group.words), group.words == wanted.reason)
+            for group in shown.reasons
+        ],
+        all_reasons=_queue_link(query, reason=None),
+        reason_grouped=any(group.words == wanted.reason for group in shown.reasons),
+        previous_link=(
+            _queue_link(query, before=page.previous_before) if page.previous_before else None
+        ),
+        next_link=_queue_link(query, after=page.next_after) if page.next_after else None,
         states=STATES,
         # The days as typed (checked by _filter above), and the same filter for the download.
-        received_from=request.query.get("received_from", ""),
-        received_to=request.query.get("received_to", ""),
-        csv_query=_without_cursor(request.query),
+        received_from=query.get("received_from", ""),
+        received_to=query.get("received_to", ""),
+        csv_query=_without_cursor(query),
         extras=await queue_extras(request, scope),
     )
 
 
+def _queue_link(
+    query: Mapping[str, str],
+    *,
+    reason: str | None = "",
+    after: tuple[datetime, int] | None = None,
+    before: tuple[datetime, int] | None = None,
+) -> str:
+    """The queue's URL for the same filter: from its first row, or from a cursor (`after` or
+    `before`), or with another reason (None: any reason; the default keeps the query's)."""
+    kept = {name: value for name, value in query.items() if name not in CURSORS}
+    if reason is None:
+        kept.pop("reason", None)
+    elif reason:
+        kept["reason"] = reason
+    if after is not None:
+        kept["after"] = parameters.cursor(after)
+    elif before is not None:
+        kept["before"] = parameters.cursor(before)
+    return "/review/" + ("?" + urlencode(kept) if kept else "")
+
+
+# The query parameters that say where in the queue a page starts.
+CURSORS = ("after", "before")
+
+
 def _without_cursor(query: Mapping[str, str]) -> str:
     """The query string of the same filter from its first row: `?…`, or empty."""
-    kept = {name: value for name, value in query.items() if name != "after"}
+    kept = {name: value for name, value in query.items() if name not in CURSORS}
     return "?" + urlencode(kept) if kept else ""
 
 

@@ -27,11 +27,13 @@ class QueueFilter:
     """What the caseworker asked to see. `states` empty means open and claimed."""
 
     service: str | None = None
-    reason: str | None = None
+    reason: str | None = None  # words the stored reason contains
+    reasons: tuple[str, ...] | None = None  # the stored reasons of a reason group, exactly
     states: tuple[str, ...] = ()
     mine: bool = False
     text: str | None = None
     after: tuple[datetime, int] | None = None  # keyset cursor: (created_at, id) of the last row
+    before: tuple[datetime, int] | None = None  # the page before this row (Previous)
     # Received on or after / before (accepted_at: when inbound took it, whatever the provider said).
     received_from: datetime | None = None
     received_until: datetime | None = None
@@ -50,6 +52,8 @@ class QueuePage:
     rows: list[QueueRow]
     next_after: tuple[datetime, int] | None
     counts: dict[str, int]  # per state, within the scope and the service filter
+    # The cursor of the page before this one (its first row); None on the first page.
+    previous_before: tuple[datetime, int] | None = None
 
 
 @dataclass(frozen=True)
@@ -72,6 +76,48 @@ def in_scope(scope: Scope) -> ColumnElement[bool]:
     return or_(*conditions) if conditions else false()
 
 
+def _needs_message(wanted: QueueFilter) -> bool:
+    """Whether the filter reads the item's message (its time received, its text)."""
+    return bool(wanted.received_from or wanted.received_until or wanted.text)
+
+
+def _conditions(scope: Scope, wanted: QueueFilter, by_reason: bool) -> list[ColumnElement[bool]]:
+    """The filter as SQL conditions on the item (and its message, when `_needs_message`); the
+    reason filter only when `by_reason`. The cursors are the caller's."""
+    conditions: list[ColumnElement[bool]] = [
+        in_scope(scope),
+        ReviewItem.state.in_(wanted.states or LIVE_REVIEW_STATES),
+    ]
+    if wanted.service is not None:
+        conditions.append(ReviewItem.service_id == wanted.service)
+    if by_reason and wanted.reasons is not None:
+        conditions.append(ReviewItem.reason.in_(wanted.reasons) if wanted.reasons else false())
+    if by_reason and wanted.reason:
+        conditions.append(ReviewItem.reason.contains(wanted.reason, autoescape=True))
+    if wanted.mine:
+        conditions.append(ReviewItem.claimed_by == scope.user_id)
+    if wanted.received_from is not None:
+        conditions += [
+            Message.accepted_at >= wanted.received_from,
+            # Redundant: an item is opened after its message was accepted (a day allows for
+            # clocks that disagree). But it bounds the walk of the item's own index, which
+            # the message's time can't: 140 ms to 7 ms over 100,000 items (EXPLAIN ANALYZE).
+            ReviewItem.created_at >= wanted.received_from - CLOCK_SLACK,
+        ]
+    if wanted.received_until is not None:
+        conditions.append(Message.accepted_at < wanted.received_until)
+    if wanted.text:
+        needle = wanted.text.strip()
+        matches: list[ColumnElement[bool]] = [
+            func.lower(Message.text).contains(needle.lower(), autoescape=True),
+            Message.provider_message_id == needle,
+        ]
+        if needle.isdigit() and len(needle) < 10:
+            matches.append(ReviewItem.id == int(needle))
+        conditions.append(or_(*matches))
+    return conditions
+
+
 class ReviewQueue:
     """Repository for review items as caseworkers see them."""
 
@@ -81,45 +127,19 @@ class ReviewQueue:
     async def page(
         self, scope: Scope, wanted: QueueFilter, size: int = PAGE_SIZE, counted: bool = True
     ) -> QueuePage:
-        """One page, oldest first, continuing after the cursor (keyset on created_at, id); with
-        the counts per state unless `counted` is False (the CSV, which doesn't show them)."""
+        """One page, oldest first, continuing after the cursor (keyset on created_at, id), or
+        the page before `wanted.before`; with the counts per state unless `counted` is False
+        (the CSV, which doesn't show them)."""
         claimer = User.__table__.alias("claimer")
         assigner = User.__table__.alias("assigner")
-        base = [in_scope(scope)]
-        if wanted.service is not None:
-            base.append(ReviewItem.service_id == wanted.service)
         query = (
             select(ReviewItem, Message, claimer.c.email, assigner.c.email)
             .join(Message, Message.id == ReviewItem.message_id)
             .outerjoin(claimer, claimer.c.id == ReviewItem.claimed_by)
             .outerjoin(assigner, assigner.c.id == ReviewItem.assigned_by)
-            .where(*base)
+            .where(*_conditions(scope, wanted, by_reason=True))
         )
-        states = wanted.states or LIVE_REVIEW_STATES
-        query = query.where(ReviewItem.state.in_(states))
-        if wanted.reason:
-            query = query.where(ReviewItem.reason.contains(wanted.reason, autoescape=True))
-        if wanted.mine:
-            query = query.where(ReviewItem.claimed_by == scope.user_id)
-        if wanted.received_from is not None:
-            query = query.where(
-                Message.accepted_at >= wanted.received_from,
-                # Redundant: an item is opened after its message was accepted (a day allows for
-                # clocks that disagree). But it bounds the walk of the item's own index, which
-                # the message's time can't: 140 ms to 7 ms over 100,000 items (EXPLAIN ANALYZE).
-                ReviewItem.created_at >= wanted.received_from - CLOCK_SLACK,
-            )
-        if wanted.received_until is not None:
-            query = query.where(Message.accepted_at < wanted.received_until)
-        if wanted.text:
-            needle = wanted.text.strip()
-            matches: list[ColumnElement[bool]] = [
-                func.lower(Message.text).contains(needle.lower(), autoescape=True),
-                Message.provider_message_id == needle,
-            ]
-            if needle.isdigit() and len(needle) < 10:
-                matches.append(ReviewItem.id == int(needle))
-            query = query.where(or_(*matches))
+        backwards = wanted.before is not None and wanted.after is None
         if wanted.after is not None:
             created, last_id = wanted.after
             query = query.where(
@@ -131,17 +151,56 @@ class ReviewQueue:
                     and_(ReviewItem.created_at == created, ReviewItem.id > last_id),
                 ),
             )
-        query = query.order_by(ReviewItem.created_at, ReviewItem.id).limit(size + 1)
-        found = list(await self._session.execute(query))
-        rows = [QueueRow(item, message, email, by) for item, message, email, by in found[:size]]
-        next_after = (rows[-1].item.created_at, rows[-1].item.id) if len(found) > size else None
+            query = query.order_by(ReviewItem.created_at, ReviewItem.id)
+        elif wanted.before is not None:
+            created, first_id = wanted.before
+            query = query.where(
+                ReviewItem.created_at <= created,  # the index range, as above
+                or_(
+                    ReviewItem.created_at < created,
+                    and_(ReviewItem.created_at == created, ReviewItem.id < first_id),
+                ),
+            )
+            # The rows just before the cursor, newest first; shown oldest first below.
+            query = query.order_by(ReviewItem.created_at.desc(), ReviewItem.id.desc())
+        else:
+            query = query.order_by(ReviewItem.created_at, ReviewItem.id)
+        found = list(await self._session.execute(query.limit(size + 1)))
+        more = len(found) > size
+        kept = found[:size]
+        if backwards:
+            kept.reverse()
+        rows = [QueueRow(item, message, email, by) for item, message, email, by in kept]
+        first = (rows[0].item.created_at, rows[0].item.id) if rows else None
+        last = (rows[-1].item.created_at, rows[-1].item.id) if rows else None
+        if backwards:
+            # Come back from a later page: there is one after (that page), and one before only
+            # when rows were left over; fewer than a page means this is the first page.
+            next_after, previous_before = last, first if more else None
+        else:
+            next_after = last if more else None
+            previous_before = first if wanted.after is not None else None
         counts: dict[str, int] = {state.value: 0 for state in STATES}
         if counted:
+            base = [in_scope(scope)]
+            if wanted.service is not None:
+                base.append(ReviewItem.service_id == wanted.service)
             per_state = await self._session.execute(
                 select(ReviewItem.state, func.count()).where(*base).group_by(ReviewItem.state)
             )
             counts.update({state: int(count) for state, count in per_state})
-        return QueuePage(rows, next_after, counts)
+        return QueuePage(rows, next_after, counts, previous_before)
+
+    async def reason_counts(self, scope: Scope, wanted: QueueFilter) -> list[tuple[str, int]]:
+        """The items of the filter per stored reason, the reason filter left out (the queue
+        groups them in words: `review.reason_counts`)."""
+        query = select(ReviewItem.reason, func.count()).where(
+            *_conditions(scope, wanted, by_reason=False)
+        )
+        if _needs_message(wanted):
+            query = query.join(Message, Message.id == ReviewItem.message_id)
+        found = await self._session.execute(query.group_by(ReviewItem.reason))
+        return [(str(reason), int(count)) for reason, count in found]
 
     async def get(self, scope: Scope, item_id: int) -> ReviewItem | None:
         """The item if it is within the scope; None otherwise (a 404 to the caller)."""
