@@ -49,6 +49,7 @@ from inbound.receiver.headers import hsts_wanted
 from inbound.receiver.notify_status import Receipts, provider_token_check
 from inbound.receiver.ops import Ops
 from inbound.receiver.replay import NonceGuard
+from inbound.receiver.service_secrets import RuleFileSecrets
 from inbound.review.coverage import warning as no_caseworker
 from inbound.review.coverage_check import warn_without_caseworker
 from inbound.review.desk import Desk
@@ -57,7 +58,7 @@ from inbound.review.security_events import SecurityEvents
 from inbound.rules.compiled import CompiledRules, RulesInForce
 from inbound.rules.load import load_directory
 from inbound.rules.watch import RulesWatcher
-from inbound.spool.publish_or_spool import PublishOrSpool, spool_write_bound
+from inbound.spool.publish_or_spool import PublishOrSpool, budget, spool_write_bound
 from inbound.spool.relay import SpoolRelay
 from inbound.stopping import BACKSTOP, StopBudget, backstop, exit_now, leftovers
 from inbound.store.database import create_engine, session_factory
@@ -516,7 +517,8 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receivi
     settings, metrics = wiring.settings, wiring.metrics
     rules = wiring.rules
     try:
-        providers = enabled_providers(settings)
+        # Some providers take a service's own secret too (Notify's callback token).
+        providers = enabled_providers(settings, RuleFileSecrets(rules))
     except ValueError as error:  # a provider setting that can't be used, e.g. a malformed key
         raise StartupError(str(error)) from None
     for name, spec in specs().items():
@@ -535,8 +537,18 @@ async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receivi
         metrics.spooled.inc()
         relay.wake()
 
+    # A provider that waits less than ANSWER_WITHIN for its answer says how long (Notify: 5 s).
+    budgets = {}
+    for name, provider in providers.items():
+        answer_within: float | None = getattr(provider, "answer_within", None)
+        if answer_within is not None:
+            budgets[name] = budget(answer_within, settings.spool_after)
     keeper = PublishOrSpool(
-        None, sessions, spool_write_bound(settings.spool_after), on_spooled=spooled
+        None,
+        sessions,
+        spool_write_bound(settings.spool_after),
+        on_spooled=spooled,
+        budgets=budgets,
     )
     # RabbitMQ confirming the relay's publishes ends the webhooks' detour through the spool at
     # once, rather than after the breaker's cool-off (on SQLite those writes compete with the

@@ -12,6 +12,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inbound.forwarded import networks
+from inbound.providers.notify import inbound_tokens
 from inbound.providers.public_keys import public_keys
 from inbound.secret_keys import split_keys
 
@@ -247,6 +248,15 @@ class Settings(BaseSettings):
             return [part.strip() for part in value.split(",") if part.strip()]
         return value
 
+    @field_validator("notify_inbound_tokens")
+    @classmethod
+    def _notify_tokens(cls, value: SecretStr | None) -> SecretStr | None:
+        # A token Notify would refuse (or a third one) stops start-up with the reason.
+        if value is None or not value.get_secret_value().strip():
+            return None
+        inbound_tokens(value.get_secret_value())
+        return value
+
     @field_validator("telnyx_public_key")
     @classmethod
     def _telnyx_keys(cls, value: str | None) -> str | None:
@@ -256,7 +266,7 @@ class Settings(BaseSettings):
         public_keys(value)
         return value
 
-    # --- provider settings: Sinch, MessageBird, Infobip, Bandwidth, MMG, Firetext ---
+    # --- provider settings: Sinch, MessageBird, Infobip, Bandwidth, MMG, Firetext, Notify ---
     # Basic-auth settings are `user:password`, or two pairs comma-separated during a rotation.
     sinch_webhook_secret: SecretStr | None = Field(
         None,
@@ -288,6 +298,13 @@ class Settings(BaseSettings):
     )
     firetext_basic_auth: SecretStr | None = Field(
         None, description="user:password agreed with Firetext; enables /webhooks/firetext."
+    )
+    notify_inbound_tokens: SecretStr | None = Field(
+        None,
+        description="Bearer token typed into GOV.UK Notify's received-text callback settings "
+        "(at least 10 characters, as Notify requires); enables /webhooks/notify. Two "
+        "comma-separated during a rotation. A service may have its own instead "
+        "(`service.notify.inbound_token_env` in its rule file).",
     )
 
     # --- reliability: spool, shutdown, retention ---

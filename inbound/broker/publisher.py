@@ -72,8 +72,13 @@ class Publisher:
         topology = await declare(channel, names, delivery_limit)
         return cls(channel, topology, confirm_within, observe)
 
-    async def publish(self, message: InboundMessage) -> None:
-        """Return once RabbitMQ confirmed the message, else raise PublishFailed."""
+    async def publish(self, message: InboundMessage, within: float | None = None) -> None:
+        """Return once RabbitMQ confirmed the message, else raise PublishFailed.
+
+        `within`: seconds to wait for the confirm, when shorter than the publisher's own bound
+        (a provider that waits less for its answer than most).
+        """
+        timeout = self._timeout if within is None else min(within, self._timeout)
         body = message.to_json()
         # The properties aio_pika.Message would send, byte for byte (empty headers and priority
         # 0 included), built directly: an aio_pika.Message took ~8 µs a webhook to build.
@@ -86,16 +91,16 @@ class Publisher:
         )
         started = time.perf_counter()
         try:
-            await self._publish(body, properties)
+            await self._publish(body, properties, bound=timeout)
         except TimeoutError:
-            raise PublishFailed(f"no confirm from RabbitMQ within {self._timeout:g} s") from None
+            raise PublishFailed(f"no confirm from RabbitMQ within {timeout:g} s") from None
         except (aio_pika.exceptions.AMQPError, ConnectionError, RuntimeError) as error:
             # Nack, returned (unroutable) message, closed channel: none of them is durable.
             raise PublishFailed(f"RabbitMQ refused the message: {type(error).__name__}") from error
         if self._observe is not None:
             self._observe(time.perf_counter() - started)
 
-    async def _publish(self, body: bytes, properties: Basic.Properties) -> None:
+    async def _publish(self, body: bytes, properties: Basic.Properties, *, bound: float) -> None:
         # What Exchange.publish does for us, less its per-call overhead: refuse a closed
         # channel, wait for a robust channel to be restored, then publish mandatory and wait for
         # the confirm (aiormq raises on a nack and, with on_return_raises, on a return).
@@ -105,7 +110,7 @@ class Publisher:
         if channel is None or channel.is_closed:
             # Only after a reconnect: a restoring robust channel can make this wait, so bound it.
             started = time.monotonic()
-            async with asyncio.timeout(self._timeout):
+            async with asyncio.timeout(bound):
                 channel = self._underlay = await self._channel.get_underlay_channel()
             waited = time.monotonic() - started
         # aiormq bounds the write and the confirm with this timeout itself (TimeoutError), so
@@ -116,7 +121,7 @@ class Publisher:
             routing_key=RECEIVED,
             properties=properties,
             mandatory=True,
-            timeout=max(self._timeout - waited, 0.001),
+            timeout=max(bound - waited, 0.001),
         )
 
     async def close(self) -> None:

@@ -169,6 +169,30 @@ class Provider(Protocol):
         """The answer the provider expects once the messages are durable."""
 
 
+class ServiceSecrets(Protocol):
+    """The secrets services' rule files name for a provider (e.g. the bearer token a service
+    typed into GOV.UK Notify), read where they are kept when asked."""
+
+    def for_number(self, provider: str, number: str) -> Sequence[str]:
+        """The secrets of the service owning `number` (E.164): two during a rotation, none when
+        no service owns it or its rule file names none."""
+
+    def named(self, provider: str) -> bool:
+        """True when some service's rule file names a secret for `provider`."""
+
+
+class NoServiceSecrets:
+    """No rule files to ask: every provider relies on its settings alone."""
+
+    def for_number(self, provider: str, number: str) -> Sequence[str]:
+        """None."""
+        return ()
+
+    def named(self, provider: str) -> bool:
+        """Never."""
+        return False
+
+
 @dataclass(frozen=True)
 class ProviderSpec:
     """How the registry finds a provider: its URL name, what enables it, and how to build it."""
@@ -176,6 +200,9 @@ class ProviderSpec:
     name: str
     enabled_by: str  # the setting(s) to set, for "not enabled" errors and start-up warnings
     build: Callable[[Settings], Provider | None]  # None when its settings are unset
+    # For a provider a service may hold its own secret for (GOV.UK Notify's callback token):
+    # built with the rule files' secrets where the receiver has them, else by `build`.
+    build_with_services: Callable[[Settings, ServiceSecrets], Provider | None] | None = None
     # Only a provider whose own scheme can't always be verified may be run unverified
     # (INBOUND_UNVERIFIED_PROVIDERS); for the rest that setting is a mistake and refused.
     may_be_unverified: bool = False

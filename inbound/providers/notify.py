@@ -8,18 +8,52 @@ fetched by the backfill poller from `GET /v2/received-text-messages`, is one mes
 `source_number` is international without `+` (`447700900123`), `destination_number` national
 (`07700900123`); `date_received` is the provider's time in UTC, written
 `%Y-%m-%dT%H:%M:%S.%fZ` (`DATETIME_FORMAT` in notifications-api `app/utils.py`).
+
+The token is INBOUND_NOTIFY_INBOUND_TOKENS (two during a rotation), or the service's own, named
+by its rule file (`service.notify.inbound_token_env`) and accepted only for messages to that
+service's numbers. Notify retries on 5xx, 429 and network errors, 5 times 5 minutes apart, and
+waits 5 s for an answer, so a message is answered within `ANSWER_WITHIN` (docs/providers.md).
 """
 
 from __future__ import annotations
 
+import hashlib
+import hmac
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
+from typing import TYPE_CHECKING
 
 from inbound import phone
+from inbound.message import InboundMessage
 from inbound.providers import json_fields
-from inbound.providers.base import ParsedMessage
+from inbound.providers.base import (
+    NoServiceSecrets,
+    ParsedMessage,
+    ProviderSpec,
+    ServiceSecrets,
+    SignatureInvalid,
+    SignatureMissing,
+    WebhookError,
+    WebhookReply,
+    WebhookRequest,
+    require_media_type,
+)
 
+if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
+    from inbound.config import Settings
+
+NAME = "notify"
+SETTING = "INBOUND_NOTIFY_INBOUND_TOKENS"
+# Notify's callback settings refuse a bearer token shorter than this.
+MIN_TOKEN_LENGTH = 10
 # Notify's inbound numbers are all UK numbers: a destination no service owns is read as one.
 NOTIFY_REGION = "GB"
+# Seconds from publishing to the answer, for RabbitMQ's confirm and the spool write together
+# (spool/publish_or_spool.py's `Budget`): Notify waits 5 s (`timeout=5` in notifications-api's
+# `_send_data_to_service_callback_api`), and the rest of them is for the network, TLS and
+# reading the request. Shorter than Twilio's 12 s because a 503 costs Notify nothing: it retries
+# it, and what it gives up on the backfill poller fetches; an answer after 5 s is a retry too.
+ANSWER_WITHIN = 3.5
 
 
 def _international(raw: str, region: str) -> str:
@@ -79,3 +113,120 @@ def received_text(
             else None
         ),
     )
+
+
+def inbound_tokens(value: str, setting: str = SETTING) -> list[str]:
+    """The bearer tokens of a setting: one, or two comma-separated during a rotation.
+
+    A ValueError for a token Notify would refuse, raised at start-up so a typo stops the service
+    instead of refusing every genuine callback.
+    """
+    tokens = [part.strip() for part in value.split(",") if part.strip()]
+    if len(tokens) > 2:
+        raise ValueError(f"{setting}: at most two tokens, the old and the new during a rotation")
+    if any(len(token) < MIN_TOKEN_LENGTH for token in tokens):
+        raise ValueError(
+            f"{setting}: a token is shorter than {MIN_TOKEN_LENGTH} characters, which Notify's "
+            "callback settings refuse"
+        )
+    return tokens
+
+
+class TokenMissing(SignatureMissing):
+    """No bearer token: a 401 that challenges for one (RFC 6750)."""
+
+    headers: Mapping[str, str] = {"WWW-Authenticate": 'Bearer realm="inbound"'}
+
+
+def _digest(token: str) -> bytes:
+    # Fixed-size digests compared, so the time taken says nothing about a token's length.
+    return hashlib.sha256(token.encode("utf-8")).digest()
+
+
+def _matches(given: bytes, accepted: Sequence[bytes]) -> bool:
+    matched = False
+    for digest in accepted:  # every one, so timing doesn't tell which matched
+        matched |= hmac.compare_digest(given, digest)
+    return matched
+
+
+def bearer_token(request: WebhookRequest) -> str:
+    """The token of `Authorization: Bearer <token>`, or TokenMissing."""
+    scheme, _, token = (request.header("authorization") or "").strip().partition(" ")
+    if scheme.lower() != "bearer" or not token.strip():
+        raise TokenMissing("Bearer token is missing", field="Authorization")
+    return token.strip()
+
+
+def _destination(request: WebhookRequest) -> str | None:
+    """The destination in E.164 as far as the body names one, for a service token's check."""
+    try:
+        payload = json_fields.json_obj(request.body)
+        return _national(json_fields.text(payload, "destination_number"), NOTIFY_REGION)
+    except WebhookError:
+        return None  # parse() says what is wrong, once the token is accepted
+
+
+class Notify:
+    """Checks the bearer token Notify sends and parses its received-text callback."""
+
+    name = NAME
+    methods = frozenset({"POST"})
+    answer_within = ANSWER_WITHIN
+
+    def __init__(self, tokens: Sequence[str], services: ServiceSecrets) -> None:
+        self._accepted = tuple(_digest(token) for token in tokens)
+        self._services = services
+
+    async def verify(self, request: WebhookRequest) -> None:
+        """Accept a platform token for any number, a service's own for its numbers only."""
+        given = _digest(bearer_token(request))
+        if _matches(given, self._accepted):
+            return
+        recipient = _destination(request)
+        if recipient is not None:
+            own = [
+                _digest(token.strip())
+                for token in self._services.for_number(NAME, recipient)
+                if len(token.strip()) >= MIN_TOKEN_LENGTH
+            ]
+            if _matches(given, own):
+                return
+        raise SignatureInvalid(
+            "Bearer token is not accepted for this destination_number", field="Authorization"
+        )
+
+    def parse(self, request: WebhookRequest) -> list[ParsedMessage]:
+        """The one received text Notify posts per request."""
+        require_media_type(request, "application/json")
+        payload = json_fields.json_obj(request.body)
+        return [
+            received_text(
+                json_fields.text(payload, "id"),
+                json_fields.text(payload, "source_number"),
+                json_fields.text(payload, "destination_number"),
+                json_fields.body_text(payload, "message"),
+                json_fields.optional_text(payload, "date_received"),
+            )
+        ]
+
+    def accepted(self, messages: Sequence[InboundMessage]) -> WebhookReply:
+        """200: Notify reads only the status (any 2xx ends its retries)."""
+        return WebhookReply(200, b'{"status": "ok"}', "application/json")
+
+
+def _build_with(settings: Settings, services: ServiceSecrets) -> Notify | None:
+    secret = settings.notify_inbound_tokens
+    tokens = inbound_tokens(secret.get_secret_value()) if secret is not None else []
+    if not tokens and not services.named(NAME):
+        return None
+    return Notify(tokens, services)
+
+
+def _build(settings: Settings) -> Notify | None:
+    return _build_with(settings, NoServiceSecrets())
+
+
+SPEC = ProviderSpec(
+    NAME, f"{SETTING} (or a service's notify.inbound_token_env)", _build, _build_with
+)

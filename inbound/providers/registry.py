@@ -7,7 +7,7 @@ from functools import cache
 from typing import cast
 
 from inbound.config import Settings
-from inbound.providers.base import Provider, ProviderSpec
+from inbound.providers.base import Provider, ProviderSpec, ServiceSecrets
 
 # One line per provider module (inbound/providers/<name>.py, which defines SPEC).
 MODULES = (
@@ -17,6 +17,7 @@ MODULES = (
     "infobip",
     "messagebird",
     "mmg",
+    "notify",
     "plivo",
     "sinch",
     "sns",
@@ -37,11 +38,16 @@ def specs() -> dict[str, ProviderSpec]:
     return found
 
 
-def enabled_providers(settings: Settings) -> dict[str, Provider]:
-    """The providers whose settings are configured."""
+def enabled_providers(
+    settings: Settings, services: ServiceSecrets | None = None
+) -> dict[str, Provider]:
+    """The providers whose settings (or, for some, services' rule files) are configured."""
     providers: dict[str, Provider] = {}
     for name, spec in specs().items():
-        provider = spec.build(settings)
+        if spec.build_with_services is not None and services is not None:
+            provider = spec.build_with_services(settings, services)
+        else:
+            provider = spec.build(settings)
         if provider is not None:
             providers[name] = provider
     return providers

@@ -17,6 +17,9 @@ from datetime import datetime, timedelta
 # Only providers that state a time are listed; the others' is DEFAULT_WINDOW.
 RETRY_WINDOWS: Mapping[str, timedelta] = {
     "bandwidth": timedelta(hours=24),
+    # Notify's callback retries for 25 minutes, but the backfill poller publishes under the same
+    # name what Notify kept: received texts are kept 7 days by default.
+    "notify": timedelta(days=7),
     "sinch": timedelta(hours=46),  # 5 s doubling up to 81 920 s between attempts
     "sns": timedelta(hours=1),  # an HTTP/S delivery policy can't exceed 3 600 s
     "telnyx": timedelta(minutes=15),  # three attempts, then the failover URL

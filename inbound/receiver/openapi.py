@@ -60,10 +60,38 @@ def _error_response(description: str) -> dict[str, Any]:
     }
 
 
+# GOV.UK Notify's received-text callback, as notifications-api's send_inbound_sms_to_service
+# posts it (inbound/providers/notify.py).
+_NOTIFY_RECEIVED_TEXT = {
+    "type": "object",
+    "required": ["id", "source_number", "destination_number", "message"],
+    "properties": {
+        "id": {"type": "string", "description": "Notify's id for the text: the dedupe key."},
+        "source_number": {
+            "type": "string",
+            "description": "The sender, international without `+` (447700900123).",
+        },
+        "destination_number": {
+            "type": "string",
+            "description": "The service's number, national (07700900000).",
+        },
+        "message": {"type": "string"},
+        "date_received": {
+            "type": ["string", "null"],
+            "description": "When the provider received it, UTC: 2026-07-14T12:15:30.000000Z.",
+        },
+    },
+}
+
+
 def _operation(name: str, method: str) -> dict[str, Any]:
     if name == "generic":
         body_schemas: dict[str, Any] = {
             "application/json": {"schema": {"$ref": "#/components/schemas/GenericMessage"}}
+        }
+    elif name == "notify":
+        body_schemas = {
+            "application/json": {"schema": {"$ref": "#/components/schemas/NotifyReceivedText"}}
         }
     else:
         body_schemas = {
@@ -82,6 +110,15 @@ def _operation(name: str, method: str) -> dict[str, Any]:
             **{status: _error_response(text) for status, text in _REFUSALS.items()},
         },
     }
+    if name == "notify":
+        operation["summary"] = "GOV.UK Notify's received-text callback"
+        operation["description"] = (
+            "Authorization: Bearer, the token typed into Notify's callback settings "
+            "(INBOUND_NOTIFY_INBOUND_TOKENS, or the service's own for its numbers). Answers 200 "
+            "only once the message is durable, within 3.5 s of Notify's 5 s; a 503 makes Notify "
+            "retry (5 times, 5 minutes apart)."
+        )
+        operation["security"] = [{"token": []}]
     if method == "post":
         operation["requestBody"] = {"required": False, "content": body_schemas}
     return operation
@@ -126,6 +163,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
             "schemas": {
                 "Error": _ERROR,
                 "GenericMessage": generic,
+                "NotifyReceivedText": _NOTIFY_RECEIVED_TEXT,
                 **nested,
                 **_review_schemas(),
                 **_prompt_schemas(),

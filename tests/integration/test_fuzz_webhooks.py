@@ -92,6 +92,7 @@ async def every_provider(settings: Settings) -> AsyncIterator[Stack]:
             "bandwidth_basic_auth": credentials,
             "mmg_basic_auth": credentials,
             "firetext_basic_auth": credentials,
+            "notify_inbound_tokens": SecretStr("fuzz-notify-token"),
         }
     )
     async with running_stack(enabled) as stack:

@@ -2,12 +2,23 @@
 
 from __future__ import annotations
 
+import json
+from collections.abc import Sequence
 from datetime import UTC, datetime
+from typing import Any
 
 import pytest
+from pydantic import SecretStr, ValidationError
 
-from inbound.providers.base import PayloadInvalid
-from inbound.providers.notify import received_text
+from inbound.config import Settings
+from inbound.providers.base import (
+    NoServiceSecrets,
+    PayloadInvalid,
+    SignatureInvalid,
+    SignatureMissing,
+    WebhookRequest,
+)
+from inbound.providers.notify import SPEC, Notify, TokenMissing, inbound_tokens, received_text
 
 NOTIFY_ID = "bfd4a5c2-0f1e-4f6c-9b1a-4a4b3f3f3f3f"
 
@@ -72,3 +83,103 @@ def test_an_unusable_value_is_refused_naming_notifys_field(
     with pytest.raises(PayloadInvalid) as refused:
         received_text(*fields)
     assert refused.value.field == field
+
+
+PLATFORM = "platform-token-0001"
+LIBRARY = "library-token-0001"
+LIBRARY_NUMBER = "+447700900111"
+
+
+class Secrets:
+    """ServiceSecrets for tests: the library service's own token, for its number only."""
+
+    def for_number(self, provider: str, number: str) -> Sequence[str]:
+        return [LIBRARY, "short"] if (provider, number) == ("notify", LIBRARY_NUMBER) else []
+
+    def named(self, provider: str) -> bool:
+        return provider == "notify"
+
+
+def callback(token: str | None, destination: str = "07700900111", **change: Any) -> WebhookRequest:
+    payload = {
+        "id": NOTIFY_ID,
+        "source_number": "447700900123",
+        "destination_number": destination,
+        "message": "RENEW",
+        "date_received": "2026-07-14T12:15:30.000000Z",
+        **change,
+    }
+    headers = {"content-type": "application/json"}
+    if token is not None:
+        headers["authorization"] = f"Bearer {token}"
+    return WebhookRequest(
+        "POST", "https://sms.example/webhooks/notify", headers, json.dumps(payload).encode()
+    )
+
+
+@pytest.mark.parametrize(
+    ("request_", "refused"),
+    [
+        (callback(PLATFORM), None),
+        (callback(PLATFORM, destination="07700900999"), None),  # unknown number: still kept
+        (callback(LIBRARY), None),  # the library's own token, for its number
+        (callback(LIBRARY, destination="447700900111"), None),  # the same number written 44…
+        (callback(LIBRARY, destination="07700900000"), SignatureInvalid),  # another service's
+        (callback("short"), SignatureInvalid),  # too short to be one Notify would send
+        (callback(LIBRARY, destination=None), SignatureInvalid),  # no number to own it
+        (callback(None), SignatureMissing),
+        (callback(""), SignatureMissing),
+    ],
+)
+async def test_a_platform_token_serves_every_number_a_services_token_its_own(
+    request_: WebhookRequest, refused: type[Exception] | None
+) -> None:
+    provider = Notify([PLATFORM], Secrets())
+    if refused is None:
+        await provider.verify(request_)
+    else:
+        with pytest.raises(refused) as error:
+            await provider.verify(request_)
+        assert getattr(error.value, "field", None) == "Authorization"
+
+
+async def test_a_missing_token_is_challenged() -> None:
+    with pytest.raises(TokenMissing) as missing:
+        await Notify([PLATFORM], Secrets()).verify(callback(None))
+    assert missing.value.status == 401
+    assert missing.value.headers["WWW-Authenticate"].startswith("Bearer")
+
+
+def test_parse_reads_the_callback_with_received_text() -> None:
+    [parsed] = Notify([PLATFORM], Secrets()).parse(callback(PLATFORM))
+    assert parsed == received_text(
+        NOTIFY_ID, "447700900123", "07700900111", "RENEW", "2026-07-14T12:15:30.000000Z"
+    )
+
+
+@pytest.mark.parametrize(
+    ("value", "ok"),
+    [
+        ("0123456789", True),
+        ("0123456789, abcdefghij", True),  # two during a rotation
+        ("012345678", False),  # Notify's callback settings refuse under 10 characters
+        ("0123456789,abcdefghij,ABCDEFGHIJ", False),
+    ],
+)
+def test_tokens_are_those_notify_would_accept(value: str, ok: bool) -> None:
+    if ok:
+        assert len(inbound_tokens(value)) == value.count(",") + 1
+        assert Settings(notify_inbound_tokens=SecretStr(value)).notify_inbound_tokens is not None
+    else:
+        with pytest.raises(ValueError, match="INBOUND_NOTIFY_INBOUND_TOKENS"):
+            inbound_tokens(value)
+        with pytest.raises(ValidationError):
+            Settings(notify_inbound_tokens=SecretStr(value))
+
+
+def test_enabled_by_the_setting_or_by_a_services_own_token() -> None:
+    assert SPEC.build(Settings()) is None
+    assert SPEC.build(Settings(notify_inbound_tokens=SecretStr(PLATFORM))) is not None
+    assert SPEC.build_with_services is not None
+    assert SPEC.build_with_services(Settings(), Secrets()) is not None
+    assert SPEC.build_with_services(Settings(), NoServiceSecrets()) is None
