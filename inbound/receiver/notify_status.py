@@ -12,6 +12,7 @@ the prompt, the one answer Notify retries (5xx and 429; five more tries, 5 minut
 
 from __future__ import annotations
 
+import asyncio
 import json
 from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
@@ -32,6 +33,12 @@ from inbound.rules.model import ServiceRules
 from inbound.store.prompts import Prompts
 
 PATH = "/webhooks/notify-status"
+# Seconds the prompt's write may take before the answer is a 503: Notify waits 5 s for an answer
+# (`timeout=5` in notifications-api's `_send_data_to_service_callback_api`) and retries a 5xx,
+# so a stalled database gets a clean retry rather than a request left hanging. Giving up the
+# stalled connection takes up to 2 s more (SQLAlchemy's asyncpg adapter closes it gracefully
+# with `timeout=2`), so the 503 leaves within about 4 s.
+WRITE_WITHIN = 2.0
 _log = get_logger("receiver")
 
 # Raises SignatureMissing (401) or SignatureInvalid (403) unless the request's bearer token is
@@ -124,9 +131,9 @@ async def take_receipt(request: web.Request) -> web.StreamResponse:
         )
         return web.json_response({"prompt": None, "skipped": decided.value})
     try:
-        async with receipts.sessions.begin() as session:
+        async with asyncio.timeout(WRITE_WITHIN), receipts.sessions.begin() as session:
             stored = await Prompts(session).upsert_later(decided, datetime.now(UTC))
-    except (SQLAlchemyError, OSError) as error:
+    except (SQLAlchemyError, OSError, TimeoutError) as error:
         _log.error(
             "notify_receipt_not_stored", notification=receipt.id, reason=type(error).__name__
         )
