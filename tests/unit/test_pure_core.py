@@ -76,6 +76,8 @@ CORE = (
     "inbound.prompts",
     "inbound.spool.breaker",
     "inbound.conversation",
+    "inbound.notify_keys",
+    "inbound.received_texts",
 )
 
 # Modules inside a CORE package that are not pure, and why.
