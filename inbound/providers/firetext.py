@@ -2,8 +2,9 @@
 
 Firetext sends no message id, so the dedupe key is a hash of what identifies a message: source,
 destination, time and text, exactly as sent (a retry sends the same). The same text from the
-same phone within the same second is therefore stored once. `time` is UK local time
-(GOV.UK Notify converts it from Europe/London to UTC), and so do we.
+same phone within the same second is therefore stored once. `time` is UTC: GOV.UK Notify
+reads it with MMG's `DateRecieved` (`format_mmg_datetime`), as UTC since notifications-api
+commit b8283c31 (2020), and so do we.
 """
 
 from __future__ import annotations
@@ -11,8 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 from collections.abc import Mapping, Sequence
+from datetime import UTC
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from inbound.message import InboundMessage
 from inbound.providers.base import (
@@ -32,7 +33,6 @@ if TYPE_CHECKING:  # settings are only passed through: a provider reads no envir
     from inbound.config import Settings
 
 FORM = "application/x-www-form-urlencoded"
-UK = ZoneInfo("Europe/London")
 ID_PREFIX = "ft-"
 
 
@@ -65,7 +65,7 @@ class Firetext(BasicAuthProvider):
                 sender=source,
                 recipient=destination,
                 text=message,
-                received_at=parse_time(" ".join(time.split()), "time", naive_zone=UK),
+                received_at=parse_time(" ".join(time.split()), "time", naive_zone=UTC),
             )
         ]
 

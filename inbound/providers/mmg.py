@@ -1,8 +1,9 @@
 """MMG inbound SMS, as GOV.UK Notify receives it: JSON with URL-encoded values, Basic auth.
 
-`DateRecieved` (sic) is `YYYY-MM-DD+HH:MM:SS` URL-encoded, in UK local time: GOV.UK Notify's
-own receiver reads it as Europe/London and converts it to UTC (`convert_bst_to_utc`), and so
-do we. `Message` is URL-encoded with `+` for spaces, usually; see `decode_message`.
+`DateRecieved` (sic) is `YYYY-MM-DD+HH:MM:SS` URL-encoded, in UTC: GOV.UK Notify read it as
+UK local time until 2020, then dropped the conversion because "the provider date is already in
+UTC format" (notifications-api commit b8283c31; `format_mmg_datetime` has read it as UTC since),
+and so do we. `Message` is URL-encoded with `+` for spaces, usually; see `decode_message`.
 """
 
 from __future__ import annotations
@@ -10,8 +11,8 @@ from __future__ import annotations
 import re
 import urllib.parse
 from collections.abc import Sequence
+from datetime import UTC
 from typing import TYPE_CHECKING
-from zoneinfo import ZoneInfo
 
 from inbound.message import InboundMessage
 from inbound.providers import json_fields
@@ -27,7 +28,6 @@ from inbound.providers.basic_auth import BasicAuthProvider, basic_auth
 if TYPE_CHECKING:  # settings are only passed through: a provider reads no environment
     from inbound.config import Settings
 
-UK = ZoneInfo("Europe/London")
 # A `%` not followed by two hex digits can't have come from a URL encoder.
 _STRAY_PERCENT = re.compile(r"%(?![0-9A-Fa-f]{2})")
 
@@ -67,7 +67,7 @@ class Mmg(BasicAuthProvider):
         if received is not None and received.strip():
             # `2017-05-21+11%3A56%3A11` → `2017-05-21 11:56:11`; doubled spaces happen too.
             plain = " ".join(urllib.parse.unquote_plus(received).split())
-            received_at = json_fields.parse_time(plain, "DateRecieved", naive_zone=UK)
+            received_at = json_fields.parse_time(plain, "DateRecieved", naive_zone=UTC)
         return [
             ParsedMessage(
                 provider_message_id=json_fields.text(payload, "ID"),

@@ -66,7 +66,7 @@ async def test_message_is_stored_with_a_derived_id(firetext: Stack) -> None:
         "+447700900000",
         "YES",
     )
-    assert stored.received_at.isoformat().startswith("2026-07-21T11:00:")  # BST → UTC
+    assert stored.received_at.isoformat().startswith("2026-07-21T12:00:")  # UTC as sent
 
 
 async def test_the_same_message_twice_is_stored_once(firetext: Stack) -> None:

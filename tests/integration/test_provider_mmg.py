@@ -26,7 +26,7 @@ def payload(message: str = "YES") -> dict[str, Any]:
         "Number": "447700900000",
         "Message": message,
         "ID": f"MMG-{uuid.uuid4().hex[:16]}",
-        "DateRecieved": "2026-07-21+11%3A56%3A11",  # UK local time (BST)
+        "DateRecieved": "2026-07-21+11%3A56%3A11",  # UTC, in summer too
         "Trigger": "Trigger?",
         "Channel": "SMS",
     }
@@ -51,7 +51,7 @@ async def test_message_is_decoded_and_stored_normalised(mmg: Stack) -> None:
         "+447700900000",
     )
     assert stored.text == "Yes please, Tuesday"
-    assert stored.received_at.isoformat() == "2026-07-21T10:56:11+00:00"
+    assert stored.received_at.isoformat() == "2026-07-21T11:56:11+00:00"  # as Notify reads it
 
 
 async def test_the_same_message_twice_is_stored_once(mmg: Stack) -> None:

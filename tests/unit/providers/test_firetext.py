@@ -62,7 +62,7 @@ async def test_genuine_message_parses_with_a_derived_id() -> None:
     )
     assert (message.sender, message.recipient) == ("447700900123", "447700900000")
     assert message.text == "Yes & thanks = great 👍"
-    assert message.received_at == datetime(2026, 7, 21, 11, 0, tzinfo=UTC)  # BST
+    assert message.received_at == datetime(2026, 7, 21, 12, 0, tzinfo=UTC)  # UTC in summer too
 
 
 def test_same_message_twice_has_the_same_id() -> None:
@@ -91,7 +91,7 @@ def test_ids_differ_whenever_the_fields_differ(a: list[str], b: list[str]) -> No
     assert (dedupe_id(*a) == dedupe_id(*b)) == (a == b)
 
 
-def test_winter_time_is_already_utc() -> None:
+def test_winter_time_is_utc_too() -> None:
     [message] = firetext().parse(
         request([(k, "2026-01-21 12:00:00" if k == "time" else v) for k, v in FIELDS])
     )

@@ -1,4 +1,4 @@
-"""MMG inbound JSON as GOV.UK Notify receives it: URL-encoded values, UK local times."""
+"""MMG inbound JSON as GOV.UK Notify receives it: URL-encoded values, times in UTC."""
 
 from __future__ import annotations
 
@@ -61,20 +61,22 @@ async def test_genuine_message_is_decoded_and_timed_in_utc() -> None:
     assert message.provider_message_id == "SOME-MMG-SPECIFIC-ID"
     assert (message.sender, message.recipient) == ("447700900123", "447700900000")
     assert message.text == "Yes please, Tuesday 👍"
-    # 11:56:11 in London in July is BST: 10:56:11 UTC.
-    assert message.received_at == datetime(2026, 7, 21, 10, 56, 11, tzinfo=UTC)
+    # UTC as sent, in summer too: GOV.UK Notify takes no hour off since 2020 (b8283c31).
+    assert message.received_at == datetime(2026, 7, 21, 11, 56, 11, tzinfo=UTC)
 
 
 @pytest.mark.parametrize(
     ("raw", "utc"),
     [
-        ("2026-01-21+11%3A56%3A11", datetime(2026, 1, 21, 11, 56, 11, tzinfo=UTC)),  # GMT
-        ("2026-07-21 11:56:11", datetime(2026, 7, 21, 10, 56, 11, tzinfo=UTC)),  # not encoded
+        ("2026-01-21+11%3A56%3A11", datetime(2026, 1, 21, 11, 56, 11, tzinfo=UTC)),  # winter
+        ("2026-07-21+11%3A56%3A11", datetime(2026, 7, 21, 11, 56, 11, tzinfo=UTC)),  # summer
+        ("2026-03-29+01%3A30%3A00", datetime(2026, 3, 29, 1, 30, tzinfo=UTC)),  # no such UK time
+        ("2026-07-21 11:56:11", datetime(2026, 7, 21, 11, 56, 11, tzinfo=UTC)),  # not encoded
         ("2017-01-02  12:33:00", datetime(2017, 1, 2, 12, 33, tzinfo=UTC)),  # doubled space
         ("2026-07-21T11:56:11Z", datetime(2026, 7, 21, 11, 56, 11, tzinfo=UTC)),  # explicit
     ],
 )
-def test_date_received_is_uk_local_time_to_utc(raw: str, utc: datetime) -> None:
+def test_date_received_is_utc_all_year(raw: str, utc: datetime) -> None:
     [message] = mmg().parse(request({**PAYLOAD, "DateRecieved": raw}))
     assert message.received_at == utc
 
