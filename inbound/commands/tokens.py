@@ -3,10 +3,12 @@ a service token acts for one service's machines (e.g. sending prompts), with no 
 
 - `add (--user EMAIL | --service ID) --name NAME [--expires-in DAYS]`   print a new token
                                                                         (alone, on stdout)
+- `add --service ID --name NAME --notify-key`   print an API key in GOV.UK Notify's format
 - `list [--user EMAIL | --service ID]`      every token's id, owner, dates and state
 - `revoke ID`                               stop a token working, at once
 
-Only a token's SHA-256 is stored: `add` shows the token once and nothing shows it again.
+Only a token's SHA-256 is stored: `add` shows the token once and nothing shows it again. A
+Notify-format key's secret is also kept, sealed with INBOUND_SECRET_KEY (docs/security.md).
 """
 
 from __future__ import annotations
@@ -15,7 +17,7 @@ import argparse
 import sys
 from typing import TYPE_CHECKING
 
-from inbound.commands.context import CommandError, Subcommands, add_command
+from inbound.commands.context import CommandError, Subcommands, add_command, load_settings
 from inbound.commands.users import (
     _known_service,
     in_transaction,
@@ -127,14 +129,67 @@ def add_service_token(service: str, name: str, days: int) -> int:
     print(token)
     print(
         f"token {token_id} ({name}) acts for service {service} until {stamp(expires)}, in "
-        f"{days} days: its prompts API (/api/prompts) and nothing else. It is shown once, "
+        f"{days} days: its prompts API (/api/prompts) and received texts "
+        f"(/api/received-text-messages), nothing else. It is shown once, "
         f"above: store it now. `inbound tokens revoke {token_id}` stops it.",
         file=sys.stderr,
     )
     return 0
 
 
+def add_notify_key(service: str, name: str, days: int) -> int:
+    """Make a key in GOV.UK Notify's format for a service; print it alone on stdout."""
+    import uuid
+    from datetime import UTC, datetime, timedelta
+
+    from inbound import notify_keys
+    from inbound.review import auth
+    from inbound.review.secret_box import SecretKeyError, box_for
+    from inbound.store.tokens import ApiTokens, NotifyKeyToStore
+    from inbound.store.users import Audit
+
+    _known_service(service)
+    settings = load_settings()
+    secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
+    try:
+        box = box_for(secret_key, settings.database_url).box
+    except SecretKeyError as error:
+        raise CommandError(str(error)) from None
+    key = notify_keys.make_key(name, service, uuid.uuid4())
+    stored = NotifyKeyToStore(auth.token_hash(key.key), str(key.issuer), box.seal(key.secret))
+
+    async def work(session: AsyncSession) -> tuple[int, datetime]:
+        now = datetime.now(UTC)
+        row = await ApiTokens(session).add_notify_key(
+            service, stored, name, lifetime=timedelta(days=days), now=now
+        )
+        expires = row.expires_at or now
+        await Audit(session).record(
+            "token_added",
+            service_id=service,
+            subject=f"token {row.id}",
+            detail=f"{name}; Notify key; expires {stamp(expires)}; by {operator()}",
+        )
+        return row.id, expires
+
+    token_id, expires = in_transaction(work)
+    print(key.key)
+    print(
+        f"token {token_id} ({name}) is an API key in GOV.UK Notify's format for service "
+        f"{service}, until {stamp(expires)}, in {days} days: give it to a Notify client, with "
+        f"inbound's address as its base URL, to read received texts "
+        f"(/v2/received-text-messages). It is shown once, above: store it now. "
+        f"`inbound tokens revoke {token_id}` stops it.",
+        file=sys.stderr,
+    )
+    return 0
+
+
 def _add(args: argparse.Namespace) -> int:
+    if args.notify_key:
+        if args.service is None:
+            raise CommandError("--notify-key makes a service's key: give --service ID")
+        return add_notify_key(args.service, args.name, args.expires_in)
     if args.service is not None:
         return add_service_token(args.service, args.name, args.expires_in)
     return add_token(args.user, args.name, args.expires_in)
@@ -216,7 +271,9 @@ def register(commands: Subcommands) -> None:
             "A personal token (--user) has its user's services and roles, and stops working "
             "when it expires, is revoked, or its user is disabled or has two-factor reset. A "
             "service token (--service) is for a service's own machines: it may call that "
-            "service's prompts API and nothing else. Only a token's SHA-256 is stored."
+            "service's prompts API and read its received texts, nothing else; with "
+            "--notify-key it is an API key in GOV.UK Notify's format instead, for Notify's "
+            "clients. Only a token's SHA-256 is stored (and a Notify key's secret, sealed)."
         ),
     )
     sub = tokens.add_subparsers(dest="tokens_command", required=True, metavar="COMMAND")
@@ -230,12 +287,17 @@ def register(commands: Subcommands) -> None:
         "Everything else goes to stderr, so `inbound tokens add ... > file` keeps just the "
         "token. Send it as `Authorization: Bearer <token>`."
     )
-    add_reads = "Reads INBOUND_DATABASE_URL, and INBOUND_RULES_DIR for --service."
+    add_reads = (
+        "Reads INBOUND_DATABASE_URL, INBOUND_RULES_DIR for --service, and INBOUND_SECRET_KEY "
+        "for --notify-key."
+    )
     add = add_command(sub, "add", text, details=details, reads=add_reads)
     whose = add.add_mutually_exclusive_group(required=True)
     whose.add_argument("--user", metavar="EMAIL", help="the user it acts as")
     whose.add_argument(
-        "--service", metavar="ID", help="the service it acts for (its prompts API only)"
+        "--service",
+        metavar="ID",
+        help="the service it acts for (its prompts API and received texts)",
     )
     add.add_argument(
         "--name", required=True, type=_name, help="what it is for, e.g. crm (shown by list)"
@@ -246,6 +308,13 @@ def register(commands: Subcommands) -> None:
         default=DEFAULT_DAYS,
         metavar="DAYS",
         help=f"days until it stops working (default: {DEFAULT_DAYS}, at most {LONGEST_DAYS})",
+    )
+    add.add_argument(
+        "--notify-key",
+        action="store_true",
+        help="with --service: an API key in GOV.UK Notify's format ({name}-{uuid}-{uuid}), "
+        "for Notify's clients reading received texts; its secret is kept sealed with "
+        "INBOUND_SECRET_KEY",
     )
     add.set_defaults(handler=_add)
 

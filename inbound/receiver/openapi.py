@@ -9,6 +9,7 @@ from inbound.conversation import THREAD_LIMIT, EntryKind
 from inbound.prompts import intake
 from inbound.providers.base import Provider
 from inbound.providers.generic import GenericPayload
+from inbound.receiver import openapi_received_texts
 from inbound.review.decisions import (
     CAPTURES,
     DECISIONS,
@@ -150,6 +151,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
     }
     paths.update(_review_api())
     paths.update(_prompts_api())
+    paths.update(openapi_received_texts.paths())
     generic = GenericPayload.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}"
     )
@@ -167,6 +169,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
                 **nested,
                 **_review_schemas(),
                 **_prompt_schemas(),
+                **openapi_received_texts.schemas(),
             },
         },
     }

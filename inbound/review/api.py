@@ -19,7 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound import phone
 from inbound.conversation import Entry, EntryKind, OpenPrompt
 from inbound.logs import get_logger
-from inbound.review import auth, parameters, prompts_api
+from inbound.review import auth, parameters, prompts_api, received_texts_api
 from inbound.review.decisions import (
     CAPTURES,
     MAX_REPLY,
@@ -62,6 +62,8 @@ REFUSALS: dict[TokenState, tuple[str, str]] = {
 
 @web.middleware
 async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.match_info.handler in received_texts_api.OWN_AUTH:
+        return await handler(request)  # Notify's credentials and error shape
     header = request.headers.get("Authorization", "")
     scheme, _, token = header.partition(" ")
     if scheme.lower() != "bearer" or not token.strip():
@@ -76,6 +78,8 @@ async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
             presented.state is not TokenState.ACTIVE
             or row is None
             or (user, service) == (None, None)
+            # A key in Notify's format signs JWTs (received texts only); never a bearer itself.
+            or row.notify_issuer is not None
         ):
             await _refused(request, db, presented.state, row)
             code, message = REFUSALS.get(presented.state, REFUSALS[TokenState.UNKNOWN])
@@ -125,7 +129,8 @@ async def _refused(
 
 _WRONG_KIND = {
     True: "the prompts API takes a service token: `inbound tokens add --service ID` makes one",
-    False: "a service token may call its service's prompts API (/api/prompts) only",
+    False: "a service token may call its service's prompts API (/api/prompts) and received "
+    "texts (/api/received-text-messages) only",
 }
 
 
@@ -390,8 +395,11 @@ async def act(request: web.Request) -> web.StreamResponse:
     return web.json_response({"status": "ok", "item": item_id, "done": what})
 
 
-def api_app(desk: Desk) -> web.Application:
-    """The API as an application mounted at /api."""
+def api_app(
+    desk: Desk, received: received_texts_api.ReceivedTextsState | None = None
+) -> web.Application:
+    """The API as an application mounted at /api (`received`: what the received-texts API
+    needs beyond the desk; without it, keys in Notify's format are refused)."""
     app = web.Application(middlewares=[bearer])
     app[DESK] = desk
     app.router.add_get("/queue", queue)
@@ -399,4 +407,6 @@ def api_app(desk: Desk) -> web.Application:
     app.router.add_get("/conversations/{item}", conversation)
     app.router.add_post("/items/{item}/{action}", act)
     prompts_api.add_routes(app, desk)
+    received = received or received_texts_api.ReceivedTextsState(desk, None)
+    received_texts_api.add_routes(app, received)
     return app

@@ -311,6 +311,11 @@ class ApiToken(Base):
     expires_at: Mapped[datetime | None]
     last_used_at: Mapped[datetime | None]
     revoked_at: Mapped[datetime | None]
+    # A key in GOV.UK Notify's format (migration 0016): the issuer its JWTs name (the service's
+    # UUID, inbound.notify_keys) and its secret, sealed with INBOUND_SECRET_KEY (HS256 needs the
+    # secret itself to check a signature). Both None for every other token.
+    notify_issuer: Mapped[str | None] = mapped_column(String(36), index=True)
+    notify_secret: Mapped[str | None] = mapped_column(String(255))
 
 
 class Note(Base):

@@ -42,6 +42,15 @@ class Presented:
 
 
 @dataclass(frozen=True)
+class NotifyKeyToStore:
+    """What is kept of a key in GOV.UK Notify's format: never the key itself."""
+
+    token_hash: str  # of the whole key: unique like every token's, and never a bearer's
+    issuer: str  # the service's UUID, as the key's JWTs name it
+    sealed_secret: str  # the HS256 secret, sealed with INBOUND_SECRET_KEY
+
+
+@dataclass(frozen=True)
 class TokenListing:
     """One row of `inbound tokens list`: everything but the token and its hash."""
 
@@ -84,6 +93,26 @@ class ApiTokens:
         """Store a new service token's hash, expiring `lifetime` from now."""
         return await self._add(token_hash, name, lifetime, now, service_id=service_id)
 
+    async def add_notify_key(
+        self,
+        service_id: str,
+        key: NotifyKeyToStore,
+        name: str,
+        *,
+        lifetime: timedelta = DEFAULT_LIFETIME,
+        now: datetime | None = None,
+    ) -> ApiToken:
+        """Store a service's key in Notify's format: its hash, issuer and sealed secret."""
+        return await self._add(key.token_hash, name, lifetime, now, service_id=service_id, key=key)
+
+    async def notify_keys(self, issuer: str) -> list[ApiToken]:
+        """Every key in Notify's format with this issuer (revoked ones too, so that a revoked
+        key is told apart from a wrong one), oldest first."""
+        rows = await self._session.scalars(
+            select(ApiToken).where(ApiToken.notify_issuer == issuer).order_by(ApiToken.id)
+        )
+        return list(rows)
+
     async def _add(
         self,
         token_hash: str,
@@ -93,6 +122,7 @@ class ApiTokens:
         *,
         user_id: int | None = None,
         service_id: str | None = None,
+        key: NotifyKeyToStore | None = None,
     ) -> ApiToken:
         now = now or datetime.now(UTC)
         row = ApiToken(
@@ -104,6 +134,8 @@ class ApiTokens:
             expires_at=now + lifetime,
             last_used_at=None,
             revoked_at=None,
+            notify_issuer=key.issuer if key is not None else None,
+            notify_secret=key.sealed_secret if key is not None else None,
         )
         self._session.add(row)
         await self._session.flush()
@@ -170,7 +202,7 @@ class ApiTokens:
             TokenListing(
                 id=token.id,
                 name=token.name,
-                owner=user.email if user is not None else f"service {token.service_id}",
+                owner=user.email if user is not None else _service_owner(token),
                 created_at=token.created_at,
                 last_used_at=token.last_used_at,
                 expires_at=expiry(facts(token, user)),
@@ -178,3 +210,8 @@ class ApiTokens:
             )
             for token, user in rows
         ]
+
+
+def _service_owner(token: ApiToken) -> str:
+    kind = ", Notify key" if token.notify_issuer is not None else ""
+    return f"service {token.service_id}{kind}"
