@@ -25,6 +25,7 @@ from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Answer, Stack, running_stack
 from tests.integration.provider_support import nothing_stored, stack_with
 from tests.integration.reliability_support import amqp_through, pg_url, proxied
+from tests.support.fake_notify import FakeNotify
 from tests.support.tcp_proxy import TcpProxy
 
 __all__ = ["pg_url"]  # a fixture
@@ -263,3 +264,26 @@ async def test_broker_and_database_both_down_is_503_within_notifys_5_seconds(
             broker_proxy.resume()
             assert answer.status == 503  # so Notify retries it in 5 minutes
             assert took < 4.5, took
+
+
+async def test_notifys_own_callback_is_stored_once_and_a_wrong_token_is_not_retried(
+    notify: Stack, fake_notify: FakeNotify
+) -> None:
+    service = fake_notify.add_service(name="Riverside Surgery")
+    text = fake_notify.add_received(service, "07700900123", "Yes please")
+    url = notify.base_url + "/webhooks/notify"
+    delivery = await fake_notify.post_received_text(url, OLD_TOKEN, text)
+    assert [attempt.status for attempt in delivery.tries] == [200]
+    stored = await notify.processed(text.id)
+    assert (stored.sender, stored.recipient, stored.text) == (
+        "+447700900123",
+        "+447700900000",
+        "Yes please",
+    )
+    assert stored.received_at == text.created_at
+    again = await fake_notify.post_received_text(url, NEW_TOKEN, text)
+    assert again.delivered
+    # A 403 ends Notify's tries at once: only 5xx, 429 and no answer are retried.
+    refused = await fake_notify.post_received_text(url, "not-the-token-at-all", text)
+    assert [attempt.status for attempt in refused.tries] == [403]
+    await nothing_stored(notify, expected=1)
