@@ -14,7 +14,7 @@ from inbound.review.desk import Desk, NotFound
 from inbound.review.security_events import Denied
 from inbound.review.undelivered_words import retry_refusal
 from inbound.states import ActionKind
-from inbound.store.undelivered import Undelivered, UndeliveredActions
+from inbound.store.undelivered import Cursor, Undelivered, UndeliveredActions
 from inbound.store.users import Audit, Scope
 
 
@@ -24,16 +24,30 @@ class UndeliveredView:
 
     actions: list[Undelivered]
     without_caseworker: tuple[str, ...]
+    older: Cursor | None = None  # the next page's cursor (older ones), if any
+    newer: Cursor | None = None  # the previous page's cursor (newer ones), if any
 
 
-async def undelivered(desk: Desk, scope: Scope, address: str | None) -> UndeliveredView:
-    """The user's services' callbacks and replies that gave up, newest first (audited)."""
+async def undelivered(
+    desk: Desk,
+    scope: Scope,
+    address: str | None,
+    older_than: Cursor | None = None,
+    newer_than: Cursor | None = None,
+) -> UndeliveredView:
+    """A page of the user's services' callbacks and replies that gave up, newest first, from
+    a cursor when given (audited)."""
     async with desk.sessions.begin() as session:
-        found = await UndeliveredActions(session).listed(scope.services)
-        await Audit(session).record(
-            "view_undelivered", user_id=scope.user_id, address=address, detail=f"{len(found)}"
+        found = await UndeliveredActions(session).listed(
+            scope.services, older_than=older_than, newer_than=newer_than
         )
-    return UndeliveredView(found, await uncovered(desk, scope))
+        await Audit(session).record(
+            "view_undelivered",
+            user_id=scope.user_id,
+            address=address,
+            detail=f"{len(found.actions)}",
+        )
+    return UndeliveredView(found.actions, await uncovered(desk, scope), found.older, found.newer)
 
 
 async def uncovered(desk: Desk, scope: Scope) -> tuple[str, ...]:

@@ -7,12 +7,15 @@ tells a platform admin on the queue which services have no caseworker (`_no_case
 
 from __future__ import annotations
 
+from urllib.parse import urlencode
+
 from aiohttp import web
 
 from inbound import phone
 from inbound.review import parameters
 from inbound.review.decisions import Refused
 from inbound.review.desk import NotFound
+from inbound.review.parameters import BadParameter
 from inbound.review.redelivery import try_again, uncovered, undelivered
 from inbound.review.site import (
     WEB,
@@ -25,7 +28,7 @@ from inbound.review.site import (
 )
 from inbound.review.undelivered_words import why_in_words
 from inbound.rules.compiled import CompiledRules
-from inbound.store.undelivered import LIMIT
+from inbound.store.undelivered import Cursor
 
 KIND_NAMES = {"callback": "Callback", "reply": "Text reply"}
 
@@ -36,7 +39,15 @@ async def undelivered_page(
     scope = signed_in(request)
     if scope is None:
         return redirect("/review/sign-in")
-    view = await undelivered(request.app[WEB].desk, scope, client_address(request))
+    try:
+        older_than = parameters.parse_cursor(request.query.get("after", ""))
+        newer_than = parameters.parse_cursor(request.query.get("before", ""), "before")
+    except BadParameter as bad:
+        message = f"The list can't be shown for {bad.name}=: {bad.why}."
+        return render(request, "bad_request.html", 400, message=message)
+    view = await undelivered(
+        request.app[WEB].desk, scope, client_address(request), older_than, newer_than
+    )
     request[WITHOUT_CASEWORKER] = view.without_caseworker
     tried = parameters.item_id(request.query.get("tried", ""))
     # A fixed word, never the query's text: a link can't make the banner say anything else.
@@ -62,8 +73,17 @@ async def undelivered_page(
         failed_listed=any(action.id == failed for action in view.actions),
         tried=tried if error is None else None,
         tried_kind=tried_kind,
-        limit=LIMIT,
+        # Next is older ones, Previous newer ones: keyset cursors, as on the queue.
+        next_link=_page_link("after", view.older),
+        previous_link=_page_link("before", view.newer),
     )
+
+
+def _page_link(name: str, cursor: Cursor | None) -> str | None:
+    """The list's URL from a cursor; None without one."""
+    if cursor is None:
+        return None
+    return "/review/undelivered?" + urlencode({name: parameters.cursor(cursor)})
 
 
 def _service_name(rules: CompiledRules, service_id: str) -> str:

@@ -7,14 +7,14 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import CursorResult, Select, select, update
+from sqlalchemy import CursorResult, Select, and_, or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.states import ActionKind, ActionState
 from inbound.store.models import Action, Message, ReviewItem
 
-# The most a page lists: the newest to give up first.
-LIMIT = 200
+# The most a page lists: the newest to give up first, then Next for older ones.
+LIMIT = 50
 
 
 @dataclass(frozen=True)
@@ -37,6 +37,24 @@ class Undelivered:
     def has_payload(self) -> bool:
         """False once retention has cleared what it would send."""
         return self.what is not None
+
+
+# Where a page starts: (finished_at, id) of the row it continues from.
+Cursor = tuple[datetime, int]
+
+
+@dataclass(frozen=True)
+class UndeliveredPage:
+    """One page of actions that gave up, and the cursors of the pages beside it."""
+
+    actions: list[Undelivered]
+    older: Cursor | None  # Next: the page after its last row; None on the last page
+    newer: Cursor | None  # Previous: the page before its first row; None on the first page
+
+
+def _cursor(action: Undelivered) -> Cursor:
+    assert action.gave_up_at is not None  # failed, so stamped
+    return action.gave_up_at, action.id
 
 
 def _query() -> Select[*tuple[Any, ...]]:
@@ -92,17 +110,50 @@ class UndeliveredActions:
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
 
-    async def listed(self, services: Sequence[str], limit: int = LIMIT) -> list[Undelivered]:
-        """The given services' actions that gave up, the newest to give up first."""
+    async def listed(
+        self,
+        services: Sequence[str],
+        limit: int = LIMIT,
+        older_than: Cursor | None = None,
+        newer_than: Cursor | None = None,
+    ) -> UndeliveredPage:
+        """A page of the given services' actions that gave up, the newest to give up first:
+        the first, the one after `older_than` (Next), or the one before `newer_than` (Previous).
+
+        Keyset on (finished_at, id): a failed action always has its finished_at (the action
+        worker stamps the attempt that gives up)."""
         if not services:
-            return []
-        rows = await self._session.execute(
-            _query()
-            .where(Action.state == ActionState.FAILED, Action.service_id.in_(list(services)))
-            .order_by(Action.finished_at.desc(), Action.id.desc())
-            .limit(limit)
+            return UndeliveredPage([], None, None)
+        query = _query().where(
+            Action.state == ActionState.FAILED, Action.service_id.in_(list(services))
         )
-        return [_row(row) for row in rows.all()]
+        newest_first = (Action.finished_at.desc(), Action.id.desc())
+        backwards = older_than is None and newer_than is not None
+        if older_than is not None:
+            at, last_id = older_than
+            query = query.where(
+                Action.finished_at <= at,
+                or_(Action.finished_at < at, and_(Action.finished_at == at, Action.id < last_id)),
+            ).order_by(*newest_first)
+        elif newer_than is not None:
+            at, first_id = newer_than
+            query = query.where(
+                Action.finished_at >= at,
+                or_(Action.finished_at > at, and_(Action.finished_at == at, Action.id > first_id)),
+            ).order_by(Action.finished_at, Action.id)  # the nearest first; shown newest first
+        else:
+            query = query.order_by(*newest_first)
+        rows = [_row(row) for row in (await self._session.execute(query.limit(limit + 1))).all()]
+        more = len(rows) > limit
+        rows = rows[:limit]
+        if backwards:
+            rows.reverse()
+        first = _cursor(rows[0]) if rows else None
+        last = _cursor(rows[-1]) if rows else None
+        if backwards:
+            # Come back from an older page: that page is Next; Previous only when rows were left.
+            return UndeliveredPage(rows, last, first if more else None)
+        return UndeliveredPage(rows, last if more else None, first if older_than else None)
 
     async def get(self, action_id: int) -> Undelivered | None:
         """One action, whatever its state or service (the caller checks both)."""

@@ -165,13 +165,17 @@ async def test_previous_and_next_walk_the_pages_and_keep_the_filter(desk: Desk) 
 
     status, first, _ = await desk.browser.get(first_href)
     assert status == 200
-    assert '<nav class="govuk-pagination govuk-pagination--block" aria-label="Queue pages">' in first
+    assert (
+        '<nav class="govuk-pagination govuk-pagination--block" aria-label="Queue pages">' in first
+    )
     assert link(first, "prev") is None
     assert items(first) == set(made[:50])
     second_href = link(first, "next")
     assert second_href is not None
     kept = parse_qs(urlsplit(second_href).query)
-    assert kept["reason"] == [NO_MATCH] and kept["q"] == ["lamp"] and "after" in kept
+    assert kept["reason"] == [NO_MATCH]
+    assert kept["q"] == ["lamp"]
+    assert "after" in kept
 
     status, second, _ = await desk.browser.get(second_href)
     assert status == 200
@@ -187,7 +191,9 @@ async def test_previous_and_next_walk_the_pages_and_keep_the_filter(desk: Desk) 
     back_href = link(third, "prev")
     assert back_href is not None
     kept = parse_qs(urlsplit(back_href).query)
-    assert kept["reason"] == [NO_MATCH] and kept["q"] == ["lamp"] and "before" in kept
+    assert kept["reason"] == [NO_MATCH]
+    assert kept["q"] == ["lamp"]
+    assert "before" in kept
     status, back, _ = await desk.browser.get(back_href)
     assert status == 200
     assert items(back) == set(made[50:100])

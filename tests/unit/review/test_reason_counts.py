@@ -127,7 +127,8 @@ def test_nothing_counted_is_no_groups() -> None:
 def test_a_group_is_found_by_its_words_and_an_older_links_text_is_not_a_group() -> None:
     groups = count_by_reason([("no rule matched", 2), ("empty message", 1)])
     found = group_named(groups, "The reply is empty.")
-    assert found is not None and found.stored == ("empty message",)
+    assert found is not None
+    assert found.stored == ("empty message",)
     # An older link filtered by words the stored reason contains: not a group's words.
     assert group_named(groups, "no rule matched") is None
     assert group_named(groups, "The reply is empty") is None  # words must match exactly
