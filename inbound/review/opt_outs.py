@@ -31,11 +31,6 @@ from inbound.review.opt_out_rules import (
 from inbound.review.site import WEB, client_address, redirect, render, signed_in
 
 
-def _service_name(request: web.Request, service_id: str) -> str:
-    found = request.app[WEB].desk.rules().book.services.get(service_id)
-    return found.service.name if found is not None else service_id
-
-
 def _register_path(service_id: str) -> str:
     return f"/review/services/{service_id}/opt-outs"
 
@@ -50,8 +45,7 @@ async def services_page(request: web.Request) -> web.StreamResponse:
         return render(request, "not_found.html", 404)
     if len(found) == 1:
         return redirect(_register_path(found[0]))
-    named = [(s, _service_name(request, s)) for s in found]
-    return render(request, "opt_out_services.html", services=named)
+    return render(request, "opt_out_services.html", services=found)
 
 
 async def register_page(request: web.Request) -> web.StreamResponse:
@@ -87,7 +81,6 @@ async def register_page(request: web.Request) -> web.StreamResponse:
         "opt_outs.html",
         400 if error else 200,
         service_id=service_id,
-        service_title=_service_name(request, service_id),
         shown=shown,
         page=page,
         last=last,
@@ -125,7 +118,6 @@ async def opt_in_page(request: web.Request) -> web.StreamResponse:
                     request,
                     "opt_out_check.html",
                     service_id=service_id,
-                    service_title=_service_name(request, service_id),
                     entry=found,
                     reason=why,
                 )
@@ -137,7 +129,6 @@ async def opt_in_page(request: web.Request) -> web.StreamResponse:
             "opt_out_refused.html",
             403,
             service_id=service_id,
-            service_title=_service_name(request, service_id),
         )
     except RegisterError as bad:
         error = bad
@@ -146,7 +137,6 @@ async def opt_in_page(request: web.Request) -> web.StreamResponse:
         "opt_out_reason.html",
         400 if error else 200,
         service_id=service_id,
-        service_title=_service_name(request, service_id),
         entry=found,
         typed=typed,
         error=error,

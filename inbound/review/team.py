@@ -38,11 +38,6 @@ DONE: Mapping[str, str] = {
 }
 
 
-def _service_name(request: web.Request, service_id: str) -> str:
-    found = request.app[WEB].desk.rules().book.services.get(service_id)
-    return found.service.name if found is not None else service_id
-
-
 async def teams_page(request: web.Request) -> web.StreamResponse:
     """The services whose team the user manages; straight to it when there is one."""
     scope = signed_in(request)
@@ -53,8 +48,7 @@ async def teams_page(request: web.Request) -> web.StreamResponse:
         return render(request, "not_found.html", 404)
     if len(services) == 1:
         return redirect(f"/review/services/{services[0]}/team")
-    named = [(s, _service_name(request, s)) for s in services]
-    return render(request, "team_services.html", services=named)
+    return render(request, "team_services.html", services=services)
 
 
 async def team_page(request: web.Request) -> web.StreamResponse:
@@ -71,7 +65,6 @@ async def team_page(request: web.Request) -> web.StreamResponse:
         request,
         "team.html",
         service_id=service_id,
-        service_name=_service_name(request, service_id),
         members=members,
         role_in_words=role_in_words,
         done=done,
@@ -104,7 +97,6 @@ async def invite_page(request: web.Request) -> web.StreamResponse:
                 request,
                 "team_invited.html",
                 service_id=service_id,
-                service_name=_service_name(request, service_id),
                 invited=invited,
                 role_words=role_in_words(invited.role).lower(),
             )
@@ -118,7 +110,6 @@ async def invite_page(request: web.Request) -> web.StreamResponse:
         "team_invite.html",
         400 if errors else 200,
         service_id=service_id,
-        service_name=_service_name(request, service_id),
         typed=typed,
         roles=[(role, ROLE_WORDS[role]) for role in SERVICE_ROLES],
         errors=errors,
@@ -159,7 +150,6 @@ async def change_page(request: web.Request) -> web.StreamResponse:
         "team_change.html",
         (400 if error.field else 409) if error else 200,
         service_id=service_id,
-        service_name=_service_name(request, service_id),
         what=what,
         member=found,
         yourself=found.user_id == scope.user_id,

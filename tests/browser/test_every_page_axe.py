@@ -5,13 +5,16 @@ window, so no one scrolls sideways (issue 16)."""
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 import aiohttp
 import pyotp
 import pytest
 from playwright.async_api import Browser, Page
+from sqlalchemy import func, select
 
+from inbound.store.models import OptOut
 from inbound.store.users import Users
 from tests.integration.conftest import Stack
 from tests.support.browser import ARTIFACTS, AXE, PASSWORD, Person, add_item, add_person
@@ -243,4 +246,79 @@ async def test_the_item_page_passes_axe_and_fits_a_phone(stack: Stack, browser: 
     problems = await check(page, "item", goto(stack, f"/review/items/{seed.item}"))
     await claim(stack, person, seed.item)
     problems += await check(page, "item-claimed", goto(stack, f"/review/items/{seed.item}"))
+    assert problems == [], "\n".join(problems)
+
+
+async def test_the_team_and_opt_out_pages_pass_axe_and_fit_a_phone(
+    stack: Stack, browser: Browser
+) -> None:
+    admin = await add_person(stack.sessions, "lead@alpha.example", {"alpha": "service_admin"})
+    await add_person(
+        stack.sessions, "ana.longer-name@alpha-council.example", {"alpha": "caseworker"}
+    )
+    async with stack.sessions.begin() as session:
+        ana = await Users(session).by_email("ana.longer-name@alpha-council.example")
+        assert ana is not None
+        now = datetime.now(UTC)
+        for n in range(60):  # two pages
+            when = now - timedelta(hours=n)
+            session.add(OptOut(service_id="alpha", number=f"+4477009{n:05d}", opted_out_at=when))
+        await session.flush()
+        entry = await session.scalar(select(func.max(OptOut.id)))
+    team = "/review/services/alpha/team"
+    register = "/review/services/alpha/opt-outs"
+    page = await signed_in_page(browser, stack, admin)
+    problems = await check(page, "team", goto(stack, team))
+    problems += await check(page, "team-invite", goto(stack, team + "/invite"))
+
+    async def invite_error(page: Page) -> None:
+        await page.goto(stack.base_url + team + "/invite")
+        await page.get_by_role("button", name="Invite").click()
+        await page.locator(".govuk-error-summary").wait_for()
+
+    problems += await check(page, "team-invite-error", invite_error)
+    for change in ("role", "disable", "reset-two-factor"):
+        problems += await check(page, f"team-{change}", goto(stack, f"{team}/{ana.id}/{change}"))
+
+    problems += await check(page, "opt-outs", goto(stack, register))
+    problems += await check(page, "opt-outs-page-2", goto(stack, register + "?page=2"))
+
+    def search(typed: str, status: int) -> Visit:
+        async def visit(page: Page) -> None:
+            await page.goto(stack.base_url + register)
+            await page.get_by_label("Search by phone number").fill(typed)
+            async with page.expect_navigation() as answer:
+                await page.get_by_role("button", name="Search").click()
+            response = await answer.value
+            assert response is not None, typed
+            assert response.status == status, typed
+
+        return visit
+
+    problems += await check(page, "opt-outs-found", search("07700 900000", 200))
+    problems += await check(page, "opt-outs-search-error", search("call me", 400))
+    opt_in = f"{register}/{entry}/opt-in"
+    problems += await check(page, "opt-outs-reason", goto(stack, opt_in))
+
+    def reason(typed: str) -> Visit:
+        async def visit(page: Page) -> None:
+            await page.goto(stack.base_url + opt_in)
+            await page.get_by_label("Why are you opting this number back in?").fill(typed)
+            await page.get_by_role("button", name="Continue").click()
+            await page.wait_for_load_state()
+
+        return visit
+
+    problems += await check(page, "opt-outs-reason-error", reason(""))
+    problems += await check(page, "opt-outs-check", reason("They asked again by phone"))
+
+    # A caseworker: the register without "Opt back in", and the page saying who may.
+    caseworker = await add_person(stack.sessions, "case@alpha.example", {"alpha": "caseworker"})
+    case_page = await signed_in_page(browser, stack, caseworker)
+    problems += await check(case_page, "opt-outs-caseworker", goto(stack, register))
+    problems += await check(case_page, "opt-outs-refused", goto(stack, opt_in, 403))
+    # A platform admin of every service: the list of registers.
+    ops = await add_person(stack.sessions, "ops@example.org", {}, platform_admin=True)
+    ops_page = await signed_in_page(browser, stack, ops)
+    problems += await check(ops_page, "opt-outs-services", goto(stack, "/review/opt-outs", 200))
     assert problems == [], "\n".join(problems)

@@ -125,7 +125,7 @@ async def test_the_register_pages_newest_first(stack: Stack, lead: Client) -> No
     status, page, _ = await lead.get(REGISTER)
     assert status == 200
     assert "55 numbers opted out" in page
-    shown = re.findall(r'<td class="govuk-table__cell text">([^<]+)</td>', page)
+    shown = re.findall(r'<th scope="row" class="govuk-table__header">([^<]+)</th>', page)
     assert len(shown) == 50
     assert shown[0] == "+44********54"  # the newest
     assert 'class="govuk-pagination"' in page
@@ -133,7 +133,7 @@ async def test_the_register_pages_newest_first(stack: Stack, lead: Client) -> No
     assert "+44********55" not in page  # beta's
     status, page, _ = await lead.get(REGISTER + "?page=2")
     assert status == 200
-    shown = re.findall(r'<td class="govuk-table__cell text">([^<]+)</td>', page)
+    shown = re.findall(r'<th scope="row" class="govuk-table__header">([^<]+)</th>', page)
     assert shown == [
         "+44********04",
         "+44********03",
