@@ -115,19 +115,19 @@ def received_text(
     )
 
 
-def inbound_tokens(value: str, setting: str = SETTING) -> list[str]:
+def inbound_tokens(value: str) -> list[str]:
     """The bearer tokens of a setting: one, or two comma-separated during a rotation.
 
-    A ValueError for a token Notify would refuse, raised at start-up so a typo stops the service
-    instead of refusing every genuine callback.
+    A ValueError for a token Notify would refuse, raised at start-up (the settings error names
+    the variable) so a typo stops the service instead of refusing every genuine callback.
     """
     tokens = [part.strip() for part in value.split(",") if part.strip()]
     if len(tokens) > 2:
-        raise ValueError(f"{setting}: at most two tokens, the old and the new during a rotation")
+        raise ValueError("at most two tokens, comma-separated: the old and the new while rotating")
     if any(len(token) < MIN_TOKEN_LENGTH for token in tokens):
         raise ValueError(
-            f"{setting}: a token is shorter than {MIN_TOKEN_LENGTH} characters, which Notify's "
-            "callback settings refuse"
+            f"a token is shorter than {MIN_TOKEN_LENGTH} characters, which Notify's callback "
+            "settings refuse"
         )
     return tokens
 
