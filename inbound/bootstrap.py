@@ -38,6 +38,7 @@ from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.periodic import Periodic
+from inbound.providers.notify import Notify
 from inbound.providers.registry import (
     UnverifiedNotAllowed,
     check_unverified,
@@ -470,7 +471,7 @@ def _receipts(wiring: Wiring, receiver: Receiver | None) -> Receipts | None:
     """Notify's delivery receipts are taken where its received texts are: with the Notify
     provider, whose bearer tokens they carry (docs/notify.md)."""
     notify = receiver.providers.get("notify") if receiver is not None else None
-    if notify is None:
+    if not isinstance(notify, Notify):
         return None
     return Receipts(
         wiring.sessions,

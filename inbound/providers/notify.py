@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import hashlib
 import hmac
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from datetime import UTC, datetime
 from typing import TYPE_CHECKING
 
@@ -180,10 +180,24 @@ class Notify:
 
     async def verify(self, request: WebhookRequest) -> None:
         """Accept a platform token for any number, a service's own for its numbers only."""
+        self.check_token(request, _destination, "destination_number")
+
+    def check_token(
+        self,
+        request: WebhookRequest,
+        number_of: Callable[[WebhookRequest], str | None],
+        named_by: str,
+    ) -> None:
+        """The bearer-token check of every Notify callback: a platform token, or the token of
+        the service owning the number `number_of` finds in the request (asked only when the
+        token is not a platform one; None: no service's token will do). `named_by` is the
+        field the number comes from, for the error. The delivery receipts of
+        `inbound.receiver.notify_status` use it with a number of the service that maps the
+        receipt's template."""
         given = _digest(bearer_token(request))
         if _matches(given, self._accepted):
             return
-        recipient = _destination(request)
+        recipient = number_of(request)
         if recipient is not None:
             own = [
                 _digest(token.strip())
@@ -193,7 +207,7 @@ class Notify:
             if _matches(given, own):
                 return
         raise SignatureInvalid(
-            "Bearer token is not accepted for this destination_number", field="Authorization"
+            f"Bearer token is not accepted for this {named_by}", field="Authorization"
         )
 
     def parse(self, request: WebhookRequest) -> list[ParsedMessage]:

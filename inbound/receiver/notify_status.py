@@ -13,8 +13,7 @@ the prompt, the one answer Notify retries (5xx and 429; five more tries, 5 minut
 from __future__ import annotations
 
 import asyncio
-import json
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -27,7 +26,8 @@ from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.prompts.notify_receipt import Skipped, prompt_for, read_receipt
 from inbound.providers import json_fields
-from inbound.providers.base import Provider, WebhookError, WebhookRequest
+from inbound.providers.base import WebhookError, WebhookRequest
+from inbound.providers.notify import Notify
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
 from inbound.store.prompts import Prompts
@@ -44,29 +44,21 @@ _log = get_logger("receiver")
 # Raises SignatureMissing (401) or SignatureInvalid (403) unless the request's bearer token is
 # one Notify was given: INBOUND_NOTIFY_INBOUND_TOKENS, or the token of the service that owns the
 # receipt's template (None when no service maps it: then only the former).
-TokenCheck = Callable[[Mapping[str, str], ServiceRules | None], Awaitable[None]]
+TokenCheck = Callable[[Mapping[str, str], ServiceRules | None], None]
 
 
-def provider_token_check(notify: Provider) -> TokenCheck:
-    """The token check of the received-text callback (`inbound.providers.notify`), the one
-    place Notify's bearer tokens are checked, asked about the receipt's service.
+def provider_token_check(notify: Notify) -> TokenCheck:
+    """The Notify provider's own token check (`Notify.check_token`, the one place Notify's bearer
+    tokens are checked), asked about the service whose rule file maps the receipt's template.
 
-    That check accepts a platform token for any message and a service's own token for messages
-    to that service's numbers; a receipt has no destination number, so it is asked about the
-    first number of the service whose rule file maps the template (any of its numbers has the
-    same tokens), or about none when no service maps it.
+    A service's own token is good for messages to its numbers; a receipt names no number of
+    the service's, so the check is given the first of them (all have the same tokens).
     """
 
-    async def check(headers: Mapping[str, str], owner: ServiceRules | None) -> None:
-        number = owner.service.numbers[0] if owner is not None else ""
-        await notify.verify(
-            WebhookRequest(
-                method="POST",
-                url=PATH,
-                headers=headers,
-                body=json.dumps({"destination_number": number}).encode(),
-            )
-        )
+    def check(headers: Mapping[str, str], owner: ServiceRules | None) -> None:
+        number = owner.service.numbers[0] if owner is not None else None
+        request = WebhookRequest(method="POST", url=PATH, headers=headers, body=b"")
+        notify.check_token(request, lambda _: number, "template_id")
 
     return check
 
@@ -113,9 +105,9 @@ async def take_receipt(request: web.Request) -> web.StreamResponse:
             fields = json_fields.json_obj(body)
         except WebhookError:
             # Not JSON, so no template: a caller without a platform token learns no more.
-            await receipts.check_token(request.headers, None)
+            receipts.check_token(request.headers, None)
             raise
-        await receipts.check_token(request.headers, _template_owner(fields, receipts))
+        receipts.check_token(request.headers, _template_owner(fields, receipts))
         receipt = read_receipt(fields)
         decided = prompt_for(receipt, receipts.rules().book)
     except WebhookError as error:

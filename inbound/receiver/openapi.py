@@ -197,7 +197,12 @@ def _review_api() -> dict[str, Any]:
     query = [
         # An empty value is the same as none, for every parameter.
         _query("service", {"type": "string", "pattern": f"^$|{SERVICE_PATTERN}"}, "A service."),
-        _query("reason", written, "Words in the reason it is in review (first 200 kept)."),
+        _query(
+            "reason",
+            written,
+            "Words in the reason it is in review (first 200 kept); or a reason group's words as "
+            "the queue page's counts per reason name them, for exactly that group's items.",
+        ),
         _query("state", {"type": "string", "enum": ["", *STATES]}, "Default: open and claimed."),
         _query("mine", {"type": "string", "enum": ["", "0", "1", "false", "true"]}, "Yours."),
         _query("q", written, "Words in the message text or its provider id (first 200 kept)."),
