@@ -26,6 +26,7 @@ from inbound.actions.effects import EffectPolicy
 from inbound.actions.outbox import SWEEP_INTERVAL, Outbox
 from inbound.actions.queue import ActionQueue
 from inbound.actions.sender import LogSender, NotifyKeyInvalid, NotifySender, OutboundSender
+from inbound.backfill.poll import open_poller, poll_tick
 from inbound.broker.connection import (
     RECONNECT_INTERVAL,
     NodesConnection,
@@ -407,6 +408,14 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue, sender: Sender) -> 
         "purge", settings.purge_interval, lambda: purge_expired(sessions, rules()), at_start=True
     )
     await _start(wiring, "purge", purge)
+    if settings.notify_poll_every > 0:
+        # Received texts Notify kept that no callback brought (docs/notify.md); the lease in
+        # notify_polls lets one process poll a service at a time.
+        poller = await open_poller(wiring.connection, wiring.names, sessions, rules, http, settings)
+        tick = poll_tick(settings.notify_poll_every)
+        await _start(
+            wiring, "notify_poll", Periodic("notify_poll", tick, poller.step, at_start=True)
+        )
     return worker
 
 

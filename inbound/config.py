@@ -144,6 +144,14 @@ class Settings(BaseSettings):
         None,
         description="Notify template whose whole body is ((body)); auto-replies fill it in.",
     )
+    notify_poll_every: float = Field(
+        300.0,
+        ge=0,
+        description="Seconds between polls of GOV.UK Notify's received texts, for every "
+        "service whose rule file names a Notify API key (`service.notify.api_key_env`): texts "
+        "no callback brought are published as if it had (docs/notify.md). One process polls "
+        "a service at a time, however many run. 0 turns polling off.",
+    )
     log_format: str = Field("json", description="Log lines as `json` or `console`.")
     log_level: str = Field(
         "INFO",

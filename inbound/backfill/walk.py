@@ -17,9 +17,9 @@ from enum import StrEnum
 # How long Notify keeps received texts unless a service asked for longer: no walk goes further.
 NOTIFY_KEEPS = timedelta(days=7)
 
-# Notify stamps `created_at` when its own transaction writes the row, so a text may appear in
-# the list a little after a newer one did. A poll re-reads this much before the newest text the
-# previous complete poll saw, and only a known text older than that ends it.
+# A poll re-reads this much before the start of the previous complete poll, and only a known
+# text older than that ends it: Notify stamps `created_at` when its transaction writes the row,
+# so a text may be listed a little after a newer one, and its clock and ours may differ.
 OVERLAP = timedelta(minutes=10)
 
 
@@ -37,9 +37,9 @@ class Walk:
 
     `since`: no text received before it is read (Notify's retention, or `backfill --since`).
     `until_known`: a poll ends at a text inbound already has; a backfill walks on to `since`.
-    `covered_to`: the newest text the previous complete poll saw. Known texts newer than it
-    (less OVERLAP) don't end a poll: callbacks may have come back after an outage while the
-    texts of the outage are still missing below them.
+    `covered_to`: when the previous complete poll began (every text Notify had then was seen).
+    Known texts newer than it (less OVERLAP) don't end a poll: callbacks may have come back
+    after an outage while the texts of the outage are still missing below them.
     """
 
     since: datetime
@@ -90,14 +90,6 @@ def step(page: Sequence[Kept], known: Collection[str], walk: Walk) -> Step:
         if text.id not in missing:  # a page repeating a text (never seen; cheap to allow)
             missing.append(text.id)
     return Step(tuple(missing), page[-1].id, None)
-
-
-def newest(page: Sequence[Kept], before: datetime | None) -> datetime | None:
-    """The newest `created_at` seen so far: `before`, or a newer one on this page."""
-    times = [text.created_at for text in page]
-    if before is not None:
-        times.append(before)
-    return max(times, default=None)
 
 
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}

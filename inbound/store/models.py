@@ -386,5 +386,5 @@ class NotifyPoll(Base):
     service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
     holder: Mapped[str | None] = mapped_column(String(200))  # the process polling it now
     lease_until: Mapped[datetime | None]  # the holder's lease lapses then (a process that died)
-    polled_at: Mapped[datetime | None]  # when the last complete poll ended (inbound's clock)
-    covered_to: Mapped[datetime | None]  # the newest text it saw (Notify's created_at)
+    polled_at: Mapped[datetime | None]  # when the last poll ended (inbound's clock)
+    covered_to: Mapped[datetime | None]  # when it began: every text Notify had then was seen

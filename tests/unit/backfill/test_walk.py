@@ -13,7 +13,6 @@ from inbound.backfill.walk import (
     SinceInvalid,
     Step,
     Walk,
-    newest,
     parse_since,
     step,
 )
@@ -28,7 +27,7 @@ def texts(*minutes_ago: int) -> list[Kept]:
 
 
 POLL = Walk(since=WEEK_AGO, until_known=True)
-# The previous complete poll saw a text received 30 minutes ago.
+# The previous complete poll began 30 minutes ago.
 POLL_AFTER = Walk(since=WEEK_AGO, until_known=True, covered_to=NOW - timedelta(minutes=30))
 BACKFILL = Walk(since=NOW - timedelta(hours=2), until_known=False)
 
@@ -89,22 +88,6 @@ def test_a_step_either_goes_on_or_ends() -> None:
         Step((), "t1", Ended.END)
     with pytest.raises(ValueError, match="not both"):
         Step((), None, None)
-
-
-@pytest.mark.parametrize(
-    ("page", "before", "expected"),
-    [
-        ([], None, None),
-        ([], NOW, NOW),
-        (texts(5, 10), None, NOW - timedelta(minutes=5)),
-        (texts(5, 10), NOW - timedelta(minutes=7), NOW - timedelta(minutes=5)),
-        (texts(5, 10), NOW, NOW),
-    ],
-)
-def test_newest_keeps_the_newest_time_seen(
-    page: list[Kept], before: datetime | None, expected: datetime | None
-) -> None:
-    assert newest(page, before) == expected
 
 
 @pytest.mark.parametrize(

@@ -1,6 +1,6 @@
 """notify_polls: one row a service whose received texts inbound polls from GOV.UK Notify
-(issue 17): the lease that lets one process poll it at a time, when it was last polled, and the
-newest text the last complete poll saw
+(issue 17): the lease that lets one process poll it at a time, when it was last polled, and
+when the last complete poll began
 
 Revision ID: 0015
 Revises: 0014
