@@ -24,11 +24,6 @@ class NotifyReadFailed(Exception):
         super().__init__(reason)
         self.status = status
 
-    @property
-    def refused(self) -> bool:
-        """True when Notify refused the request itself: trying again won't help."""
-        return self.status is not None and 400 <= self.status < 500 and self.status != 429
-
 
 def _notify_says(body: bytes) -> str:
     """Notify's own words from `{"errors": [{"message"}]}`, else nothing (never the raw body)."""
