@@ -69,19 +69,24 @@ def read_receipt(fields: Mapping[str, object]) -> Receipt:
 
     Fields Notify may add later are ignored; `template_version` is not used, so not checked.
     """
+    # Read in the order Notify documents them, so the first wrong field is the one named.
+    notify_id = _uuid(fields, "id")
+    reference = json_fields.optional_text(fields, "reference")
+    to = json_fields.text(fields, "to")
+    status = json_fields.text(fields, "status").strip().lower()
     created_at = json_fields.optional_time(fields, "created_at")
     if created_at is None:
         raise PayloadInvalid("missing required field 'created_at'", field="created_at")
     return Receipt(
-        id=_uuid(fields, "id"),
-        reference=json_fields.optional_text(fields, "reference"),
-        to=json_fields.text(fields, "to"),
-        status=json_fields.text(fields, "status").strip().lower(),
+        id=notify_id,
+        reference=reference,
+        to=to,
+        status=status,
+        created_at=created_at,
+        completed_at=json_fields.optional_time(fields, "completed_at"),
+        sent_at=json_fields.optional_time(fields, "sent_at"),
         notification_type=json_fields.text(fields, "notification_type").strip().lower(),
         template_id=_uuid(fields, "template_id"),
-        created_at=created_at,
-        sent_at=json_fields.optional_time(fields, "sent_at"),
-        completed_at=json_fields.optional_time(fields, "completed_at"),
     )
 
 

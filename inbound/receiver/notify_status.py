@@ -151,3 +151,13 @@ def add_route(app: web.Application, receipts: Receipts) -> None:
     """Serve POST /webhooks/notify-status on `app` (before the /webhooks/{provider} catch-all)."""
     app[RECEIPTS] = receipts
     app.router.add_post(PATH, take_receipt)
+    app.router.add_get(PATH, _post_only, allow_head=False)
+
+
+async def _post_only(request: web.Request) -> web.StreamResponse:
+    """A GET here is a 405 naming POST, not the catch-all's "no such webhook"."""
+    return web.json_response(
+        {"error": {"code": "method_not_allowed", "message": "Notify posts delivery receipts"}},
+        status=405,
+        headers={"Allow": "POST"},
+    )

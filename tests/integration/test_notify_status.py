@@ -265,6 +265,12 @@ async def test_a_body_not_of_notifys_shape_names_the_field_and_stores_nothing(
     assert await prompts(stack_for_receipts) == []
 
 
+async def test_a_get_is_told_notify_posts(stack_for_receipts: Stack) -> None:
+    answer = await stack_for_receipts.request("GET", "/webhooks/notify-status", b"", {})
+    assert answer.status == 405
+    assert answer.json()["error"]["code"] == "method_not_allowed"
+
+
 @pytest.mark.parametrize("database_url", ["postgresql"], indirect=True)
 async def test_a_stalled_database_is_a_503_within_notifys_5_seconds_and_the_retry_is_stored(
     settings: Settings, tmp_path: Path, pg_url: str

@@ -142,6 +142,12 @@ def test_a_delivered_mapped_text_with_unusable_values_names_the_field(
     assert raised.value.message == message
 
 
+def test_the_first_wrong_field_in_notifys_order_is_the_one_named() -> None:
+    with pytest.raises(PayloadInvalid) as raised:
+        read_receipt({"id": "not-a-uuid"})
+    assert raised.value.field == "id"
+
+
 def test_an_email_is_skipped_before_its_address_is_read_as_a_number(book: RuleBook) -> None:
     email = receipt(notification_type="email", to="someone@example.com")
     assert prompt_for(read_receipt(email), book) is Skipped.NOT_SMS
