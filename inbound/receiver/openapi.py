@@ -9,7 +9,7 @@ from inbound.conversation import THREAD_LIMIT, EntryKind
 from inbound.prompts import intake
 from inbound.providers.base import Provider
 from inbound.providers.generic import GenericPayload
-from inbound.receiver import openapi_received_texts
+from inbound.receiver import openapi_notify_status, openapi_received_texts
 from inbound.review.decisions import (
     CAPTURES,
     DECISIONS,
@@ -152,6 +152,8 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
     paths.update(_review_api())
     paths.update(_prompts_api())
     paths.update(openapi_received_texts.paths())
+    if "notify" in providers:  # delivery receipts are taken with Notify's received texts
+        paths.update(openapi_notify_status.paths())
     generic = GenericPayload.model_json_schema(
         by_alias=True, ref_template="#/components/schemas/{model}"
     )
@@ -170,6 +172,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
                 **_review_schemas(),
                 **_prompt_schemas(),
                 **openapi_received_texts.schemas(),
+                **openapi_notify_status.schemas(),
             },
         },
     }

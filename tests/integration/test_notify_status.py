@@ -265,6 +265,14 @@ async def test_a_body_not_of_notifys_shape_names_the_field_and_stores_nothing(
     assert await prompts(stack_for_receipts) == []
 
 
+async def test_the_openapi_document_describes_the_receipts(stack_for_receipts: Stack) -> None:
+    document = (await stack_for_receipts.request("GET", "/openapi.json", b"", {})).json()
+    operation = document["paths"]["/webhooks/notify-status"]["post"]
+    assert set(operation["responses"]) == {"200", "400", "401", "403", "413", "422", "503"}
+    receipt_schema = document["components"]["schemas"]["NotifyDeliveryReceipt"]
+    assert set(receipt_schema["properties"]) == set(receipt())
+
+
 async def test_a_get_is_told_notify_posts(stack_for_receipts: Stack) -> None:
     answer = await stack_for_receipts.request("GET", "/webhooks/notify-status", b"", {})
     assert answer.status == 405
