@@ -171,7 +171,7 @@ def test_tokens_are_those_notify_would_accept(value: str, ok: bool) -> None:
         assert len(inbound_tokens(value)) == value.count(",") + 1
         assert Settings(notify_inbound_tokens=SecretStr(value)).notify_inbound_tokens is not None
     else:
-        with pytest.raises(ValueError, match="characters|at most two"):
+        with pytest.raises(ValueError, match=r"characters|at most two"):
             inbound_tokens(value)
         with pytest.raises(ValidationError, match="notify_inbound_tokens"):
             Settings(notify_inbound_tokens=SecretStr(value))
