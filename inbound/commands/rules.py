@@ -50,7 +50,7 @@ def _check(args: argparse.Namespace) -> int:
         service = rules.service
         print(
             f"{service_path}: ok, service {service.id}, {len(rules.rules)} rules, "
-            f"numbers {', '.join(service.numbers)}{_canned(rules)}"
+            f"numbers {', '.join(service.numbers)}{_canned(rules)}{_templates(rules)}"
         )
     for warning in report.warnings:
         print(f"warning: {warning}")
@@ -72,6 +72,14 @@ def _canned(rules: ServiceRules) -> str:
         return ""
     only = " (caseworkers may send only these)" if rules.service.canned_replies_only else ""
     return f", canned replies {', '.join(repr(r.name) for r in rules.replies)}{only}"
+
+
+def _templates(rules: ServiceRules) -> str:
+    """The ok line's end for a file mapping Notify templates to prompts (docs/notify.md)."""
+    count = len(rules.prompts.templates)
+    if not count:
+        return ""
+    return f", prompts from {count} Notify template{'s' if count > 1 else ''}"
 
 
 def _without_caseworker(services: list[str]) -> list[str]:

@@ -9,6 +9,7 @@ from datetime import timedelta
 
 import pytest
 
+from inbound.cli import main
 from inbound.rules.load import RuleFileError, RuleSetError, load_directory, load_file
 from inbound.rules.model import RuleBook
 
@@ -163,3 +164,13 @@ def test_the_rule_book_finds_a_templates_service_and_refuses_a_second_owner(
     assert book.service_for_template(OTHER) is None
     with pytest.raises(ValueError, match=f"Notify template {TEMPLATE} belongs to both"):
         RuleBook([library, surgery])
+
+
+def test_rules_check_says_how_many_templates_make_prompts(
+    capsys: pytest.CaptureFixture[str], write_rules: WriteRules
+) -> None:
+    text = rule_file(
+        f"    {TEMPLATE}: {{expects: [confirm, cancel]}}\n    {OTHER}: {{expects: [confirm]}}"
+    )
+    assert main(["rules", "check", str(write_rules("library.yaml", text))]) == 0
+    assert ", prompts from 2 Notify templates\n" in capsys.readouterr().out
