@@ -152,9 +152,10 @@ def add_notify_key(service: str, name: str, days: int) -> int:
     settings = load_settings()
     secret_key = settings.secret_key.get_secret_value() if settings.secret_key else None
     try:
-        box = box_for(secret_key, settings.database_url).box
+        source = box_for(secret_key, settings.database_url)
     except SecretKeyError as error:
         raise CommandError(str(error)) from None
+    box = source.box
     key = notify_keys.make_key(name, service, uuid.uuid4())
     stored = NotifyKeyToStore(auth.token_hash(key.key), str(key.issuer), box.seal(key.secret))
 
@@ -179,7 +180,8 @@ def add_notify_key(service: str, name: str, days: int) -> int:
         f"{service}, until {stamp(expires)}, in {days} days: give it to a Notify client, with "
         f"inbound's address as its base URL, to read received texts "
         f"(/v2/received-text-messages). It is shown once, above: store it now. "
-        f"`inbound tokens revoke {token_id}` stops it.",
+        f"`inbound tokens revoke {token_id}` stops it. Its secret is sealed with "
+        f"{source.source}: the server must have the same key to accept it.",
         file=sys.stderr,
     )
     return 0

@@ -6,6 +6,7 @@ PostgreSQL, driven by GOV.UK Notify's own Python client as well as by plain requ
 from __future__ import annotations
 
 import asyncio
+import re
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -112,6 +113,34 @@ async def _many(stack: Stack) -> list[str]:
     ids = await _store(stack, [_message(n) for n in range(MANY)])
     await _store(stack, [_message(n, OTHER, recipient="+447700900111") for n in range(5)])
     return [str(message_uuid(row)) for row in reversed(ids)]
+
+
+# -- the key ----------------------------------------------------------------------------------
+
+
+async def test_tokens_add_notify_key_prints_the_key_alone_and_list_names_it(world: World) -> None:
+    made = await world.command(
+        "tokens", "add", "--service", SERVICE, "--name", "case system", "--notify-key"
+    )
+    assert made.code == 0, made.err
+    key = made.out.strip()
+    assert made.out == key + "\n"  # alone on stdout: `> key.txt` keeps just the key
+    assert re.fullmatch(r"case_system-[0-9a-f-]{36}-[0-9a-f-]{36}", key)
+    assert key[-73:-37] == str(service_uuid(SERVICE))
+    assert key not in made.err
+    assert key[-36:] not in made.err
+    assert "INBOUND_SECRET_KEY" in made.err  # what sealed it, so the server is set alike
+    async with world.stack.sessions() as session:
+        row = await session.scalar(select(ApiToken).where(ApiToken.name == "case system"))
+    assert row is not None
+    assert row.notify_secret is not None
+    assert key[-36:] not in row.notify_secret  # sealed, not in clear
+    listed = await world.command("tokens", "list", "--service", SERVICE)
+    assert "service appointments, Notify key" in listed.out
+    assert key not in listed.out
+    alone = await world.command("tokens", "add", "--name", "x", "--notify-key", "--user", "a@b.c")
+    assert (alone.code, alone.out) == (2, "")
+    assert "--notify-key makes a service's key" in alone.err
 
 
 # -- Notify's own client -----------------------------------------------------------------------
