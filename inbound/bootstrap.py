@@ -23,10 +23,16 @@ from inbound import runtime
 from inbound.actions.action_worker import ActionWorker
 from inbound.actions.backoff import RetryPolicy
 from inbound.actions.effects import EffectPolicy
+from inbound.actions.notify_account import Defaults, NoNotifyAccount, NotifyAccount, account
 from inbound.actions.outbox import SWEEP_INTERVAL, Outbox
 from inbound.actions.queue import ActionQueue
-from inbound.actions.sender import LogSender, NotifyKeyInvalid, NotifySender, OutboundSender
-from inbound.backfill.poll import open_poller, poll_tick
+from inbound.actions.sender import (
+    LogSender,
+    NotifyKeyInvalid,
+    NotifySender,
+    OutboundSender,
+    notify_token,
+)
 from inbound.broker.connection import (
     RECONNECT_INTERVAL,
     NodesConnection,
@@ -39,7 +45,6 @@ from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.periodic import Periodic
-from inbound.providers.notify import Notify
 from inbound.providers.registry import (
     UnverifiedNotAllowed,
     check_unverified,
@@ -244,7 +249,7 @@ async def running(
             # Made before RabbitMQ is needed, so a bad sender setting stops start-up now.
             http = aiohttp.ClientSession()
             wiring.on_stop("http_client", http.close, close=True)
-            sender = (http, _sender(settings, http))
+            sender = (http, _sender(settings, http, wiring.rules))
         connected = connection.connected.is_set()
         worker: RulesWorker | None = None
         if connected:
@@ -408,14 +413,6 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue, sender: Sender) -> 
         "purge", settings.purge_interval, lambda: purge_expired(sessions, rules()), at_start=True
     )
     await _start(wiring, "purge", purge)
-    if settings.notify_poll_every > 0:
-        # Received texts Notify kept that no callback brought (docs/notify.md); the lease in
-        # notify_polls lets one process poll a service at a time.
-        poller = await open_poller(wiring.connection, wiring.names, sessions, rules, http, settings)
-        tick = poll_tick(settings.notify_poll_every)
-        await _start(
-            wiring, "notify_poll", Periodic("notify_poll", tick, poller.step, at_start=True)
-        )
     return worker
 
 
@@ -480,7 +477,7 @@ def _receipts(wiring: Wiring, receiver: Receiver | None) -> Receipts | None:
     """Notify's delivery receipts are taken where its received texts are: with the Notify
     provider, whose bearer tokens they carry (docs/notify.md)."""
     notify = receiver.providers.get("notify") if receiver is not None else None
-    if not isinstance(notify, Notify):
+    if notify is None:
         return None
     return Receipts(
         wiring.sessions,
@@ -503,23 +500,41 @@ def _desk(wiring: Wiring) -> Desk:
     )
 
 
-def _sender(settings: Settings, http: aiohttp.ClientSession) -> OutboundSender:
+def _sender(settings: Settings, http: aiohttp.ClientSession, rules: RulesInForce) -> OutboundSender:
     if settings.sender == "log":
         return LogSender()
-    if settings.notify_api_key is None or settings.notify_template_id is None:
+    key = settings.notify_api_key.get_secret_value() if settings.notify_api_key else None
+    if key is not None:
+        try:
+            notify_token(key)
+        except NotifyKeyInvalid as error:
+            raise StartupError(f"INBOUND_NOTIFY_API_KEY: {error}") from None
+    defaults = Defaults(key, settings.notify_template_id)
+    services = rules().book.services.values()
+    notify_blocks = [s.service.notify for s in services if s.service.notify is not None]
+    if key is None and not any(block.api_key_env for block in notify_blocks):
         raise StartupError(
-            "INBOUND_SENDER=notify needs INBOUND_NOTIFY_API_KEY and INBOUND_NOTIFY_TEMPLATE_ID"
+            "INBOUND_SENDER=notify needs INBOUND_NOTIFY_API_KEY (or a service's own key, "
+            "service.notify.api_key_env in its rule file)"
         )
-    try:
-        return NotifySender(
-            http,
-            settings.notify_base_url,
-            settings.notify_api_key.get_secret_value(),
-            settings.notify_template_id,
-            settings.callback_timeout,
+    if defaults.template_id is None and not any(block.template_id for block in notify_blocks):
+        raise StartupError(
+            "INBOUND_SENDER=notify needs INBOUND_NOTIFY_TEMPLATE_ID (or a service's own, "
+            "service.notify.template_id in its rule file)"
         )
-    except NotifyKeyInvalid as error:
-        raise StartupError(f"INBOUND_NOTIFY_API_KEY: {error}") from None
+
+    def account_of(service_id: str) -> NotifyAccount:
+        # Read at each send, as callback secrets are: a reloaded rule file is in force at once.
+        found = rules().service(service_id)
+        return account(found.service.notify if found else None, defaults, os.environ.get)
+
+    for service in services:
+        try:
+            account_of(service.service.id)
+        except NoNotifyAccount as why:
+            # Its replies will fail (final, in words on the undelivered page) until it is set.
+            log.warning("notify_account_missing", service=service.service.id, why=str(why))
+    return NotifySender(http, settings.notify_base_url, account_of, settings.callback_timeout)
 
 
 async def _start_receiver(wiring: Wiring, say: Callable[[str], None]) -> Receiving:

@@ -14,7 +14,8 @@ from datetime import datetime
 from enum import StrEnum
 
 from inbound.prompts.model import PromptState
-from inbound.states import ActionState
+from inbound.review.undelivered_words import why_in_words
+from inbound.states import ActionKind, ActionState
 
 # The newest entries shown of one thread; older ones are counted as "more", not loaded.
 THREAD_LIMIT = 200
@@ -89,7 +90,8 @@ class ReplyFact:
     created_at: datetime
     state: str  # an ActionState value: pending, delivered, failed, suppressed
     text: str | None  # None once purged
-    note: str | None = None  # why it was suppressed (the row's last_error)
+    note: str | None = None  # why it was suppressed or failed (the row's last_error)
+    attempts: int = 0  # tries at sending it
 
 
 @dataclass(frozen=True)
@@ -186,6 +188,16 @@ def _auto_reply_rule(key: str) -> str | None:
     return rule or None if marker else None
 
 
+def _reply_note(reply: ReplyFact) -> str | None:
+    """Why a reply wasn't sent (our own words), or why it failed in a sentence: the row's last
+    error is kept safe to show (`attempts.notify_reason`: Notify's words, numbers masked)."""
+    if reply.state == ActionState.SUPPRESSED:
+        return reply.note
+    if reply.state == ActionState.FAILED:
+        return why_in_words(ActionKind.REPLY, reply.note, reply.attempts)
+    return None
+
+
 def build(
     *,
     prompts: Iterable[PromptFact],
@@ -272,9 +284,7 @@ def build(
             rule=None if by_caseworker else _auto_reply_rule(r.key),
             delivery=r.state,
             by=users.get(user) if user is not None else None,
-            # Why it wasn't sent is our own words; a failure's last error is the provider's,
-            # which may quote the number in full, so it stays in `inbound trace`.
-            note=r.note if r.state == ActionState.SUPPRESSED else None,
+            note=_reply_note(r),
         )
         entries.append((entry, r.id))
     entries.sort(key=lambda pair: (pair[0].at, _RANK[pair[0].kind], pair[1]))

@@ -309,9 +309,11 @@ class ActionWorker:
             return Attempt(True, status)
         assert row.recipient is not None
         try:
-            await self._sender.send(row.recipient, row.payload["text"], row.idempotency_key)
+            await self._sender.send(
+                row.recipient, row.payload["text"], row.idempotency_key, row.service_id
+            )
         except SendFailed as error:
-            return Attempt(False, error.status, str(error))
+            return Attempt(False, error.status, str(error), final=error.final)
         return Attempt(True, None)
 
     async def _record(self, claimed: Claimed, attempt: Attempt) -> None:

@@ -3,6 +3,7 @@ failed, and whether the action is done, tried again or given up. Pure."""
 
 from __future__ import annotations
 
+import json
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -60,16 +61,43 @@ def error_reason(kind: str, detail: str = "") -> str:
     return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
 
 
+def notify_reason(status: int, body: bytes) -> str:
+    """Notify's refusal as `Notify answered HTTP 400: <its own words>`: the messages of its
+    error JSON (`{"status_code", "errors": [{"error", "message"}]}`, notifications-api
+    `app/v2/errors.py`), joined, on one line, any long run of digits masked as for a
+    connection error. Just `Notify answered HTTP 502` when the body has no such words (a
+    proxy's page, say)."""
+    head = f"Notify answered {status_reason(status)}"
+    try:
+        errors = json.loads(body).get("errors")
+    except (ValueError, AttributeError, UnicodeDecodeError):
+        return head
+    if not isinstance(errors, list):
+        return head
+    words = [
+        str(error["message"])
+        for error in errors
+        if isinstance(error, dict) and isinstance(error.get("message"), str | int)
+    ]
+    text = _NUMBER.sub("[number]", _SPACE.sub(" ", "; ".join(words))).strip()
+    if not text:
+        return head
+    reason = f"{head}: {text}"
+    return reason if len(reason) <= MAX_REASON else reason[: MAX_REASON - 1] + "…"
+
+
 # --- what follows an attempt -----------------------------------------------------------------
 
 
 @dataclass(frozen=True)
 class Attempt:
-    """One try at delivering an action: None status means no answer at all."""
+    """One try at delivering an action: None status means no answer at all; `final` when
+    trying again can't help whatever the status (a setting to fix, not a passing fault)."""
 
     ok: bool
     status: int | None
     error: str | None = None
+    final: bool = False
 
 
 @dataclass(frozen=True)
@@ -95,7 +123,11 @@ def after_attempt(
     if attempt.ok:
         return AfterAttempt(ActionState.DELIVERED)
     error = (attempt.error or "failed")[:MAX_ERROR]
-    if not is_retryable(attempt.status) or policy.exhausted(attempts, first_attempt_at, now):
+    if (
+        attempt.final
+        or not is_retryable(attempt.status)
+        or policy.exhausted(attempts, first_attempt_at, now)
+    ):
         reason = f"{kind} failed: {error} after {attempts} attempts"
         return AfterAttempt(ActionState.FAILED, error=error, review_reason=reason)
     return AfterAttempt(ActionState.PENDING, policy.delay_after(attempts), error)

@@ -2,8 +2,9 @@
 again. Pure.
 
 The action worker stores why the last attempt failed in a few safe words (`attempts.py`:
-`HTTP 503`, `timeout after 2 s`, `ClientConnectorError: …`, `Notify answered HTTP 400`,
-`Notify unreachable: …`); a caseworker reads a sentence instead.
+`HTTP 503`, `timeout after 2 s`, `ClientConnectorError: …`, `Notify answered HTTP 400: <Notify's
+own words>`, `Notify unreachable: …`, `Notify not set up: …`); a caseworker reads a sentence
+instead, with Notify's words quoted when it gave some.
 """
 
 from __future__ import annotations
@@ -15,8 +16,12 @@ from inbound.states import ActionKind, ActionState
 _STATUS = re.compile(r"HTTP (?P<status>\d{3})")
 _TIMEOUT = re.compile(r"timeout after (?P<seconds>\d+(?:\.\d+)?) s")
 _ERROR = re.compile(r"(?P<kind>[A-Za-z_][A-Za-z0-9_]*)(?::.*)?", re.DOTALL)
+# Notify's own words after the status (`attempts.notify_reason`): "HTTP 400: Can’t send…".
+_STATUS_SAID = re.compile(r"HTTP (?P<status>\d{3}): (?P<said>.+)", re.DOTALL)
 _NOTIFY = "Notify answered "
 _NOTIFY_AWAY = "Notify unreachable: "
+_NOTIFY_UNSET = "Notify not set up: "
+_NOTIFY_HELD = "Notify rate limit: "
 
 # What a connection error's type says happened (aiohttp's names), as the end of a sentence.
 _CONNECTION = {
@@ -83,6 +88,11 @@ def _notify_status(status: int) -> str:
     return f"refused the text (HTTP {status})"
 
 
+def _notify_said(status: int) -> str:
+    """As `_notify_status`, without the guess at a 400's cause: Notify's words follow."""
+    return f"refused the text (HTTP {status})" if status == 400 else _notify_status(status)
+
+
 def _unreachable(detail: str) -> str | None:
     """The end of a sentence for a timeout or a connection error; None if it is neither."""
     timeout = _TIMEOUT.fullmatch(detail)
@@ -101,12 +111,26 @@ def why_in_words(kind: str, error: str | None, attempts: int) -> str:
     detail = (error or "").strip()
     if kind == ActionKind.REPLY:
         who, status_words = "GOV.UK Notify", _notify_status
+        if detail.startswith(_NOTIFY_UNSET):
+            why = detail.removeprefix(_NOTIFY_UNSET)
+            # Final at once: a setting to fix, not something a retry can help.
+            return f"The text was not sent: {why}."
+        if detail.startswith(_NOTIFY_HELD):
+            return (
+                "inbound held the text back to keep within GOV.UK Notify's limit of texts a "
+                f"minute, {tried}."
+            )
         if detail.startswith(_NOTIFY):
             detail = detail.removeprefix(_NOTIFY)
         elif detail.startswith(_NOTIFY_AWAY):
             detail = detail.removeprefix(_NOTIFY_AWAY)
         else:
             who = "The text message provider"
+        said = _STATUS_SAID.fullmatch(detail)
+        if said and who == "GOV.UK Notify":
+            # Notify's own words say more than a guess from the status.
+            words = _notify_said(int(said["status"]))
+            return f"{who} {words}, {tried}. Notify said: “{said['said'].strip()}”"
     else:
         who, status_words = "The service's callback address", _callback_status
     status = _STATUS.fullmatch(detail)

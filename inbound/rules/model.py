@@ -360,6 +360,12 @@ class Notify(BaseModel):
         description="Notify's id of the text message sender replies go from (Settings, Text "
         "message senders): the number people wrote to.",
     )
+    template_id: str | None = Field(
+        default=None,
+        description="The template replies are sent with, in this service's own Notify account "
+        "(its whole body is ((body))); INBOUND_NOTIFY_TEMPLATE_ID when not set. A template "
+        "belongs to one Notify service, so a service with its own API key needs its own.",
+    )
     inbound_token_env: str | None = Field(
         default=None,
         description="Name of the environment variable holding the bearer token this service "
@@ -385,6 +391,16 @@ class Notify(BaseModel):
                 f"{value!r} is not a Notify sender id",
                 "copy the id (36 characters, like 8e222534-7f05-4972-86e3-17c5d9f894e2) from "
                 "Notify's Settings, Text message senders",
+            )
+        return None if value is None else value.strip().lower()
+
+    @field_validator("template_id")
+    @classmethod
+    def _template_id(cls, value: str | None) -> str | None:
+        if value is not None and not _UUID.match(value.strip().lower()):
+            raise RuleValueError(
+                f"{value!r} is not a Notify template id",
+                "copy the template's id (36 characters) from its page in Notify, under 'Templates'",
             )
         return None if value is None else value.strip().lower()
 

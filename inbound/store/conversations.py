@@ -167,6 +167,7 @@ class Conversations:
                 state=row.state,
                 text=_text(row.payload),
                 note=row.last_error,
+                attempts=row.attempts,
             )
             for row in rows
         ]

@@ -21,6 +21,9 @@ from tests.support.browser import add_person
 WIDTHS = (1280, 375, 320)
 REGISTER = "/review/services/alpha/opt-outs"
 NUMBER = "+447700900123"
+BANNER_FOCUSED = (
+    "() => document.activeElement?.classList.contains('govuk-notification-banner') === true"
+)
 
 
 async def checked(page: Page, name: str) -> None:
@@ -106,6 +109,8 @@ async def test_a_service_admin_searches_and_opts_a_number_back_in(
     assert await on_register(stack, NUMBER)
     await page.get_by_role("button", name="Opt back in").click()
     await page.get_by_text("The number is opted back in.").wait_for()
+    # govuk-frontend focuses the banner once its module script has run.
+    await page.wait_for_function(BANNER_FOCUSED, timeout=5000)
     assert await banner_has_focus(page)
     assert not await on_register(stack, NUMBER)
     await checked(page, "done")

@@ -9,12 +9,11 @@ import json
 import signal
 import time
 import uuid
-from collections.abc import AsyncIterator, Sequence
+from collections.abc import Sequence
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-import jwt
 import pytest
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -23,6 +22,7 @@ from structlog.testing import capture_logs
 from inbound.config import Settings
 from inbound.store.models import Action, OptOut, ReviewItem
 from tests.integration.conftest import Stack, running_stack
+from tests.support.fake_notify import FakeNotify
 from tests.support.fake_service import FakeService, fake_service
 from tests.support.process import INBOUND, free_port
 from tests.support.waiting import eventually
@@ -77,13 +77,20 @@ def callback_secret(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("INBOUND_TEST_CALLBACK_SECRET", CALLBACK_SECRET)
 
 
+def with_notify_service(fake_notify: FakeNotify) -> FakeNotify:
+    """The fake GOV.UK Notify, given the service NOTIFY_KEY belongs to and its ((body))
+    template."""
+    service = fake_notify.add_service(templates={TEMPLATE: "((body))"}, service_id=NOTIFY_SERVICE)
+    fake_notify.mint_key(service, name="inbound_test", secret=NOTIFY_SECRET)
+    return fake_notify
+
+
 @pytest.fixture
-async def notify() -> AsyncIterator[FakeService]:
-    async with fake_service([201]) as server:
-        yield server
+def notify(fake_notify: FakeNotify) -> FakeNotify:
+    return with_notify_service(fake_notify)
 
 
-def configured(settings: Settings, rules: Path, notify: FakeService, **changes: Any) -> Settings:
+def configured(settings: Settings, rules: Path, notify: FakeNotify, **changes: Any) -> Settings:
     update: dict[str, Any] = {
         "rules_dir": rules,
         "sender": "notify",
@@ -118,7 +125,7 @@ def verify(secret: str, signature: str, body: bytes) -> bool:
 
 
 async def test_outcome_callback_arrives_signed_and_verifiable(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url + "outcomes")])
@@ -138,12 +145,13 @@ async def test_outcome_callback_arrives_signed_and_verifiable(
     assert request.headers["Idempotency-Key"] == event["id"]
 
 
-async def _count(service: FakeService) -> int:
-    return len(service.received)
+async def _count(service: FakeService | FakeNotify) -> int:
+    """Requests the fake service took, or texts the fake Notify accepted."""
+    return len(service.sent if isinstance(service, FakeNotify) else service.received)
 
 
 async def test_flaky_callback_is_delivered_once_with_one_idempotency_key(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([503, 503, 503, 200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -160,7 +168,7 @@ async def test_flaky_callback_is_delivered_once_with_one_idempotency_key(
 
 
 async def test_dead_callback_ends_in_review_after_the_configured_attempts(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([503]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -177,7 +185,7 @@ async def test_dead_callback_ends_in_review_after_the_configured_attempts(
 
 
 async def test_a_client_error_is_not_retried(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([400]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -188,7 +196,7 @@ async def test_a_client_error_is_not_retried(
 
 
 async def test_worker_stopped_mid_retry_loses_nothing(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([503, 503, 200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -208,7 +216,7 @@ async def test_worker_stopped_mid_retry_loses_nothing(
 
 
 async def test_a_dead_service_does_not_hold_up_another(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([503], delay=1.5) as dead, fake_service([200]) as alive:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, dead.url), ("beta", BETA, alive.url)])
@@ -227,7 +235,7 @@ async def test_a_dead_service_does_not_hold_up_another(
 
 
 async def test_auto_reply_goes_through_notify_and_is_capped_per_sender(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -246,19 +254,58 @@ async def test_auto_reply_goes_through_notify_and_is_capped_per_sender(
     assert {row.last_error for row in replies if row.state == "suppressed"} == {
         "reply cap reached (3 an hour)"
     }
-    assert len(notify.received) == 3
-    sms = notify.received[0]
-    assert sms.path == "/v2/notifications/sms"
-    assert sms.json()["phone_number"] == "+447700900123"
-    assert sms.json()["template_id"] == TEMPLATE
-    assert sms.json()["personalisation"] == {"body": "Thanks, confirmed."}
-    token = sms.headers["Authorization"].removeprefix("Bearer ")
-    claims = jwt.decode(token, NOTIFY_SECRET, algorithms=["HS256"])
-    assert claims["iss"] == NOTIFY_SERVICE
+    # The fake Notify accepted them: its JWT check (iss the service, a fresh iat) passed.
+    assert len(notify.sent) == 3
+    sms = notify.sent[0]
+    assert (sms.service_id, sms.phone_number) == (NOTIFY_SERVICE, "+447700900123")
+    assert (sms.template_id, sms.body) == (TEMPLATE, "Thanks, confirmed.")
+    assert sms.sms_sender_id is None  # no notify block: Notify's default sender
+
+
+OWN_TEMPLATE = str(uuid.UUID(int=4))
+OWN_SENDER = str(uuid.UUID(int=5))
+NOTIFY_BLOCK = """
+  notify:
+    api_key_env: INBOUND_TEST_ALPHA_NOTIFY_KEY
+    sms_sender_id: {sender}
+    template_id: {template}
+"""
+
+
+async def test_a_services_own_notify_key_and_sender_send_its_replies(
+    settings: Settings,
+    tmp_path: Path,
+    notify: FakeNotify,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # alpha has a Notify service of its own: its key (named in its rule file), its template,
+    # and the sender that is the number people text. beta has none: the global key.
+    own = notify.add_service(
+        templates={OWN_TEMPLATE: "((body))"}, sms_senders={OWN_SENDER: "07700900001"}
+    )
+    monkeypatch.setenv("INBOUND_TEST_ALPHA_NOTIFY_KEY", notify.mint_key(own))
+    async with fake_service([200]) as service:
+        rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url), ("beta", BETA, service.url)])
+        alpha = rules / "alpha.yaml"
+        block = NOTIFY_BLOCK.format(sender=OWN_SENDER, template=OWN_TEMPLATE)
+        alpha.write_text(alpha.read_text().replace("\nrules:", block + "rules:", 1))
+        async with running_stack(configured(settings, rules, notify)) as stack:
+            await send(stack, "yes", to=ALPHA)
+            await send(stack, "yes", to=BETA)
+            await eventually(lambda: _count(notify), lambda n: n == 2)
+    by_service = {sms.service_id: sms for sms in notify.sent}
+    assert set(by_service) == {own.id, NOTIFY_SERVICE}
+    mine = by_service[own.id]
+    assert (mine.from_number, mine.sms_sender_id, mine.template_id) == (
+        "07700900001",
+        OWN_SENDER,
+        OWN_TEMPLATE,
+    )
+    assert by_service[NOTIFY_SERVICE].sms_sender_id is None
 
 
 async def test_opt_out_register_stops_replies_until_opt_in(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -290,7 +337,7 @@ async def test_opt_out_register_stops_replies_until_opt_in(
 
 
 async def test_reviews_are_not_created_for_delivered_actions(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -385,7 +432,7 @@ async def test_worker_killed_mid_retry_delivers_once_after_restart(
 
 
 async def test_actions_left_unpublished_are_swept_onto_the_queue(
-    settings: Settings, tmp_path: Path, notify: FakeService
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
     async with fake_service([200]) as service:
         rules = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
@@ -422,7 +469,7 @@ async def test_actions_left_unpublished_are_swept_onto_the_queue(
     ],
 )
 async def test_every_retry_and_give_up_line_says_why(
-    settings: Settings, tmp_path: Path, notify: FakeService, fault: str, why: str
+    settings: Settings, tmp_path: Path, notify: FakeNotify, fault: str, why: str
 ) -> None:
     async with fake_service([503], delay=2.0 if fault == "hangs" else 0.0) as service:
         # Nothing listens on a port just found free: the connection is refused.

@@ -7,9 +7,13 @@ is the log at start-up and at each rules reload."""
 from __future__ import annotations
 
 import asyncio
+import html
+import re
+from collections.abc import Awaitable, Callable
 from pathlib import Path
 
 import pytest
+from pydantic import SecretStr
 from sqlalchemy import select
 from structlog.testing import capture_logs
 
@@ -23,12 +27,19 @@ from tests.integration.test_actions import (
     configured,
     rules_dir,
     send,
+    with_notify_service,
 )
 from tests.support.browser import Client, add_person, signed_in
+from tests.support.fake_notify import TEAM_ONLY_ERROR, FakeNotify
 from tests.support.fake_service import fake_service
 from tests.support.waiting import eventually
 
 SENDER = "+447700900123"
+
+
+@pytest.fixture
+def notify(fake_notify: FakeNotify) -> FakeNotify:
+    return with_notify_service(fake_notify)
 
 
 @pytest.fixture(autouse=True)
@@ -194,9 +205,10 @@ async def _events(logs: list[dict[str, object]]) -> list[object]:
 
 
 async def test_a_reply_that_gave_up_is_not_sent_again_to_a_number_that_opted_out(
-    settings: Settings, tmp_path: Path
+    settings: Settings, tmp_path: Path, notify: FakeNotify
 ) -> None:
-    async with fake_service([200]) as service, fake_service([500]) as notify:
+    notify.fail_next(500, times=4)
+    async with fake_service([200]) as service:
         folder = rules_dir(tmp_path, [("alpha", ALPHA, service.url)])
         changed = configured(settings, folder, notify, cookie_secure=False)
         async with running_stack(changed) as stack:
@@ -211,18 +223,28 @@ async def test_a_reply_that_gave_up_is_not_sent_again_to_a_number_that_opted_out
                 assert status == 200
                 assert "Text reply" in page
                 assert "GOV.UK Notify was unavailable (HTTP 500), 4 times." in page
+                assert "Notify said: “Internal server error”" in page
                 assert "Thanks, confirmed." in page
                 await send(stack, "stop", to=ALPHA, sender=SENDER)
                 await eventually(lambda: _opted_out(stack), lambda found: found)
-                tried = len(notify.received)
+                # The opt-out's own reply goes (Notify answers again): counted before the retry.
+                await eventually(_sent_by(notify), lambda sent: sent == 1)
+                tried = len(notify.requests)
                 status, page, _ = await ana.post(f"/review/undelivered/{reply.id}/retry", {})
                 assert status == 409
                 assert "opted out" in page
                 assert (await action_row(stack, reply.id)).state == "failed"
-                assert len(notify.received) == tried
+                assert len(notify.requests) == tried
                 assert await audit(stack, "retry_action") == []
             finally:
                 await ana.close()
+
+
+def _sent_by(notify: FakeNotify) -> Callable[[], Awaitable[int]]:
+    async def sent() -> int:
+        return len(notify.sent)
+
+    return sent
 
 
 async def _replies(stack: Stack) -> list[Action]:
@@ -237,3 +259,42 @@ async def _opted_out(stack: Stack) -> bool:
     async with stack.sessions() as session:
         found = await session.scalar(select(OptOut.id).where(OptOut.number == SENDER))
         return found is not None
+
+
+async def test_notifys_refusal_is_shown_in_its_words_on_the_undelivered_and_item_pages(
+    settings: Settings, tmp_path: Path, notify: FakeNotify
+) -> None:
+    # A team-only key and a number outside the team: Notify's 400 is final at the first try.
+    [service] = notify.services.values()
+    team_key = notify.mint_key(service, key_type="team")
+    async with fake_service([200]) as callbacks:
+        folder = rules_dir(tmp_path, [("alpha", ALPHA, callbacks.url)])
+        changed = configured(
+            settings, folder, notify, cookie_secure=False, notify_api_key=SecretStr(team_key)
+        )
+        async with running_stack(changed) as stack:
+            person = await add_person(stack.sessions, "ana@alpha.example", {"alpha": "caseworker"})
+            message_id = await send(stack, "yes", to=ALPHA, sender=SENDER)
+            [reply] = await eventually(
+                lambda: _replies(stack), lambda rows: bool(rows) and rows[0].state == "failed"
+            )
+            item = await eventually(lambda: stack.review_for(message_id), lambda found: found)
+            assert item is not None
+            ana = await signed_in(stack.base_url, person)
+            try:
+                _, undelivered, _ = await ana.get("/review/undelivered")
+                status, item_page, _ = await ana.get(f"/review/items/{item.id}")
+            finally:
+                await ana.close()
+    assert reply.attempts == 1
+    assert reply.last_error == f"Notify answered HTTP 400: {TEAM_ONLY_ERROR}"
+    words = f"GOV.UK Notify refused the text (HTTP 400), once. Notify said: “{TEAM_ONLY_ERROR}”"
+    assert words in html.unescape(undelivered)
+    assert status == 200
+    assert f"Not delivered: {words}" in html.unescape(_text(item_page))
+    assert notify.sent == []
+
+
+def _text(page: str) -> str:
+    """The page's words, tags and runs of white space dropped."""
+    return re.sub(r"\s+", " ", re.sub(r"<[^>]+>", "", page))

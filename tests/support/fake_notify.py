@@ -3,10 +3,12 @@
 
 Use it in a test (pytest-asyncio, auto mode)::
 
-    from tests.support.fake_notify import FakeNotify, fake_notify  # noqa: F401 (the fixture)
+    from tests.support.fake_notify import FakeNotify  # the fixture is in tests/conftest.py
 
     async def test_reply(fake_notify: FakeNotify) -> None:
-        service = fake_notify.add_service(sms_senders={"07700900111": True})
+        service = fake_notify.add_service(
+            templates={TEMPLATE_ID: "((body))"}, sms_senders={SENDER_ID: "07700900111"}
+        )
         key = fake_notify.mint_key(service)          # "inbound-<service id>-<secret>"
         ...  # point the code under test at fake_notify.url with `key`
         assert fake_notify.sent[0].body == "..."
@@ -332,10 +334,15 @@ class FakeNotify:
         return service
 
     def mint_key(
-        self, service: FakeNotifyService, key_type: KeyType = "normal", name: str = "inbound"
+        self,
+        service: FakeNotifyService,
+        key_type: KeyType = "normal",
+        name: str = "inbound",
+        secret: str | None = None,
     ) -> str:
-        """A new API key for `service`, in Notify's `{name}-{service id}-{secret}` form."""
-        key = ApiKey(name, service.id, str(uuid.uuid4()), key_type)
+        """A new API key for `service`, in Notify's `{name}-{service id}-{secret}` form (a
+        random secret unless one is given)."""
+        key = ApiKey(name, service.id, secret or str(uuid.uuid4()), key_type)
         service.keys.append(key)
         return key.text
 

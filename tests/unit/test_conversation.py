@@ -119,15 +119,26 @@ def test_who_sent_a_reply_is_read_from_its_key(key: str, kind: EntryKind, by: in
     [
         ("delivered", None, None),
         ("pending", "timeout", None),  # a retry under way: not a reason to show yet
-        # A provider's error may quote the number in full: not shown (`inbound trace` has it).
-        ("failed", "400 +447700900123 is not valid", None),
+        # A failure is said in words (undelivered_words): a raw error that may quote the
+        # number is never repeated (`inbound trace` has it); Notify's own words are quoted.
+        (
+            "failed",
+            "400 +447700900123 is not valid",
+            "The text could not be delivered, once, for a reason not described in words here.",
+        ),
+        (
+            "failed",
+            "Notify answered HTTP 400: Can’t send to this recipient using a team-only API key",
+            "GOV.UK Notify refused the text (HTTP 400), once. Notify said: “Can’t send to this "
+            "recipient using a team-only API key”",
+        ),
         ("suppressed", "number opted out", "number opted out"),
     ],
 )
 def test_a_reply_says_whether_it_was_delivered_and_why_not(
     state: str, note: str | None, shown_note: str | None
 ) -> None:
-    reply = ReplyFact(1, 3, "alpha:3:reply:confirmed", at(1), state, "Thanks", note)
+    reply = ReplyFact(1, 3, "alpha:3:reply:confirmed", at(1), state, "Thanks", note, attempts=1)
     (entry,) = thread(replies=[reply]).entries
     assert (entry.delivery, entry.note) == (state, shown_note)
 

@@ -46,6 +46,13 @@ CALLBACK = "The service's callback address"
         ("reply", "Notify unreachable: timeout after 10 s", 4, "GOV.UK Notify did not answer within 10 seconds, 4 times."),
         ("reply", "Notify unreachable: ClientConnectorError: Cannot connect to host api.notifications.service.gov.uk:443", 4, "GOV.UK Notify could not be reached: the connection was refused or the host is down, 4 times."),
         ("reply", "HTTP 500", 2, "The text message provider was unavailable (HTTP 500), twice."),
+        # Notify's own words (attempts.notify_reason) are quoted, after what its status means.
+        ("reply", "Notify answered HTTP 400: Can’t send to this recipient using a team-only API key", 1, "GOV.UK Notify refused the text (HTTP 400), once. Notify said: “Can’t send to this recipient using a team-only API key”"),
+        ("reply", "Notify answered HTTP 403: Invalid token: API key revoked", 1, "GOV.UK Notify did not accept inbound's API key (HTTP 403), once. Notify said: “Invalid token: API key revoked”"),
+        ("reply", "Notify answered HTTP 429: Exceeded send limits (sms: 250000) for today", 8, "GOV.UK Notify said the service had sent too many texts for now (HTTP 429), 8 times. Notify said: “Exceeded send limits (sms: 250000) for today”"),
+        ("reply", "Notify answered HTTP 500: Internal server error", 8, "GOV.UK Notify was unavailable (HTTP 500), 8 times. Notify said: “Internal server error”"),
+        ("reply", "Notify not set up: APPOINTMENTS_NOTIFY_API_KEY is not set", 1, "The text was not sent: APPOINTMENTS_NOTIFY_API_KEY is not set."),
+        ("reply", "Notify rate limit: held back by inbound (3000 texts a minute for this Notify service)", 8, "inbound held the text back to keep within GOV.UK Notify's limit of texts a minute, 8 times."),
     ],
 )  # fmt: skip
 def test_why_in_words(kind: str, error: str | None, attempts: int, expected: str) -> None:

@@ -26,6 +26,14 @@ POLICY = RetryPolicy(delays=(5.0, 30.0, 300.0), max_attempts=4, max_age=timedelt
         # A final answer: no retry at all.
         (Attempt(False, 400, "HTTP 400"), 1, timedelta(0), ActionState.FAILED, None),
         (Attempt(False, 410, "HTTP 410"), 1, timedelta(0), ActionState.FAILED, None),
+        # Final whatever the status: a setting to fix (a service's Notify key not set).
+        (
+            Attempt(False, None, "Notify not set up", final=True),
+            1,
+            timedelta(0),
+            ActionState.FAILED,
+            None,
+        ),
         # Out of attempts, or out of time.
         (Attempt(False, 503, "HTTP 503"), 4, timedelta(minutes=6), ActionState.FAILED, None),
         (Attempt(False, 503, "HTTP 503"), 2, timedelta(hours=1), ActionState.FAILED, None),

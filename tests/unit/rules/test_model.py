@@ -186,6 +186,8 @@ def test_callback_names_the_secrets_variable_never_the_secret(
         ({"api_key_env": "library-abc-def"}, False),  # a key pasted in, not a variable's name
         ({"inbound_token_env": "a token of 10+"}, False),
         ({"sms_sender_id": "+447700900111"}, False),  # the number, not Notify's id for it
+        ({"template_id": "F33517FF-2A88-4F6E-B855-C550268CE08A"}, True),
+        ({"template_id": "reply template"}, False),  # its name, not its id
         ({"api_key": "inline"}, False),
     ],
 )
@@ -196,6 +198,8 @@ def test_notify_settings_name_variables_and_notify_ids(notify: dict[str, str], o
         assert service.notify is not None
         if "sms_sender_id" in notify:
             assert service.notify.sms_sender_id == notify["sms_sender_id"].lower()
+        if "template_id" in notify:
+            assert service.notify.template_id == notify["template_id"].lower()
     else:
         with pytest.raises(ValidationError):
             Service(**base, notify=notify)
