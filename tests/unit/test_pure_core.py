@@ -77,6 +77,8 @@ CORE = (
     "inbound.providers",
     "inbound.prompts",
     "inbound.spool.breaker",
+    "inbound.backfill.walk",
+    "inbound.backfill.page",
     "inbound.conversation",
     "inbound.notify_keys",
     "inbound.received_texts",
