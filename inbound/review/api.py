@@ -74,12 +74,13 @@ async def bearer(request: web.Request, handler: Handler) -> web.StreamResponse:
         presented = await tokens.presented(auth.token_hash(token.strip()), now)
         row, user = presented.token, presented.user
         service = row.service_id if row is not None else None
+        if row is not None and row.notify_issuer is not None:
+            # A key in Notify's format signs JWTs (received texts only); never a bearer itself.
+            return _error(401, "wrong_token", _NOTIFY_KEY)
         if (
             presented.state is not TokenState.ACTIVE
             or row is None
             or (user, service) == (None, None)
-            # A key in Notify's format signs JWTs (received texts only); never a bearer itself.
-            or row.notify_issuer is not None
         ):
             await _refused(request, db, presented.state, row)
             code, message = REFUSALS.get(presented.state, REFUSALS[TokenState.UNKNOWN])
@@ -126,6 +127,11 @@ async def _refused(
         detail=state.value,
     )
 
+
+_NOTIFY_KEY = (
+    "a key in GOV.UK Notify's format is not a bearer token: a Notify client signs a JWT with it "
+    "for /v2/received-text-messages; use a service token here"
+)
 
 _WRONG_KIND = {
     True: "the prompts API takes a service token: `inbound tokens add --service ID` makes one",

@@ -370,6 +370,9 @@ async def test_bad_missing_expired_and_revoked_credentials_are_refused_in_notify
         headers={"Authorization": f"Bearer {world.key}"},
     ) as response:
         assert response.status == 401
+        assert (
+            "Notify's format is not a bearer token" in (await response.json())["error"]["message"]
+        )
 
 
 async def test_an_expired_key_and_a_revoked_service_token_are_refused(world: World) -> None:
