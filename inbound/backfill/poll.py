@@ -12,7 +12,7 @@ import os
 import socket
 import uuid
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 import aiohttp
@@ -57,7 +57,6 @@ class Walked:
     unusable: int = 0  # texts whose fields can't make a message (logged by id)
     ended: Ended | None = None  # None: the walk stopped part-way (see `failure`)
     failure: str | None = None
-    published_ids: list[str] = field(default_factory=list)
 
     @property
     def already(self) -> int:
@@ -123,11 +122,7 @@ async def _walk(
         kept = [text.kept for text in texts]
         has = await known([k.id for k in kept])
         decided = step(kept, has, plan)
-        in_walk = [k for k in kept if k.created_at >= plan.since]
-        if decided.ended is Ended.KNOWN:  # the rest of the page is behind the walk's end
-            last = next(i for i, k in enumerate(in_walk) if k.id in has and plan.ends_at(k))
-            in_walk = in_walk[: last + 1]
-        walked.read += len(in_walk)
+        walked.read += decided.read
         by_id = {text.kept.id: text for text in texts}
         for notify_id in decided.missing:
             try:
@@ -138,7 +133,6 @@ async def _walk(
                 continue
             await durable.publish(message)
             walked.published += 1
-            walked.published_ids.append(notify_id)
         if on_page is not None:
             await on_page(walked)
         if decided.older_than is None:

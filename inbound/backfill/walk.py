@@ -63,10 +63,12 @@ class Ended(StrEnum):
 
 @dataclass(frozen=True)
 class Step:
-    """What one page means: the ids to publish (newest first), and the cursor for the next page
-    (`older_than`), or why the walk ended."""
+    """What one page means: the ids to publish (newest first), how many of the page's texts
+    were inside the walk (`read`), and the cursor for the next page (`older_than`), or why the
+    walk ended."""
 
     missing: tuple[str, ...]
+    read: int
     older_than: str | None
     ended: Ended | None
 
@@ -78,18 +80,18 @@ class Step:
 def step(page: Sequence[Kept], known: Collection[str], walk: Walk) -> Step:
     """Read one page (newest first): what is missing from inbound, and whether to go on."""
     if not page:
-        return Step((), None, Ended.END)
+        return Step((), 0, None, Ended.END)
     missing: list[str] = []
-    for text in page:
+    for read, text in enumerate(page):
         if text.created_at < walk.since:
-            return Step(tuple(missing), None, Ended.SINCE)
+            return Step(tuple(missing), read, None, Ended.SINCE)
         if text.id in known:
             if walk.ends_at(text):
-                return Step(tuple(missing), None, Ended.KNOWN)
+                return Step(tuple(missing), read + 1, None, Ended.KNOWN)
             continue
         if text.id not in missing:  # a page repeating a text (never seen; cheap to allow)
             missing.append(text.id)
-    return Step(tuple(missing), page[-1].id, None)
+    return Step(tuple(missing), len(page), page[-1].id, None)
 
 
 _UNITS = {"m": timedelta(minutes=1), "h": timedelta(hours=1), "d": timedelta(days=1)}

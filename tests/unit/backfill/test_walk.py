@@ -36,34 +36,34 @@ BACKFILL = Walk(since=NOW - timedelta(hours=2), until_known=False)
     ("page", "known", "walk", "expected"),
     [
         # An empty page: Notify has nothing older.
-        ([], set(), POLL, Step((), None, Ended.END)),
+        ([], set(), POLL, Step((), 0, None, Ended.END)),
         # Nothing known: all missing, and on to the page older than the last.
-        (texts(1, 2, 3), set(), POLL, Step(("t1", "t2", "t3"), "t3", None)),
+        (texts(1, 2, 3), set(), POLL, Step(("t1", "t2", "t3"), 3, "t3", None)),
         # A first poll stops at the first text inbound has; what is newer is missing.
-        (texts(1, 2, 3), {"t2"}, POLL, Step(("t1",), None, Ended.KNOWN)),
+        (texts(1, 2, 3), {"t2"}, POLL, Step(("t1",), 2, None, Ended.KNOWN)),
         # ... even when the very first is known.
-        (texts(1, 2, 3), {"t1"}, POLL, Step((), None, Ended.KNOWN)),
+        (texts(1, 2, 3), {"t1"}, POLL, Step((), 1, None, Ended.KNOWN)),
         # After a complete poll, a known text newer than its coverage (less the overlap) does
         # not end the walk: callbacks came back while the outage's texts are still missing.
-        (texts(5, 20, 35, 45), {"t5"}, POLL_AFTER, Step(("t20", "t35", "t45"), "t45", None)),
+        (texts(5, 20, 35, 45), {"t5"}, POLL_AFTER, Step(("t20", "t35", "t45"), 4, "t45", None)),
         # ... a known one inside the overlap doesn't either ...
-        (texts(5, 35, 39), {"t35"}, POLL_AFTER, Step(("t5", "t39"), "t39", None)),
+        (texts(5, 35, 39), {"t35"}, POLL_AFTER, Step(("t5", "t39"), 3, "t39", None)),
         # ... and one older than coverage less overlap does.
-        (texts(5, 35, 41, 50), {"t41"}, POLL_AFTER, Step(("t5", "t35"), None, Ended.KNOWN)),
+        (texts(5, 35, 41, 50), {"t41"}, POLL_AFTER, Step(("t5", "t35"), 3, None, Ended.KNOWN)),
         # Texts older than `since` end any walk, known or not, and are never published.
         (
             [Kept("new", NOW), Kept("old", WEEK_AGO - timedelta(seconds=1))],
             set(),
             POLL,
-            Step(("new",), None, Ended.SINCE),
+            Step(("new",), 1, None, Ended.SINCE),
         ),
         # A text exactly at `since` is still in.
-        ([Kept("edge", WEEK_AGO)], set(), POLL, Step(("edge",), "edge", None)),
+        ([Kept("edge", WEEK_AGO)], set(), POLL, Step(("edge",), 1, "edge", None)),
         # A backfill walks past known texts, to `since`.
-        (texts(1, 2, 3), {"t1", "t2"}, BACKFILL, Step(("t3",), "t3", None)),
-        (texts(60, 119, 121), {"t60"}, BACKFILL, Step(("t119",), None, Ended.SINCE)),
+        (texts(1, 2, 3), {"t1", "t2"}, BACKFILL, Step(("t3",), 3, "t3", None)),
+        (texts(60, 119, 121), {"t60"}, BACKFILL, Step(("t119",), 2, None, Ended.SINCE)),
         # A page repeating a text publishes it once.
-        (texts(1, 1, 2), set(), POLL, Step(("t1", "t2"), "t2", None)),
+        (texts(1, 1, 2), set(), POLL, Step(("t1", "t2"), 3, "t2", None)),
     ],
 )
 def test_step_decides_what_is_missing_and_how_far_to_go(
@@ -85,9 +85,9 @@ def test_the_overlap_reaches_back_past_coverage() -> None:
 
 def test_a_step_either_goes_on_or_ends() -> None:
     with pytest.raises(ValueError, match="not both"):
-        Step((), "t1", Ended.END)
+        Step((), 0, "t1", Ended.END)
     with pytest.raises(ValueError, match="not both"):
-        Step((), None, None)
+        Step((), 0, None, None)
 
 
 @pytest.mark.parametrize(
