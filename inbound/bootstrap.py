@@ -33,6 +33,7 @@ from inbound.actions.sender import (
     OutboundSender,
     notify_token,
 )
+from inbound.backfill.poll import open_poller, poll_tick
 from inbound.broker.connection import (
     RECONNECT_INTERVAL,
     NodesConnection,
@@ -45,6 +46,7 @@ from inbound.config import Settings
 from inbound.logs import get_logger
 from inbound.metrics import Metrics
 from inbound.periodic import Periodic
+from inbound.providers.notify import Notify
 from inbound.providers.registry import (
     UnverifiedNotAllowed,
     check_unverified,
@@ -413,6 +415,14 @@ async def _start_workers(wiring: Wiring, queue: ActionQueue, sender: Sender) -> 
         "purge", settings.purge_interval, lambda: purge_expired(sessions, rules()), at_start=True
     )
     await _start(wiring, "purge", purge)
+    if settings.notify_poll_every > 0:
+        # Received texts Notify kept that no callback brought (docs/notify.md); the lease in
+        # notify_polls lets one process poll a service at a time.
+        poller = await open_poller(wiring.connection, wiring.names, sessions, rules, http, settings)
+        tick = poll_tick(settings.notify_poll_every)
+        await _start(
+            wiring, "notify_poll", Periodic("notify_poll", tick, poller.step, at_start=True)
+        )
     return worker
 
 
@@ -477,7 +487,7 @@ def _receipts(wiring: Wiring, receiver: Receiver | None) -> Receipts | None:
     """Notify's delivery receipts are taken where its received texts are: with the Notify
     provider, whose bearer tokens they carry (docs/notify.md)."""
     notify = receiver.providers.get("notify") if receiver is not None else None
-    if notify is None:
+    if not isinstance(notify, Notify):
         return None
     return Receipts(
         wiring.sessions,
