@@ -14,6 +14,7 @@ import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
 
 import aiohttp
 import pyotp
@@ -23,6 +24,7 @@ from sqlalchemy import text
 from sqlalchemy.pool import NullPool
 
 from inbound.review import auth
+from inbound.review.reasons import reason_group
 from inbound.store.database import create_engine, session_factory
 from inbound.store.users import Users
 
@@ -34,8 +36,11 @@ PASSWORD = "bench caseworker passphrase"  # noqa: S105 (a local bench value)
 SPREAD_DAYS = 90  # the messages' accepted_at, newest now, spread evenly over this many days
 FILTER_DAYS = 30  # the filtered queue: received in the last this many days
 # An item's reason by its number k (k % 10): one in ten is the CSV's, so its filter selects a
-# tenth of the items (10,000 of 100,000).
+# tenth of the items (10,000 of 100,000). The CSV's name one of 1,000 reminders, as real ones do:
+# 1,000 distinct stored reasons counted as one group, which the reason filter selects by all of
+# their texts.
 CSV_REASON = "changes an earlier answer to reminder"
+CSV_REMINDERS = 1_000
 FILTER_REASON = "no rule matched"
 OTHER_REASON = "a person decides: manual rule"
 _CSRF = re.compile(r'name="csrf_token" value="([^"]+)"')
@@ -104,11 +109,14 @@ async def load(database_url: str, shape: Shape) -> dict[str, Any]:
         await connection.execute(
             text(
                 """
-                INSERT INTO review_items (message_id, service_id, reason, rule, state, created_at)
+                INSERT INTO review_items (message_id, service_id, reason, rule, state, created_at,
+                                          received_at)
                 SELECT id, service_id,
-                       CASE WHEN k % 10 = 0 THEN :csv
+                       CASE WHEN k % 10 = 0
+                                 THEN :csv || ' appt-' || ((k / 10) % :reminders)::text
+                                      || ' (confirm to cancel)'
                             WHEN k % 10 < 6 THEN :filtered ELSE :other END,
-                       NULL, 'open', accepted_at + interval '1 second'
+                       NULL, 'open', accepted_at + interval '1 second', accepted_at
                 FROM (SELECT id, service_id, accepted_at,
                              substr(provider_message_id, 7)::int / :every AS k
                       FROM messages WHERE status = 'review') AS m
@@ -117,6 +125,7 @@ async def load(database_url: str, shape: Shape) -> dict[str, Any]:
             ),
             {
                 "csv": CSV_REASON,
+                "reminders": CSV_REMINDERS,
                 "filtered": FILTER_REASON,
                 "other": OTHER_REASON,
                 "every": shape.every,
@@ -186,11 +195,14 @@ async def talker_item(database_url: str) -> int:
 def paths(item: int, today: datetime) -> dict[str, str]:
     """The pages timed, by name: the queue, a filtered queue, the item, the CSV."""
     since = (today - timedelta(days=FILTER_DAYS)).date().isoformat()
+    # The reasons as the queue's counts link to them: by their group's words.
+    filtered = urlencode({"reason": reason_group(FILTER_REASON), "received_from": since})
+    csv = urlencode({"reason": reason_group(f"{CSV_REASON} appt-1 (confirm to cancel)")})
     return {
         "queue": "/review/",
-        "filtered": f"/review/?reason={FILTER_REASON.replace(' ', '+')}&received_from={since}",
+        "filtered": f"/review/?{filtered}",
         "item": f"/review/items/{item}",
-        "csv": f"/review/queue.csv?reason={CSV_REASON.replace(' ', '+')}",
+        "csv": f"/review/queue.csv?{csv}",
     }
 
 
@@ -251,6 +263,9 @@ async def timed_pages(
                 "max_ms": max(ms),
                 "bytes": size,
             }
+            if name in ("queue", "filtered"):
+                # The page timed is the whole queue page, its counts per reason included.
+                figures[name]["counts_per_reason"] = b"govuk-table reason-counts" in body
             if name == "csv":
                 # Less the header line; every row is one line (the bench's texts hold no newline).
                 figures[name]["rows"] = body.decode("utf-8-sig").count("\r\n") - 1

@@ -168,6 +168,7 @@ class Messages:
             rule=rule,
             state=ReviewState.OPEN,
             created_at=datetime.now(UTC),
+            received_at=message.accepted_at,
         )
         self._session.add(item)
         await self._session.flush()
@@ -190,6 +191,9 @@ class Messages:
                     rule=None,
                     state=ReviewState.OPEN,
                     created_at=datetime.now(UTC),
+                    received_at=select(Message.accepted_at)
+                    .where(Message.id == message_id)
+                    .scalar_subquery(),
                 )
             )
         else:

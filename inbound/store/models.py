@@ -129,6 +129,9 @@ class ReviewItem(Base):
     touched_at: Mapped[datetime | None]
     released_at: Mapped[datetime | None]
     assigned_by: Mapped[int | None]
+    # Its message's accepted_at (migration 0017), so the queue's day filter and its counts per
+    # reason read no message. Set whenever an item is opened.
+    received_at: Mapped[datetime | None]
 
 
 class PartGroup(Base):

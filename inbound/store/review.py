@@ -77,8 +77,9 @@ def in_scope(scope: Scope) -> ColumnElement[bool]:
 
 
 def _needs_message(wanted: QueueFilter) -> bool:
-    """Whether the filter reads the item's message (its time received, its text)."""
-    return bool(wanted.received_from or wanted.received_until or wanted.text)
+    """Whether the filter reads the item's message (its text; the time it was received is the
+    item's own copy, `received_at`)."""
+    return bool(wanted.text)
 
 
 def _conditions(scope: Scope, wanted: QueueFilter, by_reason: bool) -> list[ColumnElement[bool]]:
@@ -98,14 +99,14 @@ def _conditions(scope: Scope, wanted: QueueFilter, by_reason: bool) -> list[Colu
         conditions.append(ReviewItem.claimed_by == scope.user_id)
     if wanted.received_from is not None:
         conditions += [
-            Message.accepted_at >= wanted.received_from,
+            ReviewItem.received_at >= wanted.received_from,
             # Redundant: an item is opened after its message was accepted (a day allows for
             # clocks that disagree). But it bounds the walk of the item's own index, which
             # the message's time can't: 140 ms to 7 ms over 100,000 items (EXPLAIN ANALYZE).
             ReviewItem.created_at >= wanted.received_from - CLOCK_SLACK,
         ]
     if wanted.received_until is not None:
-        conditions.append(Message.accepted_at < wanted.received_until)
+        conditions.append(ReviewItem.received_at < wanted.received_until)
     if wanted.text:
         needle = wanted.text.strip()
         matches: list[ColumnElement[bool]] = [

@@ -220,3 +220,34 @@ async def test_review_pages_name_the_service_not_its_id(desk: Desk) -> None:
     assert "Service alpha" in service_row
     status, page, _ = await desk.browser.get("/review/")
     assert '<option value="alpha">Service alpha</option>' in page
+
+
+async def test_the_counts_of_a_queue_filtered_by_day_count_the_days_items(desk: Desk) -> None:
+    today = {await _item(desk, "no rule matched", age_minutes=0) for _ in range(2)}
+    await _item(desk, "no rule matched", age_minutes=3 * 24 * 60)
+    await _item(desk, "empty message", age_minutes=3 * 24 * 60)
+    # An item flagged after its message was decided (a callback that gave up) counts by its
+    # message's day too.
+    now = datetime.now(UTC)
+    message = InboundMessage(
+        provider="generic",
+        provider_message_id=f"qr-{uuid.uuid4().hex[:12]}",
+        sender="+447700900555",
+        recipient=ALPHA_NUMBER,
+        text="cancel",
+        received_at=now,
+        accepted_at=now,
+    )
+    async with desk.stack.sessions.begin() as session:
+        stored = await Messages(session).add(message, "alpha", "processed")
+        await Messages(session).flag_for_review(stored.id, "alpha", "callback failed: HTTP 500")
+    day = now.date().isoformat()
+    status, page, _ = await desk.browser.get(f"/review/?received_from={day}&received_to={day}")
+    assert status == 200
+    counted = {words: count for words, (count, _) in reason_counts(page).items()}
+    failed = (
+        "The service could not be told about the decision: see \u201cCould not be delivered\u201d."
+    )
+    assert counted == {NO_MATCH: 2, failed: 1}
+    _, shown, _ = await desk.browser.get(reason_counts(page)[NO_MATCH][1])
+    assert items(shown) == today
