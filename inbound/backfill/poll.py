@@ -204,9 +204,15 @@ class NotifyPoller:
         self._told: set[tuple[str, str]] = set()  # problems already logged, once each
 
     async def step(self) -> bool:
-        """Poll each service that is due (a Periodic step); never raises for one service."""
+        """Poll each service that is due (a Periodic step): one service failing (the database
+        away) is logged and leaves the others their turn."""
         for service in notify_services(self._rules):
-            await self.poll(service)
+            try:
+                await self.poll(service)
+            except Exception as error:  # its lease lapses; the poll is tried again then
+                log.warning(
+                    "notify_poll_failed", service=service.service.id, why=type(error).__name__
+                )
         return False
 
     async def poll(self, service: ServiceRules) -> Walked | None:
@@ -231,27 +237,22 @@ class NotifyPoller:
         if lease is None:
             return None
         began = self._clock()
-        walked = Walked(failure="stopped")
-        try:
-            walked = await walk(
-                client.page,
-                self._known,
-                self._durable,
-                Walk(began - NOTIFY_KEEPS, until_known=True, covered_to=lease.covered_to),
-                messages_for(service, self._rules, self._settings.default_region),
-                on_page=lambda _: self._renew(lease),
-            )
-        except Exception as error:  # the database, most likely: logged by Periodic, tried again
-            walked.failure = type(error).__name__
-            raise
-        finally:
-            # Coverage moves only after a walk that got to its end: what Notify had when it
-            # began was all seen. A failed one is tried again after `every`, from the coverage
-            # before it.
-            covered = began if walked.ended is not None else None
-            async with self._sessions.begin() as session:
-                await NotifyPolls(session).finish(lease, self._clock(), covered)
-            self._log(service_id, walked)
+        # Notify failing and no store taking a text end the walk with a `failure`; anything
+        # else (the database) raises, and the lease, left held, lapses within LEASE.
+        walked = await walk(
+            client.page,
+            self._known,
+            self._durable,
+            Walk(began - NOTIFY_KEEPS, until_known=True, covered_to=lease.covered_to),
+            messages_for(service, self._rules, self._settings.default_region),
+            on_page=lambda _: self._renew(lease),
+        )
+        # Coverage moves only after a walk that got to its end: what Notify had when it began
+        # was all seen. A failed one is tried again after `every`, from the coverage before it.
+        covered = began if walked.ended is not None else None
+        async with self._sessions.begin() as session:
+            await NotifyPolls(session).finish(lease, self._clock(), covered)
+        self._log(service_id, walked)
         return walked
 
     async def _known(self, ids: list[str]) -> set[str]:

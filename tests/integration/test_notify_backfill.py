@@ -31,6 +31,7 @@ from tests.integration.notify_backfill_support import (
 )
 from tests.integration.provider_support import nothing_stored
 from tests.support.fake_notify import FakeNotify, FakeNotifyService, ReceivedText
+from tests.support.process import silent_listener
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
 
@@ -147,6 +148,58 @@ async def test_a_poll_after_an_outage_looks_past_the_texts_callbacks_brought_sin
     assert (walked.read, walked.already, walked.published) == (5, 2, 3)
     counts = await stored(stack, {t.id for t in missed + brought})
     assert counts == dict.fromkeys((t.id for t in missed + brought), 1)
+
+
+async def test_a_poll_notify_refuses_or_does_not_answer_is_told_and_tried_again_later(
+    stack: Stack, settings: Settings, fake_notify: FakeNotify
+) -> None:
+    service = fake_notify.add_service()
+    key = fake_notify.mint_key(service)
+    batch = texts(fake_notify, service, 3, newest=datetime.now(UTC), step=1)
+    clock = Clock(datetime.now(UTC))
+    target = stack.running.rules().service(SERVICE)
+    assert target is not None
+    with silent_listener() as port:  # a Notify that accepts the connection and never answers
+        hung = await poller_on(stack, settings, key, f"http://127.0.0.1:{port}", clock)
+        walked = await hung.poll(target)
+    assert walked is not None
+    assert walked.ended is None
+    assert walked.failure == "Notify unreachable: timeout after 5 s"
+    fake_notify.revoke(key)
+    poller = await poller_on(stack, settings, key, fake_notify.url, clock)
+    assert await poller.poll(target) is None  # tried again only after INBOUND_NOTIFY_POLL_EVERY
+    clock.advance(EVERY)
+    walked = await poller.poll(target)
+    assert walked is not None
+    assert walked.failure == "Notify answered 403: Invalid token: API key revoked"
+    assert await notify_messages(stack) == {}
+
+    clock.advance(EVERY)
+    renewed = await poller_on(
+        stack, settings, fake_notify.mint_key(service), fake_notify.url, clock
+    )
+    walked = await renewed.poll(target)
+    assert walked is not None
+    assert (walked.published, walked.ended) == (3, Ended.END)
+    await stored(stack, {t.id for t in batch})
+
+
+async def test_of_several_processes_polling_at_once_one_reads_notify(
+    stack: Stack, settings: Settings, fake_notify: FakeNotify
+) -> None:
+    service = fake_notify.add_service()
+    key = fake_notify.mint_key(service)
+    batch = texts(fake_notify, service, 10, newest=datetime.now(UTC), step=1)
+    target = stack.running.rules().service(SERVICE)
+    assert target is not None
+    pollers = [await poller_on(stack, settings, key, fake_notify.url) for _ in range(4)]
+    results = await asyncio.gather(*(poller.poll(target) for poller in pollers))
+    polled = [walked for walked in results if walked is not None]
+    assert len(polled) == 1
+    assert polled[0].published == 10
+    assert len(received_pages(fake_notify.requests)) == 2  # the page, then the empty one
+    counts = await stored(stack, {t.id for t in batch})
+    assert set(counts.values()) == {1}
 
 
 async def test_poll_reads_back_no_further_than_notify_keeps_texts(
