@@ -300,6 +300,12 @@ class ActionWorker:
             secret_env = row.payload.get("secret_env")
             secret = self._secret_for(secret_env) if secret_env else None
             sent = headers(secret, int(time.time()), body, row.idempotency_key)
+            token_env = row.payload.get("token_env")  # callback.format notify
+            if token_env:
+                token = self._secret_for(token_env)
+                if not token:
+                    return Attempt(False, None, f"{token_env} is not set: no token to send")
+                sent["Authorization"] = f"Bearer {token}"
             try:
                 status = await callback.post(
                     self._http, row.payload["url"], body, sent, self._callback_timeout

@@ -113,7 +113,8 @@ def plan_effects(
     change = _OPT_CHANGES.get(action)
     planned: list[PlannedAction] = []
     callback = service.service.callback
-    if callback is not None and action in CALLBACK_ACTIONS:
+    # A callback in Notify's shape was sent when the text arrived (`notify_callback`).
+    if callback is not None and callback.format == "inbound" and action in CALLBACK_ACTIONS:
         key = f"{service_id}:{message.id}:callback:{action}"
         event = outcome_event(
             event_id=key,
@@ -130,11 +131,7 @@ def plan_effects(
             prompt=prompt,
         )
         payload = {"url": callback.url, "secret_env": callback.secret_env, "event": event}
-        state, note = (
-            (ActionState.PENDING, None)
-            if policy.send_callbacks
-            else (ActionState.SUPPRESSED, "callbacks are off here (INBOUND_CALLBACKS=off)")
-        )
+        state, note = callback_state(policy)
         planned.append(PlannedAction(ActionKind.CALLBACK, key, payload, state, note=note))
     if rule is not None and rule.reply:
         state, note = reply_state(message.sender, change, history, policy)
@@ -149,6 +146,13 @@ def plan_effects(
             )
         )
     return Effects(change, tuple(planned))
+
+
+def callback_state(policy: EffectPolicy) -> tuple[ActionState, str | None]:
+    """Whether a callback is sent, and if not, why."""
+    if policy.send_callbacks:
+        return ActionState.PENDING, None
+    return ActionState.SUPPRESSED, "callbacks are off here (INBOUND_CALLBACKS=off)"
 
 
 def reply_state(

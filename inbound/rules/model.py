@@ -322,6 +322,18 @@ class Callback(BaseModel):
         "itself never goes in the rule file.",
     )
 
+    format: Literal["inbound", "notify"] = Field(
+        default="inbound",
+        description="inbound: an event per automatic outcome or decision (docs/callbacks.md). "
+        "notify: every reply as GOV.UK Notify's received-text callback, with a bearer token, so "
+        "a receiver written for Notify works unchanged (docs/notify.md).",
+    )
+    token_env: str | None = Field(
+        default=None,
+        description="format notify: name of the environment variable holding the bearer token "
+        "the receiver checks (what was typed into Notify's callback settings).",
+    )
+
     @field_validator("url")
     @classmethod
     def _http_url(cls, value: str) -> str:
@@ -337,6 +349,30 @@ class Callback(BaseModel):
     @classmethod
     def _secret_env(cls, value: str | None) -> str | None:
         return _env_name(value, "the secret", "APPOINTMENTS_CALLBACK_SECRET")
+
+    @field_validator("token_env")
+    @classmethod
+    def _token_env(cls, value: str | None) -> str | None:
+        return _env_name(value, "the token", "APPOINTMENTS_CALLBACK_TOKEN")
+
+    @model_validator(mode="after")
+    def _token_for_notify(self) -> Callback:
+        # A receiver written for Notify refuses a request without its token, so every callback
+        # would fail; a token with the inbound format would be sent to nobody.
+        if self.format == "notify" and self.token_env is None:
+            raise RuleValueError(
+                "callback.format is notify but there is no token_env",
+                "name the variable holding the bearer token your receiver expects "
+                "(token_env: APPOINTMENTS_CALLBACK_TOKEN)",
+                ("token_env",),
+            )
+        if self.format == "inbound" and self.token_env is not None:
+            raise RuleValueError(
+                "callback.token_env is only sent with format: notify",
+                "add format: notify, or sign inbound's events with secret_env instead",
+                ("token_env",),
+            )
+        return self
 
 
 _UUID = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")

@@ -10,8 +10,9 @@ from datetime import datetime
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from inbound.actions.effects import EffectPolicy
-from inbound.actions.outbox import record_outcome_effects
+from inbound.actions.effects import EffectPolicy, Effects
+from inbound.actions.notify_callback import Handled, plan_received_text, sends_received_texts
+from inbound.actions.outbox import record, record_outcome_effects
 from inbound.concat import join_parts
 from inbound.message import InboundMessage
 from inbound.outcome import Route, Status, route
@@ -209,12 +210,31 @@ async def process_batch(
             row = stored.get(_key(plan))
             if row is None:
                 results.append(Result(Status.DUPLICATE))  # stored before: nothing done again
-            elif plan.status is Status.PROCESSED:
-                actions = await _effects(session, rules, plan, row, policy)
-                results.append(Result(plan.status, plan.service_id, plan.decision, actions))
-            else:
-                results.append(Result(plan.status, plan.service_id, plan.decision))
+                continue
+            actions = await _received_text(session, plan, row, policy)
+            if plan.status is Status.PROCESSED:
+                actions += await _effects(session, rules, plan, row, policy)
+            results.append(Result(plan.status, plan.service_id, plan.decision, actions))
     return results
+
+
+async def _received_text(
+    session: AsyncSession, plan: Route, stored: Message, policy: EffectPolicy
+) -> tuple[int, ...]:
+    """The text itself, to a service whose callback takes every text in Notify's shape."""
+    if plan.service is None or not sends_received_texts(plan.service):
+        return ()
+    decided = plan.decision if plan.status is Status.PROCESSED else None
+    handled = Handled(
+        plan.status.value,
+        decided.action if decided else None,
+        decided.rule if decided else None,
+        plan.prompt.reference if plan.prompt else None,
+    )
+    planned = plan_received_text(plan.service, stored, handled, policy)
+    if planned is None:
+        return ()
+    return tuple(await record(session, plan.service.service.id, stored, Effects(None, (planned,))))
 
 
 async def _effects(
@@ -318,8 +338,9 @@ async def _store_and_decide(
     repo = Messages(session)
     stored = await repo.add(message, plan.service_id, plan.status, new.prompt_id, new.prompt_match)
     await senders.record_answers(session, [(plan, stored)])
+    received = await _received_text(session, plan, stored, policy)
     if plan.status is Status.REPEAT:
-        return Result(Status.REPEAT, plan.service_id, plan.decision), stored
+        return Result(Status.REPEAT, plan.service_id, plan.decision, received), stored
     if plan.status is Status.PROCESSED:
         assert plan.decision is not None
         assert plan.decision.action is not None
@@ -331,9 +352,9 @@ async def _store_and_decide(
             plan.decision.rule,
             plan.decision.captures,
         )
-        actions = await _effects(session, rules, plan, stored, policy)
+        actions = received + await _effects(session, rules, plan, stored, policy)
         return Result(Status.PROCESSED, plan.service_id, plan.decision, actions), stored
     assert plan.review_reason is not None
     rule = plan.decision.rule if plan.decision else None
     await repo.open_review(stored, plan.service_id, plan.review_reason, rule)
-    return Result(Status.REVIEW, plan.service_id, plan.decision), stored
+    return Result(Status.REVIEW, plan.service_id, plan.decision, received), stored

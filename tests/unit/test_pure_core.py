@@ -58,6 +58,7 @@ CORE = (
     "inbound.actions.notify_account",
     "inbound.actions.notify_rate",
     "inbound.actions.effects",
+    "inbound.actions.notify_callback",
     "inbound.outcome",
     "inbound.lifecycle",
     "inbound.trace",
