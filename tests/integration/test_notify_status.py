@@ -9,6 +9,7 @@ Receipts as notifications-api's `send_delivery_status_to_service` posts them (JS
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import time
@@ -19,6 +20,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from notifications_python_client.notifications import NotificationsAPIClient
 from prometheus_client.parser import text_string_to_metric_families
 from pydantic import SecretStr
 from sqlalchemy import select
@@ -29,7 +31,7 @@ from inbound.store.models import PromptRow
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Answer, Stack, running_stack
 from tests.integration.reliability_support import pg_url, proxied
-from tests.support.fake_notify import FakeNotify, SentSms, notify_time
+from tests.support.fake_notify import FakeNotify, notify_time
 from tests.support.fake_service import fake_service
 from tests.support.waiting import eventually
 
@@ -320,19 +322,21 @@ async def test_a_reply_to_a_reminder_sent_through_notify_reaches_the_service_wit
             "notify_inbound_tokens": SecretStr(TOKEN),
         }
         async with running_stack(settings.model_copy(update=changed)) as stack:
-            reminder = SentSms(
-                id=str(uuid.uuid4()),
-                service_id=str(uuid.uuid4()),
-                key_type="normal",
+            # The service sends its reminder with Notify's own client, as it does today.
+            notify_service = fake_notify.add_service(
+                templates={REMINDER: "Reminder: your appointment is on ((date)). Reply YES"}
+            )
+            client = NotificationsAPIClient(
+                fake_notify.mint_key(notify_service), base_url=fake_notify.url
+            )
+            await asyncio.to_thread(
+                client.send_sms_notification,
                 phone_number="07700 900123",
                 template_id=REMINDER,
                 personalisation={"date": "3 December"},
                 reference="appt-8812",
-                sms_sender_id=None,
-                from_number="07700900000",
-                body="Reminder: your appointment is on 3 December. Reply YES or CANCEL",
-                created_at=datetime.now(UTC) - timedelta(minutes=5),
             )
+            [reminder] = fake_notify.sent
             url = stack.base_url + "/webhooks/notify-status"
             delivery = await fake_notify.post_delivery_status(url, TOKEN, reminder)
             assert delivery.delivered
