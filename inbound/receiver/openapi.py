@@ -266,6 +266,24 @@ def _review_api() -> dict[str, Any]:
         },
     }
     text = {**written, "minLength": 1}
+    # A reply, alone or with a decision (sent with it, or nothing is decided): the caseworker's
+    # own text or a canned reply by name, as GET /api/items/{item} lists them under `reply`.
+    reply = {
+        "text": {
+            **written,
+            "description": f"The caseworker's own reply (empty or left out: none). At most "
+            f"{MAX_REPLY_SEGMENTS} SMS segments: {MAX_REPLY} "
+            f"characters of the GSM alphabet, {MAX_REPLY_UCS2} when any character is "
+            "outside it (an emoji counts as two). Caseworkers may text a number a limited "
+            "number of times an hour, set by the installation (409 beyond). Refused (422) where "
+            "the service allows only its canned replies.",
+        },
+        "canned": {
+            **written,
+            "description": "The name of one of the service's canned replies (`reply.canned` of "
+            "the item), sent filled in instead of `text`; empty or left out: none.",
+        },
+    }
     bodies: dict[str, tuple[dict[str, Any], list[str]]] = {
         "claim": ({}, []),
         "release": ({}, []),
@@ -278,21 +296,11 @@ def _review_api() -> dict[str, Any]:
                     "additionalProperties": {"type": "string"},
                     "description": "Only details, reference and rating are kept.",
                 },
+                **reply,
             },
             ["action"],
         ),
-        "reply": (
-            {
-                "text": {
-                    **text,
-                    "description": f"At most {MAX_REPLY_SEGMENTS} SMS segments: {MAX_REPLY} "
-                    f"characters of the GSM alphabet, {MAX_REPLY_UCS2} when any character is "
-                    "outside it (an emoji counts as two). Caseworkers may text a number a limited "
-                    "number of times an hour, set by the installation (409 beyond).",
-                }
-            },
-            ["text"],
-        ),
+        "reply": (reply, []),
         "dismiss": ({"reason": {**text, "maxLength": MAX_REASON}}, ["reason"]),
         "note": ({"text": {**text, "maxLength": MAX_TEXT}}, ["text"]),
     }

@@ -28,7 +28,7 @@ from inbound.review.decisions import (
     Invalid,
     Refused,
 )
-from inbound.review.desk import Desk, ItemDetail, NotFound
+from inbound.review.desk import Desk, ItemDetail, NotFound, ReplyChoice
 from inbound.review.parameters import BadParameter
 from inbound.review.security_events import Denied
 from inbound.review.site import client_address
@@ -241,6 +241,9 @@ def _reply_json(detail: ItemDetail) -> dict[str, Any]:
         "max_segments": MAX_REPLY_SEGMENTS,
         "max_characters": MAX_REPLY,
         "max_characters_ucs2": MAX_REPLY_UCS2,
+        # Filled for this item; send one by name: {"canned": "<name>"} instead of "text".
+        "canned": [{"name": one.name, "text": one.text} for one in detail.canned],
+        "canned_only": detail.canned_only,
     }
 
 
@@ -349,6 +352,12 @@ def _string(body: dict[str, Any], name: str) -> str:
     return value
 
 
+def _reply(body: dict[str, Any]) -> ReplyChoice | None:
+    """The reply in a body: its own `text` or the `canned` reply of that name; None for none."""
+    canned, text = _string(body, "canned"), _string(body, "text")
+    return ReplyChoice(canned, text) if canned or text else None
+
+
 def _captures(body: dict[str, Any]) -> dict[str, str]:
     if "captures" not in body:
         return {}
@@ -383,9 +392,12 @@ async def act(request: web.Request) -> web.StreamResponse:
             await desk.release(scope, item_id, request.remote)
         elif what == "decide":
             action = _string(body, "action")
-            await desk.decide(scope, item_id, action, _captures(body), request.remote)
+            await desk.decide(
+                scope, item_id, action, _captures(body), request.remote, reply=_reply(body)
+            )
         elif what == "reply":
-            await desk.reply(scope, item_id, _string(body, "text"), request.remote)
+            chosen = _reply(body) or ReplyChoice("", "")
+            await desk.reply(scope, item_id, chosen.text, request.remote, canned=chosen.canned)
         elif what == "dismiss":
             await desk.dismiss(scope, item_id, _string(body, "reason"), request.remote)
         else:

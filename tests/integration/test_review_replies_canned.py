@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+import aiohttp
 import pytest
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -294,3 +295,44 @@ async def test_no_action_needed_with_a_reply_holds_it_and_undo_withdraws_it(worl
     status, _, _ = await world.post(item, "undo")
     assert status == 303
     assert await world.recorded(item) == ("claimed", 0, [])
+
+
+async def test_the_api_offers_canned_replies_and_sends_them_by_name(world: World) -> None:
+    """The JSON API as the pages: the item lists its canned replies, filled; a reply or a
+    decision's reply goes by name; a service of canned replies only refuses free text."""
+    person = await add_person(
+        world.stack.sessions, "api@alpha.example", {"alpha": "caseworker", "beta": "caseworker"}
+    )
+    auth = {"Authorization": f"Bearer {person.token}"}
+    base = world.stack.base_url + "/api/items"
+    async with aiohttp.ClientSession(headers=auth) as http:
+
+        async def claimed(service: str) -> int:
+            item = await world.claimed(service)
+            await world.post(item, "release")
+            async with http.post(f"{base}/{item}/claim", json={}) as response:
+                assert response.status == 200
+            return item
+
+        item = await claimed("beta")
+        async with http.get(f"{base}/{item}") as response:
+            reply = (await response.json())["reply"]
+        assert reply["canned_only"] is True
+        assert {"name": "Call us", "text": "Please call Hillside Clinic on 01632 960000."} in (
+            reply["canned"]
+        )
+        async with http.post(f"{base}/{item}/reply", json={"text": "See you at 3"}) as response:
+            assert response.status == 422
+            assert "only its canned replies" in (await response.json())["error"]["message"]
+        async with http.post(f"{base}/{item}/reply", json={"canned": "Call us"}) as response:
+            assert response.status == 200
+        _, _, actions = await world.recorded(item)
+        assert replies(actions) == ["Please call Hillside Clinic on 01632 960000."]
+
+        item = await claimed("alpha")
+        sent = {"action": "cancel", "canned": "Call us"}
+        async with http.post(f"{base}/{item}/decide", json=sent) as response:
+            assert response.status == 200
+        state, outcomes, actions = await world.recorded(item)
+        assert (state, outcomes) == ("resolved", 1)
+        assert replies(actions) == ["Please call Riverside Surgery on 01632 960000."]
