@@ -139,10 +139,15 @@ class Settings(BaseSettings):
     notify_base_url: str = Field(
         "https://api.notifications.service.gov.uk", description="GOV.UK Notify API base URL."
     )
-    notify_api_key: SecretStr | None = Field(None, description="GOV.UK Notify API key.")
+    notify_api_key: SecretStr | None = Field(
+        None,
+        description="GOV.UK Notify API key replies are sent with, for every service whose rule "
+        "file names no key of its own (`service.notify.api_key_env`, which overrides it).",
+    )
     notify_template_id: str | None = Field(
         None,
-        description="Notify template whose whole body is ((body)); auto-replies fill it in.",
+        description="Notify template whose whole body is ((body)); replies fill it in. A "
+        "service with its own key names its own (`service.notify.template_id`).",
     )
     notify_poll_every: float = Field(
         300.0,
