@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from inbound.store.models import Action, Message, Outcome, ReviewItem
 from tests.integration.reliability_support import queue_depth
 from tests.integration.test_actions import ALPHA, BETA
+from tests.support.fake_notify import FakeNotify
 from tests.support.fake_service import FakeService
 from tests.support.process import INBOUND
 from tests.support.tcp_proxy import TcpProxy
@@ -289,7 +290,7 @@ async def check(
     sessions: async_sessionmaker[AsyncSession],
     published: list[Planned],
     callbacks: FakeService,
-    notify: FakeService,
+    notify: FakeNotify,
     run: Run,
 ) -> Report:
     """Compare what was published with what the database holds and what the services got."""
@@ -321,7 +322,8 @@ async def check(
         keys_per_effect[(event["message"]["id"], event["action"])].add(
             request.headers["Idempotency-Key"]
         )
-    references = [request.json()["reference"] for request in notify.received]
+    # What the fake Notify accepted (its JWT check passed) for each reply, by our reference.
+    references = [sms.reference for sms in notify.sent]
     expected_callbacks = sum(1 for item in published if item.calls_back)
     lost = {
         "messages not stored": len(wanted - set(ids)),

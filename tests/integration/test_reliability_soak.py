@@ -41,7 +41,9 @@ from tests.integration.test_actions import (
     NOTIFY_KEY,
     TEMPLATE,
     rules_dir,
+    with_notify_service,
 )
+from tests.support.fake_notify import running_fake_notify
 from tests.support.fake_service import fake_service
 from tests.support.tcp_proxy import TcpProxy
 from tests.support.waiting import eventually
@@ -107,7 +109,8 @@ async def test_soak_with_worker_kills_and_broker_cuts_loses_and_duplicates_nothi
     await proxy.start()
     engine = create_engine(soak_env["INBOUND_DATABASE_URL"])
     sessions = session_factory(engine)
-    async with fake_service([200]) as callbacks, fake_service([201]) as notify:
+    async with fake_service([200]) as callbacks, running_fake_notify() as notify:
+        with_notify_service(notify)  # the service NOTIFY_KEY belongs to, with TEMPLATE
         # Two services: the action worker limits how many callbacks one service has in flight.
         services = [(name, number, callbacks.url + name) for name, number in SERVICES]
         soak_env["INBOUND_RULES_DIR"] = str(rules_dir(tmp_path, services))
