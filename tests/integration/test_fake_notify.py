@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import socket
 import time
 import uuid
@@ -12,6 +13,8 @@ from typing import Any
 import aiohttp
 import jwt
 import pytest
+from notifications_python_client.errors import HTTPError
+from notifications_python_client.notifications import NotificationsAPIClient
 
 from tests.support.fake_notify import (
     CLOCK_ERROR,
@@ -424,3 +427,27 @@ async def test_the_delivery_status_callback_carries_the_services_reference(
     }
     assert (body["id"], body["reference"], body["status"]) == (sent.id, "appt-77", "delivered")
     assert (body["notification_type"], body["template_id"]) == ("sms", TEMPLATE)
+
+
+async def test_notifys_own_python_client_works_against_the_fake(
+    fake_notify: FakeNotify, service: FakeNotifyService
+) -> None:
+    # notifications-python-client is synchronous (requests): run it off the event loop the
+    # fake serves on. It makes its own JWT, follows `links.next` by its `older_than`, and reads
+    # refusals from Notify's error JSON: all three must work as against Notify.
+    client = NotificationsAPIClient(fake_notify.mint_key(service), base_url=fake_notify.url)
+    start = datetime.now(UTC) - timedelta(hours=1)
+    for i in range(300):
+        fake_notify.add_received(
+            service, "07700900123", f"text {i}", created_at=start + timedelta(seconds=i)
+        )
+    sent = await asyncio.to_thread(
+        client.send_sms_notification, TO, TEMPLATE, {"body": "Hello"}, "ref-9", SENDER_ID
+    )
+    texts = await asyncio.to_thread(lambda: list(client.get_received_texts_iterator()))
+    with pytest.raises(HTTPError) as refused:
+        await asyncio.to_thread(client.send_sms_notification, TO, str(uuid.uuid4()))
+    assert sent["content"] == {"body": "Hello", "from_number": "07700900111"}
+    assert [t["content"] for t in texts] == [f"text {i}" for i in reversed(range(300))]
+    assert refused.value.status_code == 400
+    assert refused.value.message == [{"error": "BadRequestError", "message": "Template not found"}]
