@@ -191,7 +191,9 @@ _SHAPES: tuple[tuple[re.Pattern[str], Say], ...] = tuple(
                     if m["kind"] == "callback"
                     else "The automatic text back could not be sent"
                 )
-                + f" after {m['n']} tries: see \u201cCould not be delivered\u201d."
+                # A refusal such as Notify's 400 is final at the first try: "1 try", not "1 tries".
+                + f" after {m['n']} {'try' if m['n'] == '1' else 'tries'}: see \u201cCould not be "
+                "delivered\u201d."
             ),
         ),
         (

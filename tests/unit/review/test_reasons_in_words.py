@@ -63,6 +63,12 @@ def test_every_reason_the_corpus_gets_is_reworded_without_rule_jargon() -> None:
             "The service could not be told about the decision after 4 tries: see \u201cCould "
             "not be delivered\u201d.",
         ),
+        (
+            "reply failed: Notify answered HTTP 400: Can’t send to this recipient using a "
+            "team-only API key after 1 attempts",
+            "The automatic text back could not be sent after 1 try: see \u201cCould not be "
+            "delivered\u201d.",
+        ),
         ("something new the code says", "Something new the code says."),  # kept, not hidden
     ],
 )
