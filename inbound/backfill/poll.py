@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.backfill.client import NotifyReadFailed, ReceivedTexts
 from inbound.backfill.page import ReceivedText
-from inbound.backfill.walk import NOTIFY_KEEPS, Ended, Walk, step
+from inbound.backfill.walk import NOTIFY_KEEPS, OVERLAP, Ended, Walk, step
 from inbound.broker.publisher import Publisher, PublishFailed
 from inbound.broker.topology import BrokerNames
 from inbound.config import Settings
@@ -237,13 +237,18 @@ class NotifyPoller:
         if lease is None:
             return None
         began = self._clock()
+        # The first poll of a service reads only the last OVERLAP: what Notify kept from before
+        # inbound took the service's texts was answered elsewhere, and publishing a week of it
+        # would act on week-old replies (auto-replies, callbacks). `inbound notify backfill`
+        # fetches it on purpose.
+        since = began - (NOTIFY_KEEPS if lease.covered_to is not None else OVERLAP)
         # Notify failing and no store taking a text end the walk with a `failure`; anything
         # else (the database) raises, and the lease, left held, lapses within LEASE.
         walked = await walk(
             client.page,
             self._known,
             self._durable,
-            Walk(began - NOTIFY_KEEPS, until_known=True, covered_to=lease.covered_to),
+            Walk(since, until_known=True, covered_to=lease.covered_to),
             messages_for(service, self._rules, self._settings.default_region),
             on_page=lambda _: self._renew(lease),
         )

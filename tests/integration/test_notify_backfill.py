@@ -82,12 +82,17 @@ async def test_poll_publishes_the_missing_texts_across_pages_then_stops_at_known
     service = fake_notify.add_service()
     key = fake_notify.mint_key(service)
     now = datetime.now(UTC)
-    first = texts(fake_notify, service, 600, newest=now, step=1)  # 250 + 250 + 100
-    clock = Clock(now)
+    clock = Clock(now - 2 * EVERY)
     poller = await poller_on(stack, settings, key, fake_notify.url, clock)
     target = stack.running.rules().service(SERVICE)
     assert target is not None
+    # The service's first poll: Notify has nothing yet (see the next test for what it skips).
+    primed = await poller.poll(target)
+    assert primed is not None
+    assert (primed.read, primed.ended) == (0, Ended.END)
 
+    clock.advance(2 * EVERY)
+    first = texts(fake_notify, service, 600, newest=now, step=1)  # 250 + 250 + 100
     walked = await poller.poll(target)
     assert walked is not None
     assert (walked.pages, walked.read, walked.published) == (4, 600, 600)  # 4th page: empty
@@ -119,6 +124,26 @@ async def test_poll_publishes_the_missing_texts_across_pages_then_stops_at_known
     counts = await stored(stack, {t.id for t in new})
     assert len(counts) == 605
     assert set(counts.values()) == {1}
+
+
+async def test_the_first_poll_of_a_service_publishes_only_its_last_minutes(
+    stack: Stack, settings: Settings, fake_notify: FakeNotify
+) -> None:
+    """What Notify kept from before inbound took the service's texts was answered elsewhere:
+    the first poll leaves it (a backfill fetches it on purpose), and takes the last minutes."""
+    service = fake_notify.add_service()
+    key = fake_notify.mint_key(service)
+    now = datetime.now(UTC)
+    texts(fake_notify, service, 3, newest=now - timedelta(hours=2), step=30)
+    recent = texts(fake_notify, service, 2, newest=now, step=1)
+    poller = await poller_on(stack, settings, key, fake_notify.url, Clock(now))
+    target = stack.running.rules().service(SERVICE)
+    assert target is not None
+    walked = await poller.poll(target)
+    assert walked is not None
+    assert (walked.read, walked.published, walked.ended) == (2, 2, Ended.SINCE)
+    await stored(stack, {t.id for t in recent})
+    await nothing_stored(stack, expected=2)
 
 
 async def test_a_poll_after_an_outage_looks_past_the_texts_callbacks_brought_since(
@@ -155,8 +180,8 @@ async def test_a_poll_notify_refuses_or_does_not_answer_is_told_and_tried_again_
 ) -> None:
     service = fake_notify.add_service()
     key = fake_notify.mint_key(service)
-    batch = texts(fake_notify, service, 3, newest=datetime.now(UTC), step=1)
     clock = Clock(datetime.now(UTC))
+    batch = texts(fake_notify, service, 3, newest=clock.now - timedelta(minutes=1), step=1)
     target = stack.running.rules().service(SERVICE)
     assert target is not None
     with silent_listener() as port:  # a Notify that accepts the connection and never answers
@@ -174,14 +199,19 @@ async def test_a_poll_notify_refuses_or_does_not_answer_is_told_and_tried_again_
     assert walked.failure == "Notify answered 403: Invalid token: API key revoked"
     assert await notify_messages(stack) == {}
 
+    # None of the polls got to its end, so this is still the service's first: it takes the
+    # texts of its last minutes (the three, arrived just now) and leaves older ones.
+    older = batch
+    batch = texts(fake_notify, service, 3, newest=clock.now + EVERY, step=1)
     clock.advance(EVERY)
     renewed = await poller_on(
         stack, settings, fake_notify.mint_key(service), fake_notify.url, clock
     )
     walked = await renewed.poll(target)
     assert walked is not None
-    assert (walked.published, walked.ended) == (3, Ended.END)
+    assert (walked.published, walked.ended) == (3, Ended.SINCE)
     await stored(stack, {t.id for t in batch})
+    assert not {t.id for t in older} & set(await notify_messages(stack))
 
 
 async def test_of_several_processes_polling_at_once_one_reads_notify(
@@ -211,10 +241,13 @@ async def test_poll_reads_back_no_further_than_notify_keeps_texts(
     kept = texts(fake_notify, service, 1, newest=now - timedelta(days=5), step=1)
     old = texts(fake_notify, service, 1, newest=now - timedelta(days=6, hours=1), step=1)
     # A day on, the second text is past Notify's 7 days (the fake still lists it: its own
-    # retention counts from its clock, which is now).
-    poller = await poller_on(stack, settings, key, fake_notify.url, Clock(now + timedelta(days=1)))
+    # retention counts from its clock, which is now). The service was first polled now.
+    clock = Clock(now)
+    poller = await poller_on(stack, settings, key, fake_notify.url, clock)
     target = stack.running.rules().service(SERVICE)
     assert target is not None
+    assert await poller.poll(target) is not None
+    clock.advance(timedelta(days=1))
     walked = await poller.poll(target)
     assert walked is not None
     assert (walked.read, walked.published, walked.ended) == (1, 1, Ended.SINCE)
