@@ -14,6 +14,7 @@ from urllib.parse import parse_qs, urlsplit
 from inbound.message import InboundMessage
 from inbound.store.messages import Messages
 from tests.integration.review_support import ALPHA_NUMBER, Desk, callback_secret, desk
+from tests.support.browser import add_item, add_person, signed_in
 
 __all__ = ["callback_secret", "desk"]  # fixtures
 
@@ -220,6 +221,21 @@ async def test_review_pages_name_the_service_not_its_id(desk: Desk) -> None:
     assert "Service alpha" in service_row
     status, page, _ = await desk.browser.get("/review/")
     assert '<option value="alpha">Service alpha</option>' in page
+    # Someone who sees more than one service (here a platform admin: alpha and the items of no
+    # service) is told each row's service, and each colleague's, by name.
+    await add_item(desk.stack.sessions, None, "wrong number?", recipient="+447700900999")
+    ops = await add_person(
+        desk.stack.sessions, "ops@example.org", {"alpha": "caseworker"}, platform_admin=True
+    )
+    browser = await signed_in(desk.stack.base_url, ops)
+    try:
+        status, page, _ = await browser.get("/review/")
+    finally:
+        await browser.close()
+    assert status == 200
+    assert '<span class="queue-service">Service alpha</span>' in page
+    assert '<span class="queue-service">Unassigned</span>' in page
+    assert "ops@example.org (Service alpha)</option>" in page
 
 
 async def test_the_counts_of_a_queue_filtered_by_day_count_the_days_items(desk: Desk) -> None:
