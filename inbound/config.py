@@ -12,7 +12,7 @@ from pydantic.fields import FieldInfo
 from pydantic_settings import BaseSettings, NoDecode, SettingsConfigDict
 
 from inbound.forwarded import networks
-from inbound.providers.notify import inbound_tokens
+from inbound.notify_tokens import inbound_tokens
 from inbound.providers.public_keys import public_keys
 from inbound.secret_keys import split_keys
 

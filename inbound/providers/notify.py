@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 
 from inbound import phone
 from inbound.message import InboundMessage
+from inbound.notify_tokens import MIN_TOKEN_LENGTH, inbound_tokens
 from inbound.providers import json_fields
 from inbound.providers.base import (
     NoServiceSecrets,
@@ -44,8 +45,6 @@ if TYPE_CHECKING:  # settings are only passed through: a provider reads no envir
 
 NAME = "notify"
 SETTING = "INBOUND_NOTIFY_INBOUND_TOKENS"
-# Notify's callback settings refuse a bearer token shorter than this.
-MIN_TOKEN_LENGTH = 10
 # Notify's inbound numbers are all UK numbers: a destination no service owns is read as one.
 NOTIFY_REGION = "GB"
 # Seconds from publishing to the answer, for RabbitMQ's confirm and the spool write together
@@ -113,23 +112,6 @@ def received_text(
             else None
         ),
     )
-
-
-def inbound_tokens(value: str) -> list[str]:
-    """The bearer tokens of a setting: one, or two comma-separated during a rotation.
-
-    A ValueError for a token Notify would refuse, raised at start-up (the settings error names
-    the variable) so a typo stops the service instead of refusing every genuine callback.
-    """
-    tokens = [part.strip() for part in value.split(",") if part.strip()]
-    if len(tokens) > 2:
-        raise ValueError("at most two tokens, comma-separated: the old and the new while rotating")
-    if any(len(token) < MIN_TOKEN_LENGTH for token in tokens):
-        raise ValueError(
-            f"a token is shorter than {MIN_TOKEN_LENGTH} characters, which Notify's callback "
-            "settings refuse"
-        )
-    return tokens
 
 
 class TokenMissing(SignatureMissing):
