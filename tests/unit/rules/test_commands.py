@@ -209,3 +209,37 @@ def test_test_reads_paths_relative_to_the_working_directory(
     assert code == 0
     assert json.loads(out)["captures"] == {"rating": "4"}
     assert Path("feedback.yaml").exists()
+
+
+def test_rules_test_on_each_warnings_reply_shows_what_check_warned(
+    capsys: pytest.CaptureFixture[str], write_rules: WriteRules
+) -> None:
+    path = write_rules(
+        "clinic.yaml",
+        "service:\n  id: clinic\n  name: Clinic\n  region: GB\n  numbers: ['+447700900111']\n"
+        "rules:\n"
+        "  - {name: yes, keywords: [ok, 'yes'], action: confirm}\n"
+        "  - {name: help, keywords: [help, ok], action: help}\n"
+        "  - {name: okay, keywords: ['OK!'], action: confirm}\n"
+        '  - {name: cancel, keywords: [cancel, "can\'t make it"], action: cancel}\n'
+        '  - {name: cant-come, keywords: ["can\'t make it"], match: phrase, action: cancel}\n',
+    )
+    code, out, _ = run(capsys, "rules", "check", str(path))
+    assert code == 0
+    warned = [
+        line for line in out.splitlines() if line.startswith("warning:") and "such as" in line
+    ]
+    assert len(warned) >= 2
+    assert "cant-come" not in out  # the issue's false "never picks rule 'cant-come'"
+    for line in warned:
+        reply = line.split("such as ", 1)[1].split("'")[1]
+        code, shown, _ = run(capsys, "rules", "test", str(path), "--text", reply)
+        if " goes to a person" in line:
+            assert "(a person decides)" in shown, (line, shown)
+        else:
+            picked = line.split("is decided by rule '", 1)[1].split("'")[0]
+            assert f"rule      {picked}\n" in shown, (line, shown)
+    _, shown, _ = run(
+        capsys, "rules", "test", str(path), "--text", "Sorry I can't make it, my son is ill"
+    )
+    assert "rule      cant-come" in shown

@@ -1,11 +1,15 @@
-"""`rules check` warnings: carrier words reused, keywords shared between rules, dead rules."""
+"""`rules check` warnings: carrier words reused, keywords shared between rules, dead rules;
+each names a reply the matcher really treats as warned."""
 
 from __future__ import annotations
 
 from typing import Any
 
+import pytest
+
 from inbound.rules.lint import RuleWarning, lint
-from inbound.rules.load import check
+from inbound.rules.load import check, load_file
+from inbound.rules.match import decide
 from inbound.rules.model import Rule, Service, ServiceRules
 from tests.unit.rules.conftest import EXAMPLES, WriteRules
 
@@ -54,8 +58,12 @@ def test_same_keyword_in_rules_with_different_actions_is_a_warning() -> None:
     assert (
         RuleWarning(
             ("rules", 1, "keywords", 1),
-            "keyword 'ok' also matches rule 'yes' (confirm), so such replies always go to a person",
+            "keyword 'ok' also matches rule 'yes', so a reply such as 'ok' goes to a person, not "
+            "to rule 'help': matched confirm and help (rules 'yes' and 'help')",
             "remove it from one of the two rules, or make the keywords distinct",
+            example="ok",
+            rule="help",
+            decided_by=None,
         )
         in warnings
     )
@@ -67,8 +75,12 @@ def test_first_keyword_covering_an_only_keyword_is_an_overlap() -> None:
         {"name": "cancel", "keywords": ["cancel it"], "action": "cancel"},
         {"name": "change", "keywords": ["cancel"], "match": "first", "action": "change"},
     )
+    # The reply "cancel it" is both rules' and goes to a person: the warning is at the keyword
+    # whose reply goes astray, and names the other rule.
     [warning] = [w for w in lint(rules) if "also matches" in w.problem]
-    assert warning.loc == ("rules", 1, "keywords", 0)
+    assert warning.loc == ("rules", 0, "keywords", 0)
+    assert warning.example == "cancel it"
+    assert "also matches rule 'change'" in warning.problem
 
 
 def test_rule_shadowed_by_an_earlier_rule_is_unreachable() -> None:
@@ -103,3 +115,100 @@ def test_check_gives_warnings_a_file_and_line(write_rules: WriteRules) -> None:
     [warning] = [w for w in report.warnings if "is a carrier opt-out word" in w.problem]
     assert (warning.path, warning.line, warning.field) == (path, 8, "rules[0].keywords[0]")
     assert str(warning).startswith(f"{path}:8: rules[0].keywords[0]: CANCEL is a carrier")
+
+
+# -- every warning is what the matcher does --------------------------------------------------
+
+CANT_COME = (
+    {"name": "confirm", "keywords": ["yes"], "action": "confirm"},
+    {"name": "cancel", "keywords": ["cancel", "can't make it"], "action": "cancel"},
+    {"name": "cant-come", "keywords": ["can't make it"], "match": "phrase", "action": "cancel"},
+)
+
+
+def test_phrase_rule_behind_an_only_rule_with_its_keyword_is_not_warned_about() -> None:
+    # The issue's case: `only` takes "can't make it" alone, but the phrase rule still picks
+    # "Sorry I can't make it, my son is ill", so neither "never picks" nor "unreachable" holds.
+    rules = service("GB", *CANT_COME)
+    assert decide(rules, "Sorry I can't make it, my son is ill").rule == "cant-come"
+    assert lint(rules) == []
+
+
+def test_first_rule_whose_keyword_alone_is_taken_is_still_reachable() -> None:
+    rules = service(
+        "GB",
+        {"name": "cancel", "keywords": ["cancel"], "action": "cancel"},
+        {"name": "why", "keywords": ["cancel"], "match": "first", "action": "cancel"},
+    )
+    assert lint(rules) == []
+
+
+TRICKY: dict[str, ServiceRules] = {
+    "cant-come": service("GB", *CANT_COME),
+    "same keyword, other action": service(
+        "GB",
+        {"name": "yes", "keywords": ["ok", "yes"], "action": "confirm"},
+        {"name": "help", "keywords": ["help", "ok"], "action": "help"},
+    ),
+    "first covers only": service(
+        "GB",
+        {"name": "cancel", "keywords": ["cancel it"], "action": "cancel"},
+        {"name": "change", "keywords": ["cancel"], "match": "first", "action": "change"},
+    ),
+    "shadowed": service(
+        "GB",
+        {"name": "yes", "keywords": ["yes", "ok"], "action": "confirm"},
+        {"name": "okay", "keywords": ["OK!"], "action": "confirm"},
+    ),
+    "carrier words": service(
+        "US",
+        {"name": "yes", "keywords": ["yes"], "action": "confirm"},
+        {"name": "done", "keywords": ["end", "quit", "cancel please"], "action": "cancel"},
+    ),
+    "phrase against only": service(
+        "GB",
+        {"name": "cancel", "keywords": ["cancel"], "action": "cancel"},
+        {
+            "name": "pothole",
+            "keywords": ["cancel", "pothole"],
+            "match": "phrase",
+            "action": "report",
+        },
+    ),
+    "phrase inside first": service(
+        "GB",
+        {"name": "report", "keywords": ["report"], "match": "first", "action": "report"},
+        {"name": "lamp", "keywords": ["report lamp"], "match": "phrase", "action": "report"},
+        {"name": "stop-it", "keywords": ["report it"], "action": "cancel"},
+    ),
+    "manual and typo": service(
+        "GB",
+        {"name": "confirm", "keywords": ["confirm"], "action": "confirm"},
+        {"name": "person", "keywords": ["confirm"], "match": "first", "action": "manual"},
+        {"name": "conform", "keywords": ["comfirm"], "action": "cancel"},
+    ),
+}
+
+
+def _example_files() -> dict[str, ServiceRules]:
+    return {path.name: load_file(path) for path in sorted(EXAMPLES.glob("*.yaml"))}
+
+
+@pytest.mark.parametrize(
+    "rules", [*TRICKY.values(), *_example_files().values()], ids=[*TRICKY, *_example_files()]
+)
+def test_every_warning_names_a_reply_the_matcher_treats_as_warned(rules: ServiceRules) -> None:
+    for warning in lint(rules):
+        assert warning.example, warning
+        assert repr(warning.example) in warning.problem or warning.example.upper() in (
+            warning.problem
+        )
+        decision = decide(rules, warning.example)
+        acting = decision.rule if decision.automatic else None
+        assert acting == warning.decided_by, (warning, decision)
+        assert not (decision.rule == warning.rule and decision.automatic), (warning, decision)
+
+
+def test_tricky_files_give_warnings() -> None:
+    # So the table above checks something: all but the issue's case warn.
+    assert [name for name, rules in TRICKY.items() if not lint(rules)] == ["cant-come"]
