@@ -15,6 +15,7 @@ from datetime import datetime, timedelta
 from enum import StrEnum
 
 from inbound.actions.effects import CALLBACK_ACTIONS
+from inbound.rules.reference_formats import Reference
 from inbound.sms_length import Encoding, capacity, first_outside_gsm, measure
 from inbound.states import ReviewState
 
@@ -102,11 +103,12 @@ def check(act: Act, state: str, holder: int | None, actor: int) -> None:
 
 
 def decision(
-    action: str, captures: Mapping[str, str], references: Sequence[re.Pattern[str]] = ()
+    action: str, captures: Mapping[str, str], references: Sequence[Reference] = ()
 ) -> tuple[str, dict[str, str]]:
     """A caseworker's decision, checked: a known action and the captures kept, trimmed, each
-    as the rules check it (a rating from 1 to 5; a reference matching one of `references`,
-    the patterns of the service's rules for this action, when there are any)."""
+    as the rules check it (a rating from 1 to 5; a reference accepted by one of `references`,
+    those of the service's rules for this action when there are any, kept in its normal form:
+    a postcode as 'SW1A 1AA')."""
     if action not in DECISIONS:
         raise Invalid(
             f"unknown decision {action[:40]!r}: choose one of {', '.join(DECISIONS)}", "decision"
@@ -119,17 +121,25 @@ def decision(
     if rating is not None and not _RATING.fullmatch(rating):
         raise Invalid("enter the rating as a whole number from 1 to 5, like 4", "rating")
     reference = kept.get("reference")
-    if (
-        reference is not None
-        and references
-        and not any(pattern.fullmatch(reference) for pattern in references)
-    ):
-        raise Invalid(
-            "enter the reference in the form this service's rules expect "
-            f"(a match for {' or '.join(p.pattern for p in references)})",
-            "reference",
+    if reference is not None and references:
+        accepted = next(
+            (found for ref in references if (found := ref.accept(reference)) is not None), None
         )
+        if accepted is None:
+            raise Invalid(_reference_help(references), "reference")
+        kept["reference"] = accepted
     return action, kept
+
+
+def _reference_help(references: Sequence[Reference]) -> str:
+    """How to write a reference this service's rules accept."""
+    if all(ref.kind == "regex" for ref in references):
+        # Unchanged wording for patterns: the pattern is the only description there is.
+        wanted = " or ".join(ref.pattern.pattern for ref in references)
+        return f"enter the reference in the form this service's rules expect (a match for {wanted})"
+    return "enter the reference as " + " or as ".join(
+        dict.fromkeys(ref.description for ref in references)
+    )
 
 
 _RATING = re.compile(r"[1-5]")

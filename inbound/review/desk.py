@@ -6,7 +6,6 @@ an item outside the caseworker's services is `NotFound`, and the attempt is audi
 
 from __future__ import annotations
 
-import re
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
@@ -31,6 +30,7 @@ from inbound.rules.canned import Filled, fill
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import Action as RuleAction
 from inbound.rules.model import ServiceRules
+from inbound.rules.reference_formats import Reference
 from inbound.states import ReviewState
 from inbound.store.actions import Actions
 from inbound.store.conversations import Conversations
@@ -122,11 +122,11 @@ class ReplyChoice:
     fields: tuple[str, str] = ("canned", "text")
 
 
-def references(service: ServiceRules, action: str) -> tuple[re.Pattern[str], ...]:
-    """The reference patterns of the service's rules for `action`, compiled as the matcher
-    compiles them: a caseworker's reference is checked against them."""
+def references(service: ServiceRules, action: str) -> tuple[Reference, ...]:
+    """The references (patterns or named formats) of the service's rules for `action`: a
+    caseworker's reference is checked against them, as the matcher checks a reply's."""
     return tuple(
-        re.compile(rule.captures.reference, re.IGNORECASE)
+        rule.captures.reference
         for rule in service.rules
         if rule.action == action and rule.captures.reference is not None
     )

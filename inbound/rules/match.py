@@ -20,7 +20,6 @@ How a reply is read, in order:
 from __future__ import annotations
 
 import re
-import string
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -40,6 +39,7 @@ from inbound.rules.model import (
     render_reply,
 )
 from inbound.rules.normalise import normalise, squeeze, symbols
+from inbound.rules.reference_formats import Mismatch, Reference
 
 _NO_CAPTURES: Mapping[str, str] = MappingProxyType({})
 # Stripped from the front of captured details: the ways people separate a keyword from the rest
@@ -118,13 +118,13 @@ class Matcher:
         self._phrase: dict[str, list[_Keyword]] = {}
         self._mentions: dict[str, list[_Keyword]] = {}
         self._regex: list[tuple[_Keyword, re.Pattern[str]]] = []
-        self._references: dict[int, re.Pattern[str]] = {}
+        self._references: dict[int, Reference] = {}
         self._carrier: dict[str, str] = {squeeze(word): word for word in rules_region(rules)}
         self._carrier_rules: dict[str, Rule] = {}
         known: set[str] = set()
         for position, rule in enumerate(rules.rules):
             if rule.captures.reference is not None:
-                self._references[position] = re.compile(rule.captures.reference, re.IGNORECASE)
+                self._references[position] = rule.captures.reference
             for text in rule.keywords:
                 if rule.match is MatchKind.regex:
                     keyword = _Keyword(position, rule, text, ())
@@ -390,15 +390,17 @@ class Matcher:
         """Fill `captures` with the rule's reference and rating; a reason when one fails."""
         rule = hit.rule
         source = captures.get("details", message.original)
-        pattern = self._references.get(hit.keyword.position)
-        if pattern is not None:
+        expected = self._references.get(hit.keyword.position)
+        if expected is not None:
             given = captures.get("reference")
             if given is not None:
-                if not pattern.fullmatch(given):
+                accepted = expected.accept(given)
+                if accepted is None:
                     return f"reference is not in the form rule '{rule.name}' expects"
+                captures["reference"] = accepted
             else:
-                reference = _find_reference(source, pattern)
-                if isinstance(reference, _Failed):
+                reference = expected.find(source)
+                if isinstance(reference, Mismatch):
                     return f"{reference.why} (rule '{rule.name}')"
                 if reference is not None:
                     captures["reference"] = reference
@@ -618,24 +620,6 @@ def _strip_separators(text: str) -> str:
     while start < len(text) and (text[start].isspace() or text[start] in _SEPARATORS):
         start += 1
     return text[start:].rstrip()
-
-
-_EDGE_PUNCTUATION = string.punctuation.replace("#", "") + "“”‘’«»"
-
-
-def _find_reference(source: str, pattern: re.Pattern[str]) -> str | _Failed | None:
-    """The first word with a digit that matches `pattern`; a failure when none of them does."""
-    candidates = [
-        word.strip(_EDGE_PUNCTUATION).lstrip("#")
-        for word in source.split()
-        if any(char.isdigit() for char in word)
-    ]
-    for candidate in candidates:
-        if pattern.fullmatch(candidate):
-            return candidate
-    if candidates:
-        return _Failed("the reference is not in the expected form")
-    return None
 
 
 _NUMBER_WORDS = {

@@ -16,6 +16,7 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    PlainSerializer,
     PlainValidator,
     StringConstraints,
     ValidationInfo,
@@ -26,10 +27,12 @@ from pydantic import (
 
 from inbound.phone import InvalidNumber
 from inbound.phone import normalise as normalise_number
+from inbound.rules import reference_formats
 from inbound.rules.canned import PLACEHOLDERS, PlaceholderError, placeholders
 from inbound.rules.errors import RuleValueError
 from inbound.rules.normalise import normalise, symbols
 from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
+from inbound.rules.reference_formats import Reference
 
 _SERVICE_ID = re.compile(r"^[a-z0-9][a-z0-9_-]*$")
 _REGION = re.compile(r"^[A-Z]{2}$")
@@ -127,6 +130,14 @@ def _compile(pattern: str, loc: tuple[str | int, ...]) -> re.Pattern[str]:
 
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1)]
+# `captures.reference`: read by `reference_formats.parse` (a regex, or a named format), written
+# back as it was written, described to editors as the YAML forms it takes.
+ReferenceField = Annotated[
+    Reference | None,
+    PlainValidator(lambda raw: None if raw is None else reference_formats.parse(raw)),
+    PlainSerializer(lambda value: None if value is None else reference_formats.dump(value)),
+    WithJsonSchema({"anyOf": [reference_formats.json_schema(), {"type": "null"}], "default": None}),
+]
 PhoneNumber = Annotated[str, AfterValidator(_check_number)]
 Keyword = Annotated[str, StringConstraints(min_length=1)]
 # A caseworker's words for a decision: one short line.
@@ -141,24 +152,19 @@ class Captures(BaseModel):
 
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
-    reference: str | None = Field(
+    reference: ReferenceField = Field(
         default=None,
-        description="Regular expression a reference number must match in full, e.g. "
-        "'[a-z]{2}[0-9]{6}' (matched case-insensitively against one word of the reply). "
-        "A word that looks like a reference but fails the pattern sends the reply to review.",
+        description="What a reference number looks like: a regular expression matched in full "
+        "against one word of the reply, case-insensitively (e.g. '[a-z]{2}[0-9]{6}'), or a named "
+        "format: {digits: 6}, {digits: [4, 8]}, {letters: 2, digits: 6}, letters_then_digits, "
+        "postcode or nhs_number (docs/rules.md). A word that looks like a reference but fails "
+        "sends the reply to review.",
     )
     rating: bool = Field(
         default=False,
         description="Capture a rating from 1 to 5 ('4', '4/5', '4 stars', 'four'); a number "
         "outside 1-5, or two different ones, sends the reply to review.",
     )
-
-    @field_validator("reference")
-    @classmethod
-    def _pattern_compiles(cls, value: str | None) -> str | None:
-        if value is not None:
-            _compile(value, ())
-        return value
 
 
 class Rule(BaseModel):
@@ -267,7 +273,8 @@ def _never_captured(name: str, match: MatchKind) -> tuple[str, str]:
     if name == "reference":
         return (
             "requires a reference, but the rule has no reference pattern",
-            "add `captures: {reference: '<pattern>'}`",
+            "add `captures: {reference: <format>}`, e.g. {reference: {digits: 6}} or "
+            "{reference: '[a-z]{2}[0-9]{6}'}",
         )
     return (
         "requires a rating, but the rule doesn't capture one",
@@ -703,6 +710,20 @@ class ServiceRules(BaseModel):
                         f"add a rule with action: {name}, or leave {name} out of expects",
                         where,
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _references_for_region(self) -> ServiceRules:
+        region = self.service.region
+        for index, rule in enumerate(self.rules):
+            reference = rule.captures.reference
+            if reference is not None and reference.region not in {None, region}:
+                raise RuleValueError(
+                    f"the reference format {reference.kind} is for region "
+                    f"{reference.region}, but this file's region is {region}",
+                    "use {digits: ...}, {letters: ..., digits: ...} or a regular expression",
+                    ("rules", index, "captures", "reference"),
+                )
         return self
 
     @model_validator(mode="after")

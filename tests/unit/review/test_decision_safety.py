@@ -2,14 +2,14 @@
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
 
 from inbound.review.decisions import UNDO_WINDOW, Invalid, decision, undo_refusal
+from inbound.rules.reference_formats import parse
 
-REFERENCE = (re.compile(r"[a-z]{2}[0-9]{4}", re.IGNORECASE),)
+REFERENCE = (parse("[a-z]{2}[0-9]{4}"),)
 
 
 @pytest.mark.parametrize("rating", ["1", "5", " 4 "])
