@@ -1,0 +1,77 @@
+"""A caseworker's reference checked against the service's named format, over real HTTP: a
+postcode rule refuses what is not a postcode and stores one in its normal form."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import select
+
+from inbound.config import Settings
+from inbound.store.models import Outcome
+from tests.integration.conftest import running_stack
+from tests.integration.review_support import callback_secret
+from tests.integration.test_actions import CALLBACK_SECRET
+from tests.integration.test_review_decisions_safe import NUMBER, World
+from tests.support.browser import add_person, signed_in
+from tests.support.fake_service import fake_service
+
+__all__ = ["CALLBACK_SECRET", "callback_secret"]  # fixtures
+
+RULES = """
+service:
+  id: alpha
+  name: Millbrook street reports
+  region: GB
+  numbers: ["{number}"]
+  callback:
+    url: {url}
+    secret_env: INBOUND_TEST_CALLBACK_SECRET
+rules:
+  - name: report
+    keywords: [report]
+    match: first
+    action: report
+    captures:
+      reference: postcode
+"""
+
+
+@pytest.fixture
+async def world(settings: Settings, tmp_path: Path) -> AsyncIterator[World]:
+    async with fake_service([200]) as callbacks:
+        folder = tmp_path / "rules"
+        folder.mkdir()
+        (folder / "alpha.yaml").write_text(RULES.format(number=NUMBER, url=callbacks.url))
+        changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
+        async with running_stack(changed) as stack:
+            person = await add_person(stack.sessions, "ana@alpha.example", {"alpha": "caseworker"})
+            browser = await signed_in(stack.base_url, person)
+            try:
+                yield World(stack, callbacks, browser, 0, person.token)
+            finally:
+                await browser.close()
+
+
+async def test_a_reference_not_in_the_services_format_is_refused_and_a_good_one_normalised(
+    world: World,
+) -> None:
+    item = await world.claimed("there is a pothole near my house")
+    for confirmed in ({}, {"confirmed": "yes"}):
+        status, page, _ = await world.decide(item, decision="report", reference="SW1A", **confirmed)
+        assert status == 400
+        assert re.search(r'<a href="#cap-reference">[^<]*as a GB postcode, like SW1A 1AA', page), (
+            page[:3000]
+        )
+        assert await world.recorded(item) == ("claimed", 0, 0)
+
+    status, _, _ = await world.decide(item, decision="report", reference="sw1a1aa", confirmed="yes")
+    assert status == 303
+    message_id = (await world.item(item)).message_id
+    async with world.stack.sessions() as session:
+        outcome = await session.scalar(select(Outcome).where(Outcome.message_id == message_id))
+    assert outcome is not None
+    assert outcome.captures["reference"] == "SW1A 1AA"
