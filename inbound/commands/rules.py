@@ -24,6 +24,7 @@ from inbound.commands.context import (
     database,
     load_settings,
 )
+from inbound.commands.rules_suggest import register as register_suggest
 
 if TYPE_CHECKING:
     from inbound.outcome import Route
@@ -519,3 +520,5 @@ def register(commands: Subcommands) -> None:
     text = "Print the JSON Schema of a rule file, for editor completion and checks."
     schema = add_command(subcommands, "schema", text)
     schema.set_defaults(handler=_schema)
+
+    register_suggest(subcommands)  # suggest: keywords learnt from the review queue

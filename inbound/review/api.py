@@ -32,6 +32,7 @@ from inbound.review.desk import Desk, ItemDetail, NotFound, ReplyChoice
 from inbound.review.parameters import BadParameter
 from inbound.review.security_events import Denied
 from inbound.review.site import client_address
+from inbound.review.suggestions_api import add_routes as add_suggestion_routes
 from inbound.review.token_state import TokenState, use_worth_recording
 from inbound.store.models import ApiToken
 from inbound.store.review import STATES, QueueFilter
@@ -427,4 +428,5 @@ def api_app(
     prompts_api.add_routes(app, desk)
     received = received or received_texts_api.ReceivedTextsState(desk, None)
     received_texts_api.add_routes(app, received)
+    add_suggestion_routes(app, desk)
     return app

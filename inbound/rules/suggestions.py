@@ -23,6 +23,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
+from typing import Any
 
 from inbound.rules.match import Decision, Matcher
 from inbound.rules.model import Action, MatchKind, Rule, ServiceRules
@@ -41,6 +42,7 @@ class CaseworkerDecision:
     """One review item a caseworker closed: the reply, what they decided, who and when."""
 
     message_id: int
+    item_id: int  # the review item it closed
     text: str | None  # None once the reply was purged after the service's retention
     decision: str  # an action, or "dismissed"
     decided_by: int | None
@@ -64,6 +66,7 @@ class Suggestion:
     action: Action
     rule: str | None  # the rule the keyword would join; None: a new rule of its own
     message_ids: tuple[int, ...]  # the decided replies behind it, oldest decision first
+    item_ids: tuple[int, ...]  # their review items, in the same order
     impact: Impact
 
     @property
@@ -164,9 +167,30 @@ def suggest(
             continue
         ordered = sorted(behind, key=lambda one: (one.decided_at is None, one.decided_at))
         ids = tuple(one.message_id for one in ordered)
-        found.append(Suggestion(text, action, joined, ids, effect))
+        items = tuple(one.item_id for one in ordered)
+        found.append(Suggestion(text, action, joined, ids, items, effect))
     found.sort(key=lambda one: (-one.decisions, one.text, one.action.value))
     return found
+
+
+def as_json(suggestion: Suggestion) -> dict[str, Any]:
+    """The API's and `inbound rules suggest --json`'s form of a suggestion."""
+    impact = suggestion.impact
+    return {
+        "text": suggestion.text,
+        "action": suggestion.action.value,
+        "rule": suggestion.rule,
+        "decisions": {
+            "count": suggestion.decisions,
+            "messages": list(suggestion.message_ids),
+            "items": list(suggestion.item_ids),
+        },
+        "impact": {
+            "replayed": impact.replayed,
+            "newly_automatic": impact.newly_automatic,
+            "changed": impact.changed,
+        },
+    }
 
 
 def _learnable(decision: str) -> Action | None:

@@ -12,6 +12,7 @@ from inbound.rules.suggestions import (
     DISMISSED,
     CaseworkerDecision,
     Impact,
+    as_json,
     impact,
     suggest,
     with_keyword,
@@ -27,7 +28,7 @@ def decided(*ways: tuple[str, str, int]) -> list[CaseworkerDecision]:
         for _ in range(times):
             number = len(made) + 1
             when = START + timedelta(hours=number)
-            made.append(CaseworkerDecision(number, text, decision, 7, when))
+            made.append(CaseworkerDecision(number, 100 + number, text, decision, 7, when))
     return made
 
 
@@ -136,18 +137,26 @@ def test_minimum_is_a_setting(example_rules: ServiceRules) -> None:
 
 
 def test_purged_replies_teach_nothing(example_rules: ServiceRules) -> None:
-    ways = [CaseworkerDecision(n, None, "confirm", 1, START) for n in range(5)]
+    ways = [CaseworkerDecision(n, n, None, "confirm", 1, START) for n in range(5)]
     assert suggest(example_rules, ways, []) == []
 
 
 def test_a_suggestion_names_its_messages_oldest_first(example_rules: ServiceRules) -> None:
     ways = [
-        CaseworkerDecision(30, "Ydw", "confirm", 1, START + timedelta(days=2)),
-        CaseworkerDecision(10, "ydw", "confirm", 2, START),
-        CaseworkerDecision(20, "YDW!", "confirm", 1, START + timedelta(days=1)),
+        CaseworkerDecision(30, 3, "Ydw", "confirm", 1, START + timedelta(days=2)),
+        CaseworkerDecision(10, 1, "ydw", "confirm", 2, START),
+        CaseworkerDecision(20, 2, "YDW!", "confirm", 1, START + timedelta(days=1)),
     ]
     (one,) = suggest(example_rules, ways, [])
     assert one.message_ids == (10, 20, 30)
+    assert one.item_ids == (1, 2, 3)
+    assert as_json(one) == {
+        "text": "ydw",
+        "action": "confirm",
+        "rule": "confirm",
+        "decisions": {"count": 3, "messages": [10, 20, 30], "items": [1, 2, 3]},
+        "impact": {"replayed": 0, "newly_automatic": 0, "changed": 0},
+    }
     assert one.rule == "confirm"  # joins the confirm rule, so its reply is sent
 
 
