@@ -16,7 +16,7 @@ from pydantic_core import ErrorDetails
 
 from inbound.rules.errors import RuleValueError
 from inbound.rules.lint import lint
-from inbound.rules.model import RuleBook, ServiceRules
+from inbound.rules.model import CannedReply, Rule, RuleBook, ServiceRules
 
 Loc = tuple[str | int, ...]
 _EXAMPLE = "rules/examples/appointments.yaml"
@@ -217,8 +217,133 @@ def _load(path: Path) -> _Loaded | list[RuleFileError]:
         rules = ServiceRules.model_validate(data)
     except ValidationError as error:
         found = [_explain(path, lines, detail) for detail in _without_echoes(error.errors())]
+        found += [
+            late
+            for late in (_explain(path, lines, detail) for detail in _skipped(data, error))
+            if all((late.field, late.problem) != (e.field, e.problem) for e in found)
+        ]
         return sorted(found, key=lambda e: e.line or 0)
     return _Loaded(path, rules, lines)
+
+
+def _skipped(data: Any, error: ValidationError) -> list[ErrorDetails]:
+    """The errors pydantic didn't reach: with a rule or canned reply wrong, the checks across
+    the file (names used twice, Notify templates' answers, …) never ran, so a second run would
+    have shown them. Validate again with each wrong item replaced by a stand-in holding its
+    good name and action, until nothing new is found."""
+    if not isinstance(data, dict):
+        return []
+    broken: dict[str, dict[int, set[str]]] = {"rules": {}, "replies": {}}
+    seen = {_key(detail) for detail in error.errors()}
+    _mark(error.errors(), broken)
+    found: list[ErrorDetails] = []
+    set_aside: set[str] = set()  # optional sections a check across the file found wrong
+    for _ in range(_ROUNDS):
+        again = _with_stand_ins(data, broken)
+        if again is not None:
+            again = {key: value for key, value in again.items() if key not in set_aside}
+        if again is None:
+            break
+        try:
+            ServiceRules.model_validate(again)
+        except ValidationError as second:
+            actions_wrong = any("action" in fields for fields in broken["rules"].values())
+            new = [
+                detail
+                for detail in second.errors()
+                if _key(detail) not in seen
+                and not _inside(_full_loc(detail), broken)
+                # A rule whose action is wrong gives no action: "no rule gives confirm" would
+                # only repeat that error.
+                and not (actions_wrong and _full_loc(detail)[:1] == ("prompts",))
+            ]
+            seen.update(_key(detail) for detail in new)
+            found += new
+            aside = _aside(second.errors(), set_aside)
+            if not _mark(new, broken) and not aside:
+                break  # nothing more to set aside: the checks after it ran
+        else:
+            break
+    return found
+
+
+_ROUNDS = 20  # each round sets aside what the last found; a file has only so many checks
+
+
+def _key(detail: ErrorDetails) -> tuple[Loc, str]:
+    return _full_loc(detail), str(detail["msg"])
+
+
+def _mark(details: Iterable[ErrorDetails], broken: dict[str, dict[int, set[str]]]) -> bool:
+    """Note the rules and canned replies `details` find wrong; True when there were any."""
+    marked = False
+    for detail in details:
+        loc = _full_loc(detail)
+        if len(loc) >= 2 and loc[0] in broken and isinstance(loc[1], int):
+            field = str(loc[2]) if len(loc) > 2 else ""
+            broken[str(loc[0])].setdefault(loc[1], set()).add(field)
+            marked = True
+    return marked
+
+
+_OPTIONAL_SECTIONS = frozenset({"prompts", "labels"})
+
+
+def _aside(details: Iterable[ErrorDetails], set_aside: set[str]) -> bool:
+    """Set aside the optional sections the checks across the whole file found wrong (they
+    stop at their first problem), so the next round runs the checks after them."""
+    before = len(set_aside)
+    for detail in details:
+        loc = _full_loc(detail)
+        if not detail["loc"] and loc and loc[0] in _OPTIONAL_SECTIONS:
+            set_aside.add(str(loc[0]))
+    return len(set_aside) > before
+
+
+def _with_stand_ins(data: dict[str, Any], broken: dict[str, dict[int, set[str]]]) -> Any:
+    again = dict(data)
+    for key, model in (("rules", Rule), ("replies", CannedReply)):
+        items = data.get(key)
+        if not broken[key] or not isinstance(items, list):
+            continue
+        replaced = [
+            _stand_in(model, item, index, broken[key][index]) if index in broken[key] else item
+            for index, item in enumerate(items)
+        ]
+        if None in replaced:
+            return None
+        again[key] = replaced
+    return again
+
+
+def _stand_in(
+    model: type[Rule] | type[CannedReply], item: Any, index: int, wrong: set[str]
+) -> Rule | CannedReply | None:
+    """A valid item keeping only what the checks across the file read of `item` (its name,
+    and a rule's action) when those are right; made-up values clash with nothing."""
+    given = item if isinstance(item, dict) else {}
+    keep = [key for key in ("name", "action") if key in given and not wrong & {key, ""}]
+    fields: dict[str, Any] = {"name": f"stand-in-{index}"}
+    if model is Rule:
+        fields |= {"keywords": [f"stand-in {index}"], "action": "manual"}
+    else:
+        fields |= {"text": "stand-in"}
+    for kept in (keep, keep[:1], []):
+        try:
+            return model.model_validate(fields | {key: given[key] for key in kept})
+        except ValidationError:
+            continue  # a kept value is wrong in a way not yet reported: leave it out
+    return None
+
+
+def _full_loc(detail: ErrorDetails) -> Loc:
+    cause = detail.get("ctx", {}).get("error")
+    extra = cause.loc if isinstance(cause, RuleValueError) else ()
+    return (*detail["loc"], *extra)
+
+
+def _inside(loc: Loc, broken: Mapping[str, Mapping[int, set[str]]]) -> bool:
+    return len(loc) >= 2 and isinstance(loc[1], int) and loc[1] in broken.get(str(loc[0]), {})
 
 
 _READ_FIX = "check the path exists and the service can read it"
