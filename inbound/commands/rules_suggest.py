@@ -24,7 +24,7 @@ if TYPE_CHECKING:
     from inbound.rules.model import ServiceRules
     from inbound.rules.suggestions import Suggestion
 
-DEFAULT_DAYS = 30
+DEFAULT_DAYS = 30  # as inbound.rules.suggestions.DEFAULT_DAYS, which the parser must not load
 
 
 def _suggest(args: argparse.Namespace) -> int:
@@ -32,7 +32,7 @@ def _suggest(args: argparse.Namespace) -> int:
 
     if args.min < 1:
         raise CommandError("--min must be at least 1")
-    if not 0 < args.days <= 366:
+    if not 0 < args.days <= 366:  # MAX_DAYS
         raise CommandError("--days must be from 1 to 366")
     settings = load_settings()
     rules = load_directory(settings.rules_dir).services.get(args.service)

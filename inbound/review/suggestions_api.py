@@ -14,13 +14,11 @@ from aiohttp import web
 
 from inbound.logs import get_logger
 from inbound.review.desk import Desk
-from inbound.rules.suggestions import DEFAULT_MINIMUM, as_json
+from inbound.rules.suggestions import DEFAULT_DAYS, DEFAULT_MINIMUM, MAX_DAYS, as_json
 from inbound.store.rule_suggestions import suggestions_for
 from inbound.store.users import Scope
 
 _DESK = web.AppKey("suggestions_desk", Desk)
-DEFAULT_DAYS = 30
-MAX_DAYS = 366
 _log = get_logger("api")
 
 

@@ -31,6 +31,8 @@ from inbound.rules.normalise import normalise, symbols
 
 DISMISSED = "dismissed"  # a review item closed with no action (ReviewItem.decision)
 DEFAULT_MINIMUM = 3
+DEFAULT_DAYS = 30  # the window of decisions and replies read, in days
+MAX_DAYS = 366
 REVIEW = "review"
 # Actions a caseworker's decision can teach: answering, asking for help and "a person decides"
 # are the rules' own business, never learnt from the queue.
