@@ -10,6 +10,7 @@ stored reason too, behind "Rule details".
 
 from __future__ import annotations
 
+import functools
 import re
 from collections.abc import Callable
 
@@ -271,6 +272,9 @@ _GENERAL: tuple[tuple[re.Pattern[str], str], ...] = tuple(
 NO_REASON = "No reason was recorded."
 
 
+# Remembered: the queue page groups every distinct stored reason of its filter on each view
+# (1,000 reminders' reasons took 9 ms of regular expressions a page), and they repeat.
+@functools.lru_cache(maxsize=4096)
 def reason_group(reason: str) -> str:
     """The words a reason is counted under on the queue: its first clause's sentence, or
     general words when that sentence names one item's details."""

@@ -65,6 +65,7 @@ CORE = (
     "inbound.review.decisions",
     "inbound.review.labels",
     "inbound.review.reasons",
+    "inbound.review.reason_counts",
     "inbound.review.coverage",
     "inbound.review.undelivered_words",
     "inbound.review.team_rules",
