@@ -46,7 +46,10 @@ def _check(args: argparse.Namespace) -> int:
     from inbound.rules.load import check
 
     path: Path = args.path or load_settings().rules_dir
-    report = check(path)
+    folder = _folder_for(path) if path.is_file() else None
+    report = check(path, folder)
+    if folder is not None:
+        print(f"{path}: checked beside the other services in {folder}/")
     for service_path, rules in report.services:
         service = rules.service
         print(
@@ -64,6 +67,16 @@ def _check(args: argparse.Namespace) -> int:
     summary = f"{len(report.services)} services, {len(report.errors)} errors, {warnings} warnings"
     print(summary, file=sys.stderr if report.errors else sys.stdout)
     return 1 if report.errors else 0
+
+
+def _folder_for(file: Path) -> Path:
+    """The folder a single file is checked against: INBOUND_RULES_DIR, where inbound loads it
+    from, when that is a folder; else the file's own folder."""
+    try:
+        folder = load_settings().rules_dir
+    except CommandError:
+        folder = None  # settings that don't load: `inbound run` would say so; check the file
+    return folder if folder is not None and folder.is_dir() else file.parent
 
 
 def _canned(rules: ServiceRules) -> str:
@@ -450,8 +463,14 @@ def register(commands: Subcommands) -> None:
     text = "Validate rule files; errors and warnings name the file and line. Exit 1 on errors."
     details = (
         "Warnings (carrier opt-out words, keywords shared between rules, unreachable rules, a "
-        "service with no caseworker in the database) don't fail the check. Without a database "
-        "it says it couldn't check for caseworkers."
+        "service with no caseworker in the database) don't fail the check; each names a reply "
+        "that shows it, which `rules test` decides the same way. Without a database it says it "
+        "couldn't check for caseworkers.\n\n"
+        "A single file is checked beside the other services in INBOUND_RULES_DIR (the folder "
+        "inbound loads; the file's own folder when that isn't a folder), as loading them "
+        "together would be: a phone number, service id or Notify template another service "
+        "there already has is an error. A file there for the same service is the version this "
+        "one replaces, and is left out."
     )
     check_command = add_command(
         subcommands, "check", text, details=details, reads="Reads INBOUND_DATABASE_URL."

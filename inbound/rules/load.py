@@ -83,12 +83,16 @@ class CheckReport:
     warnings: list[RuleFileError]
 
 
-def check(path: Path) -> CheckReport:
+def check(path: Path, folder: Path | None = None) -> CheckReport:
     """Validate a rule file, or every rule file under a folder, and lint what loads.
 
     Errors stop a file (or a folder) loading; warnings (carrier opt-out words reused, keywords
-    shared between rules, unreachable rules) don't.
+    shared between rules, unreachable rules) don't. A file given with `folder` is checked
+    against the other services there too (their service ids, numbers and Notify templates), as
+    loading the folder with it would be.
     """
+    if path.is_file() and folder is not None:
+        return _check_in(path, folder)
     if path.is_file():
         files = [path]
     elif path.is_dir():
@@ -106,6 +110,34 @@ def check(path: Path) -> CheckReport:
         else:
             errors.extend(result)
     kept = _drop_clashes(loaded, errors)
+    return _report(kept, errors)
+
+
+def _check_in(path: Path, folder: Path) -> CheckReport:
+    """Check one file as it would load in `folder`: beside every other service there. A file
+    there for the same service is the version this one replaces, so it is left out."""
+    result = _load(path)
+    if not isinstance(result, _Loaded):
+        return _report([], result)
+    mine = path.resolve()
+    others: list[_Loaded] = []
+    if folder.is_dir():
+        for file in sorted(folder.rglob("*")):
+            if file.suffix not in {".yaml", ".yml"} or not file.is_file():
+                continue
+            if file.resolve() == mine:
+                continue
+            other = _load(file)
+            if isinstance(other, _Loaded) and other.rules.service.id != result.rules.service.id:
+                others.append(other)
+    # The folder's own problems are reported by checking the folder; here only this file's.
+    consistent = _drop_clashes(others, [])
+    errors: list[RuleFileError] = []
+    kept = [item for item in _drop_clashes([*consistent, result], errors) if item is result]
+    return _report(kept, [error for error in errors if error.path == path])
+
+
+def _report(kept: list[_Loaded], errors: list[RuleFileError]) -> CheckReport:
     warnings = [
         RuleFileError(
             item.path, item.line(warning.loc), warning.problem, warning.fix, _show_loc(warning.loc)

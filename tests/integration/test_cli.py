@@ -305,3 +305,23 @@ def test_send_to_no_server_says_to_start_one(env: dict[str, str]) -> None:
     line = one_line(inbound(env, "send", "YES"))
     assert "nothing answers at http://127.0.0.1:" in line
     assert "inbound run" in line
+
+
+def test_rules_check_of_one_file_refuses_a_number_the_rules_folder_has(
+    env: dict[str, str], tmp_path: Path
+) -> None:
+    # The example surgery answers on +447700900000; a new file taking it passes alone, and
+    # the running service would refuse the folder with it.
+    new = tmp_path / "clinic.yaml"
+    new.write_text(
+        "service:\n  id: clinic\n  name: Clinic\n  region: GB\n  numbers: ['+447700900000']\n"
+        "rules:\n  - {name: confirm, keywords: ['yes'], action: confirm}\n",
+        encoding="utf-8",
+    )
+    result = inbound(env, "rules", "check", str(new))
+    assert result.returncode == 1, result.stdout
+    assert f"checked beside the other services in {env['INBOUND_RULES_DIR']}/" in result.stdout
+    assert f"{new}:5: service.numbers[0]: number +447700900000 is already used by service " in (
+        result.stderr
+    )
+    assert "appointments.yaml:" in result.stderr
