@@ -7,13 +7,15 @@ import json
 from typing import Any
 
 import pytest
+from hypothesis import assume, given
+from hypothesis import strategies as st
 
 from inbound.commands.rules import rule_file_schema
 from inbound.review.decisions import Invalid, decision
 from inbound.rules.errors import RuleValueError
 from inbound.rules.load import RuleFileError, load_file
 from inbound.rules.match import decide
-from inbound.rules.model import Captures, ServiceRules
+from inbound.rules.model import Captures, Rule, ServiceRules
 from inbound.rules.reference_formats import Mismatch, nhs_check_digit, parse
 
 from .conftest import WriteRules
@@ -344,3 +346,29 @@ def test_the_json_schema_describes_the_formats() -> None:
     assert forms[0]["enum"] == ["postcode", "nhs_number", "letters_then_digits"]
     assert set(forms[2]["properties"]) == {"digits", "letters"}
     assert "nhs_number" in json.dumps(reference)
+
+
+@given(st.text(alphabet="0123456789", min_size=9, max_size=9), st.sampled_from(["", " ", "-"]))
+def test_every_nhs_number_with_its_check_digit_is_found_however_it_is_spaced(
+    nine: str, gap: str
+) -> None:
+    check = nhs_check_digit(nine)
+    assume(check is not None)
+    assert check is not None
+    number = f"{nine}{check}"
+    written = f"{number[:3]}{gap}{number[3:6]}{gap}{number[6:]}"
+    nhs = parse("nhs_number")
+    assert nhs.find(f"my number is {written}, thanks") == number
+    wrong = f"{written[:-1]}{(check + 1) % 10}"
+    assert nhs.accept(wrong) is None
+
+
+@given(st.text(alphabet="0123456789", min_size=1, max_size=12))
+def test_digits_capture_exactly_their_count(typed: str) -> None:
+    found = parse({"digits": 6}).find(f"status {typed}")
+    assert (found == typed) is (len(typed) == 6)
+
+
+def test_a_rule_survives_a_python_round_trip_as_suggestions_and_exports_make() -> None:
+    rule = _rules(reference={"letters": 2, "digits": 6}).rules[0]
+    assert Rule.model_validate(rule.model_dump()) == rule
