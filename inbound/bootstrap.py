@@ -65,13 +65,14 @@ from inbound.review.desk import Desk
 from inbound.review.mount import mount_review
 from inbound.review.security_events import SecurityEvents
 from inbound.rules.compiled import CompiledRules, RulesInForce
-from inbound.rules.load import load_directory
+from inbound.rules.managed import load_rule_book
 from inbound.rules.watch import RulesWatcher
 from inbound.spool.publish_or_spool import PublishOrSpool, budget, spool_write_bound
 from inbound.spool.relay import SpoolRelay
 from inbound.stopping import BACKSTOP, StopBudget, backstop, exit_now, leftovers
 from inbound.store.database import create_engine, session_factory
 from inbound.store.migrate import require_current
+from inbound.store.rule_versions import StoredVersions
 from inbound.worker.dead_letters import DeadLetterWorker
 from inbound.worker.retention import purge_expired
 from inbound.worker.rules_worker import RulesWorker
@@ -206,12 +207,16 @@ async def running(
     receiver spools webhooks to the database, workers wait. A refused login or virtual host
     still stops start-up (BrokerRefused): that is a setting to fix.
     """
-    rules = CompiledRules(load_directory(settings.rules_dir))
     engine = create_engine(settings.database_url)
     budget = StopBudget(settings.shutdown_timeout)
     async with AsyncExitStack() as stack:
         stack.push_async_callback(budget.bounded("database", engine.dispose, close=True))
         await require_current(engine)
+        sessions = session_factory(engine)
+        # The rule files plus the published versions of services managed in inbound.
+        versions = StoredVersions(sessions)
+        stamp = await versions.stamp()
+        rules = CompiledRules(load_rule_book(settings.rules_dir, await versions.in_force()))
         connection = await open_connection(
             settings.amqp_url,
             within=settings.connect_timeout,
@@ -222,14 +227,16 @@ async def running(
         for service in rules.book.services.values():
             numbers = ", ".join(service.service.numbers)
             say(f"service {service.service.id}: {len(service.rules)} rules, numbers {numbers}")
-        sessions = session_factory(engine)
         for service_id in await warn_without_caseworker(sessions, rules.book.services, "start"):
             say(f"warning: {no_caseworker(service_id)}")
-        # Rule files reload on SIGHUP and on change; every component reads `watcher.current`.
+        # Rule files reload on SIGHUP and on change, and on a published version; every
+        # component reads `watcher.current`.
         watcher = RulesWatcher(
             settings.rules_dir,
             rules,
             on_reload=lambda book: warn_without_caseworker(sessions, book.services, "reload"),
+            versions=versions,
+            stamp=stamp,
         )
         wiring = Wiring(
             settings,

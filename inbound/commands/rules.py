@@ -16,6 +16,7 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, TextIO
 
+from inbound.commands import rules_managed
 from inbound.commands.context import (
     CommandError,
     Subcommands,
@@ -541,3 +542,4 @@ def register(commands: Subcommands) -> None:
     schema.set_defaults(handler=_schema)
 
     register_suggest(subcommands)  # suggest: keywords learnt from the review queue
+    rules_managed.register(subcommands)  # export, import: rules managed in inbound

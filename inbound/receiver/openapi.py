@@ -9,7 +9,7 @@ from inbound.conversation import THREAD_LIMIT, EntryKind
 from inbound.prompts import intake
 from inbound.providers.base import Provider
 from inbound.providers.generic import GenericPayload
-from inbound.receiver import openapi_notify_status, openapi_received_texts
+from inbound.receiver import openapi_notify_status, openapi_received_texts, openapi_rules
 from inbound.receiver.openapi_rule_suggestions import paths as suggestion_paths
 from inbound.receiver.openapi_rule_suggestions import schemas as suggestion_schemas
 from inbound.review.decisions import (
@@ -155,6 +155,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
     paths.update(_prompts_api())
     paths.update(openapi_received_texts.paths())
     paths.update(suggestion_paths())
+    paths.update(openapi_rules.paths())
     if "notify" in providers:  # delivery receipts are taken with Notify's received texts
         paths.update(openapi_notify_status.paths())
     generic = GenericPayload.model_json_schema(
@@ -176,6 +177,7 @@ def document(providers: Mapping[str, Provider]) -> dict[str, Any]:
                 **_prompt_schemas(),
                 **openapi_received_texts.schemas(),
                 **suggestion_schemas(),
+                **openapi_rules.schemas(),
                 **openapi_notify_status.schemas(),
             },
         },

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
+from pathlib import Path
 from typing import Any
 
 from aiohttp import web
@@ -19,7 +20,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from inbound import phone
 from inbound.conversation import Entry, EntryKind, OpenPrompt
 from inbound.logs import get_logger
-from inbound.review import auth, parameters, prompts_api, received_texts_api
+from inbound.managed_rules import ManagedRules
+from inbound.review import auth, parameters, prompts_api, received_texts_api, rules_api
 from inbound.review.decisions import (
     CAPTURES,
     MAX_REPLY,
@@ -415,7 +417,9 @@ async def act(request: web.Request) -> web.StreamResponse:
 
 
 def api_app(
-    desk: Desk, received: received_texts_api.ReceivedTextsState | None = None
+    desk: Desk,
+    received: received_texts_api.ReceivedTextsState | None = None,
+    rules_folder: Path = Path("rules"),
 ) -> web.Application:
     """The API as an application mounted at /api (`received`: what the received-texts API
     needs beyond the desk; without it, keys in Notify's format are refused)."""
@@ -429,4 +433,5 @@ def api_app(
     received = received or received_texts_api.ReceivedTextsState(desk, None)
     received_texts_api.add_routes(app, received)
     add_suggestion_routes(app, desk)
+    rules_api.add_routes(app, ManagedRules(desk.sessions, rules_folder), SCOPE)
     return app

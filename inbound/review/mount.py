@@ -19,7 +19,7 @@ def mount_review(app: web.Application, desk: Desk, settings: Settings) -> None:
     app[TRUSTED_PROXIES] = tuple(settings.trusted_proxies)
     app.add_subapp("/review", review_app(desk, settings))
     received = ReceivedTextsState(desk, _notify_box(settings), settings.public_url)
-    app.add_subapp("/api", api_app(desk, received))
+    app.add_subapp("/api", api_app(desk, received, settings.rules_dir))
     # Notify's own path: its clients call /v2/... below whatever base URL they are given.
     app.add_subapp("/v2", notify_app(received))
 

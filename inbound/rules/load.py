@@ -234,6 +234,23 @@ def _load(path: Path) -> _Loaded | list[RuleFileError]:
     except OSError as error:
         reason = error.strerror or str(error)
         return [RuleFileError(path, None, f"cannot read the file: {reason}", _READ_FIX)]
+    return _load_bytes(path, raw)
+
+
+def check_text(source: Path, text: str) -> CheckReport:
+    """Validate and lint one rule file given as text (a version stored in the database);
+    `source` names it in errors and warnings."""
+    result = _load_bytes(source, text.encode())
+    if not isinstance(result, _Loaded):
+        return CheckReport([], result, [])
+    warnings = [
+        RuleFileError(source, result.line(w.loc), w.problem, w.fix, _show_loc(w.loc))
+        for w in lint(result.rules)
+    ]
+    return CheckReport([(source, result.rules)], [], warnings)
+
+
+def _load_bytes(path: Path, raw: bytes) -> _Loaded | list[RuleFileError]:
     try:
         text = raw.decode("utf-8-sig")
     except UnicodeDecodeError as error:

@@ -1,4 +1,6 @@
-"""Reloading rule files without a restart: on SIGHUP, and when a file in the folder changes.
+"""Reloading rule files without a restart: on SIGHUP, when a file in the folder changes, and
+when a version of rules managed in inbound is published (the versions table is polled twice a
+second: one indexed query; docs/rules.md, "Rules managed in inbound").
 
 A folder that no longer loads is refused with one log line naming the problems; the rules in
 force stay in force until the files are fixed.
@@ -10,16 +12,30 @@ import asyncio
 import signal
 from collections.abc import Awaitable, Callable
 from pathlib import Path
+from typing import Protocol
 
 from inbound.logs import get_logger
 from inbound.periodic import Periodic
 from inbound.rules.compiled import CompiledRules
-from inbound.rules.load import RuleSetError, load_directory
+from inbound.rules.load import RuleSetError
+from inbound.rules.managed import Published, load_rule_book
 from inbound.rules.model import RuleBook
 
 log = get_logger("rules-reload")
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
+# Each managed service's latest version number (`inbound.store.rule_versions.Stamp`).
+Stamp = tuple[tuple[str, int], ...]
+# How often a process looks for a newly published version: within 2 s of a publish every
+# process uses it (tests/integration/test_rules_managed_processes.py measures it).
+VERSIONS_INTERVAL = 0.5
+
+
+class VersionSource(Protocol):
+    """Where the published versions are read (the database)."""
+
+    async def stamp(self) -> Stamp: ...
+    async def in_force(self) -> list[Published]: ...
 
 
 def fingerprint(folder: Path) -> Fingerprint:
@@ -49,15 +65,19 @@ class RulesWatcher:
         rules: CompiledRules,
         interval: float = 2.0,
         on_reload: Callable[[RuleBook], Awaitable[object]] | None = None,
+        versions: VersionSource | None = None,
+        stamp: Stamp = (),
     ) -> None:
         self.folder = folder
         self._rules = rules
+        self._versions = versions
+        self._stamp = stamp  # the published versions `rules` were built with
         # Called after each reload that swapped the rules in (the caseworker check).
         self._on_reload = on_reload
-        self.interval = interval
+        self.interval = min(interval, VERSIONS_INTERVAL) if versions is not None else interval
         self._seen = fingerprint(folder)
         self._hangup = False  # a SIGHUP arrived: reload even if no file looks changed
-        self._loop = Periodic("rules_reload", interval, self._check)
+        self._loop = Periodic("rules_reload", self.interval, self._check)
         self._signal_installed = False
 
     def current(self) -> CompiledRules:
@@ -92,10 +112,16 @@ class RulesWatcher:
         await self._loop.stop()
 
     async def reload(self, why: str) -> bool:
-        """Load the folder again; swap the rules in if it loads. True when swapped."""
+        """Load the folder (and the published versions) again; swap the rules in if they load.
+        True when swapped."""
         self._seen = await asyncio.to_thread(fingerprint, self.folder)
+        published: list[Published] = []
+        if self._versions is not None:
+            # Stamp first: a version published between the two reads is seen at the next poll.
+            self._stamp = await self._versions.stamp()
+            published = await self._versions.in_force()
         try:
-            book = await asyncio.to_thread(load_directory, self.folder)
+            book = await asyncio.to_thread(load_rule_book, self.folder, published)
         except RuleSetError as error:
             first = error.errors[0] if error.errors else None
             log.error(
@@ -128,3 +154,5 @@ class RulesWatcher:
             await self.reload("SIGHUP")
         elif await asyncio.to_thread(fingerprint, self.folder) != self._seen:
             await self.reload("files changed")
+        elif self._versions is not None and await self._versions.stamp() != self._stamp:
+            await self.reload("version published")

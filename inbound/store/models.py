@@ -391,3 +391,34 @@ class NotifyPoll(Base):
     lease_until: Mapped[datetime | None]  # the holder's lease lapses then (a process that died)
     polled_at: Mapped[datetime | None]  # when the last poll ended (inbound's clock)
     covered_to: Mapped[datetime | None]  # when it began: every text Notify had then was seen
+
+
+class RuleVersion(Base):
+    """One published version of a service's rules managed in inbound (migration 0018).
+
+    The rules in force are the service's highest `number`; a version is never changed.
+    """
+
+    __tablename__ = "rule_versions"
+
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)
+    yaml: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(254))  # a user's email, or who ran the command
+    created_at: Mapped[datetime]
+    reason: Mapped[str] = mapped_column(Text)
+    based_on: Mapped[int | None]  # the version in force when its draft began (None: imported)
+
+
+class RuleDraft(Base):
+    """Rules checked but not published; `based_on` is the version in force when it began."""
+
+    __tablename__ = "rule_drafts"
+    __table_args__ = (Index("ix_rule_drafts_service", "service_id"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    service_id: Mapped[str] = mapped_column(String(64))
+    yaml: Mapped[str] = mapped_column(Text)
+    author: Mapped[str] = mapped_column(String(254))
+    created_at: Mapped[datetime]
+    based_on: Mapped[int | None]
