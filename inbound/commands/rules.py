@@ -356,7 +356,10 @@ def _replay(args: argparse.Namespace) -> int:
     settings = load_settings()
     since = datetime.now(UTC) - timedelta(days=args.since)
     summary = complete(_replay_stored(settings.database_url, rules, since))
-    _print_replay(summary, rules, args.since)
+    if args.json:
+        print(json.dumps(replay_json(summary, rules, args.since), ensure_ascii=False))
+    else:
+        _print_replay(summary, rules, args.since)
     return 0
 
 
@@ -387,6 +390,12 @@ def _print_replay(summary: ReplaySummary[PastMessage], rules: ServiceRules, days
     )
     print(f"  automatic before: {summary.automatic_before}, with these rules: ", end="")
     print(summary.automatic_after)
+    print(
+        f"  decided by caseworkers before: {summary.caseworker_decided}, dismissed by them: "
+        f"{summary.caseworker_dismissed}; these rules would act on "
+        f"{summary.as_caseworkers + summary.unlike_caseworkers} of them, "
+        f"{summary.as_caseworkers} as the caseworker did"
+    )
     print(f"  review items these rules would handle: {summary.newly_automatic}")
     print(f"  automatic outcomes these rules would send to review: {summary.newly_review}")
     print(f"  automatic outcomes these rules would change: {summary.different_action}")
@@ -413,6 +422,47 @@ def _print_replay(summary: ReplaySummary[PastMessage], rules: ServiceRules, days
             print(f"      prompt: {after.prompt.reference}, expects {expects}")
         if change.before == "review" and past.review_reason:
             print(f"      was: {past.review_reason}")
+        if past.decided is not None:
+            print(f"      caseworker decided: {past.decided}")
+
+
+def replay_json(summary: ReplaySummary[PastMessage], rules: ServiceRules, days: float) -> Any:
+    """The `--json` form: the summary's counts, caseworkers' decisions apart from automatic
+    outcomes, and each change (numbers masked)."""
+    from inbound import phone
+
+    return {
+        "service": rules.service.id,
+        "days": days,
+        "replayed": summary.replayed,
+        "purged": summary.purged,
+        "automatic": {"before": summary.automatic_before, "after": summary.automatic_after},
+        "caseworkers": {
+            "decided": summary.caseworker_decided,
+            "dismissed": summary.caseworker_dismissed,
+            "rules_act_as_caseworker": summary.as_caseworkers,
+            "rules_act_otherwise": summary.unlike_caseworkers,
+        },
+        "newly_automatic": summary.newly_automatic,
+        "newly_review": summary.newly_review,
+        "different_action": summary.different_action,
+        "unchanged": summary.replayed - len(summary.changes),
+        "with_prompts": summary.with_prompts,
+        "changed_by_prompts": summary.changed_by_prompts,
+        "repeats": {"before": summary.repeats_before, "after": summary.repeats_after},
+        "changes": [
+            {
+                "received_at": change.message.received_at.astimezone(UTC).isoformat(),
+                "from": phone.mask(change.message.sender),
+                "text": change.message.text,
+                "before": change.before,
+                "caseworker": change.message.decided,
+                "after": change.now,
+                "reason": _reason(change.after),
+            }
+            for change in summary.changes
+        ],
+    }
 
 
 def _reason(decided: Route) -> str:
@@ -519,7 +569,9 @@ def register(commands: Subcommands) -> None:
     text = "Run a rule file over stored messages and print what would change."
     details = (
         "Compared with what happened: review items it would handle, automatic outcomes it "
-        "would change. Numbers are shown masked.\n\n"
+        "would change. A caseworker's decision on a review item is counted apart from the "
+        "automatic outcomes (with how many of those items the rules would decide as the "
+        "caseworker did). Numbers are shown masked.\n\n"
         "Each reply is decided with the prompts the service had sent its sender, as stored and "
         "as they stood when the reply arrived (an answer it or a later reply gave is undone); "
         "the summary says how many replies had prompts. Nothing is written to the database."
@@ -534,6 +586,11 @@ def register(commands: Subcommands) -> None:
         default=7,
         metavar="DAYS",
         help="replay messages received in the last DAYS days (default: 7)",
+    )
+    replay_command.add_argument(
+        "--json",
+        action="store_true",
+        help="print the counts and the changes as one JSON object",
     )
     replay_command.set_defaults(handler=_replay)
 

@@ -25,6 +25,7 @@ from inbound.rules.model import RuleBook, ServiceRules
 
 REVIEW = "review"
 REPEAT = "repeat"  # the same answer to a prompt again: stored, nothing done again
+DISMISSED = "dismissed"  # a caseworker's decision that no action is needed
 
 
 class Past(Protocol):
@@ -58,6 +59,11 @@ class Past(Protocol):
     def status(self) -> str:
         """Where the message ended: processed, review or repeat."""
 
+    @property
+    def decided(self) -> str | None:
+        """What a caseworker decided on its review item (an action, or "dismissed"); None
+        while no person has. A caseworker's action is never counted as automatic."""
+
 
 class PastPrompt(Protocol):
     """A stored prompt and the message that answered it (store.prompts.StoredPrompt has it)."""
@@ -73,7 +79,10 @@ P = TypeVar("P", bound=Past)
 
 
 def fate(past: Past) -> str:
-    """What happened to a stored message: its automatic action, "repeat" or "review"."""
+    """What happened to a stored message: its automatic action, "repeat" or "review" (even
+    once a caseworker decided it: `Past.decided` says what they did)."""
+    if past.decided is not None:
+        return REVIEW
     if past.action is not None:
         return past.action
     return REPEAT if past.status == REPEAT else REVIEW
@@ -138,6 +147,12 @@ class ReplaySummary(Generic[P]):
     repeats_after: int = 0
     with_prompts: int = 0  # replies whose sender had a prompt sent before them, not withdrawn
     changed_by_prompts: int = 0  # of those, replies decided otherwise than with no prompts
+    caseworker_decided: int = 0  # review items a caseworker decided with an action
+    caseworker_dismissed: int = 0  # review items a caseworker dismissed (no action needed)
+    # Of the review items a caseworker decided or dismissed that the new rules would act on:
+    # how many get the caseworker's own action, and how many another (or one when dismissed).
+    as_caseworkers: int = 0
+    unlike_caseworkers: int = 0
     changes: list[Change[P]] = field(default_factory=list)
 
 
@@ -173,6 +188,14 @@ def replay(
             summary.with_prompts += 1
             summary.changed_by_prompts += outcome(route(compiled, message)) != now
         was = fate(past)
+        person = past.decided
+        if person == DISMISSED:
+            summary.caseworker_dismissed += 1
+        elif person is not None:
+            summary.caseworker_decided += 1
+        if person is not None and now not in (REVIEW, REPEAT):
+            summary.as_caseworkers += now == person
+            summary.unlike_caseworkers += now != person
         summary.automatic_before += was not in (REVIEW, REPEAT)
         summary.automatic_after += now not in (REVIEW, REPEAT)
         summary.repeats_before += was == REPEAT

@@ -26,6 +26,10 @@ class PastMessage:
     action: str | None  # the automatic outcome's action; None when it went to review
     rule: str | None
     review_reason: str | None
+    # What a caseworker decided on its review item: an action, or "dismissed"; None while no
+    # person has. Their action is stored as an outcome too (rule "caseworker"), but it is not
+    # an automatic one, so `action` stays None.
+    decided: str | None = None
 
 
 async def messages_for_service(
@@ -53,6 +57,8 @@ async def messages_for_service(
             Outcome.rule,
             ReviewItem.reason,
             ReviewItem.rule,
+            ReviewItem.decided_by,
+            ReviewItem.decision,
         )
         .outerjoin(Outcome, Outcome.message_id == Message.id)
         .outerjoin(ReviewItem, ReviewItem.message_id == Message.id)
@@ -75,7 +81,12 @@ async def messages_for_service(
             rule,
             reason,
             review_rule,
+            decided_by,
+            decision,
         ) = row
+        decided: str | None = decision if decided_by is not None else None
+        # The caseworker's outcome is not the rules': it is no automatic action.
+        automatic: str | None = action if decided is None else None
         yield PastMessage(
             id=id_,
             provider=provider,
@@ -84,7 +95,8 @@ async def messages_for_service(
             text=text,
             received_at=received,
             status=status,
-            action=action,
-            rule=rule if action is not None else review_rule,
+            action=automatic,
+            rule=rule if automatic is not None else review_rule,
             review_reason=reason,
+            decided=decided,
         )

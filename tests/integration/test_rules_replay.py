@@ -291,3 +291,88 @@ def test_replay_decides_each_reply_with_the_prompts_its_sender_had_been_sent(
     assert '+44********89  review -> cancel  "cancle"' in changes
     assert '+44********21  review -> confirm  "👍"' in changes
     assert asyncio.run(snapshot(database_url)) == before  # a replay writes nothing
+
+
+async def caseworkers_decide(database_url: str) -> None:
+    """Review items decided as the review desk stores it: the item closed with the decision
+    and who made it, and a decision with an action also an outcome (rule "caseworker")."""
+    from inbound.states import ReviewState
+    from inbound.store.messages import Messages
+    from inbound.store.models import Message, ReviewItem
+    from inbound.store.review import ReviewQueue
+    from inbound.store.users import Scope
+
+    scope = Scope(
+        user_id=7, email="cw@example.org", roles={"appointments": "caseworker"}, unassigned=False
+    )
+    engine = create_engine(database_url)
+    try:
+        async with session_factory(engine).begin() as session:
+            for provider_id, decision in [
+                ("m-question", "cancel"),  # the new rules still leave it to a person
+                ("m-thumb", "confirm"),  # the new rules confirm it, as the caseworker did
+                ("m-typo", "dismissed"),  # the new rules cancel it; the caseworker didn't
+            ]:
+                message = await session.scalar(
+                    select(Message).where(Message.provider_message_id == provider_id)
+                )
+                assert message is not None
+                item = await session.scalar(
+                    select(ReviewItem.id).where(ReviewItem.message_id == message.id)
+                )
+                assert item is not None
+                state = ReviewState.DISMISSED if decision == "dismissed" else ReviewState.RESOLVED
+                assert await ReviewQueue(session).close(scope, item, state, decision, None)
+                if decision != "dismissed":
+                    await Messages(session).add_outcome(
+                        message, "appointments", decision, "caseworker", {}
+                    )
+    finally:
+        await engine.dispose()
+
+
+def test_replay_counts_caseworkers_decisions_apart_from_automatic_outcomes(
+    database_url: str,
+    old_rules: Path,
+    monkeypatch: pytest.MonkeyPatch,
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    import json
+
+    asyncio.run(store_history(database_url, old_rules))
+    asyncio.run(caseworkers_decide(database_url))
+    monkeypatch.setenv("INBOUND_DATABASE_URL", database_url)
+    new_rules = str(EXAMPLE_RULES / "appointments.yaml")
+    assert main(["rules", "replay", new_rules, "--since", "7"]) == 0
+    out = capsys.readouterr().out
+    # The caseworker's cancel of "what is this?" is not an automatic outcome.
+    assert "automatic before: 3, with these rules: 4" in out
+    assert (
+        "decided by caseworkers before: 2, dismissed by them: 1; these rules would act on 2 of "
+        "them, 1 as the caseworker did" in out
+    )
+    assert "review items these rules would handle: 2" in out
+    assert "unchanged: 2" in out
+    assert "caseworker decided: dismissed" in out.split('"cancle"')[1]
+
+    assert main(["rules", "replay", new_rules, "--since", "7", "--json"]) == 0
+    found = json.loads(capsys.readouterr().out)
+    assert found["automatic"] == {"before": 3, "after": 4}
+    assert found["caseworkers"] == {
+        "decided": 2,
+        "dismissed": 1,
+        "rules_act_as_caseworker": 1,
+        "rules_act_otherwise": 1,
+    }
+    changes = {change["text"]: change for change in found["changes"]}
+    assert changes["cancle"] | {"reason": ""} == {
+        "received_at": changes["cancle"]["received_at"],
+        "from": "+44********23",
+        "text": "cancle",
+        "before": "review",
+        "caseworker": "dismissed",
+        "after": "cancel",
+        "reason": "",
+    }
+    assert changes["👍"]["caseworker"] == "confirm"
+    assert "what is this?" not in changes  # review before and now: unchanged
