@@ -66,7 +66,8 @@ def _print(found: list[Suggestion], rules: ServiceRules, args: argparse.Namespac
             f"{args.min} times or more, and never otherwise, in {window}"
         )
         return
-    print(f"{len(found)} suggested keywords for {rules.service.id} from {window}:")
+    keywords = "keyword" if len(found) == 1 else "keywords"
+    print(f"{len(found)} suggested {keywords} for {rules.service.id} from {window}:")
     for one in found:
         where = f"add to rule '{one.rule}'" if one.rule else "a new rule"
         text = json.dumps(one.text, ensure_ascii=False)
