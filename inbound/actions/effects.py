@@ -105,10 +105,12 @@ def plan_effects(
     now: datetime,
     decided_by: str | None = None,
     prompt: Prompt | None = None,
+    language: str | None = None,
 ) -> Effects:
     """The opt-out change, callback and reply for one outcome (automatic, or a caseworker's
-    with `decided_by`), answering `prompt` if set. Keys are per message and action (callback)
-    or rule (reply)."""
+    with `decided_by`), answering `prompt` if set; the rule's reply in `language` (the one the
+    person wrote in) when it has one. Keys are per message and action (callback) or rule
+    (reply)."""
     service_id = service.service.id
     change = _OPT_CHANGES.get(action)
     planned: list[PlannedAction] = []
@@ -133,13 +135,17 @@ def plan_effects(
         payload = {"url": callback.url, "secret_env": callback.secret_env, "event": event}
         state, note = callback_state(policy)
         planned.append(PlannedAction(ActionKind.CALLBACK, key, payload, state, note=note))
-    if rule is not None and rule.reply:
+    default = service.service.language
+    chosen = rule.reply_for(language or default, default) if rule is not None else None
+    if rule is not None and chosen is not None:
+        template, reply_language = chosen
         state, note = reply_state(message.sender, change, history, policy)
         planned.append(
             PlannedAction(
                 ActionKind.REPLY,
                 f"{service_id}:{message.id}:reply:{rule.name}",
-                {"text": render_reply(rule.reply, captures)},
+                # The language is kept with the text so a page or log can say which was sent.
+                {"text": render_reply(template, captures), "language": reply_language},
                 state,
                 message.sender,
                 note,

@@ -65,10 +65,12 @@ async def record_outcome_effects(
     decided_by: str | None = None,
     prompt: Prompt | None = None,
     hold_until: datetime | None = None,
+    language: str | None = None,
 ) -> list[int]:
     """Load what the decision needs, decide the outcome's effects, write them; return the ids
     of the actions to hand over after the commit. `prompt`: the prompt the reply answered;
-    `hold_until`: none is sent before then (the sweep hands them over), and none is returned."""
+    `hold_until`: none is sent before then (the sweep hands them over), and none is returned;
+    `language`: the one the person wrote in, for the rule's reply."""
     now = datetime.now(UTC)
     service_id = service.service.id
     history = (
@@ -87,6 +89,7 @@ async def record_outcome_effects(
         now=now,
         decided_by=decided_by,
         prompt=prompt,
+        language=language,
     )
     return await record(session, service_id, message, effects, hold_until)
 

@@ -311,6 +311,19 @@ def prompt_effect(decided: Route) -> str:
     return "not an answer: the rules leave this reply to a person"
 
 
+def language_line(decision: Decision, default: str) -> str:
+    """The person's language as `rules test` shows it, and the reply's when that differs."""
+    from inbound.rules.model import CARRIER_RULE
+
+    if decision.rule is None or decision.rule == CARRIER_RULE:
+        line = f"{decision.language} (no keyword to tell: the service's language)"
+    else:
+        line = f"{decision.language} (the keyword matched)"
+    if decision.reply_language is not None and decision.reply_language != decision.language:
+        line += f"; reply in {decision.reply_language}, as the rule has none in {decision.language}"
+    return line
+
+
 def _print_decision(
     decision: Decision, rules: ServiceRules, sender: str | None, decided: Route | None = None
 ) -> None:
@@ -339,6 +352,8 @@ def _print_decision(
     rows += [(f"  {name}", value) for name, value in decision.captures.items()]
     if decision.flags:
         rows.append(("flags", ", ".join(sorted(decision.flags))))
+    if decision.language is not None and len(rules.languages()) > 1:
+        rows.append(("language", language_line(decision, rules.service.language)))
     # The rule's reply goes out only with its automatic outcome.
     if decision.reply and (decided is None or final == str(decision.action)):
         rows.append(("reply", decision.reply))

@@ -11,7 +11,9 @@ How a reply is read, in order:
 3. Keywords are compared with the normalised reply, exactly or with repeated letters squeezed
    ("yesss"); greetings and thanks around an `only` keyword don't count as extra text.
 4. With no such match, one typo (Damerau–Levenshtein) is allowed in keywords of four or more
-   letters ("cancle"); a common word is never taken for a typo ("shop" is not "stop").
+   letters ("cancle"); a common word is never taken for a typo ("shop" is not "stop"). When
+   the service's keywords are in more than one language, only in keywords of six or more: a
+   short word is too often a word of the other language ("helo" is Welsh, not "help").
 5. Doubt sends the reply to a person: rules with different actions matching; a question or a
    negation around the keyword; an `only` keyword with more to say; a capture failing its check.
    A longer reply that asks to stop messages is flagged as a possible opt-out.
@@ -19,6 +21,7 @@ How a reply is read, in order:
 
 from __future__ import annotations
 
+import dataclasses
 import re
 import unicodedata
 from collections.abc import Iterable, Iterator, Mapping, Sequence
@@ -28,6 +31,7 @@ from typing import TypeVar
 
 from inbound.rules import words
 from inbound.rules.carrier import opt_out_words
+from inbound.rules.language import TYPO_MIN_LETTERS_MULTILINGUAL, written_in
 from inbound.rules.model import (
     ANSWER_ACTIONS,
     CARRIER_RULE,
@@ -56,7 +60,9 @@ class Decision:
     """What to do with one message, and why; `action` None means a person decides.
 
     `flags` marks things a reviewer should see first (`opt_out`: the sender may be asking to
-    stop messages). `reply` is the rule's auto-reply with captures filled in, when automatic.
+    stop messages). `reply` is the rule's auto-reply with captures filled in, when automatic,
+    in `reply_language`. `language` is the language the person wrote in: the matched keyword's,
+    else the service's default.
     """
 
     action: Action | None
@@ -65,6 +71,8 @@ class Decision:
     reason: str
     flags: frozenset[str] = field(default=frozenset())
     reply: str | None = None
+    language: str | None = None
+    reply_language: str | None = None
 
     @property
     def automatic(self) -> bool:
@@ -89,6 +97,7 @@ class _Keyword:
     rule: Rule
     text: str  # as written, for reasons
     words: tuple[str, ...]  # normalised and squeezed
+    language: str  # the language it is listed under, or the service's default
 
 
 @dataclass(frozen=True, slots=True)
@@ -120,18 +129,24 @@ class Matcher:
         self._regex: list[tuple[_Keyword, re.Pattern[str]]] = []
         self._references: dict[int, Reference] = {}
         self._carrier: dict[str, str] = {squeeze(word): word for word in rules_region(rules)}
-        self._carrier_rules: dict[str, Rule] = {}
+        self._carrier_rules: dict[str, _Keyword] = {}
+        self._language = rules.service.language
         known: set[str] = set()
+        languages: set[str] = set()
         for position, rule in enumerate(rules.rules):
             if rule.captures.reference is not None:
                 self._references[position] = rule.captures.reference
-            for text in rule.keywords:
+            for text, listed in zip(rule.keywords, rule.keywords.languages, strict=True):
+                language = written_in(listed, self._language)
+                languages.add(language)
                 if rule.match is MatchKind.regex:
-                    keyword = _Keyword(position, rule, text, ())
+                    keyword = _Keyword(position, rule, text, (), language)
                     self._regex.append((keyword, re.compile(text)))
                     continue
                 normalised = normalise(text)
-                keyword = _Keyword(position, rule, text, tuple(squeeze(normalised).split()))
+                keyword = _Keyword(
+                    position, rule, text, tuple(squeeze(normalised).split()), language
+                )
                 if not keyword.words:
                     self._symbols.setdefault(symbols(text), []).append(keyword)
                     continue
@@ -142,18 +157,19 @@ class Matcher:
                     self._only_by_length.setdefault(len(keyword.words), []).append(keyword)
                     word = " ".join(keyword.words)
                     if rule.action is Action.opt_out and word in self._carrier:
-                        self._carrier_rules.setdefault(word, rule)
+                        self._carrier_rules.setdefault(word, keyword)
                 elif rule.match is MatchKind.first:
                     self._first.setdefault(keyword.words[0], []).append(keyword)
                 else:
                     self._phrase.setdefault(keyword.words[0], []).append(keyword)
         # One typo: every eligible keyword word under itself and each of its one-letter
         # deletions; a typed word meets a keyword when they share one of those forms.
+        self._typo_min = TYPO_MIN_LETTERS_MULTILINGUAL if len(languages) > 1 else _TYPO_MIN_LETTERS
         self._typo_index: dict[str, list[tuple[_Keyword, int]]] = {}
         for keywords in [*self._only.values(), *self._first.values()]:
             for keyword in keywords:
                 for place, word in enumerate(keyword.words):
-                    if len(word) >= _TYPO_MIN_LETTERS and word.isalpha():
+                    if len(word) >= self._typo_min and word.isalpha():
                         for form in _forms(word):
                             self._typo_index.setdefault(form, []).append((keyword, place))
         self._longest = max(
@@ -193,11 +209,28 @@ class Matcher:
         if word is None:
             return None
         reason = f"carrier opt-out word {word.upper()} (region {self.rules.service.region})"
-        rule = self._carrier_rules.get(message.words[0])
-        if rule is None:
-            return Decision(Action.opt_out, CARRIER_RULE, _NO_CAPTURES, reason)
-        reply = render_reply(rule.reply, _NO_CAPTURES) if rule.reply else None
-        return Decision(Action.opt_out, rule.name, _NO_CAPTURES, reason, reply=reply)
+        keyword = self._carrier_rules.get(message.words[0])
+        if keyword is None:
+            language = self._language
+            return Decision(Action.opt_out, CARRIER_RULE, _NO_CAPTURES, reason, language=language)
+        return self._automatic(keyword, _NO_CAPTURES, reason)
+
+    def _automatic(self, keyword: _Keyword, captures: Mapping[str, str], reason: str) -> Decision:
+        """The rule's action, with its reply in the language of the keyword matched."""
+        rule = keyword.rule
+        chosen = rule.reply_for(keyword.language, self._language)
+        reply, reply_language = (
+            (render_reply(chosen[0], captures), chosen[1]) if chosen else (None, None)
+        )
+        return Decision(
+            rule.action,
+            rule.name,
+            captures,
+            reason,
+            reply=reply,
+            language=keyword.language,
+            reply_language=reply_language,
+        )
 
     def _match(self, message: _Message) -> Decision:
         hits = (
@@ -301,7 +334,7 @@ class Matcher:
             return False
         typed, keyword = different[0]
         return (
-            len(keyword) >= _TYPO_MIN_LETTERS
+            len(keyword) >= self._typo_min
             and keyword.isalpha()
             and typed.isalpha()
             and typed not in self._not_typos
@@ -315,12 +348,14 @@ class Matcher:
         hit = hits[0]
         rule = hit.rule
         captures = dict(hit.captures)
+        language = hit.keyword.language
         if rule.action is Action.manual:
             return Decision(
                 Action.manual,
                 rule.name,
                 _frozen(captures),
                 f"rule '{rule.name}' hands this to a person",
+                language=language,
             )
         doubt = self._doubt(message, hit)
         if doubt is None:
@@ -330,12 +365,11 @@ class Matcher:
             if missing:
                 doubt = f"rule '{rule.name}' needs {_and_list(missing)} after the keyword"
         if doubt is not None:
-            return Decision(None, rule.name, _frozen(captures), doubt)
+            return Decision(None, rule.name, _frozen(captures), doubt, language=language)
         reason = f"matched rule '{rule.name}'"
         if hit.typo:
             reason += f", reading one typo as keyword '{hit.keyword.text}'"
-        reply = render_reply(rule.reply, captures) if rule.reply else None
-        return Decision(rule.action, rule.name, _frozen(captures), reason, reply=reply)
+        return self._automatic(hit.keyword, _frozen(captures), reason)
 
     def _doubt(self, message: _Message, hit: _Hit) -> str | None:
         """Why a person should look at a reply that matched `hit`'s rule, or None."""
@@ -420,7 +454,7 @@ class Matcher:
             return _review(_NO_WORDS)
         mentions = self._find_mentions(message)
         if not mentions:
-            return _review("no rule matched")
+            return _review("no rule matched", self._language)
         first = mentions[0]
         keyword = first.keyword.text
         names = _unique(mention.rule.name for mention in mentions)
@@ -445,7 +479,7 @@ class Matcher:
             reason = f"extra text after keyword '{keyword}'"
         else:
             reason = f"extra text around keyword '{keyword}'"
-        return Decision(None, rule, _NO_CAPTURES, reason)
+        return Decision(None, rule, _NO_CAPTURES, reason, language=first.keyword.language)
 
     def _find_mentions(self, message: _Message) -> list[_Hit]:
         """Every keyword of every rule appearing anywhere in the message, in text order."""
@@ -496,8 +530,8 @@ class _Failed:
     why: str
 
 
-def _review(reason: str) -> Decision:
-    return Decision(None, None, _NO_CAPTURES, reason)
+def _review(reason: str, language: str | None = None) -> Decision:
+    return Decision(None, None, _NO_CAPTURES, reason, language=language)
 
 
 def _frozen(captures: dict[str, str]) -> Mapping[str, str]:
@@ -514,14 +548,7 @@ def _flag_opt_out(message: _Message, decision: Decision) -> Decision:
     reason = "possible opt-out request in a longer message"
     if decision.reason != "no rule matched":
         reason += f"; {decision.reason}"
-    return Decision(
-        decision.action,
-        decision.rule,
-        decision.captures,
-        reason,
-        decision.flags | {OPT_OUT_FLAG},
-        decision.reply,
-    )
+    return dataclasses.replace(decision, reason=reason, flags=decision.flags | {OPT_OUT_FLAG})
 
 
 def _unique(items: Iterable[T]) -> list[T]:

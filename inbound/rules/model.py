@@ -7,7 +7,7 @@ import string
 from collections.abc import Iterable, Mapping
 from enum import StrEnum
 from types import MappingProxyType
-from typing import Annotated, Literal
+from typing import Annotated, Any, Literal
 from urllib.parse import urlsplit
 
 import phonenumbers
@@ -16,20 +16,26 @@ from pydantic import (
     BaseModel,
     ConfigDict,
     Field,
+    GetCoreSchemaHandler,
+    GetJsonSchemaHandler,
     PlainSerializer,
     PlainValidator,
     StringConstraints,
+    TypeAdapter,
     ValidationInfo,
     WithJsonSchema,
     field_validator,
     model_validator,
 )
+from pydantic.json_schema import JsonSchemaValue
+from pydantic_core import core_schema
 
 from inbound.phone import InvalidNumber
 from inbound.phone import normalise as normalise_number
 from inbound.rules import reference_formats
 from inbound.rules.canned import PLACEHOLDERS, PlaceholderError, placeholders
 from inbound.rules.errors import RuleValueError
+from inbound.rules.language import DEFAULT_LANGUAGE, LANGUAGE_CODE, reply_language
 from inbound.rules.normalise import normalise, symbols
 from inbound.rules.prompt_settings import PromptSettings, WithoutPrompt
 from inbound.rules.reference_formats import Reference
@@ -147,6 +153,104 @@ Label = Annotated[
 ]
 
 
+def _language_code(value: str) -> str:
+    if not LANGUAGE_CODE.match(value):
+        raise RuleValueError(
+            f"{value!r} is not a language code",
+            "use the two-letter ISO 639-1 code in lower case, e.g. en for English, cy for Welsh",
+        )
+    return value
+
+
+Language = Annotated[str, AfterValidator(_language_code)]
+# The forms a rule's keywords are written in: one list (the service's default language) or a
+# list per language.
+_AS_LIST = TypeAdapter(
+    Annotated[list[Keyword], Field(min_length=1)], config=ConfigDict(coerce_numbers_to_str=True)
+)
+_BY_LANGUAGE = TypeAdapter(
+    Annotated[dict[Language, Annotated[list[Keyword], Field(min_length=1)]], Field(min_length=1)],
+    config=ConfigDict(coerce_numbers_to_str=True),
+)
+
+
+class Keywords(list[str]):
+    """A rule's keywords in file order, every language together, each with its language.
+
+    A list, so code that reads keywords (matching, `rules check`) needs no change; `languages`
+    holds, for each keyword, the language it was listed under, or None for a plain list (the
+    service's default language). It is written back to YAML in the form it was read.
+    """
+
+    languages: tuple[str | None, ...]
+
+    def __init__(self, keywords: list[str], languages: tuple[str | None, ...]) -> None:
+        super().__init__(keywords)
+        self.languages = languages
+
+    @classmethod
+    def read(cls, raw: list[str] | dict[str, list[str]]) -> Keywords:
+        """Keywords from their YAML form: a list, or lists by language."""
+        if isinstance(raw, dict):
+            if not raw:
+                raise RuleValueError(
+                    "keywords has no languages", "list keywords under a language, e.g. en: [yes]"
+                )
+            pairs = [(keyword, language) for language, words in raw.items() for keyword in words]
+            return cls([keyword for keyword, _ in pairs], tuple(language for _, language in pairs))
+        if not raw:
+            raise RuleValueError("keywords is empty", "give at least one keyword")
+        return cls(list(raw), (None,) * len(raw))
+
+    def by_language(self) -> dict[str | None, list[str]]:
+        """The keywords grouped by language (None: the service's default), in file order."""
+        grouped: dict[str | None, list[str]] = {}
+        for keyword, language in zip(self, self.languages, strict=True):
+            grouped.setdefault(language, []).append(keyword)
+        return grouped
+
+    def where(self, index: int) -> tuple[str | int, ...]:
+        """Where keyword `index` is in the file, under `keywords`: (i,) or (language, i)."""
+        language = self.languages[index]
+        if language is None:
+            return (index,)
+        return (language, self.languages[:index].count(language))
+
+    def written(self) -> list[str] | dict[str, list[str]]:
+        """The YAML form the keywords were read from."""
+        grouped = self.by_language()
+        if None in grouped:
+            return list(self)
+        return {str(language): words for language, words in grouped.items()}
+
+    @classmethod
+    def validate(cls, value: object) -> Keywords:
+        """Keywords from YAML (a list, or lists by language) or as they are."""
+        if isinstance(value, cls):
+            return value
+        # Each form is validated on its own so an error names the place in the form written.
+        if isinstance(value, dict):
+            return cls.read(_BY_LANGUAGE.validate_python(value))
+        return cls.read(_AS_LIST.validate_python(value))
+
+    @classmethod
+    def __get_pydantic_core_schema__(
+        cls, source: Any, handler: GetCoreSchemaHandler
+    ) -> core_schema.CoreSchema:
+        return core_schema.no_info_plain_validator_function(
+            cls.validate,
+            serialization=core_schema.plain_serializer_function_ser_schema(
+                lambda keywords: keywords.written()
+            ),
+        )
+
+    @classmethod
+    def __get_pydantic_json_schema__(
+        cls, schema: core_schema.CoreSchema, handler: GetJsonSchemaHandler
+    ) -> JsonSchemaValue:
+        return {"anyOf": [_AS_LIST.json_schema(), _BY_LANGUAGE.json_schema()]}
+
+
 class Captures(BaseModel):
     """Values taken from the text after the keyword, besides the text itself (`details`)."""
 
@@ -173,10 +277,10 @@ class Rule(BaseModel):
     model_config = ConfigDict(frozen=True, extra="forbid", coerce_numbers_to_str=True)
 
     name: Name = Field(description="Unique within the file; shown in reasons and review items.")
-    keywords: list[Keyword] = Field(
-        min_length=1,
-        description="The keyword and its synonyms. Case, accents, punctuation and emoji are "
-        "ignored; an emoji on its own (e.g. 👍) is a keyword for `match: only`. For "
+    keywords: Keywords = Field(
+        description="The keyword and its synonyms: a list (in the service's language), or a "
+        "list per language, e.g. {en: [cancel], cy: [canslo]}. Case, accents, punctuation and "
+        "emoji are ignored; an emoji on its own (e.g. 👍) is a keyword for `match: only`. For "
         "`match: regex`, each is a regular expression.",
     )
     match: MatchKind = Field(
@@ -196,10 +300,11 @@ class Rule(BaseModel):
         description="Captures that must be present for the action to run automatically; "
         "without them a person decides.",
     )
-    reply: str | None = Field(
+    reply: str | dict[Language, str] | None = Field(
         default=None,
-        description="Auto-reply text; {details}, {reference} and {rating} are replaced by "
-        "what was captured.",
+        description="Auto-reply text, or one per language, e.g. {en: Cancelled., cy: Wedi "
+        "canslo.}: the reply goes in the language of the keyword matched, else the service's. "
+        "{details}, {reference} and {rating} are replaced by what was captured.",
     )
 
     @model_validator(mode="after")
@@ -210,9 +315,34 @@ class Rule(BaseModel):
         for name in self.requires:
             if name not in provided:
                 raise RuleValueError(*_never_captured(name, self.match), ("requires",))
-        if self.reply is not None:
-            _check_template(self.reply, provided)
+        if isinstance(self.reply, str):
+            _check_template(self.reply, provided, ("reply",))
+        elif self.reply is not None:
+            if not self.reply:
+                raise RuleValueError(
+                    "reply has no languages", "write the reply under a language, e.g. en: Thanks"
+                )
+            for language, template in self.reply.items():
+                _check_template(template, provided, ("reply", language))
         return self
+
+    def reply_languages(self) -> frozenset[str] | None:
+        """The languages the reply is written in; None for a plain reply (the service's)."""
+        if isinstance(self.reply, dict):
+            return frozenset(self.reply)
+        return None
+
+    def reply_for(self, language: str, default: str) -> tuple[str, str] | None:
+        """The auto-reply template for a person writing in `language`, and the language it is
+        in (`language`, else the service's `default`); None when the rule has no reply."""
+        if self.reply is None:
+            return None
+        if isinstance(self.reply, str):
+            return self.reply, default
+        chosen = reply_language(language, list(self.reply), default)
+        if chosen is None:
+            return None
+        return self.reply[chosen], chosen
 
     def provided_captures(self) -> frozenset[str]:
         """The capture names this rule can fill."""
@@ -238,7 +368,7 @@ class Rule(BaseModel):
 
     def _check_keywords(self) -> None:
         for index, keyword in enumerate(self.keywords):
-            loc = ("keywords", index)
+            loc = ("keywords", *self.keywords.where(index))
             if self.match is MatchKind.regex:
                 pattern = _compile(keyword, loc)
                 if pattern.search(""):
@@ -282,14 +412,14 @@ def _never_captured(name: str, match: MatchKind) -> tuple[str, str]:
     )
 
 
-def _check_template(template: str, provided: frozenset[str]) -> None:
+def _check_template(template: str, provided: frozenset[str], loc: tuple[str | int, ...]) -> None:
     try:
         fields = [field for _, field, _, _ in string.Formatter().parse(template) if field]
     except ValueError:
         raise RuleValueError(
             "the reply has an unmatched { or }",
             "write {details}, {reference} or {rating}; double a brace ({{ or }}) to show one",
-            ("reply",),
+            loc,
         ) from None
     for field in fields:
         if field not in provided:
@@ -297,7 +427,7 @@ def _check_template(template: str, provided: frozenset[str]) -> None:
             raise RuleValueError(
                 f"the reply uses {{{field}}}, which this rule never captures",
                 f"this rule can use {can}",
-                ("reply",),
+                loc,
             )
 
 
@@ -476,6 +606,12 @@ class Service(BaseModel):
         default=False,
         description="Caseworkers may text only the canned replies of `replies:`, never their "
         "own words (default false).",
+    )
+    language: Language = Field(
+        default=DEFAULT_LANGUAGE,
+        description="The language of plain keyword lists and replies, and of the reply when "
+        "the person's language is unknown or a rule has no reply in it: an ISO 639-1 code "
+        "(default en; cy for Welsh).",
     )
 
     @field_validator("id")
@@ -674,6 +810,16 @@ class ServiceRules(BaseModel):
             )
         return self
 
+    def languages(self) -> frozenset[str]:
+        """Every language the rules' keywords and replies are written in (plain lists and
+        replies count as the service's)."""
+        default = self.service.language
+        found = {default}
+        for rule in self.rules:
+            found.update(language or default for language in rule.keywords.languages)
+            found.update(rule.reply_languages() or ())
+        return frozenset(found)
+
     def canned_reply(self, name: str) -> CannedReply | None:
         """The canned reply called `name`, if the file has one."""
         return next((reply for reply in self.replies if reply.name == name), None)
@@ -710,6 +856,21 @@ class ServiceRules(BaseModel):
                         f"add a rule with action: {name}, or leave {name} out of expects",
                         where,
                     )
+        return self
+
+    @model_validator(mode="after")
+    def _replies_in_default_language(self) -> ServiceRules:
+        # The default language's reply is the one sent when the person's language has none.
+        default = self.service.language
+        for index, rule in enumerate(self.rules):
+            languages = rule.reply_languages()
+            if languages is not None and default not in languages:
+                raise RuleValueError(
+                    f"rule '{rule.name}' has no reply in the service's language ({default})",
+                    f"add reply.{default}: it is sent when the person's language has no reply; "
+                    "or set service.language",
+                    ("rules", index, "reply"),
+                )
         return self
 
     @model_validator(mode="after")

@@ -252,6 +252,7 @@ async def _effects(
         rule=rules.rule(plan.service, plan.decision.rule),
         policy=policy,
         prompt=plan.matched.answered if plan.matched else None,
+        language=plan.decision.language,
     )
     return tuple(actions)
 

@@ -95,7 +95,7 @@ def test_an_automatic_confirm_has_a_signed_callback_and_a_reply(service: Service
     assert reply.key == "appointments:41:reply:confirm"
     assert reply.recipient == "+447700900123"
     assert reply.state is ActionState.PENDING
-    assert reply.payload == {"text": "Thank you, your appointment is confirmed."}
+    assert reply.payload == {"text": "Thank you, your appointment is confirmed.", "language": "en"}
 
 
 def test_a_caseworker_decision_names_the_caseworker_and_sends_no_reply(

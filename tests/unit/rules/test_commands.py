@@ -27,7 +27,7 @@ def test_check_prints_each_service_and_a_summary(capsys: pytest.CaptureFixture[s
     code, out, _ = run(capsys, "rules", "check", str(EXAMPLES))
     assert code == 0
     assert "service appointments, 5 rules" in out
-    assert "4 services, 0 errors, 0 warnings" in out
+    assert "5 services, 0 errors, 0 warnings" in out
 
 
 def test_check_prints_warnings_with_file_and_line_and_still_passes(

@@ -25,7 +25,7 @@ def service(region: str, *specs: dict[str, Any]) -> ServiceRules:
 def test_examples_have_no_warnings() -> None:
     report = check(EXAMPLES)
     assert (report.errors, report.warnings) == ([], [])
-    assert len(report.services) == 4
+    assert len(report.services) == 5
 
 
 def test_carrier_opt_out_word_in_a_us_rule_is_a_warning() -> None:
