@@ -132,6 +132,16 @@ def references(service: ServiceRules, action: str) -> tuple[Reference, ...]:
     )
 
 
+def reference_hint(service: ServiceRules) -> str:
+    """The decide form's hint for the reference: what the service's named formats accept
+    ("A GB postcode, like SW1A 1AA"), or, where a rule has a regex, the general words."""
+    written = [rule.captures.reference for rule in service.rules if rule.captures.reference]
+    if not written or any(reference.kind == "regex" for reference in written):
+        return "In the form the service's rules expect"
+    hint = " or ".join(dict.fromkeys(reference.description for reference in written))
+    return hint[0].upper() + hint[1:]
+
+
 async def reason_groups(
     session: AsyncSession, scope: Scope, wanted: QueueFilter
 ) -> tuple[tuple[ReasonCount, ...], QueueFilter]:

@@ -27,7 +27,7 @@ from inbound.review.decisions import (
     Refused,
     reply_length,
 )
-from inbound.review.desk import Desk, NotFound, ReplyChoice
+from inbound.review.desk import Desk, NotFound, ReplyChoice, reference_hint
 from inbound.review.forms import FormInvalid
 from inbound.review.opt_outs import add_routes as add_opt_out_routes
 from inbound.review.parameters import BadParameter
@@ -244,6 +244,7 @@ async def item_page(
         service=service,
         choices=labels.choices(service) if service is not None else (),
         capture_fields=capture_fields(service) if service is not None else (),
+        reference_hint=reference_hint(service) if service is not None else "",
         decided_label=labels.label(service, item.decision or ""),
         label_of=lambda action: labels.label(service, str(action)),
         done_key=done_key,

@@ -1,5 +1,6 @@
-"""A caseworker's reference checked against the service's named format, over real HTTP: a
-postcode rule refuses what is not a postcode and stores one in its normal form."""
+"""A caseworker's reference checked against the service's named format, over real HTTP: the
+form's hint names the format, and a postcode rule refuses what is not a postcode and stores one
+in its normal form."""
 
 from __future__ import annotations
 
@@ -60,6 +61,10 @@ async def test_a_reference_not_in_the_services_format_is_refused_and_a_good_one_
     world: World,
 ) -> None:
     item = await world.claimed("there is a pothole near my house")
+    _, page, _ = await world.browser.get(f"/review/items/{item}")
+    assert (
+        '<div class="govuk-hint" id="cap-reference-hint">A GB postcode, like SW1A 1AA</div>' in page
+    )
     for confirmed in ({}, {"confirmed": "yes"}):
         status, page, _ = await world.decide(item, decision="report", reference="SW1A", **confirmed)
         assert status == 400

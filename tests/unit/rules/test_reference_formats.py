@@ -12,6 +12,7 @@ from hypothesis import strategies as st
 
 from inbound.commands.rules import rule_file_schema
 from inbound.review.decisions import Invalid, decision
+from inbound.review.desk import reference_hint
 from inbound.rules.errors import RuleValueError
 from inbound.rules.load import RuleFileError, load_file
 from inbound.rules.match import decide
@@ -372,3 +373,30 @@ def test_digits_capture_exactly_their_count(typed: str) -> None:
 def test_a_rule_survives_a_python_round_trip_as_suggestions_and_exports_make() -> None:
     rule = _rules(reference={"letters": 2, "digits": 6}).rules[0]
     assert Rule.model_validate(rule.model_dump()) == rule
+
+
+@pytest.mark.parametrize(
+    ("references", "hint"),
+    [
+        (["postcode"], "A GB postcode, like SW1A 1AA"),
+        ([{"digits": 6}, {"letters": 2, "digits": 6}], "6 digits or 2 letters then 6 digits"),
+        ([{"digits": 6}, {"digits": 6}], "6 digits"),
+        (["postcode", "[a-z]{2}[0-9]{4}"], "In the form the service's rules expect"),
+        ([], "In the form the service's rules expect"),
+    ],
+)
+def test_the_decide_forms_hint_names_the_services_formats(
+    references: list[object], hint: str
+) -> None:
+    rules = [
+        {"name": f"r{index}", "keywords": [f"k{index}"], "match": "first", "action": "report"}
+        | {"captures": {"reference": written}}
+        for index, written in enumerate(references)
+    ] or [{"name": "r", "keywords": ["k"], "action": "confirm"}]
+    service = ServiceRules.model_validate(
+        {
+            "service": {"id": "s", "name": "S", "region": "GB", "numbers": ["+447700900123"]},
+            "rules": rules,
+        }
+    )
+    assert reference_hint(service) == hint
