@@ -131,6 +131,7 @@ def plan_effects(
             rule=rule.name if rule else None,
             decided_by=decided_by,
             prompt=prompt,
+            language=language,
         )
         payload = {"url": callback.url, "secret_env": callback.secret_env, "event": event}
         state, note = callback_state(policy)

@@ -28,10 +28,12 @@ def outcome_event(
     rule: str | None,
     decided_by: str | None = None,
     prompt: Prompt | None = None,
+    language: str | None = None,
 ) -> dict[str, Any]:
     """The JSON body POSTed to a service for one outcome (automatic or a caseworker's);
     `prompt` is the prompt the reply answered, whose reference tells the service which of its
-    questions (an appointment, an application) the outcome is about."""
+    questions (an appointment, an application) the outcome is about; `language` the one the
+    person wrote in, as the rules read it (None for a caseworker's decision)."""
     return {
         "id": event_id,
         "type": "outcome",
@@ -44,6 +46,7 @@ def outcome_event(
         "decided_at": decided_at.isoformat(),
         "decided_by": {"rule": rule} if decided_by is None else {"caseworker": decided_by},
         "prompt": None if prompt is None else prompt_context(prompt),
+        "language": language,
     }
 
 

@@ -77,7 +77,12 @@ def test_the_event_has_the_documented_fields() -> None:
         "decided_at": "2026-11-28T09:15:01+00:00",
         "decided_by": {"rule": "confirm"},
         "prompt": None,
+        "language": None,
     }
+
+
+def test_the_event_says_which_language_the_person_wrote_in() -> None:
+    assert event(language="cy")["language"] == "cy"
 
 
 def test_an_answer_to_a_prompt_names_it_with_its_times() -> None:
