@@ -261,7 +261,8 @@ class Captures(BaseModel):
         description="What a reference number looks like: a regular expression matched in full "
         "against one word of the reply, case-insensitively (e.g. '[a-z]{2}[0-9]{6}'), or a named "
         "format: {digits: 6}, {digits: [4, 8]}, {letters: 2, digits: 6}, letters_then_digits, "
-        "postcode or nhs_number (docs/rules.md). A word that looks like a reference but fails "
+        "postcode, nhs_number or ni_number (docs/rules.md). A word that looks like a reference "
+        "but fails "
         "sends the reply to review.",
     )
     rating: bool = Field(

@@ -1,5 +1,6 @@
 """How a rule's `captures.reference` is written and checked: a regular expression, or a named
-format (`{digits: 6}`, `{letters: 2, digits: 6}`, `postcode`, `nhs_number`). Pure: no I/O.
+format (`{digits: 6}`, `{letters: 2, digits: 6}`, `postcode`, `nhs_number`, `ni_number`).
+Pure: no I/O.
 
 Each way compiles to one pattern plus an optional check that also gives the value's normal
 form; the matcher, the caseworker's decision form and `rules test` all use `Reference.accept`
@@ -21,7 +22,7 @@ MAX_DIGITS = 30  # longer is a phone number or an account number pasted twice, n
 MAX_LETTERS = 10
 # Names written as the whole of `reference:`; a letters-and-underscores regex could only ever
 # match that literal word, which holds no digit, so it never captured a reference from a text.
-NAMED = ("postcode", "nhs_number", "letters_then_digits")
+NAMED = ("postcode", "nhs_number", "ni_number", "letters_then_digits")
 _NAME = re.compile(r"^[a-z_]+$")
 _KEYS = ("letters", "digits")
 # `letters_then_digits` on its own: most councils' and agencies' case references.
@@ -45,6 +46,11 @@ _POSTCODE = (
     r"|[A-PR-UWYZ][A-HK-Y][0-9][ABEHMNPRVWXY])"
     r" ?[0-9][ABD-HJLNP-UW-Z]{2})"
 )
+# National Insurance numbers (HMRC's National Insurance Manual, NIM39110): two prefix letters,
+# six digits, a suffix A to D, often written "QQ 12 34 56 C". D, F, I, Q, U and V are never in
+# the prefix, O never second; the prefixes below are never allocated.
+_NI_NUMBER = r"[A-CEGHJ-PR-TW-Z][A-CEGHJ-NPR-TW-Z] ?[0-9]{2} ?[0-9]{2} ?[0-9]{2} ?[A-D]"
+_NI_UNUSED = frozenset({"BG", "GB", "KN", "NK", "NT", "TN", "ZZ"})
 # NHS numbers: ten digits, often written 3-3-4 with spaces or hyphens ("943 476 5919").
 _NHS_NUMBER = r"[0-9]{3}([ -]?)[0-9]{3}\1[0-9]{4}"
 
@@ -138,8 +144,8 @@ def dump(reference: Reference) -> str | dict[str, Any]:
 
 _FORMATS_FIX = (
     "write a regular expression in single quotes, e.g. '[a-z]{2}[0-9]{6}', or a format: "
-    "{digits: 6}, {digits: [4, 8]}, {letters: 2, digits: 6}, letters_then_digits, postcode "
-    "or nhs_number"
+    "{digits: 6}, {digits: [4, 8]}, {letters: 2, digits: 6}, letters_then_digits, postcode, "
+    "nhs_number or ni_number"
 )
 
 
@@ -173,6 +179,15 @@ def _named(name: str) -> Reference:
             region="GB",
             _normal=_nhs_number,
         )
+    if name == "ni_number":
+        return Reference(
+            name,
+            "ni_number",
+            "a National Insurance number, like QQ 12 34 56 C",
+            re.compile(_NI_NUMBER, re.IGNORECASE),
+            region="GB",
+            _normal=_ni_number,
+        )
     if name == "letters_then_digits":
         return _letters_then_digits(name, _DEFAULT_LETTERS, _DEFAULT_DIGITS)
     if name in _KEYS:
@@ -184,7 +199,7 @@ def _named(name: str) -> Reference:
     hint = f"did you mean {close[0]}? " if close else ""
     raise RuleValueError(
         f"{name!r} is not a reference format",
-        hint + "use postcode, nhs_number, letters_then_digits, {digits: 6}, "
+        hint + "use postcode, nhs_number, ni_number, letters_then_digits, {digits: 6}, "
         "{letters: 2, digits: 6}, or a regular expression such as '[a-z]{2}[0-9]{6}'",
     )
 
@@ -267,6 +282,12 @@ def _postcode(text: str) -> str:
     return f"{compact[:-3]} {compact[-3:]}"
 
 
+def _ni_number(text: str) -> str | None:
+    """'qq 12 34 56 c' → 'QQ123456C' (as HMRC stores it), unless the prefix is never used."""
+    compact = "".join(text.split()).upper()
+    return None if compact[:2] in _NI_UNUSED else compact
+
+
 def nhs_check_digit(first_nine: str) -> int | None:
     """The NHS number check digit of nine digits, or None when none exists (the sum gives 10).
 
@@ -306,7 +327,8 @@ def json_schema() -> dict[str, Any]:
         "description": "What a reference number looks like: a regular expression matched in "
         "full against one word of the reply, case-insensitively (e.g. '[a-z]{2}[0-9]{6}'), or "
         "a named format: postcode (GB; given as 'SW1A 1AA'), nhs_number (GB; mod-11 check "
-        "digit; given as 10 digits), letters_then_digits (1-3 letters then 4-10 digits), "
+        "digit; given as 10 digits), ni_number (GB; a National Insurance number, given as "
+        "'QQ123456C'), letters_then_digits (1-3 letters then 4-10 digits), "
         "{digits: 6} or {digits: [4, 8]}, {letters: 2, digits: 6}. A word that looks like a "
         "reference but fails sends the reply to review.",
         "oneOf": [

@@ -67,6 +67,14 @@ from .conftest import WriteRules
         ("nhs_number", "943 4765919", None),  # groups must be written alike
         ("nhs_number", "943476591", None),
         ("nhs_number", "1234567890", None),  # its check digit would be 10: no such number
+        ("ni_number", "AB 12 34 56 C", "AB123456C"),
+        ("ni_number", "ab123456c", "AB123456C"),
+        ("ni_number", "JG 103728 A", "JG103728A"),
+        ("ni_number", "QQ 12 34 56 C", None),  # HMRC's example prefix: Q is never used
+        ("ni_number", "AO123456A", None),  # O is never second
+        ("ni_number", "GB123456A", None),  # never allocated
+        ("ni_number", "AB123456E", None),  # the suffix is A to D
+        ("ni_number", "AB12345C", None),
         ("[a-z]{2}[0-9]{6}", "mb123456", "mb123456"),  # a regex keeps the text as typed
         ("[a-z]{2}[0-9]{6}", "MB12345", None),
     ],
@@ -97,6 +105,7 @@ def test_nhs_check_digit_is_modulus_11(nine: str, check: int | None) -> None:
         ("postcode", "REPORT bins at M1 1AE.", "M1 1AE"),
         ("nhs_number", "my NHS number is 943 476 5919 thanks", "9434765919"),
         ("nhs_number", "call 01632 960 001 or 943-476-5919", "9434765919"),
+        ("ni_number", "my NI number is jg 10 37 28 a thanks", "JG103728A"),
         ({"digits": 6}, "ref #123456.", "123456"),
         ({"digits": 6}, "(123456)", "123456"),
         ({"letters": 2, "digits": 6}, "status ab123456 please", "AB123456"),
@@ -115,6 +124,7 @@ def test_a_format_is_found_in_a_reply(written: object, text: str, found: str | N
         ({"digits": 6}, "ref 01234567890", "the reference is not 6 digits"),  # not its middle
         ("nhs_number", "943 476 5918", "the reference is not an NHS number"),
         ("postcode", "outside number 12", "the reference is not a GB postcode"),
+        ("ni_number", "GB 12 34 56 A", "the reference is not a National Insurance number"),
         ("letters_then_digits", "ref 123456", "1 to 3 letters then 4 to 10 digits"),
         ("[a-z]{2}[0-9]{6}", "ref 123456", "the reference is not in the expected form"),
     ],
@@ -184,6 +194,7 @@ def _rules(region: str = "GB", **captures: Any) -> ServiceRules:
     [
         ("postcode", "STATUS sw1a1aa", "SW1A 1AA"),
         ("nhs_number", "status: 943 476 5919", "9434765919"),
+        ("ni_number", "status AB 12 34 56 C", "AB123456C"),
         ({"digits": 6}, "Status 004512", "004512"),
         ({"letters": 2, "digits": 6}, "status mb123456", "MB123456"),
     ],
@@ -344,7 +355,7 @@ def test_the_json_schema_describes_the_formats() -> None:
     schema = rule_file_schema()
     reference = schema["$defs"]["Captures"]["properties"]["reference"]
     forms = reference["anyOf"][0]["oneOf"]
-    assert forms[0]["enum"] == ["postcode", "nhs_number", "letters_then_digits"]
+    assert forms[0]["enum"] == ["postcode", "nhs_number", "ni_number", "letters_then_digits"]
     assert set(forms[2]["properties"]) == {"digits", "letters"}
     assert "nhs_number" in json.dumps(reference)
 
