@@ -11,12 +11,13 @@ import pytest
 from pydantic import ValidationError
 
 from inbound.actions.effects import EffectPolicy, SenderHistory, plan_effects
+from inbound.cli import main
 from inbound.rules.language import reply_language, written_in
 from inbound.rules.load import load_directory
 from inbound.rules.match import Matcher
 from inbound.rules.model import Rule, ServiceRules
 from inbound.states import ActionKind
-from tests.unit.rules.conftest import EXAMPLES
+from tests.unit.rules.conftest import EXAMPLES, WriteRules
 
 SERVICE = {"id": "council", "name": "Council", "region": "GB", "numbers": ["+447700900123"]}
 
@@ -286,3 +287,48 @@ def test_the_outbox_reply_is_in_the_decisions_language_and_says_which(
     )
     (reply,) = [action for action in effects.actions if action.kind is ActionKind.REPLY]
     assert reply.payload == {"text": text, "language": recorded}
+
+
+# -- `rules test` shows the language -----------------------------------------------------------
+
+ONE_WELSH_REPLY_MISSING = """
+service: {id: council, name: Council, region: GB, numbers: ["+447700900123"]}
+rules:
+  - name: cancel
+    keywords: {en: [cancel], cy: [canslo]}
+    action: cancel
+    reply: Cancelled.
+"""
+
+
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("Ydw diolch", "language  cy (the keyword matched)"),
+        ("yes", "language  en (the keyword matched)"),
+        ("STOP", "language  en (the keyword matched)"),
+        ("bore da", "language  en (no keyword to tell: the service's language)"),
+    ],
+)
+def test_rules_test_shows_the_language_matched(
+    capsys: pytest.CaptureFixture[str], text: str, line: str
+) -> None:
+    assert main(["rules", "test", str(EXAMPLES / "bins-bilingual.yaml"), "--text", text]) == 0
+    assert line in capsys.readouterr().out.splitlines()
+
+
+def test_rules_test_says_when_the_reply_is_not_in_the_persons_language(
+    capsys: pytest.CaptureFixture[str], write_rules: WriteRules
+) -> None:
+    path = write_rules("council.yaml", ONE_WELSH_REPLY_MISSING)
+    assert main(["rules", "test", str(path), "--text", "canslo"]) == 0
+    out = capsys.readouterr().out.splitlines()
+    assert "language  cy (the keyword matched); reply in en, as the rule has none in cy" in out
+    assert "reply     Cancelled." in out
+
+
+def test_rules_test_shows_no_language_for_a_service_in_one(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    assert main(["rules", "test", str(EXAMPLES / "appointments.yaml"), "--text", "yes"]) == 0
+    assert not any(line.startswith("language") for line in capsys.readouterr().out.splitlines())
