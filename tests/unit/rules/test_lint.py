@@ -6,6 +6,9 @@ from __future__ import annotations
 from typing import Any
 
 import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+from pydantic import ValidationError
 
 from inbound.rules.lint import RuleWarning, lint
 from inbound.rules.load import check, load_file
@@ -212,3 +215,39 @@ def test_every_warning_names_a_reply_the_matcher_treats_as_warned(rules: Service
 def test_tricky_files_give_warnings() -> None:
     # So the table above checks something: all but the case warn.
     assert [name for name, rules in TRICKY.items() if not lint(rules)] == ["cant-come"]
+
+
+# Small rule files from a few words that overlap on purpose: every warning's reply must do what
+# the warning says, whatever the mix of match kinds, actions and regions.
+_VOCABULARY = ["yes", "ok", "cancel", "cancel it", "can't make it", "stop", "end", "report", "👍"]
+_rule_specs = st.lists(
+    st.tuples(
+        st.lists(st.sampled_from(_VOCABULARY), min_size=1, max_size=3, unique=True),
+        st.sampled_from(["only", "first", "phrase"]),
+        st.sampled_from(["confirm", "cancel", "report", "help", "manual", "opt_out"]),
+    ),
+    min_size=1,
+    max_size=4,
+)
+
+
+@settings(max_examples=150, deadline=None)
+@given(specs=_rule_specs, region=st.sampled_from(["GB", "US"]))
+def test_generated_files_warn_only_what_the_matcher_does(
+    specs: list[tuple[list[str], str, str]], region: str
+) -> None:
+    try:
+        rules = service(
+            region,
+            *(
+                {"name": f"r{index}", "keywords": keywords, "match": match, "action": action}
+                for index, (keywords, match, action) in enumerate(specs)
+            ),
+        )
+    except ValidationError:
+        assume(False)  # a file that wouldn't load (an emoji keyword outside `only`, say)
+        return
+    for warning in lint(rules):
+        decision = decide(rules, warning.example)
+        assert (decision.rule if decision.automatic else None) == warning.decided_by, warning
+        assert not (decision.rule == warning.rule and decision.automatic), warning
