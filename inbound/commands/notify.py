@@ -182,13 +182,13 @@ def _command(args: argparse.Namespace) -> int:
 
     from inbound import logs
     from inbound.commands.context import complete
+    from inbound.commands.rules_managed import rule_book
     from inbound.rules.compiled import CompiledRules
-    from inbound.rules.load import load_directory
 
     settings = load_settings()
     # Only warnings reach the terminal (a text Notify holds that can't make a message).
     logs.configure("WARNING", "console")
-    rules = CompiledRules(load_directory(settings.rules_dir))
+    rules = CompiledRules(rule_book(settings))
     service, key = _service(rules, args.service)
     started = time.monotonic()
     walked, since = complete(_backfill(settings, rules, service, key, args.since))

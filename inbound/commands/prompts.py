@@ -45,10 +45,10 @@ def _sender(service: str) -> Sender:
     """The service as the rule files describe it (its region reads national numbers)."""
     from datetime import UTC, datetime
 
+    from inbound.commands.rules_managed import rule_book
     from inbound.prompts.intake import Sender
-    from inbound.rules.load import load_directory
 
-    known = load_directory(load_settings().rules_dir).services
+    known = rule_book(load_settings()).services
     if service not in known:
         raise CommandError(f"no service {service!r} in the rule files ({', '.join(sorted(known))})")
     found = known[service]

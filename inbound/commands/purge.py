@@ -41,11 +41,12 @@ def _print_progress(totals: Purged) -> None:
 
 
 def _purge(args: argparse.Namespace) -> int:
+    from inbound.commands.rules_managed import rule_book
     from inbound.rules.compiled import CompiledRules
-    from inbound.rules.load import load_directory
 
     settings = load_settings()
-    rules = CompiledRules(load_directory(settings.rules_dir))
+    # Each service's retention, from its file or its version managed in inbound.
+    rules = CompiledRules(rule_book(settings))
     purged = complete(_purge_stored(settings.database_url, rules, args.batch_size))
     if purged.skipped:
         print("another process is purging this database now; nothing done (try again later)")

@@ -19,7 +19,27 @@ from inbound.commands.context import (
 )
 
 if TYPE_CHECKING:
+    from inbound.config import Settings
     from inbound.managed_rules import InForce
+    from inbound.rules.model import RuleBook
+
+
+def rule_book(settings: Settings) -> RuleBook:
+    """The rule book the processes load: the rule files plus the versions of services managed
+    in inbound (`RuleSetError` as at start-up). For commands that name a service."""
+    return complete(_rule_book(settings.database_url, settings.rules_dir))
+
+
+async def _rule_book(url: str, folder: Path) -> RuleBook:
+    import asyncio
+
+    from inbound.rules.managed import load_rule_book
+    from inbound.store.database import session_factory
+    from inbound.store.rule_versions import RuleVersions
+
+    async with database(url) as engine, session_factory(engine)() as session:
+        published = await RuleVersions(session).in_force()
+    return await asyncio.to_thread(load_rule_book, folder, published)
 
 
 def _export(args: argparse.Namespace) -> int:

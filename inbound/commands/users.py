@@ -107,9 +107,9 @@ def _roles_text(scope: Scope) -> str:
 
 
 def _known_service(service: str) -> None:
-    from inbound.rules.load import load_directory
+    from inbound.commands.rules_managed import rule_book
 
-    known = load_directory(load_settings().rules_dir).services
+    known = rule_book(load_settings()).services
     if service not in known:
         raise CommandError(f"no service {service!r} in the rule files ({', '.join(sorted(known))})")
 
