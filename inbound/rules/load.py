@@ -285,7 +285,8 @@ def _skipped(data: Any, error: ValidationError) -> list[ErrorDetails]:
     broken: dict[str, dict[int, set[str]]] = {"rules": {}, "replies": {}}
     seen = {_key(detail) for detail in error.errors()}
     _mark(error.errors(), broken)
-    found: list[ErrorDetails] = []
+    found = [detail for detail in _rule_checks(data, broken["rules"]) if _key(detail) not in seen]
+    seen.update(_key(detail) for detail in found)
     set_aside: set[str] = set()  # optional sections a check across the file found wrong
     for _ in range(_ROUNDS):
         again = _with_stand_ins(data, broken)
@@ -313,6 +314,33 @@ def _skipped(data: Any, error: ValidationError) -> list[ErrorDetails]:
                 break  # nothing more to set aside: the checks after it ran
         else:
             break
+    return found
+
+
+# A rule's own checks (keywords, captures, its reply's placeholders) read neither its action
+# nor its name, so a rule wrong only there is checked again with a stand-in for them.
+_STAND_INS = {"action": "manual", "name": "stand-in"}
+
+
+def _rule_checks(data: dict[str, Any], broken: Mapping[int, set[str]]) -> list[ErrorDetails]:
+    """The errors of each rule's own checks, which pydantic skips when its action or name is
+    wrong (an unknown action and an unknown {placeholder} in one rule)."""
+    items = data.get("rules")
+    if not isinstance(items, list):
+        return []
+    found: list[ErrorDetails] = []
+    for index, wrong in broken.items():
+        item = items[index] if index < len(items) else None
+        if not isinstance(item, dict) or not wrong or not wrong <= _STAND_INS.keys():
+            continue
+        try:
+            Rule.model_validate(item | {field: _STAND_INS[field] for field in wrong})
+        except ValidationError as again:
+            found += [
+                ErrorDetails(**{**detail, "loc": ("rules", index, *detail["loc"])})
+                for detail in again.errors()
+                if _full_loc(detail)[:1] not in {(field,) for field in wrong}
+            ]
     return found
 
 

@@ -58,6 +58,23 @@ replies:
             (13, "replies[1].name", "the name 'r' is used twice"),
         ],
     ),
+    "one rule: a wrong action and a placeholder it never captures": (
+        """\
+rules:
+  - name: cancel
+    keywords: ["cancel"]
+    action: cancell
+    reply: "Cancelled {refrence}"
+  - name: cancel
+    keywords: ["no"]
+    action: cancel
+""",
+        [
+            (9, "rules[0].action", "'cancell' is not a known action"),
+            (10, "rules[0].reply", "the reply uses {refrence}"),
+            (11, "rules[1].name", "rule name 'cancel' is used twice"),
+        ],
+    ),
     "a check across the file after a wrong rule": (
         """\
 labels:
