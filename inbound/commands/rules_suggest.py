@@ -50,12 +50,14 @@ def _suggest(args: argparse.Namespace) -> int:
 
 
 async def _mine(url: str, rules: ServiceRules, since: datetime, minimum: int) -> list[Suggestion]:
+    from inbound.rules.suggestions import suggest
     from inbound.store.database import session_factory
-    from inbound.store.rule_suggestions import suggestions_for
+    from inbound.store.rule_suggestions import window
 
     # Read-only: the session is never committed.
     async with database(url) as engine, session_factory(engine)() as session:
-        return await suggestions_for(session, rules, since, minimum)
+        decisions, replies = await window(session, rules, since)
+    return suggest(rules, decisions, replies, minimum)
 
 
 def _print(found: list[Suggestion], rules: ServiceRules, args: argparse.Namespace) -> None:

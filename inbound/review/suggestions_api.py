@@ -8,14 +8,15 @@ Suggestions are only read: adding one to the rules is a person's edit (`docs/rul
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 
 from inbound.logs import get_logger
 from inbound.review.desk import Desk
-from inbound.rules.suggestions import DEFAULT_DAYS, DEFAULT_MINIMUM, MAX_DAYS, as_json
-from inbound.store.rule_suggestions import suggestions_for
+from inbound.rules.suggestions import DEFAULT_DAYS, DEFAULT_MINIMUM, MAX_DAYS, as_json, suggest
+from inbound.store.rule_suggestions import window
 from inbound.store.users import Scope
 
 _DESK = web.AppKey("suggestions_desk", Desk)
@@ -64,7 +65,9 @@ async def suggestions(request: web.Request) -> web.StreamResponse:
         return _error(400, "invalid", f"{bad.name}: {bad.why}", bad.name)
     since = datetime.now(UTC) - timedelta(days=days)
     async with desk.sessions() as session:
-        found = await suggestions_for(session, rules, since, minimum)
+        decisions, replies = await window(session, rules, since)
+    # Replaying a month of replies per candidate takes CPU for a while: off the event loop.
+    found = await asyncio.to_thread(suggest, rules, decisions, replies, minimum)
     _log.info("rule_suggestions", service_id=service_id, count=len(found), days=days)
     return web.json_response([as_json(one) for one in found])
 

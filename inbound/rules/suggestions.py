@@ -20,6 +20,7 @@ Suggestions never change the rules themselves: a person adds them to a draft and
 
 from __future__ import annotations
 
+from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +28,7 @@ from typing import Any
 
 from inbound.rules.match import Decision, Matcher
 from inbound.rules.model import Action, MatchKind, Rule, ServiceRules
-from inbound.rules.normalise import normalise, symbols
+from inbound.rules.normalise import normalise, squeeze, symbols
 
 DISMISSED = "dismissed"  # a review item closed with no action (ReviewItem.decision)
 DEFAULT_MINIMUM = 3
@@ -119,19 +120,53 @@ def with_keyword(
 
 def impact(before: Matcher, after: Matcher, replies: Iterable[str | None]) -> Impact:
     """Decide each stored reply with both matchers and count what the change does."""
-    replayed = newly = changed = 0
-    for text in replies:
-        if text is None:
-            continue
-        replayed += 1
-        was, now = outcome(before.decide(text)), outcome(after.decide(text))
-        if was == now:
-            continue
-        if was == REVIEW:
-            newly += 1
-        else:
-            changed += 1
-    return Impact(replayed, newly, changed)
+    return _Replay(before, replies).impact(after, None)
+
+
+class _Replay:
+    """The window's replies, each distinct text decided once by the rules in force.
+
+    A candidate keyword is replayed only over the replies it could touch: those sharing a word
+    with it or one edit from one (the matcher's typo tolerance, its list of known words and its
+    mentions of other rules' keywords all go by such words). Two words one edit apart share a
+    one-letter deletion, so replies are indexed by their words' deletions, as the matcher's own
+    typo index is.
+    """
+
+    def __init__(self, before: Matcher, replies: Iterable[str | None]) -> None:
+        self.counts = Counter(text for text in replies if text is not None)
+        self.before = {text: outcome(before.decide(text)) for text in self.counts}
+        self.by_form: dict[str, set[str]] = {}
+        for text in self.counts:
+            for word in set(squeeze(normalise(text)).split()):
+                for form in _forms(word):
+                    self.by_form.setdefault(form, set()).add(text)
+
+    def impact(self, after: Matcher, keyword: str | None) -> Impact:
+        """What `after` changes; `keyword`: the one word-keyword added (None: replay all)."""
+        near = self._near(keyword)
+        newly = changed = 0
+        for text in self.before if near is None else near:
+            was = self.before[text]
+            if outcome(after.decide(text)) == was:
+                continue
+            if was == REVIEW:
+                newly += self.counts[text]
+            else:
+                changed += self.counts[text]
+        return Impact(self.counts.total(), newly, changed)
+
+    def _near(self, keyword: str | None) -> set[str] | None:
+        words = squeeze(normalise(keyword)).split() if keyword is not None else []
+        if not words:
+            return None  # an emoji keyword, or no keyword given: every reply
+        return {
+            text for word in words for form in _forms(word) for text in self.by_form.get(form, ())
+        }
+
+
+def _forms(word: str) -> list[str]:
+    return [word, *(word[:index] + word[index + 1 :] for index in range(len(word)))]
 
 
 def suggest(
@@ -150,6 +185,7 @@ def suggest(
             continue
         ways.setdefault(key(one.text), {}).setdefault(one.decision, []).append(one)
     current = Matcher(rules)
+    window = _Replay(current, replies)
     found: list[Suggestion] = []
     for text, by_decision in ways.items():
         if len(by_decision) != 1:
@@ -164,7 +200,7 @@ def suggest(
         proposed = Matcher(changed_rules)
         if outcome(proposed.decide(text)) != action.value:
             continue  # the matcher would still hand it to a person (a question, a negation)
-        effect = impact(current, proposed, replies)
+        effect = window.impact(proposed, text)
         if effect.changed:
             continue
         ordered = sorted(behind, key=lambda one: (one.decided_at is None, one.decided_at))

@@ -1,4 +1,4 @@
-"""Caseworkers' decisions read back, and the keywords they suggest (`inbound.rules.suggestions`).
+"""Caseworkers' decisions read back, for the keywords they suggest (`inbound.rules.suggestions`).
 
 A decision lives on the review item it closed (`decision`: an action or "dismissed",
 `decided_by`, `decided_at`); an undone decision is cleared there, so it teaches nothing.
@@ -12,7 +12,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.rules.model import ServiceRules
-from inbound.rules.suggestions import CaseworkerDecision, Suggestion, suggest
+from inbound.rules.suggestions import CaseworkerDecision
 from inbound.states import ReviewState
 from inbound.store.history import messages_for_service
 from inbound.store.models import Message, ReviewItem
@@ -50,15 +50,12 @@ async def decisions_for_service(
     ]
 
 
-async def suggestions_for(
-    session: AsyncSession, rules: ServiceRules, since: datetime, minimum: int
-) -> list[Suggestion]:
-    """The keywords the decisions made since `since` suggest for `rules`, each replayed over the
-    service's replies received since then. Reads only."""
+async def window(
+    session: AsyncSession, rules: ServiceRules, since: datetime
+) -> tuple[list[CaseworkerDecision], list[str | None]]:
+    """What mining reads: the decisions made since `since`, and the text of every reply of the
+    service received since then (None when purged). Reads only."""
     service = rules.service
     decisions = await decisions_for_service(session, service.id, since)
-    replies = [
-        past.text
-        async for past in messages_for_service(session, service.id, service.numbers, since)
-    ]
-    return suggest(rules, decisions, replies, minimum)
+    found = messages_for_service(session, service.id, service.numbers, since)
+    return decisions, [past.text async for past in found]
