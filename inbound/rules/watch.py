@@ -114,12 +114,15 @@ class RulesWatcher:
     async def reload(self, why: str) -> bool:
         """Load the folder (and the published versions) again; swap the rules in if they load.
         True when swapped."""
-        self._seen = await asyncio.to_thread(fingerprint, self.folder)
         published: list[Published] = []
         if self._versions is not None:
-            # Stamp first: a version published between the two reads is seen at the next poll.
-            self._stamp = await self._versions.stamp()
+            # Read before the files are marked seen: a database that doesn't answer raises
+            # here, and a changed file is still noticed at the next poll. Stamp first: a
+            # version published between the two reads is seen at the next poll.
+            stamp = await self._versions.stamp()
             published = await self._versions.in_force()
+            self._stamp = stamp
+        self._seen = await asyncio.to_thread(fingerprint, self.folder)
         try:
             book = await asyncio.to_thread(load_rule_book, self.folder, published)
         except RuleSetError as error:
