@@ -80,3 +80,25 @@ async def test_a_reference_not_in_the_services_format_is_refused_and_a_good_one_
         outcome = await session.scalar(select(Outcome).where(Outcome.message_id == message_id))
     assert outcome is not None
     assert outcome.captures["reference"] == "SW1A 1AA"
+
+
+async def test_the_api_refuses_a_reference_not_in_the_format_and_normalises_a_good_one(
+    world: World,
+) -> None:
+    item = await world.claimed("pothole")
+    headers = {"Authorization": f"Bearer {world.token}"}
+    url = f"{world.stack.base_url}/api/items/{item}/decide"
+    wrong = {"action": "report", "captures": {"reference": "12 Mill Lane"}}
+    async with world.stack.http.post(url, json=wrong, headers=headers) as response:
+        assert response.status == 422
+        body = await response.json()
+    assert "enter the reference as a GB postcode, like SW1A 1AA" in str(body)
+    assert await world.recorded(item) == ("claimed", 0, 0)
+    good = {"action": "report", "captures": {"reference": "m1 1ae"}}
+    async with world.stack.http.post(url, json=good, headers=headers) as response:
+        assert response.status == 200
+    message_id = (await world.item(item)).message_id
+    async with world.stack.sessions() as session:
+        outcome = await session.scalar(select(Outcome).where(Outcome.message_id == message_id))
+    assert outcome is not None
+    assert outcome.captures["reference"] == "M1 1AE"
