@@ -96,6 +96,7 @@ test: lint typecheck audit assets browser-deps ## lint, type-check, audit and ru
 # BENCH_ARGS, e.g. "--quick" or "--runs 5 --soak 100000"; wrk is used when installed.
 bench: $(STAMP) ## measure ingest, end to end and rules against baselines (see bench/README.md)
 	$(BIN)/python bench/run.py $(BENCH_ARGS)
+	$(BIN)/python bench/suggestions.py  # learning from the review queue: no services, < 1 s
 
 clean: ## remove the virtualenv and local database
 	rm -rf $(VENV) inbound.db
