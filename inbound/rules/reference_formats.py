@@ -129,6 +129,12 @@ def parse(written: object) -> Reference:
     if isinstance(written, str):
         if _NAME.match(written):
             return _named(written)
+        if written.lower() in NAMED:
+            # As a regex it could only match its own word, which holds no digit: a slip.
+            raise RuleValueError(
+                f"{written!r}: format names are written in lower case",
+                f"write reference: {written.lower()}",
+            )
         return _regex(written)
     if isinstance(written, Mapping):
         return _counted(written)

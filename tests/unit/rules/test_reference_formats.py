@@ -139,6 +139,7 @@ def test_a_reply_with_a_wrong_reference_is_a_mismatch(written: object, text: str
     ("written", "problem", "fix"),
     [
         ("postcod", "'postcod' is not a reference format", "did you mean postcode?"),
+        ("Postcode", "format names are written in lower case", "write reference: postcode"),
         ("nhs", "'nhs' is not a reference format", "nhs_number"),
         ("digits", "format 'digits' needs a count", "{digits: 6}"),
         ({"digits": 0}, "digits: 0 would allow a reference with no digits", "digits: 6"),
