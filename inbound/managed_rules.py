@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
 
@@ -17,12 +18,16 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.rules.load import CheckReport, RuleFileError, RuleSetError, check, check_text
 from inbound.rules.managed import Published, check_version, compose
+from inbound.rules.replay import ReplaySummary, replay
+from inbound.store.history import PastMessage, messages_for_service
 from inbound.store.models import RuleDraft, RuleVersion
+from inbound.store.prompt_history import prompts_by_sender
 from inbound.store.rule_versions import RuleVersions, VersionTaken
 from inbound.store.users import Audit
 
 MAX_YAML = 256 * 1024  # far above any real rule file (the examples are under 10 KiB)
 MAX_REASON = 500
+MAX_PREVIEW_DAYS = 90  # what the replay of a draft may read back
 
 
 class Managed(StrEnum):
@@ -107,7 +112,11 @@ class ManagedRules:
         _size(text)
         report = check_version(service_id, None, text)
         if report.errors:
-            raise Invalid(f"{len(report.errors)} error(s) in the rules", report.errors)
+            count = len(report.errors)
+            problems = f"{count} problem{'s' if count > 1 else ''}"
+            raise Invalid(
+                f"the rules have {problems} (listed in errors); nothing saved", report.errors
+            )
         async with self._sessions.begin() as session:
             versions = RuleVersions(session)
             latest = await versions.latest(service_id)
@@ -197,6 +206,29 @@ class ManagedRules:
                 detail=reason,
             )
         return service_id, number
+
+    async def preview(
+        self, service_id: str, draft_id: int, days: float
+    ) -> ReplaySummary[PastMessage]:
+        """Replay the service's messages of the last `days` days under a draft, as
+        `inbound rules replay` does: what would change, message by message. Writes nothing."""
+        if not 0 < days <= MAX_PREVIEW_DAYS:
+            raise Invalid(f"days: a number of days from 1 to {MAX_PREVIEW_DAYS}")
+        since = datetime.now(UTC) - timedelta(days=days)
+        async with self._sessions() as session:
+            draft = await RuleVersions(session).draft(service_id, draft_id)
+            if draft is None:
+                raise NotFound(f"draft {draft_id}")
+            report = check_version(service_id, None, draft.yaml)
+            if not report.services:  # stored drafts were checked; a later code change may differ
+                raise Invalid("the draft no longer loads", report.errors)
+            rules = report.services[0][1]
+            found = messages_for_service(session, service_id, rules.service.numbers, since)
+            history = [past async for past in found]
+            senders = {past.sender for past in history if past.text is not None}
+            prompts = await prompts_by_sender(session, service_id, senders)
+        # Deciding is CPU work: off the event loop, as the suggestions are mined.
+        return await asyncio.to_thread(replay, rules, history, prompts)
 
     async def versions(self, service_id: str) -> list[RuleVersion]:
         """The service's versions, newest first (empty: managed in files)."""

@@ -122,6 +122,30 @@ def paths() -> dict[str, Any]:
                 },
             )
         },
+        _BASE + "/drafts/{draft}/preview": {
+            "post": _operation(
+                "rules_preview",
+                "Replay the service's stored messages of the last `days` days under a draft, as "
+                "`inbound rules replay` does: each message the draft would treat differently "
+                "(automatic outcome → another, review → now handled, handled → now review), "
+                "with counts. Nothing is written. Needs the service_admin role.",
+                parameters=[
+                    _SERVICE,
+                    _DRAFT,
+                    {
+                        "name": "days",
+                        "in": "query",
+                        "required": False,
+                        "schema": {"type": "number", "exclusiveMinimum": 0, "maximum": 90},
+                        "description": "How far back to replay (default 7).",
+                    },
+                ],
+                responses={
+                    "200": _json(_ref("RulesPreview"), "What the draft would change."),
+                    "422": _error("`days` is not a number of days from 1 to 90."),
+                },
+            )
+        },
         _BASE + "/versions": {
             "get": _operation(
                 "rules_versions",
@@ -208,6 +232,37 @@ def schemas() -> dict[str, Any]:
             "properties": {
                 "error": _ref("Error"),
                 "errors": {"type": "array", "items": _ref("RuleProblem")},
+            },
+        },
+        "RulesPreview": {
+            "type": "object",
+            "required": ["changes", "more", "counts"],
+            "properties": {
+                "changes": {
+                    "type": "array",
+                    "maxItems": 1000,
+                    "items": {
+                        "type": "object",
+                        "required": ["message", "before", "after"],
+                        "properties": {
+                            "message": {
+                                "type": "object",
+                                "description": "id (the provider's), from (masked), text, "
+                                "received_at, caseworker (what a caseworker decided, or null).",
+                            },
+                            "before": {
+                                "type": "string",
+                                "description": "An action, `review` or `repeat`.",
+                            },
+                            "after": {
+                                "type": "string",
+                                "description": "The same, under the draft.",
+                            },
+                        },
+                    },
+                },
+                "more": {"type": "boolean", "description": "More changes than listed."},
+                "counts": {"type": "object", "additionalProperties": {"type": "integer"}},
             },
         },
         "RuleVersion": {

@@ -11,8 +11,10 @@ from typing import Any
 
 from aiohttp import web
 
+from inbound import phone
 from inbound.logs import get_logger
 from inbound.managed_rules import (
+    MAX_PREVIEW_DAYS,
     MAX_YAML,
     Actor,
     Conflict,
@@ -23,6 +25,8 @@ from inbound.managed_rules import (
 )
 from inbound.review.site import client_address
 from inbound.rules.load import RuleFileError
+from inbound.rules.replay import ReplaySummary
+from inbound.store.history import PastMessage
 from inbound.store.models import RuleVersion
 from inbound.store.users import Scope
 
@@ -161,6 +165,62 @@ async def publish(request: web.Request) -> web.StreamResponse:
     return web.json_response(version_json(version), status=201)
 
 
+PREVIEW_DAYS = 7  # without ?days=, as `inbound rules replay`
+MAX_CHANGES = 1_000  # changes listed in one answer; the counts cover them all
+
+
+def preview_json(summary: ReplaySummary[PastMessage]) -> dict[str, Any]:
+    """Each change (numbers masked, text in full as elsewhere in the API) and the counts."""
+    changes = [
+        {
+            "message": {
+                "id": change.message.provider_message_id,
+                "from": phone.mask(change.message.sender),
+                "text": change.message.text,
+                "received_at": change.message.received_at.isoformat(),
+                "caseworker": change.message.decided,
+            },
+            "before": change.before,
+            "after": change.now,
+        }
+        for change in summary.changes[:MAX_CHANGES]
+    ]
+    counts = {
+        "replayed": summary.replayed,
+        "purged": summary.purged,
+        "changed": len(summary.changes),
+        "automatic_before": summary.automatic_before,
+        "automatic_after": summary.automatic_after,
+        "review_now_handled": summary.newly_automatic,
+        "handled_now_review": summary.newly_review,
+        "different_action": summary.different_action,
+        "caseworker_decided": summary.caseworker_decided,
+        "caseworker_dismissed": summary.caseworker_dismissed,
+        "as_caseworkers": summary.as_caseworkers,
+        "unlike_caseworkers": summary.unlike_caseworkers,
+    }
+    return {"changes": changes, "more": len(summary.changes) > MAX_CHANGES, "counts": counts}
+
+
+async def preview(request: web.Request) -> web.StreamResponse:
+    raw_days = request.query.get("days", str(PREVIEW_DAYS))
+    try:
+        days = float(raw_days)
+    except ValueError:
+        days = -1.0
+    try:
+        service, _ = _service(request, change=True)
+        draft = int(request.match_info["draft"])
+        if not 0 < days <= MAX_PREVIEW_DAYS:
+            raise Invalid(f"days: a number of days from 1 to {MAX_PREVIEW_DAYS}")
+        summary = await request.app[MANAGED].preview(service, draft, days)
+    except _Refused as refused:
+        return refused.response
+    except (NotFound, Invalid) as error:
+        return _answer(error)
+    return web.json_response(preview_json(summary))
+
+
 async def list_versions(request: web.Request) -> web.StreamResponse:
     try:
         service, _ = _service(request, change=False)
@@ -215,6 +275,7 @@ def add_routes(app: web.Application, managed: ManagedRules, scope: web.RequestKe
     app.router.add_get(base, get_rules)
     app.router.add_post(base + "/drafts", post_draft)
     app.router.add_post(base + r"/drafts/{draft:\d{1,9}}/publish", publish)
+    app.router.add_post(base + r"/drafts/{draft:\d{1,9}}/preview", preview)
     app.router.add_get(base + "/versions", list_versions)
     app.router.add_get(base + r"/versions/{number:\d{1,9}}", get_version)
     app.router.add_post(base + r"/versions/{number:\d{1,9}}/rollback", rollback)

@@ -253,6 +253,27 @@ async def test_another_services_rules_are_a_404_and_a_caseworker_cannot_change_t
     assert await api.count(RuleVersion) == 1
 
 
+async def test_preview_replays_the_stored_messages_under_a_draft(api: Api) -> None:
+    assert await api.decided("maybe") == "review"
+    assert await api.decided("yes") == "confirm"
+    draft = await api.draft(WITH_MAYBE)
+    path = f"{BASE}/drafts/{draft}/preview?days=1"
+    status, body = await api.call("POST", path, who=api.admin)
+    assert status == 200, body
+    [change] = body["changes"]
+    assert (change["before"], change["after"]) == ("review", "confirm")
+    assert change["message"]["text"] == "maybe"
+    assert change["message"]["from"] != "+447700900123"  # masked
+    counts = body["counts"]
+    assert (counts["replayed"], counts["changed"], counts["review_now_handled"]) == (2, 1, 1)
+    assert counts["handled_now_review"] == 0
+    status, body = await api.call("POST", f"{BASE}/drafts/{draft}/preview?days=0", who=api.admin)
+    assert status == 422, body
+    status, body = await api.call("POST", path, who=api.other)
+    assert status == 404, body
+    assert await api.count(RuleVersion) == 1  # a preview publishes nothing
+
+
 async def test_the_rules_routes_are_in_openapi(api: Api) -> None:
     async with api.stack.http.get(api.stack.base_url + "/openapi.json") as response:
         document = await response.json()
@@ -261,6 +282,7 @@ async def test_the_rules_routes_are_in_openapi(api: Api) -> None:
         "/api/services/{service}/rules",
         "/api/services/{service}/rules/drafts",
         "/api/services/{service}/rules/drafts/{draft}/publish",
+        "/api/services/{service}/rules/drafts/{draft}/preview",
         "/api/services/{service}/rules/versions",
         "/api/services/{service}/rules/versions/{number}",
         "/api/services/{service}/rules/versions/{number}/rollback",
