@@ -8,6 +8,7 @@ from pathlib import Path
 import pytest
 import yaml
 
+from inbound.rules.load import load_file
 from inbound.rules.match import Matcher
 from inbound.rules.model import Action, ServiceRules
 from inbound.rules.suggestions import (
@@ -236,3 +237,11 @@ def test_replaying_only_the_replies_near_a_keyword_counts_as_replaying_them_all(
     before, after = Matcher(example_rules), Matcher(changed)
     everything = impact(before, after, stored)
     assert _Replay(before, stored).impact(after, keyword) == everything
+
+
+def test_a_rule_with_keywords_by_language_gets_no_keyword_joined() -> None:
+    """Which language a learnt reply is in is unknown, so it becomes a rule of its own."""
+    bilingual = load_file(Path(__file__).parents[3] / "rules" / "examples" / "bins-bilingual.yaml")
+    (one,) = suggest(bilingual, decided(("Iawn diolch", "confirm", 3)), ["Iawn diolch"])
+    assert (one.text, one.rule) == ("iawn diolch", None)
+    assert one.impact == Impact(replayed=1, newly_automatic=1, changed=0)
