@@ -1,7 +1,8 @@
 """`inbound rules suggest SERVICE`: keywords learnt from caseworkers' decisions (docs/rules.md).
 
-Reads the service's rules from INBOUND_RULES_DIR and its decisions and replies from
-INBOUND_DATABASE_URL; writes nothing.
+Reads the service's rules as the processes load them (its rule file in INBOUND_RULES_DIR, or
+its version managed in inbound) and its decisions and replies from INBOUND_DATABASE_URL;
+writes nothing.
 """
 
 from __future__ import annotations
@@ -28,16 +29,20 @@ DEFAULT_DAYS = 30  # as inbound.rules.suggestions.DEFAULT_DAYS, which the parser
 
 
 def _suggest(args: argparse.Namespace) -> int:
-    from inbound.rules.load import load_directory
+    from inbound.commands.rules_managed import rule_book
 
     if args.min < 1:
         raise CommandError("--min must be at least 1")
     if not 0 < args.days <= 366:  # MAX_DAYS
         raise CommandError("--days must be from 1 to 366")
     settings = load_settings()
-    rules = load_directory(settings.rules_dir).services.get(args.service)
+    known = rule_book(settings).services
+    rules = known.get(args.service)
     if rules is None:
-        raise CommandError(f"no service {args.service!r} in {settings.rules_dir}")
+        raise CommandError(
+            f"no service {args.service!r} in the rule files or managed in inbound "
+            f"({', '.join(sorted(known))})"
+        )
     since = datetime.now(UTC) - timedelta(days=args.days)
     found = complete(_mine(settings.database_url, rules, since, args.min))
     if args.json:

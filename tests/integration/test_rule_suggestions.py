@@ -122,6 +122,7 @@ async def test_the_cli_suggests_what_the_api_does(
     unknown = await asyncio.to_thread(run, "nope")
     assert unknown.returncode != 0
     assert "no service 'nope'" in unknown.stderr
+    assert "alpha" in unknown.stderr  # the services there are
 
 
 async def test_schemathesis_gets_only_answers_the_document_states(
