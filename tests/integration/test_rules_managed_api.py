@@ -4,6 +4,7 @@ rollback, bad YAML, scope, audit, and the running worker deciding with the new v
 
 from __future__ import annotations
 
+import asyncio
 import json
 import shutil
 import uuid
@@ -200,6 +201,18 @@ async def test_second_publish_from_the_same_version_is_a_conflict_and_nothing_is
         kept = await session.get(RuleDraft, second)
     assert kept is not None
     assert kept.yaml == WITH_PERHAPS
+
+
+async def test_two_publishes_at_once_from_the_same_version_one_wins(api: Api) -> None:
+    first, second = await api.draft(WITH_MAYBE), await api.draft(WITH_PERHAPS)
+    answers = await asyncio.gather(
+        *(
+            api.call("POST", f"{BASE}/drafts/{draft}/publish", {"reason": "race"}, who=api.admin)
+            for draft in (first, second)
+        )
+    )
+    assert sorted(status for status, _ in answers) == [201, 409], answers
+    assert await api.count(RuleVersion) == 2
 
 
 async def test_rollback_is_a_new_audited_version_with_the_old_rules(api: Api) -> None:
