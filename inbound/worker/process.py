@@ -198,6 +198,8 @@ async def process_batch(
                         "service_id": plan.service_id,
                         "reason": plan.review_reason,
                         "rule": plan.decision.rule if plan.decision else None,
+                        # The queue's day filter reads the item's own copy (migration 0017).
+                        "received_at": row.accepted_at,
                     }
                 )
         await repo.add_decisions(outcomes, reviews)

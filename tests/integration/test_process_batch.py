@@ -124,3 +124,21 @@ async def test_a_message_the_database_refuses_fails_the_batch_and_nothing_is_com
         assert await rows(engine, Action) == 0
     finally:
         await engine.dispose()
+
+
+async def test_a_review_item_opened_in_a_batch_keeps_its_messages_time(
+    engine: AsyncEngine, rules: CompiledRules
+) -> None:
+    """The queue's day filter and its counts per reason read the item's own copy of when its
+    message was received (migration 0017)."""
+    sessions = session_factory(engine)
+    batch = [message("rt-1", "Yes but can I change the time?", sender="+447700900301")]
+    [result] = await process_batch(sessions, rules, batch)
+    assert result.status is Status.REVIEW
+    async with sessions() as session:
+        item = await session.scalar(select(ReviewItem))
+        assert item is not None
+        stored = await session.get(Message, item.message_id)
+        assert stored is not None
+        assert item.received_at is not None
+        assert item.received_at == stored.accepted_at

@@ -11,10 +11,15 @@ import uuid
 from datetime import UTC, datetime, timedelta
 from urllib.parse import parse_qs, urlsplit
 
+from sqlalchemy import select
+
 from inbound.message import InboundMessage
 from inbound.store.messages import Messages
+from inbound.store.models import Message, ReviewItem
 from tests.integration.review_support import ALPHA_NUMBER, Desk, callback_secret, desk
+from tests.integration.test_actions import send
 from tests.support.browser import add_item, add_person, signed_in
+from tests.support.waiting import eventually
 
 __all__ = ["callback_secret", "desk"]  # fixtures
 
@@ -267,3 +272,24 @@ async def test_the_counts_of_a_queue_filtered_by_day_count_the_days_items(desk: 
     assert counted == {NO_MATCH: 2, failed: 1}
     _, shown, _ = await desk.browser.get(reason_counts(page)[NO_MATCH][1])
     assert items(shown) == today
+
+
+async def test_an_item_the_worker_opened_is_in_its_days_queue_and_count(desk: Desk) -> None:
+    """Through the webhook, RabbitMQ and the worker's batch: the item keeps its message's time,
+    which the day filter and the counts read."""
+    await send(desk.stack, "what is this about?", to=ALPHA_NUMBER, sender="+447700900777")
+
+    async def opened() -> list[ReviewItem]:
+        async with desk.stack.sessions() as session:
+            return list(await session.scalars(select(ReviewItem)))
+
+    [item] = await eventually(opened, lambda found: len(found) == 1)
+    async with desk.stack.sessions() as session:
+        message = await session.get(Message, item.message_id)
+    assert message is not None
+    assert item.received_at == message.accepted_at
+    day = message.accepted_at.date().isoformat()
+    status, page, _ = await desk.browser.get(f"/review/?received_from={day}&received_to={day}")
+    assert status == 200
+    assert items(page) == {item.id}
+    assert sum(count for count, _ in reason_counts(page).values()) == 1
