@@ -301,3 +301,30 @@ async def test_the_rules_routes_are_in_openapi(api: Api) -> None:
         "/api/services/{service}/rules/versions/{number}/rollback",
     ]:
         assert path in paths, path
+
+
+async def test_an_import_while_running_is_safe_until_the_file_goes(
+    settings: Settings, tmp_path: Path
+) -> None:
+    folder = tmp_path / "files"
+    shutil.copytree(EXAMPLE_RULES, folder)
+    changed = {"rules_dir": folder, "cookie_secure": False}
+    async with running_stack(settings.model_copy(update=changed)) as stack:
+        in_force = stack.running.rules
+        before = in_force()
+        managed = ManagedRules(stack.sessions, folder)
+        await managed.import_rules(WITH_MAYBE, "moved", Actor("tests"))
+        # The file and version 1 both define the service: the reload is refused and the rules
+        # in force stay the file's, in this process as in every other.
+        await asyncio.sleep(1.5)
+        assert in_force() is before
+        (folder / "appointments.yaml").unlink()
+        await eventually(lambda: _async(in_force() is not before), bool, within=4)
+        rules = in_force().book.services[SERVICE].rules
+        assert any("maybe" in str(rule.model_dump()) for rule in rules)
+        found = await managed.in_force(SERVICE)
+        assert (found.version, found.managed.value) == (1, "inbound")
+
+
+async def _async(value: bool) -> bool:
+    return value
