@@ -90,6 +90,7 @@ CORE = (
 NOT_CORE = {
     "inbound.rules.load": "reads rule files from disk (checked against NETWORK_AND_DATABASE)",
     "inbound.rules.watch": "the reload loop: asyncio, SIGHUP and polling the rules folder",
+    "inbound.rules.managed": "builds a process's rule book from the rule files (through load)",
     "inbound.providers.registry": "turns Settings into provider objects by dynamic import",
     "inbound.providers.sns_http": "the aiohttp fetcher for SNS signing certificates",
 }
@@ -108,7 +109,7 @@ NOT_FOLLOWED = {
 }
 
 # Modules that read files or the environment but must reach no network, database or broker.
-LOADERS = ("inbound.rules.load", "inbound.config")
+LOADERS = ("inbound.rules.load", "inbound.rules.managed", "inbound.config")
 
 _IO = "network, database or broker I/O"
 # inbound's adapters are named as well as the libraries they use, so that a core module importing
