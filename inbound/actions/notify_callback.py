@@ -11,10 +11,10 @@ no place in Notify's shape, so they send nothing in this format.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC
 from typing import Any, Protocol
 
-from inbound.actions.effects import EffectPolicy, PlannedAction, callback_state
+from inbound.actions.effects import EffectPolicy, PlannedAction, StoredMessage, callback_state
 from inbound.received_texts import (
     CREATED_AT_FORMAT,
     message_uuid,
@@ -28,23 +28,13 @@ from inbound.states import ActionKind
 FORMAT = "notify"
 
 
-class ReceivedMessage(Protocol):
+class ReceivedMessage(StoredMessage, Protocol):
     """What the callback needs of a stored message (a `store.models.Message` row is one)."""
 
-    @property
-    def id(self) -> int: ...
-    @property
-    def sender(self) -> str: ...
     @property
     def recipient(self) -> str: ...
     @property
     def text(self) -> str | None: ...
-    @property
-    def provider(self) -> str: ...
-    @property
-    def provider_message_id(self) -> str: ...
-    @property
-    def received_at(self) -> datetime: ...
 
 
 @dataclass(frozen=True)

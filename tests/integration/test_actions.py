@@ -24,7 +24,7 @@ from inbound.store.models import Action, OptOut, ReviewItem
 from tests.integration.conftest import Stack, running_stack
 from tests.support.fake_notify import FakeNotify
 from tests.support.fake_service import FakeService, fake_service
-from tests.support.process import INBOUND, free_port
+from tests.support.process import INBOUND, free_port, inbound_beside
 from tests.support.waiting import eventually
 
 CALLBACK_SECRET = "callback-secret-for-tests"
@@ -347,21 +347,13 @@ async def test_reviews_are_not_created_for_delivered_actions(
             assert await stack.count(ReviewItem) == 0
 
 
-async def _run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        INBOUND, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_callbacks_test_command_sends_a_signed_test_event(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     async with fake_service([204]) as service:
         env["INBOUND_RULES_DIR"] = str(rules_dir(tmp_path, [("alpha", ALPHA, service.url)]))
         env["INBOUND_TEST_CALLBACK_SECRET"] = CALLBACK_SECRET
-        code, out, err = await _run(env, "callbacks", "test", "alpha")
+        code, out, err = await inbound_beside(env, "callbacks", "test", "alpha")
     assert code == 0, err
     assert "204" in out
     [request] = service.received
@@ -375,8 +367,8 @@ async def test_callbacks_test_command_reports_a_failing_endpoint(
     async with fake_service([500]) as service:
         env["INBOUND_RULES_DIR"] = str(rules_dir(tmp_path, [("alpha", ALPHA, service.url)]))
         env["INBOUND_TEST_CALLBACK_SECRET"] = CALLBACK_SECRET
-        code, out, _ = await _run(env, "callbacks", "test", "alpha")
-        unknown, _, unknown_err = await _run(env, "callbacks", "test", "nosuch")
+        code, out, _ = await inbound_beside(env, "callbacks", "test", "alpha")
+        unknown, _, unknown_err = await inbound_beside(env, "callbacks", "test", "nosuch")
     assert code == 1
     assert "failed (HTTP 500)" in out
     assert unknown == 2
@@ -407,11 +399,13 @@ async def test_worker_killed_mid_retry_delivers_once_after_restart(
         # Killed while it held the action's claim, the second run waits for the claim to lapse
         # (the timeout plus a 5 s margin) before the sweep hands the action over again.
         env["INBOUND_CALLBACK_TIMEOUT"] = "3"
-        code, _, err = await _run(env, "migrate")
+        code, _, err = await inbound_beside(env, "migrate")
         assert code == 0, err
         first = await _start(env, tmp_path / "first")
         try:
-            code, _, err = await _run(env, "send", "cancel", "--to", ALPHA, "--id", "kill-1")
+            code, _, err = await inbound_beside(
+                env, "send", "cancel", "--to", ALPHA, "--id", "kill-1"
+            )
             assert code == 0, err
             await eventually(lambda: _count(service), lambda n: n == 1)
         finally:
@@ -420,7 +414,7 @@ async def test_worker_killed_mid_retry_delivers_once_after_restart(
         second = await _start(env, tmp_path / "second")
         try:
             await eventually(lambda: _count(service), lambda n: n == 3, within=30)
-            code, out, err = await _run(env, "trace", "kill-1", "--json")
+            code, out, err = await inbound_beside(env, "trace", "kill-1", "--json")
         finally:
             second.send_signal(signal.SIGTERM)
             await asyncio.wait_for(second.wait(), 20)

@@ -13,7 +13,7 @@ import pytest
 from inbound.config import Settings
 from tests.integration.conftest import Stack, running_stack
 from tests.support.fake_service import FakeService, Received, fake_service
-from tests.support.process import INBOUND
+from tests.support.process import inbound_beside
 from tests.support.waiting import eventually
 
 TOKEN = "a-token-typed-into-notify-for-tests"
@@ -93,24 +93,16 @@ async def test_every_text_reaches_a_notify_receiver_once_decided_or_for_review(
     assert len({text["id"] for text in texts}) == 2
 
 
-async def _run(env: dict[str, str], *args: str) -> tuple[int, str, str]:
-    process = await asyncio.create_subprocess_exec(
-        INBOUND, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
-    )
-    out, err = await asyncio.wait_for(process.communicate(), 60)
-    return process.returncode or 0, out.decode(), err.decode()
-
-
 async def test_callbacks_test_sends_a_text_in_notifys_shape_and_needs_the_token(
     env: dict[str, str], tmp_path: Path
 ) -> None:
     async with fake_service([204]) as service:
         env["INBOUND_RULES_DIR"] = str(rules_dir(tmp_path, service.url))
-        code, out, err = await _run(env, "callbacks", "test", "surgery")
+        code, out, err = await inbound_beside(env, "callbacks", "test", "surgery")
         assert code != 0
         assert "INBOUND_TEST_NOTIFY_FORMAT_TOKEN is not set" in out + err
         env["INBOUND_TEST_NOTIFY_FORMAT_TOKEN"] = TOKEN
-        code, out, err = await _run(env, "callbacks", "test", "surgery")
+        code, out, err = await inbound_beside(env, "callbacks", "test", "surgery")
     assert code == 0, err
     assert "204" in out
     [request] = service.received

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import signal
 import socket
 import subprocess
@@ -62,6 +63,16 @@ def inbound(
         check=False,
         cwd=cwd,
     )
+
+
+async def inbound_beside(env: dict[str, str], *args: str) -> tuple[int, str, str]:
+    """Run one `inbound` command without blocking the event loop, so that servers the test runs
+    in it (a fake service the command calls) keep answering; (exit code, stdout, stderr)."""
+    process = await asyncio.create_subprocess_exec(
+        INBOUND, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.PIPE
+    )
+    out, err = await asyncio.wait_for(process.communicate(), 60)
+    return process.returncode or 0, out.decode(), err.decode()
 
 
 @contextmanager
