@@ -21,6 +21,9 @@ from inbound.providers.registry import specs
 from tests.conftest import GENERIC_SECRET
 from tests.integration.conftest import Stack, running_stack
 
+NOTIFY_TOKEN = "fuzz-notify-token"
+# Every webhook: the providers', and Notify's delivery receipts, which take untrusted input too.
+ENDPOINTS = sorted({*specs(), "notify-status"})
 HEADER_NAMES = [
     "X-Twilio-Signature",
     "X-Inbound-Signature",
@@ -92,13 +95,13 @@ async def every_provider(settings: Settings) -> AsyncIterator[Stack]:
             "bandwidth_basic_auth": credentials,
             "mmg_basic_auth": credentials,
             "firetext_basic_auth": credentials,
-            "notify_inbound_tokens": SecretStr("fuzz-notify-token"),
+            "notify_inbound_tokens": SecretStr(NOTIFY_TOKEN),
         }
     )
     async with running_stack(enabled) as stack:
         document = (await stack.request("GET", "/openapi.json", b"", {})).json()
         enabled_paths = {path for path in document["paths"] if path.startswith("/webhooks/")}
-        assert enabled_paths == {f"/webhooks/{name}" for name in specs()}
+        assert enabled_paths == {f"/webhooks/{name}" for name in ENDPOINTS}
         yield stack
 
 
@@ -109,12 +112,13 @@ async def every_provider(settings: Settings) -> AsyncIterator[Stack]:
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )
 @given(
-    provider=st.sampled_from(sorted(specs())),
+    provider=st.sampled_from(ENDPOINTS),
     method=st.sampled_from(["POST", "GET"]),
     content_type=st.sampled_from(CONTENT_TYPES),
     body=bodies,
     headers=st.dictionaries(st.sampled_from(HEADER_NAMES), header_values, max_size=4),
     sign_generic=st.booleans(),
+    notify_token=st.booleans(),
 )
 async def test_any_request_gets_a_clear_answer_never_a_server_error(
     every_provider: Stack,
@@ -124,6 +128,7 @@ async def test_any_request_gets_a_clear_answer_never_a_server_error(
     body: bytes,
     headers: dict[str, str],
     sign_generic: bool,
+    notify_token: bool,
 ) -> None:
     sent = dict(headers)
     if content_type:
@@ -132,6 +137,8 @@ async def test_any_request_gets_a_clear_answer_never_a_server_error(
         # A valid signature takes the request past authentication into the parser.
         digest = hmac.new(GENERIC_SECRET.encode(), body, hashlib.sha256).hexdigest()
         sent["X-Inbound-Signature"] = f"sha256={digest}"
+    if notify_token and provider.startswith("notify"):
+        sent["Authorization"] = f"Bearer {NOTIFY_TOKEN}"  # past the token, into the parser
     answer = await every_provider.request(method, f"/webhooks/{provider}", body, sent)
     # 503 is a deliberate "send it again" (Vonage Messages' unsigned callbacks); a crash is 500.
     assert answer.status in EXPECTED, answer.text
