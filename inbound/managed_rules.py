@@ -109,14 +109,7 @@ class ManagedRules:
     async def draft(self, service_id: str, text: str, actor: Actor) -> Drafted:
         """Check the YAML and keep it as a draft of the version in force; `Invalid` (nothing
         saved) when it has errors."""
-        _size(text)
-        report = check_version(service_id, None, text)
-        if report.errors:
-            count = len(report.errors)
-            problems = f"{count} problem{'s' if count > 1 else ''}"
-            raise Invalid(
-                f"the rules have {problems} (listed in errors); nothing saved", report.errors
-            )
+        report = _checked(service_id, text)
         async with self._sessions.begin() as session:
             versions = RuleVersions(session)
             latest = await versions.latest(service_id)
@@ -125,6 +118,26 @@ class ManagedRules:
                 raise ManagedInFiles(service_id)
             draft = await versions.add_draft(service_id, text, actor.name, latest.number)
         return Drafted(draft, report.warnings)
+
+    async def change_draft(self, service_id: str, draft_id: int, text: str) -> Drafted:
+        """Replace a draft's YAML, as the browser's editor does with each form; it keeps the
+        version it began from, so publishing still finds a conflict. `Invalid`: nothing saved."""
+        report = _checked(service_id, text)
+        async with self._sessions.begin() as session:
+            versions = RuleVersions(session)
+            draft = await versions.draft(service_id, draft_id)
+            if draft is None:
+                raise NotFound(f"draft {draft_id}")
+            await versions.change_draft(draft, text)
+        return Drafted(draft, report.warnings)
+
+    async def draft_of(self, service_id: str, draft_id: int) -> Drafted:
+        """A draft as stored, with the warnings `rules check` gives it; `NotFound`."""
+        async with self._sessions() as session:
+            draft = await RuleVersions(session).draft(service_id, draft_id)
+        if draft is None:
+            raise NotFound(f"draft {draft_id}")
+        return Drafted(draft, check_version(service_id, None, draft.yaml).warnings)
 
     async def publish(self, service_id: str, draft_id: int, reason: str, actor: Actor) -> int:
         """Publish a draft as the next version; its number. `Conflict` when another version
@@ -278,6 +291,17 @@ class ManagedRules:
         files = check(self._folder) if self._folder.is_dir() else CheckReport([], [], [])
         others = [(p, rules) for p, rules in files.services if rules.service.id != service_id]
         compose(CheckReport(others, files.errors, files.warnings), published)
+
+
+def _checked(service_id: str, text: str) -> CheckReport:
+    """The check of a draft's YAML; `Invalid`, naming every problem, when it has errors."""
+    _size(text)
+    report = check_version(service_id, None, text)
+    if report.errors:
+        count = len(report.errors)
+        problems = f"{count} problem{'s' if count > 1 else ''}"
+        raise Invalid(f"the rules have {problems} (listed in errors); nothing saved", report.errors)
+    return report
 
 
 def _size(text: str) -> None:

@@ -15,6 +15,7 @@ from aiohttp import web
 
 from inbound import forwarded, phone
 from inbound.config import Settings
+from inbound.managed_rules import ManagedRules
 from inbound.review import auth, forms
 from inbound.review.desk import Desk
 from inbound.review.forms import FormInvalid
@@ -39,6 +40,7 @@ class Web:
     desk: Desk
     settings: Settings
     templates: jinja2.Environment
+    managed: ManagedRules  # the rules' drafts, versions and publishing (issue 18)
 
 
 WEB = web.AppKey("review_web", Web)

@@ -13,6 +13,7 @@ from urllib.parse import urlencode
 from aiohttp import web
 
 from inbound.config import Settings
+from inbound.managed_rules import ManagedRules
 from inbound.message import InboundMessage
 from inbound.outcome import Route, route
 from inbound.prompts.intake import ANSWERS
@@ -490,6 +491,6 @@ def add_routes(app: web.Application) -> None:
 def review_app(desk: Desk, settings: Settings) -> web.Application:
     """The pages as an application of their own, mounted at /review, with its middlewares."""
     app = web.Application(middlewares=[security_headers, sessions, csrf])
-    app[WEB] = Web(desk, settings, templates())
+    app[WEB] = Web(desk, settings, templates(), ManagedRules(desk.sessions, settings.rules_dir))
     add_routes(app)
     return app

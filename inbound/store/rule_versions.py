@@ -116,6 +116,11 @@ class RuleVersions:
         await self._session.flush()
         return row
 
+    async def change_draft(self, draft: RuleDraft, yaml: str) -> None:
+        """Replace a draft's YAML; it stays based on the version it began from."""
+        draft.yaml = yaml
+        await self._session.flush()
+
     async def draft(self, service_id: str, draft_id: int) -> RuleDraft | None:
         found = await self._session.get(RuleDraft, draft_id)
         return found if found is not None and found.service_id == service_id else None
