@@ -145,12 +145,16 @@ async def _missing(url: str, services: list[str]) -> tuple[str, ...]:
 
 
 def decision_json(decision: Decision) -> dict[str, Any]:
-    """The `--json` form: `action` is `manual` whenever a person would decide."""
+    """The `--json` form: `action` is `manual` whenever a person would decide; `language` is
+    the person's (None when the text has no letters to tell), `reply` the auto-reply, if any."""
     return {
         "action": str(decision.action) if decision.automatic else "manual",
         "rule": decision.rule,
         "captures": dict(decision.captures),
         "reason": decision.reason,
+        "language": decision.language,
+        "reply": decision.reply,
+        "reply_language": decision.reply_language,
     }
 
 
@@ -549,7 +553,8 @@ def register(commands: Subcommands) -> None:
     text = "Show what a rule file decides for a reply, and why."
     details = (
         "With --json (or --stdin) each decision is one JSON object with action (manual when a "
-        "person would decide), rule, captures and reason.\n\n"
+        "person would decide), rule, captures, reason, and the person's language and the "
+        "auto-reply (with the language it is in).\n\n"
         "With --expects the reply is decided as the rules worker decides a reply to a reminder "
         "(a prompt) sent a minute before it, expecting those actions: an action it doesn't "
         "expect goes to a person. The output says what the reminder changed; in JSON, action "

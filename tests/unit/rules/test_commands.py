@@ -77,7 +77,15 @@ def test_test_json_has_exactly_the_documented_keys(
     code, out, _ = run(capsys, "rules", "test", str(EXAMPLE), "--text", text, "--json")
     assert code == 0
     decision = json.loads(out)
-    assert list(decision) == ["action", "rule", "captures", "reason"]
+    assert list(decision) == [
+        "action",
+        "rule",
+        "captures",
+        "reason",
+        "language",
+        "reply",
+        "reply_language",
+    ]
     assert {key: decision[key] for key in expected} == expected
     assert decision["reason"]
 

@@ -3,6 +3,7 @@ and typo tolerance that never crosses between short words of two languages."""
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -332,3 +333,21 @@ def test_rules_test_shows_no_language_for_a_service_in_one(
 ) -> None:
     assert main(["rules", "test", str(EXAMPLES / "appointments.yaml"), "--text", "yes"]) == 0
     assert not any(line.startswith("language") for line in capsys.readouterr().out.splitlines())
+
+
+def test_rules_test_json_gives_the_language_and_the_reply_in_it(
+    capsys: pytest.CaptureFixture[str], write_rules: WriteRules
+) -> None:
+    example = str(EXAMPLES / "bins-bilingual.yaml")
+    assert main(["rules", "test", example, "--text", "Ydw diolch", "--json"]) == 0
+    welsh = json.loads(capsys.readouterr().out)
+    assert (welsh["language"], welsh["reply_language"]) == ("cy", "cy")
+    assert welsh["reply"].startswith("Diolch")
+    path = write_rules("council.yaml", ONE_WELSH_REPLY_MISSING)
+    assert main(["rules", "test", str(path), "--text", "canslo", "--json"]) == 0
+    missing = json.loads(capsys.readouterr().out)
+    assert (missing["language"], missing["reply_language"], missing["reply"]) == (
+        "cy",
+        "en",
+        "Cancelled.",
+    )

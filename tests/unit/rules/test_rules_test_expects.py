@@ -91,7 +91,16 @@ def test_json_adds_the_prompt_and_what_it_changed(
     code, out, _ = run(capsys, "--text", text, "--expects", expects, "--json")
     assert code == 0
     decision = json.loads(out)
-    assert list(decision) == ["action", "rule", "captures", "reason", "prompt"]
+    assert list(decision) == [
+        "action",
+        "rule",
+        "captures",
+        "reason",
+        "language",
+        "reply",
+        "reply_language",
+        "prompt",
+    ]
     assert decision["action"] == action
     prompt = decision["prompt"]
     assert list(prompt) == ["reference", "expects", "answered", "effect"]
