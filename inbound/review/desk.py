@@ -667,6 +667,23 @@ class Desk:
         assert message is not None
         return item, message
 
+    async def deny_service_page(
+        self, kind: Denied, scope: Scope, service_id: str, address: str | None, detail: str
+    ) -> None:
+        """Audit and log a refusal of a service's page (team, opt-outs, rules) to someone who
+        may not see it; the caller then answers 404, as if the service did not exist."""
+        async with self.sessions.begin() as session:
+            await Audit(session).record(
+                "denied",
+                user_id=scope.user_id,
+                service_id=service_id[:64],
+                address=address,
+                detail=detail,
+            )
+        self.events.access_denied(
+            kind, user_id=scope.user_id, address=address, service_id=service_id, detail=detail
+        )
+
     async def _denied(
         self, session: AsyncSession, scope: Scope, item_id: int, what: str, address: str | None
     ) -> None:

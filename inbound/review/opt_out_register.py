@@ -158,21 +158,7 @@ async def _denied(
 ) -> None:
     """Audit and log the refusal, then raise it: NotFound unless `refusal` says otherwise."""
     # In a transaction of its own: the caller's, if any, is rolled back by the NotFound.
-    async with desk.sessions.begin() as session:
-        await Audit(session).record(
-            "denied",
-            user_id=scope.user_id,
-            service_id=service_id[:64],
-            address=address,
-            detail=detail,
-        )
-    desk.events.access_denied(
-        Denied.OPT_OUTS,
-        user_id=scope.user_id,
-        address=address,
-        service_id=service_id,
-        detail=detail,
-    )
+    await desk.deny_service_page(Denied.OPT_OUTS, scope, service_id, address, detail)
     raise refusal or NotFound()
 
 

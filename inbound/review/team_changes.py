@@ -195,17 +195,7 @@ async def _denied(
     desk: Desk, scope: Scope, service_id: str, address: str | None, detail: str
 ) -> None:
     # In a transaction of its own: the caller's, if any, is rolled back by the NotFound.
-    async with desk.sessions.begin() as session:
-        await Audit(session).record(
-            "denied",
-            user_id=scope.user_id,
-            service_id=service_id[:64],
-            address=address,
-            detail=detail,
-        )
-    desk.events.access_denied(
-        Denied.TEAM, user_id=scope.user_id, address=address, service_id=service_id, detail=detail
-    )
+    await desk.deny_service_page(Denied.TEAM, scope, service_id, address, detail)
     raise NotFound
 
 
