@@ -659,6 +659,7 @@ PromptsBlock = Annotated[
     PlainValidator(
         lambda raw: raw if isinstance(raw, PromptSettings) else PromptSettings.parse(raw)
     ),
+    PlainSerializer(lambda settings: settings.written()),
     WithJsonSchema(
         {
             "type": "object",

@@ -136,6 +136,30 @@ class PromptSettings:
             settings = replace(settings, templates=MappingProxyType(templates))
         return settings
 
+    def written(self) -> dict[str, object]:
+        """The block as a rule file writes it: what `parse` reads back to these settings."""
+        return {
+            "expires_after": written_duration(self.expires_after),
+            "without_prompt": self.without_prompt.value,
+            "allow_change": self.allow_change,
+            "templates": {
+                template_id: {
+                    "expects": sorted(template.expects),
+                    "expires_after": written_duration(template.expires_after),
+                }
+                for template_id, template in self.templates.items()
+            },
+        }
+
+
+def written_duration(duration: timedelta) -> str:
+    """A duration as rule files write it, in the largest whole unit: "14d", "36h", "90m"."""
+    minutes = int(duration.total_seconds()) // 60
+    for unit, size in (("d", 24 * 60), ("h", 60)):
+        if minutes % size == 0:
+            return f"{minutes // size}{unit}"
+    return f"{minutes}m"
+
 
 def _templates(raw: object, default_expiry: timedelta) -> dict[str, TemplatePrompt]:
     """The `templates:` mapping: Notify template id → {expects, expires_after}."""

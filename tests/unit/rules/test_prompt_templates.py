@@ -8,6 +8,7 @@ from __future__ import annotations
 from datetime import timedelta
 
 import pytest
+import yaml
 
 from inbound.cli import main
 from inbound.rules.load import RuleFileError, RuleSetError, load_directory, load_file
@@ -174,3 +175,23 @@ def test_rules_check_says_how_many_templates_make_prompts(
     )
     assert main(["rules", "check", str(write_rules("library.yaml", text))]) == 0
     assert ", prompts from 2 Notify templates\n" in capsys.readouterr().out
+
+
+def test_the_prompts_block_is_written_back_as_the_file_writes_it(write_rules: WriteRules) -> None:
+    text = rule_file(
+        f"    {TEMPLATE}: {{expects: [confirm, cancel], expires_after: 36h}}\n"
+        f"    {OTHER}: {{expects: confirm}}"
+    )
+    rules = load_file(write_rules("library.yaml", text))
+    written = rules.model_dump(mode="json")["prompts"]
+    assert written == {
+        "expires_after": "3d",
+        "without_prompt": "rules",
+        "allow_change": False,
+        "templates": {
+            TEMPLATE: {"expects": ["cancel", "confirm"], "expires_after": "36h"},
+            OTHER: {"expects": ["confirm"], "expires_after": "3d"},
+        },
+    }
+    again = write_rules("again.yaml", yaml.safe_dump(rules.model_dump(mode="json")))
+    assert load_file(again) == rules
