@@ -13,6 +13,8 @@ from inbound.rules.match import Matcher
 from inbound.rules.model import ServiceRules
 
 EXAMPLE = Path(__file__).parents[3] / "rules" / "examples" / "appointments.yaml"
+# The keys of `rules test --json`, in order, as README.md documents them.
+DECISION_KEYS = ["action", "rule", "captures", "reason", "language", "reply", "reply_language"]
 
 
 @pytest.fixture(scope="session")

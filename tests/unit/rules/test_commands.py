@@ -12,7 +12,7 @@ from inbound.cli import main
 from inbound.rules.load import load_file
 from inbound.rules.replay import replay
 from inbound.store.history import PastMessage
-from tests.unit.rules.conftest import EXAMPLE, EXAMPLES, WriteRules
+from tests.unit.rules.conftest import DECISION_KEYS, EXAMPLE, EXAMPLES, WriteRules
 
 FEEDBACK = EXAMPLES / "feedback.yaml"
 
@@ -77,15 +77,7 @@ def test_test_json_has_exactly_the_documented_keys(
     code, out, _ = run(capsys, "rules", "test", str(EXAMPLE), "--text", text, "--json")
     assert code == 0
     decision = json.loads(out)
-    assert list(decision) == [
-        "action",
-        "rule",
-        "captures",
-        "reason",
-        "language",
-        "reply",
-        "reply_language",
-    ]
+    assert list(decision) == DECISION_KEYS
     assert {key: decision[key] for key in expected} == expected
     assert decision["reason"]
 

@@ -11,7 +11,7 @@ import pytest
 from inbound.cli import main
 from inbound.prompts.intake import ANSWERS
 from inbound.rules.model import Action
-from tests.unit.rules.conftest import EXAMPLE
+from tests.unit.rules.conftest import DECISION_KEYS, EXAMPLE
 
 ALLOWED = "confirm, cancel, change, report, register, follow_up, feedback, reply"
 
@@ -91,16 +91,7 @@ def test_json_adds_the_prompt_and_what_it_changed(
     code, out, _ = run(capsys, "--text", text, "--expects", expects, "--json")
     assert code == 0
     decision = json.loads(out)
-    assert list(decision) == [
-        "action",
-        "rule",
-        "captures",
-        "reason",
-        "language",
-        "reply",
-        "reply_language",
-        "prompt",
-    ]
+    assert list(decision) == [*DECISION_KEYS, "prompt"]
     assert decision["action"] == action
     prompt = decision["prompt"]
     assert list(prompt) == ["reference", "expects", "answered", "effect"]
