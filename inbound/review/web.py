@@ -35,7 +35,7 @@ from inbound.review.parameters import BadParameter
 from inbound.review.queue_actions import add_routes as add_queue_action_routes
 from inbound.review.queue_actions import queue_extras
 from inbound.review.queue_export import queue_csv
-from inbound.review.security_events import Denied
+from inbound.review.rules_access import admin_rules
 from inbound.review.sign_in import add_sign_in_routes
 from inbound.review.site import (
     HERE,
@@ -57,7 +57,6 @@ from inbound.rules.match import Matcher
 from inbound.rules.model import Action, ServiceRules
 from inbound.store.models import ReviewItem
 from inbound.store.review import STATES, QueueFilter
-from inbound.store.users import Audit
 
 # What the item page says after each action; `?done=` names a key, never the text, so a link
 # can't make the page say anything else. An unknown key says nothing.
@@ -379,31 +378,10 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
     scope = signed_in(request)
     if scope is None:
         return redirect("/review/sign-in")
-    service_id = request.match_info["service"]
+    service = await admin_rules(request, scope, seen="view_rules")
+    if service is None:
+        return render(request, "not_found.html", 404)
     desk = request.app[WEB].desk
-    service = desk.rules().book.services.get(service_id)
-    async with desk.sessions.begin() as db:
-        if service is None or not scope.is_admin_of(service_id):
-            await Audit(db).record(
-                "denied",
-                user_id=scope.user_id,
-                service_id=service_id,
-                detail="rules",
-                address=client_address(request),
-            )
-            desk.events.access_denied(
-                Denied.RULES,
-                user_id=scope.user_id,
-                address=client_address(request),
-                service_id=service_id,
-            )
-            return render(request, "not_found.html", 404)
-        await Audit(db).record(
-            "view_rules",
-            user_id=scope.user_id,
-            service_id=service_id,
-            address=client_address(request),
-        )
     decision, text = None, ""
     expects: tuple[Action, ...] = ()
     routed: Route | None = None
