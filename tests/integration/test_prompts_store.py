@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, func, select
+from sqlalchemy import Connection, event, func, select
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -240,6 +240,41 @@ async def test_one_prompt_answered_twice_in_a_batch_keeps_the_last_answer(
         later,
         32,
     )
+
+
+async def test_answers_are_one_statement_whose_text_is_the_same_for_any_batch(
+    engine: AsyncEngine,
+) -> None:
+    """One UPDATE a batch, the same SQL whether it carries one answer or three: compiled and
+    prepared once, where a statement listing the answers was compiled afresh for each batch
+    (most of what prompts added to a batch's time, `make bench`)."""
+    sessions = session_factory(engine)
+    async with sessions.begin() as session:
+        stored = await Prompts(session).upsert([prompt(f"s-{n}") for n in range(4)])
+    updates: list[str] = []
+
+    def seen(_c: object, _cur: object, statement: str, *_: object) -> None:
+        if statement.lstrip().upper().startswith("UPDATE"):
+            updates.append(" ".join(statement.split()))
+
+    event.listen(engine.sync_engine, "before_cursor_execute", seen)
+    try:
+        for batch, message_id in ((stored[:1], 40), (stored[1:], 50)):
+            answers = [
+                (one.id, Transition(one.prompt, one.prompt.answered(Action.confirm, SENT)), n)
+                for n, one in enumerate(batch, start=message_id)
+            ]
+            async with sessions.begin() as session:
+                assert await Prompts(session).record_answers(answers)
+    finally:
+        event.remove(engine.sync_engine, "before_cursor_execute", seen)
+    assert len(updates) == 2
+    assert updates[0] == updates[1]
+    async with sessions() as session:
+        answered = {
+            row.reference: row.answer_message_id for row in await session.scalars(select(PromptRow))
+        }
+    assert answered == {"s-0": 40, "s-1": 50, "s-2": 51, "s-3": 52}
 
 
 async def test_numbers_and_services_are_kept_apart(engine: AsyncEngine) -> None:
