@@ -14,7 +14,6 @@ from aiohttp import web
 from inbound import phone
 from inbound.logs import get_logger
 from inbound.managed_rules import (
-    MAX_PREVIEW_DAYS,
     MAX_YAML,
     Actor,
     Conflict,
@@ -23,6 +22,7 @@ from inbound.managed_rules import (
     ManagedRules,
     NotFound,
 )
+from inbound.review.rules_preview import MAX_CHANGES, preview_counts, preview_days
 from inbound.review.site import client_address
 from inbound.rules.load import RuleFileError
 from inbound.rules.replay import ReplaySummary
@@ -165,10 +165,6 @@ async def publish(request: web.Request) -> web.StreamResponse:
     return web.json_response(version_json(version), status=201)
 
 
-PREVIEW_DAYS = 7  # without ?days=, as `inbound rules replay`
-MAX_CHANGES = 1_000  # changes listed in one answer; the counts cover them all
-
-
 def preview_json(summary: ReplaySummary[PastMessage]) -> dict[str, Any]:
     """Each change (numbers masked, text in full as elsewhere in the API) and the counts."""
     changes = [
@@ -185,34 +181,15 @@ def preview_json(summary: ReplaySummary[PastMessage]) -> dict[str, Any]:
         }
         for change in summary.changes[:MAX_CHANGES]
     ]
-    counts = {
-        "replayed": summary.replayed,
-        "purged": summary.purged,
-        "changed": len(summary.changes),
-        "automatic_before": summary.automatic_before,
-        "automatic_after": summary.automatic_after,
-        "review_now_handled": summary.newly_automatic,
-        "handled_now_review": summary.newly_review,
-        "different_action": summary.different_action,
-        "caseworker_decided": summary.caseworker_decided,
-        "caseworker_dismissed": summary.caseworker_dismissed,
-        "as_caseworkers": summary.as_caseworkers,
-        "unlike_caseworkers": summary.unlike_caseworkers,
-    }
+    counts = preview_counts(summary)
     return {"changes": changes, "more": len(summary.changes) > MAX_CHANGES, "counts": counts}
 
 
 async def preview(request: web.Request) -> web.StreamResponse:
-    raw_days = request.query.get("days", str(PREVIEW_DAYS))
-    try:
-        days = float(raw_days)
-    except ValueError:
-        days = -1.0
     try:
         service, _ = _service(request, change=True)
         draft = int(request.match_info["draft"])
-        if not 0 < days <= MAX_PREVIEW_DAYS:
-            raise Invalid(f"days: a number of days from 1 to {MAX_PREVIEW_DAYS}")
+        days = preview_days(request.query.get("days"))
         summary = await request.app[MANAGED].preview(service, draft, days)
     except _Refused as refused:
         return refused.response
