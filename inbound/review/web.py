@@ -36,6 +36,7 @@ from inbound.review.queue_actions import add_routes as add_queue_action_routes
 from inbound.review.queue_actions import queue_extras
 from inbound.review.queue_export import queue_csv
 from inbound.review.rules_access import admin_rules
+from inbound.review.rules_publishing import add_routes as add_rules_publishing_routes
 from inbound.review.sign_in import add_sign_in_routes
 from inbound.review.site import (
     HERE,
@@ -463,6 +464,7 @@ def add_routes(app: web.Application) -> None:
     add_queue_action_routes(app)
     add_team_routes(app)
     add_opt_out_routes(app)
+    add_rules_publishing_routes(app)
     app.router.add_static("/static/", HERE / "static")
 
 

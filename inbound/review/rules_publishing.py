@@ -1,0 +1,475 @@
+"""The rules pages after editing (issue 18): preview a draft on the service's stored messages,
+publish it with a reason, the versions (list, one version, the diff of two) and rolling back.
+
+Only the service's service_admins see them (`rules_access`); the use cases, their checks and
+their audit are `ManagedRules`'. Handlers translate HTTP into its calls and its errors into pages.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+
+from inbound.managed_rules import (
+    MAX_PREVIEW_DAYS,
+    MAX_REASON,
+    Actor,
+    Conflict,
+    Invalid,
+    ManagedInFiles,
+    ManagedRules,
+    NotFound,
+)
+from inbound.review import forms
+from inbound.review.rules_access import admin_rules
+from inbound.review.rules_preview import PREVIEW_DAYS, preview_counts, preview_days
+from inbound.review.site import WEB, client_address, redirect, render, signed_in
+from inbound.rules.managed import check_version
+from inbound.rules.match import Decision, Matcher
+from inbound.rules.model import ServiceRules
+from inbound.rules.replay import REPEAT, REVIEW
+from inbound.rules.version_diff import diff
+from inbound.store.models import RuleVersion
+from inbound.store.users import Scope
+
+PER_PAGE = 50  # changed messages on one page of a preview
+MAX_TEXT = 1000  # what "test a message" reads of the text, as the rules page
+
+# The replay's counts in words, in the tables the preview shows (`preview_counts` names);
+# caseworkers' decisions are counted apart from automatic outcomes.
+COUNTS: tuple[tuple[str, tuple[tuple[str, str], ...]], ...] = (
+    (
+        "What changes",
+        (
+            ("replayed", "Messages replayed"),
+            ("changed", "Treated differently by the draft"),
+            ("review_now_handled", "Sent to review before, handled automatically now"),
+            ("handled_now_review", "Handled automatically before, sent to review now"),
+            ("different_action", "Handled automatically, with a different action"),
+            ("automatic_before", "Handled automatically when they arrived"),
+            ("automatic_after", "Handled automatically by the draft"),
+            ("purged", "Purged after the retention period (not replayed)"),
+        ),
+    ),
+    (
+        "Decided by caseworkers (counted apart)",
+        (
+            ("caseworker_decided", "Decided with an action"),
+            ("caseworker_dismissed", "Dismissed: no action needed"),
+            ("as_caseworkers", "The draft acts as the caseworker did"),
+            ("unlike_caseworkers", "The draft acts otherwise"),
+        ),
+    ),
+)
+
+# What the versions page says after publishing or rolling back; `?done=` names a key only.
+DONE: Mapping[str, str] = {
+    "published": "Published: version {number} is in force. Every process uses it within seconds.",
+    "rolled-back": "Rolled back: version {number} is in force, with the rules of {to}.",
+}
+
+
+def outcome_words(outcome: str) -> str:
+    """An outcome of the replay ("review", "repeat" or an action) in a page's words."""
+    if outcome == REVIEW:
+        return "Sent to review (a person decides)"
+    if outcome == REPEAT:
+        return "A repeat of an answer already given (nothing done again)"
+    return f"{outcome} (automatic)"
+
+
+@dataclass(frozen=True)
+class _Page:
+    """A rules page's caller: their scope, the service's rules in force, who they are."""
+
+    scope: Scope
+    service: ServiceRules
+    actor: Actor
+
+    @property
+    def service_id(self) -> str:
+        return self.service.service.id
+
+    @property
+    def base(self) -> str:
+        return f"/review/services/{self.service_id}/rules"
+
+
+async def _admin(request: web.Request) -> _Page | web.Response:
+    """The page's caller if a service_admin of its service; else where to send them."""
+    scope = signed_in(request)
+    if scope is None:
+        return redirect("/review/sign-in")
+    found = await admin_rules(request, scope)
+    if found is None:
+        return _not_found(request)
+    actor = Actor(scope.email, scope.user_id, client_address(request))
+    return _Page(scope, found, actor)
+
+
+def _managed(request: web.Request) -> ManagedRules:
+    return request.app[WEB].managed
+
+
+def _not_found(request: web.Request) -> web.Response:
+    return render(request, "not_found.html", 404)
+
+
+def _rules_of(service_id: str, yaml: str) -> ServiceRules | None:
+    """The rules of a stored version or draft, as the rules page shows them; None when they
+    no longer load (stored ones were checked: only a later change of inbound could do that)."""
+    report = check_version(service_id, None, yaml)
+    return report.services[0][1] if report.services else None
+
+
+def _error_words(error: Exception) -> str:
+    """A use case's refusal as a sentence: the field named in it, if any, kept out."""
+    message = str(error)
+    for field in ("reason: ", "days: "):
+        message = message.removeprefix(field)
+    return message[:1].upper() + message[1:]
+
+
+def _require(reason: str, words: str) -> None:
+    """A reason is needed: the page says so in its words (ManagedRules would refuse it too)."""
+    if not reason.strip():
+        raise Invalid(words)
+
+
+# -- preview ----------------------------------------------------------------------------------
+
+
+async def preview_page(request: web.Request) -> web.StreamResponse:
+    """The draft against the version in force: one typed message, then the last days' replay."""
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    draft_id = int(request.match_info["draft"])
+    managed = _managed(request)
+    try:
+        drafted = await managed.draft_of(page.service_id, draft_id)
+    except NotFound:
+        return _not_found(request)
+    draft_rules = _rules_of(page.service_id, drafted.draft.yaml)
+    text, trial = "", None
+    if request.method == "POST":
+        text = forms.text(await forms.read_form(request), "text")[:MAX_TEXT]
+        if text.strip() and draft_rules is not None:
+            trial = _Trial(Matcher(page.service).decide(text), Matcher(draft_rules).decide(text))
+    raw_days = request.query.get("days")
+    values: dict[str, Any] = {"days_typed": raw_days or str(PREVIEW_DAYS), "error": None}
+    try:
+        days = preview_days(raw_days)
+        summary = await managed.preview(page.service_id, draft_id, days)
+    except Invalid as invalid:
+        values["error"] = _error_words(invalid)
+        summary = None
+    except NotFound:
+        return _not_found(request)
+    if summary is not None:
+        pages = max(1, -(-len(summary.changes) // PER_PAGE))
+        number = _page_number(request.query.get("page"), pages)
+        shown = summary.changes[(number - 1) * PER_PAGE : number * PER_PAGE]
+        link = f"{page.base}/drafts/{draft_id}/preview?days={raw_days or PREVIEW_DAYS}&page="
+        values |= {
+            "counts": _counts(preview_counts(summary)),
+            "changes": shown,
+            "changed": len(summary.changes),
+            "first_shown": (number - 1) * PER_PAGE + 1,
+            "previous_link": link + str(number - 1) if number > 1 else None,
+            "next_link": link + str(number + 1) if number < pages else None,
+            "days": f"{days:g}",
+        }
+    return render(
+        request,
+        "rules_preview.html",
+        200 if values["error"] is None else 400,
+        service_id=page.service_id,
+        draft=drafted.draft,
+        base=page.base,
+        text=text,
+        trial=trial,
+        loads=draft_rules is not None,
+        max_days=MAX_PREVIEW_DAYS,
+        outcome_words=outcome_words,
+        **values,
+    )
+
+
+def _counts(counts: Mapping[str, int]) -> list[tuple[str, list[tuple[str, int]]]]:
+    return [(caption, [(words, counts[name]) for name, words in rows]) for caption, rows in COUNTS]
+
+
+@dataclass(frozen=True)
+class _Trial:
+    """One typed message decided by the version in force and by the draft."""
+
+    in_force: Decision
+    draft: Decision
+
+    @property
+    def differs(self) -> bool:
+        was, now = self.in_force, self.draft
+        return (was.action, was.rule, was.reply) != (now.action, now.rule, now.reply)
+
+
+def _page_number(raw: str | None, pages: int) -> int:
+    """`?page=` within 1..pages (1 for anything else: a link can't make the page fail)."""
+    if raw is None or not raw.isdigit() or len(raw) > 6:
+        return 1
+    return min(max(int(raw), 1), pages)
+
+
+# -- publish ----------------------------------------------------------------------------------
+
+
+async def publish_page(request: web.Request) -> web.StreamResponse:
+    """GET: what publishing does, and a reason to give. POST: publish."""
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    draft_id = int(request.match_info["draft"])
+    managed = _managed(request)
+    try:
+        drafted = await managed.draft_of(page.service_id, draft_id)
+        in_force = await managed.in_force(page.service_id)
+    except NotFound:
+        return _not_found(request)
+    reason, error, problems = "", None, []
+    status = 200
+    if request.method == "POST":
+        reason = forms.text(await forms.read_form(request), "reason")
+        try:
+            _require(reason, "Enter why you are publishing these rules")
+            number = await managed.publish(page.service_id, draft_id, reason, page.actor)
+        except NotFound:
+            return _not_found(request)
+        except ManagedInFiles:  # first: a service moved back to files is a Conflict too
+            error, status = "These rules are managed in files: they can't be published here.", 409
+        except Conflict:
+            return await _conflict(request, page, draft_id)
+        except Invalid as invalid:
+            error, status = _error_words(invalid), 400
+            problems = [str(problem) for problem in invalid.errors]
+        else:
+            return redirect(f"{page.base}/versions/{number}?done=published")
+    changes = diff(in_force.yaml, drafted.draft.yaml)
+    return render(
+        request,
+        "rules_publish.html",
+        status,
+        service_id=page.service_id,
+        base=page.base,
+        draft=drafted.draft,
+        in_force=in_force,
+        changes=changes,
+        reason=reason,
+        error=error,
+        problems=problems,
+        reason_field=error is not None and not problems and status == 400,
+        max_reason=MAX_REASON,
+    )
+
+
+async def _conflict(request: web.Request, page: _Page, draft_id: int) -> web.Response:
+    """Another version came first: who published it and when; the draft is kept."""
+    managed = _managed(request)
+    drafted = await managed.draft_of(page.service_id, draft_id)
+    versions = await managed.versions(page.service_id)
+    latest = versions[0]
+    since = [
+        v for v in versions if drafted.draft.based_on is None or v.number > drafted.draft.based_on
+    ]
+    return render(
+        request,
+        "rules_conflict.html",
+        409,
+        service_id=page.service_id,
+        base=page.base,
+        draft=drafted.draft,
+        latest=latest,
+        since=since,
+    )
+
+
+async def restart_draft(request: web.Request) -> web.StreamResponse:
+    """POST: a new draft from the version in force (after a conflict), opened for editing."""
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    await forms.read_form(request)
+    managed = _managed(request)
+    try:
+        await managed.draft_of(page.service_id, int(request.match_info["draft"]))
+        in_force = await managed.in_force(page.service_id)
+        drafted = await managed.draft(page.service_id, in_force.yaml, page.actor)
+    except (NotFound, ManagedInFiles):
+        return _not_found(request)
+    return redirect(f"{page.base}/drafts/{drafted.draft.id}")
+
+
+# -- versions ---------------------------------------------------------------------------------
+
+
+async def versions_page(request: web.Request) -> web.StreamResponse:
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    try:
+        versions = await _managed(request).versions(page.service_id)
+    except NotFound:
+        return _not_found(request)
+    return render(
+        request,
+        "rules_versions.html",
+        service_id=page.service_id,
+        base=page.base,
+        versions=versions,
+    )
+
+
+async def version_page(request: web.Request) -> web.StreamResponse:
+    """One version: its rules as the rules page shows them, and its YAML."""
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    number = int(request.match_info["number"])
+    managed = _managed(request)
+    try:
+        version = await managed.version(page.service_id, number)
+        found = await managed.versions(page.service_id)
+    except NotFound:
+        return _not_found(request)
+    managed_versions = {v.number: v for v in found}
+    latest = found[0]
+    done = DONE.get(request.query.get("done", ""))
+    return render(
+        request,
+        "rules_version.html",
+        service_id=page.service_id,
+        base=page.base,
+        version=version,
+        in_force=latest.number == version.number,
+        latest=latest,
+        rules=_rules_of(page.service_id, version.yaml),
+        done=done.format(number=number, to=_rolled_back_to(version, request, managed_versions))
+        if done
+        else None,
+    )
+
+
+def _rolled_back_to(
+    version: RuleVersion, request: web.Request, versions: Mapping[int, RuleVersion]
+) -> str:
+    """The version a rollback took its rules from (`?from=`, believed only when its rules are
+    this version's), else "an earlier one"."""
+    earlier = _chosen(request.query.get("from"), versions)
+    if earlier is None or earlier.yaml != version.yaml or earlier.number == version.number:
+        return "an earlier version"
+    return f"version {earlier.number}"
+
+
+async def diff_page(request: web.Request) -> web.StreamResponse:
+    """Two versions' YAML line by line, and a form to choose them (first: the latest change)."""
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    try:
+        versions = await _managed(request).versions(page.service_id)
+    except NotFound:
+        return _not_found(request)
+    by_number = {v.number: v for v in versions}
+    raw_old, raw_new = request.query.get("from"), request.query.get("to")
+    error, target = None, "from"
+    old: RuleVersion | None = None
+    new: RuleVersion | None = None
+    if not versions:
+        pass  # managed in files: the page says so
+    elif raw_old is None and raw_new is None:
+        old, new = by_number.get(versions[0].number - 1, versions[0]), versions[0]
+    else:
+        old, new = _chosen(raw_old, by_number), _chosen(raw_new, by_number)
+        if old is None or new is None:
+            target = "from" if old is None else "to"
+            error = f"Choose the version to compare {target}"
+    return render(
+        request,
+        "rules_diff.html",
+        200 if error is None else 400,
+        service_id=page.service_id,
+        base=page.base,
+        versions=versions,
+        old=old,
+        new=new,
+        changes=diff(old.yaml, new.yaml) if old is not None and new is not None else None,
+        error=error,
+        target=target,
+    )
+
+
+def _chosen(raw: str | None, versions: Mapping[int, RuleVersion]) -> RuleVersion | None:
+    """The version `?from=` or `?to=` names; None for anything else."""
+    if raw is None or not raw.isdigit() or len(raw) > 9:
+        return None
+    return versions.get(int(raw))
+
+
+async def rollback_page(request: web.Request) -> web.StreamResponse:
+    """GET: what rolling back does, and a reason to give. POST: roll back."""
+    page = await _admin(request)
+    if isinstance(page, web.Response):
+        return page
+    number = int(request.match_info["number"])
+    managed = _managed(request)
+    try:
+        target = await managed.version(page.service_id, number)
+        latest = (await managed.versions(page.service_id))[0]
+    except NotFound:
+        return _not_found(request)
+    reason, error, problems, status = "", None, [], 200
+    if request.method == "POST":
+        reason = forms.text(await forms.read_form(request), "reason")
+        try:
+            _require(reason, "Enter why you are rolling back")
+            new = await managed.rollback(page.service_id, number, reason, page.actor)
+        except NotFound:
+            return _not_found(request)
+        except (Conflict, Invalid) as refused:
+            error, status = _error_words(refused), 409 if isinstance(refused, Conflict) else 400
+            problems = [str(p) for p in refused.errors] if isinstance(refused, Invalid) else []
+        else:
+            return redirect(f"{page.base}/versions/{new}?done=rolled-back&from={number}")
+    return render(
+        request,
+        "rules_rollback.html",
+        status,
+        service_id=page.service_id,
+        base=page.base,
+        target=target,
+        latest=latest,
+        changes=diff(latest.yaml, target.yaml),
+        reason=reason,
+        error=error,
+        problems=problems,
+        max_reason=MAX_REASON,
+    )
+
+
+def add_routes(app: web.Application) -> None:
+    """The pages' routes, relative to /review."""
+    base = "/services/{service}/rules"
+    draft = base + r"/drafts/{draft:\d{1,9}}"
+    version = base + r"/versions/{number:\d{1,9}}"
+    app.router.add_get(draft + "/preview", preview_page)
+    app.router.add_post(draft + "/preview", preview_page)
+    app.router.add_get(draft + "/publish", publish_page)
+    app.router.add_post(draft + "/publish", publish_page)
+    app.router.add_post(draft + "/restart", restart_draft)
+    app.router.add_get(base + "/versions", versions_page)
+    app.router.add_get(base + "/versions/diff", diff_page)
+    app.router.add_get(version, version_page)
+    app.router.add_get(version + "/rollback", rollback_page)
+    app.router.add_post(version + "/rollback", rollback_page)
