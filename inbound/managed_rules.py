@@ -1,5 +1,6 @@
 """Rules managed in inbound, one function per use case: read the rules in force, save a
-draft, publish it, roll back, import a rule file, export (issue 18; docs/rules.md).
+draft, publish it, roll back, import a rule file, move a service back to a rule file (issue 18;
+docs/rules.md).
 
 Every version is checked as the processes will load it (the rule folder plus every published
 version) before it is stored: a version that would not load is never published. The version
@@ -9,6 +10,7 @@ number is the primary key, so of two publishes from the same version the second 
 from __future__ import annotations
 
 import asyncio
+import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -22,7 +24,7 @@ from inbound.rules.replay import ReplaySummary, replay
 from inbound.store.history import PastMessage, messages_for_service
 from inbound.store.models import RuleDraft, RuleVersion
 from inbound.store.prompt_history import prompts_by_sender
-from inbound.store.rule_versions import RuleVersions, VersionTaken
+from inbound.store.rule_versions import ReleaseTaken, RuleVersions, VersionTaken
 from inbound.store.users import Audit
 
 MAX_YAML = 256 * 1024  # far above any real rule file (the examples are under 10 KiB)
@@ -49,6 +51,15 @@ class Conflict(Exception):
     """Another version was published since the draft began."""
 
 
+class MovedToFiles(ManagedInFiles, Conflict):
+    """The service's rules were moved back to a rule file: its versions are history. Both
+    kinds, for callers that catch either (the API answers 409 managed_in_files)."""
+
+
+class FileExists(Exception):
+    """The rule file to write is already there, and overwriting it wasn't asked for."""
+
+
 class Invalid(Exception):
     """The rules would not load, or a field is wrong; `errors` name line and field."""
 
@@ -65,6 +76,16 @@ class InForce:
     version: int | None
     managed: Managed
     yaml: str
+
+
+@dataclass(frozen=True)
+class MovedBack:
+    """A service moved back to files: the version whose rules its file holds, and the file."""
+
+    service_id: str
+    number: int
+    path: Path
+    written: bool  # False: the file already held those rules (a move begun before, finished)
 
 
 @dataclass(frozen=True)
@@ -93,10 +114,16 @@ class ManagedRules:
         """The service's rules in force now; `NotFound` for a service neither in files nor
         in inbound."""
         async with self._sessions() as session:
-            latest = await RuleVersions(session).latest(service_id)
-        if latest is not None:
-            return InForce(service_id, latest.number, Managed.INBOUND, latest.yaml)
+            versions = RuleVersions(session)
+            last = await versions.last(service_id)
+            release = None if last is None else await versions.release(service_id, last.number)
+        if last is not None and release is None:
+            return InForce(service_id, last.number, Managed.INBOUND, last.yaml)
         path = await asyncio.to_thread(self._file_of, service_id)
+        moving = last is not None and release is not None and release.finished_at is None
+        if last is not None and moving and path is None:
+            # Moving back to a file not written yet: the version is in force until it is.
+            return InForce(service_id, last.number, Managed.INBOUND, last.yaml)
         if path is None:
             raise NotFound(service_id)
         text = await asyncio.to_thread(path.read_text, encoding="utf-8-sig")
@@ -114,7 +141,8 @@ class ManagedRules:
             versions = RuleVersions(session)
             latest = await versions.latest(service_id)
             if latest is None:
-                await self._require_known(service_id)
+                if await versions.last(service_id) is None:
+                    await self._require_known(service_id)
                 raise ManagedInFiles(service_id)
             draft = await versions.add_draft(service_id, text, actor.name, latest.number)
         return Drafted(draft, report.warnings)
@@ -177,8 +205,10 @@ class ManagedRules:
             versions = RuleVersions(session)
             target = await versions.version(service_id, number)
             latest = await versions.latest(service_id)
-            if target is None or latest is None:
+            if target is None:
                 raise NotFound(f"version {number}")
+            if latest is None:
+                raise MovedToFiles(service_id)
             new = await self._store(
                 versions, service_id, target.yaml, reason, actor, based_on=latest.number
             )
@@ -203,13 +233,25 @@ class ManagedRules:
         service_id = report.services[0][1].service.id
         async with self._sessions.begin() as session:
             versions = RuleVersions(session)
-            latest = await versions.latest(service_id)
-            if latest is not None:
+            last = await versions.last(service_id)
+            release = None if last is None else await versions.release(service_id, last.number)
+            if last is not None and release is None:
                 raise Conflict(
                     f"service {service_id!r} is already managed in inbound (version "
-                    f"{latest.number}): change it with a draft and publish"
+                    f"{last.number}): change it with a draft and publish"
                 )
-            number = await self._store(versions, service_id, text, reason, actor, based_on=None)
+            if last is not None and release is not None and release.finished_at is None:
+                raise Conflict(_moving(service_id, release.path))
+            # Back in inbound after a move to files: the next version after the last.
+            number = await self._store(
+                versions,
+                service_id,
+                text,
+                reason,
+                actor,
+                based_on=None,
+                number=None if last is None else last.number + 1,
+            )
             await Audit(session).record(
                 "rules_imported",
                 user_id=actor.user_id,
@@ -219,6 +261,155 @@ class ManagedRules:
                 detail=reason,
             )
         return service_id, number
+
+    async def move_to_files(
+        self,
+        service_id: str,
+        path: Path | None,
+        reason: str,
+        actor: Actor,
+        *,
+        overwrite: bool = False,
+    ) -> MovedBack:
+        """Make a service managed in inbound managed in files again: its version in force is
+        written as a rule file in the rules folder (`path`, default `SERVICE.yaml` there), and
+        its versions become history (kept; a later import stores the next one). Audited.
+
+        In three steps, so no process ever has no rules for the service, or both: the move is
+        recorded (the version yields to a file of the service from then on), the file is put
+        in place at once (renamed in), and the move is finished (the version is history).
+        Run again after a failure, it finishes the move it began.
+        """
+        reason = _reason(reason)
+        async with self._sessions() as session:
+            versions = RuleVersions(session)
+            last = await versions.last(service_id)
+            release = None if last is None else await versions.release(service_id, last.number)
+            others = [p for p in await versions.in_force() if p.service_id != service_id]
+        if last is None:
+            await self._require_known(service_id)
+            raise ManagedInFiles(service_id)
+        if release is not None and release.finished_at is not None:
+            raise ManagedInFiles(service_id)
+        began = None if release is None else release.path
+        target = await asyncio.to_thread(self._target, service_id, path, began)
+        text = last.yaml if last.yaml.endswith("\n") else last.yaml + "\n"
+        write = await asyncio.to_thread(
+            self._ready_to_write, service_id, target, text, others, overwrite
+        )
+        async with self._sessions.begin() as session:
+            versions = RuleVersions(session)
+            await self._still_last(versions, service_id, last.number)
+            if release is None:
+                try:
+                    await versions.start_release(last, str(target), actor.name, reason)
+                except ReleaseTaken as taken:
+                    raise Conflict(f"{taken}: let it finish") from None
+        if write:
+            try:
+                await asyncio.to_thread(_put_in_place, target, text, overwrite)
+            except (OSError, FileExists):
+                await self._cancel_move(service_id, last.number)
+                raise
+        async with self._sessions.begin() as session:
+            versions = RuleVersions(session)
+            begun = await versions.release(service_id, last.number)
+            latest = await versions.last(service_id)
+            if begun is None or latest is None or latest.number != last.number:
+                if write:  # the service is in inbound again: a file of it would be refused
+                    await asyncio.to_thread(target.unlink, missing_ok=True)
+                raise Conflict(f"service {service_id!r} changed during the move; nothing moved")
+            await versions.finish_release(begun)
+            await Audit(session).record(
+                "rules_moved_to_files",
+                user_id=actor.user_id,
+                service_id=service_id,
+                subject=f"rules version {last.number}",
+                address=actor.address,
+                detail=f"to {target}: {begun.reason}",
+            )
+        return MovedBack(service_id, last.number, target, write)
+
+    def _target(self, service_id: str, path: Path | None, begun: str | None) -> Path:
+        """The rule file to write: in the rules folder (the processes load nothing else), and
+        the one a move that didn't finish (`begun`) named."""
+        if begun is not None:
+            if path is not None and path.resolve() != Path(begun).resolve():
+                raise Conflict(
+                    f"{_moving(service_id, begun)}; to write another file, first finish this "
+                    "move, then rename the file"
+                )
+            path = Path(begun)
+        folder = self._folder.resolve()
+        if not folder.is_dir():
+            raise Invalid(f"the rules folder {self._folder} is not a folder: set INBOUND_RULES_DIR")
+        target = (path if path is not None else self._folder / f"{service_id}.yaml").resolve()
+        if not target.is_relative_to(folder) or target == folder:
+            raise Invalid(
+                f"{path}: the file must be in the rules folder ({self._folder}), which the "
+                "processes load"
+            )
+        if target.suffix not in {".yaml", ".yml"}:
+            raise Invalid(f"{path}: a rule file's name ends in .yaml or .yml")
+        if not target.parent.is_dir():
+            raise Invalid(f"{target.parent}: no such folder")
+        return target
+
+    def _ready_to_write(
+        self,
+        service_id: str,
+        target: Path,
+        text: str,
+        others: list[Published],
+        overwrite: bool,
+    ) -> bool:
+        """Check the folder can take the file, as the processes would load it; True when the
+        file must be written (False: it already holds these rules)."""
+        files = check(self._folder)
+        there = {path.resolve(): rules.service.id for path, rules in files.services}
+        held = there.get(target, service_id)
+        if held != service_id:
+            raise Conflict(
+                f"{target} holds the rules of service {held!r}; writing over it would take "
+                "them away: choose another file with --file"
+            )
+        for path, rules in files.services:
+            if rules.service.id == service_id and path.resolve() != target:
+                raise Conflict(
+                    f"{path} already defines service {service_id!r}: remove it, or move the "
+                    f"service back to files over it (--file {path} --overwrite)"
+                )
+        write = True
+        if target.exists():
+            try:
+                same = target.read_bytes().decode("utf-8-sig") == text
+            except (OSError, UnicodeDecodeError):
+                same = False
+            if not same and not overwrite:
+                raise FileExists(f"{target} exists: remove it, or say to overwrite it")
+            write = not same
+        kept = [(p, r) for p, r in files.services if p.resolve() != target]
+        errors = [e for e in files.errors if e.path.resolve() != target]
+        mine = check_text(target, text)
+        try:
+            compose(CheckReport(kept + mine.services, errors + mine.errors, []), others)
+        except RuleSetError as refused:
+            raise Invalid("the rules folder would not load with the file", refused.errors) from None
+        return write
+
+    async def _still_last(self, versions: RuleVersions, service_id: str, number: int) -> None:
+        last = await versions.last(service_id)
+        if last is None or last.number != number:
+            now = "none" if last is None else f"version {last.number}"
+            raise Conflict(f"version {number} is no longer the last of {service_id!r} ({now})")
+
+    async def _cancel_move(self, service_id: str, number: int) -> None:
+        """The file couldn't be put in place: the version is simply in force again."""
+        async with self._sessions.begin() as session:
+            versions = RuleVersions(session)
+            begun = await versions.release(service_id, number)
+            if begun is not None and begun.finished_at is None:
+                await versions.cancel_release(begun)
 
     async def preview(
         self, service_id: str, draft_id: int, days: float
@@ -271,8 +462,9 @@ class ManagedRules:
         actor: Actor,
         *,
         based_on: int | None,
+        number: int | None = None,
     ) -> int:
-        number = (based_on or 0) + 1
+        number = number if number is not None else (based_on or 0) + 1
         published = [p for p in await versions.in_force() if p.service_id != service_id]
         published.append(Published(service_id, number, text))
         try:
@@ -302,6 +494,32 @@ def _checked(service_id: str, text: str) -> CheckReport:
         problems = f"{count} problem{'s' if count > 1 else ''}"
         raise Invalid(f"the rules have {problems} (listed in errors); nothing saved", report.errors)
     return report
+
+
+def _moving(service_id: str, path: str) -> str:
+    return (
+        f"service {service_id!r} is moving back to the rule file {path}, a move that didn't "
+        f"finish: finish it with `inbound rules export {service_id} --to-files`"
+    )
+
+
+def _put_in_place(target: Path, text: str, overwrite: bool) -> None:
+    """Write the file beside its place under a name the processes ignore, then link or rename
+    it in: a process reading the folder sees no file or the whole file, never half of one."""
+    temporary = target.with_name(f".{target.name}.{os.getpid()}.partial")
+    with temporary.open("x", encoding="utf-8") as file:
+        file.write(text)
+        file.flush()
+        os.fsync(file.fileno())
+    try:
+        if overwrite:
+            os.replace(temporary, target)
+        else:
+            os.link(temporary, target)  # refuses a file that appeared since the check
+    except FileExistsError:
+        raise FileExists(f"{target} exists: remove it, or say to overwrite it") from None
+    finally:
+        temporary.unlink(missing_ok=True)
 
 
 def _size(text: str) -> None:

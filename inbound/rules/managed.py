@@ -1,6 +1,10 @@
 """The rule book of a process: rule files for services managed in files, plus the latest
 published version for services managed in inbound (issue 18). The same service in both is
-refused; so are numbers or Notify templates claimed twice across the two."""
+refused; so are numbers or Notify templates claimed twice across the two.
+
+A service moving back to files (`inbound rules export SERVICE --to-files`) is the one exception:
+its version yields to its file, so it is in force until the file is in the folder, and then the
+file is, whichever order a process reads the two in."""
 
 from __future__ import annotations
 
@@ -19,6 +23,8 @@ class Published:
     service_id: str
     number: int
     yaml: str
+    # Moving back to files: in force until a file in the folder defines the service, then not.
+    yields_to_file: bool = False
 
 
 def version_source(service_id: str, number: int | None) -> Path:
@@ -47,25 +53,11 @@ def check_version(service_id: str, number: int | None, text: str) -> CheckReport
 def compose(files: CheckReport, published: Sequence[Published]) -> RuleBook:
     """The rule book from the folder's check and the published versions, or `RuleSetError`
     naming every problem. Pure."""
-    errors = list(files.errors)
-    services: list[ServiceRules] = []
-    managed = {version.service_id: version.number for version in published}
-    for path, rules in files.services:
-        number = managed.get(rules.service.id)
-        if number is None:
-            services.append(rules)
-            continue
-        errors.append(
-            RuleFileError(
-                path,
-                None,
-                f"service {rules.service.id!r} is managed in inbound (version {number}), and "
-                "this file defines it too",
-                "remove this file from the rules folder: `inbound rules import` moved the "
-                "service into inbound, and `inbound rules export` prints its rules in force",
-                "service.id",
-            )
-        )
+    in_files = {rules.service.id for _, rules in files.services}
+    published = [v for v in published if not (v.yields_to_file and v.service_id in in_files)]
+    errors = [*files.errors, *in_both(files.services, published)]
+    managed = {version.service_id for version in published}
+    services = [rules for _, rules in files.services if rules.service.id not in managed]
     for version in published:
         report = check_version(version.service_id, version.number, version.yaml)
         errors.extend(report.errors)
@@ -78,6 +70,29 @@ def compose(files: CheckReport, published: Sequence[Published]) -> RuleBook:
         where = Path("rules managed in inbound")
         fix = "a number or Notify template belongs to one service: remove it from one of them"
         raise RuleSetError([RuleFileError(where, None, str(clash), fix)]) from None
+
+
+def in_both(
+    files: Sequence[tuple[Path, ServiceRules]], published: Sequence[Published]
+) -> list[RuleFileError]:
+    """An error for each file defining a service managed in inbound (one whose version doesn't
+    yield to a file): the processes refuse the pair. Pure."""
+    managed = {v.service_id: v.number for v in published if not v.yields_to_file}
+    return [
+        RuleFileError(
+            path,
+            None,
+            f"service {rules.service.id!r} is managed in inbound (version "
+            f"{managed[rules.service.id]}), and this file defines it too",
+            "remove this file from the rules folder (`inbound rules import` moved the service "
+            "into inbound), or move the service back to files over it, its version in force "
+            f"replacing this file's content: `inbound rules export {rules.service.id} "
+            f"--to-files --file {path} --overwrite`",
+            "service.id",
+        )
+        for path, rules in files
+        if rules.service.id in managed
+    ]
 
 
 def load_rule_book(folder: Path, published: Sequence[Published]) -> RuleBook:

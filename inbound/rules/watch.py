@@ -1,6 +1,7 @@
 """Reloading rule files without a restart: on SIGHUP, when a file in the folder changes, and
-when a version of rules managed in inbound is published (the versions table is polled twice a
-second: one indexed query; docs/rules.md, "Rules managed in inbound").
+when a version of rules managed in inbound is published or a service moves back to files (the
+versions table is polled twice a second: one indexed query; docs/rules.md, "Rules managed in
+inbound").
 
 A folder that no longer loads is refused with one log line naming the problems; the rules in
 force stay in force until the files are fixed.
@@ -24,8 +25,9 @@ from inbound.rules.model import RuleBook
 log = get_logger("rules-reload")
 
 Fingerprint = tuple[tuple[str, int, int, int], ...]
-# Each managed service's latest version number (`inbound.store.rule_versions.Stamp`).
-Stamp = tuple[tuple[str, int], ...]
+# Each managed service's latest version number and whether it is moving back to a file
+# (`inbound.store.rule_versions.Stamp`).
+Stamp = tuple[tuple[str, int, str], ...]
 # How often a process looks for a newly published version: within 2 s of a publish every
 # process uses it (tests/integration/test_rules_managed_processes.py measures it).
 VERSIONS_INTERVAL = 0.5

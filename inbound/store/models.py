@@ -396,7 +396,8 @@ class NotifyPoll(Base):
 class RuleVersion(Base):
     """One published version of a service's rules managed in inbound (migration 0018).
 
-    The rules in force are the service's highest `number`; a version is never changed.
+    The rules in force are the service's highest `number` (unless it was moved back to a rule
+    file: `RuleRelease`); a version is never changed.
     """
 
     __tablename__ = "rule_versions"
@@ -408,6 +409,24 @@ class RuleVersion(Base):
     created_at: Mapped[datetime]
     reason: Mapped[str] = mapped_column(Text)
     based_on: Mapped[int | None]  # the version in force when its draft began (None: imported)
+
+
+class RuleRelease(Base):
+    """A version of a service's rules moved back to a rule file (migration 0019).
+
+    While `finished_at` is None the version stays in force until its file is in the rules
+    folder; once finished the file alone is, and the service's versions are history.
+    """
+
+    __tablename__ = "rule_releases"
+
+    service_id: Mapped[str] = mapped_column(String(64), primary_key=True)
+    number: Mapped[int] = mapped_column(primary_key=True, autoincrement=False)  # the version
+    path: Mapped[str] = mapped_column(Text)  # the rule file written
+    author: Mapped[str] = mapped_column(String(254))
+    reason: Mapped[str] = mapped_column(Text)
+    started_at: Mapped[datetime]
+    finished_at: Mapped[datetime | None]
 
 
 class RuleDraft(Base):
