@@ -1,0 +1,153 @@
+"""The rules publishing pages over HTTP (issue 18): what a link or a form can send that the
+browser tests don't: days out of range, pages of changes, versions that don't exist, someone
+who isn't the service's admin. Each is a page that says what is wrong, never a 500."""
+
+from __future__ import annotations
+
+import shutil
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+
+import pytest
+
+from inbound.config import Settings
+from inbound.managed_rules import Actor, ManagedRules
+from inbound.store.database import create_engine, session_factory
+from tests.conftest import EXAMPLE_RULES
+from tests.integration.conftest import Stack, running_stack
+from tests.support.browser import Client, Person, add_item, add_person, signed_in
+
+pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
+
+SERVICE = "appointments"
+APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
+WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
+RULES = f"/review/services/{SERVICE}/rules"
+
+
+@dataclass
+class Pages:
+    stack: Stack
+    managed: ManagedRules
+    admin: Client
+    caseworker: Person
+    draft: int
+
+
+@pytest.fixture
+async def pages(settings: Settings, tmp_path: Path) -> AsyncIterator[Pages]:
+    folder = tmp_path / "rules"
+    shutil.copytree(EXAMPLE_RULES, folder)
+    (folder / "appointments.yaml").unlink()
+    engine = create_engine(settings.database_url)
+    try:
+        await ManagedRules(session_factory(engine), folder).import_rules(
+            APPOINTMENTS, "first import", Actor("tests")
+        )
+    finally:
+        await engine.dispose()
+    changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
+    async with running_stack(changed) as stack:
+        admin = await add_person(
+            stack.sessions, "admin@surgery.example", {SERVICE: "service_admin"}
+        )
+        caseworker = await add_person(stack.sessions, "cw@surgery.example", {SERVICE: "caseworker"})
+        managed = ManagedRules(stack.sessions, folder)
+        draft = (await managed.draft(SERVICE, WITH_MAYBE, Actor(admin.email))).draft.id
+        client = await signed_in(stack.base_url, admin)
+        try:
+            yield Pages(stack, managed, client, caseworker, draft)
+        finally:
+            await client.close()
+
+
+@pytest.mark.parametrize("days", ["abc", "0", "91", "-3", "nan", "inf", "", "1e400"])
+async def test_days_out_of_range_are_an_error_summary(pages: Pages, days: str) -> None:
+    status, page, _ = await pages.admin.get(f"{RULES}/drafts/{pages.draft}/preview?days={days}")
+    assert status == 400
+    assert "There is a problem" in page
+    assert "A number of days from 1 to 90" in page
+    assert 'href="#days"' in page
+
+
+async def test_changes_come_fifty_to_a_page(pages: Pages) -> None:
+    for n in range(55):
+        await add_item(
+            pages.stack.sessions,
+            SERVICE,
+            "maybe",
+            sender=f"+4477009{n:05d}",
+            recipient="+447700900000",
+            age=timedelta(hours=1 + n),
+        )
+    preview = f"{RULES}/drafts/{pages.draft}/preview?days=7"
+    status, page, _ = await pages.admin.get(preview)
+    assert status == 200
+    assert "Messages 1 to 50 of 55" in page
+    assert f'href="{preview}&amp;page=2"' in page
+    assert page.count("confirm (automatic)") == 2 * 50  # the table and the phone's cards
+    status, page, _ = await pages.admin.get(preview + "&page=2")
+    assert "Messages 51 to 55 of 55" in page
+    assert f'href="{preview}&amp;page=1"' in page
+    for odd in ("999", "0", "x", "99999999999"):
+        status, page, _ = await pages.admin.get(f"{preview}&page={odd}")
+        assert status == 200, odd
+        assert "Messages 51 to 55" in page if odd == "999" else "Messages 1 to 50" in page
+    assert "+447700900001" not in page  # numbers masked
+
+
+async def test_a_version_or_draft_that_does_not_exist_is_404(pages: Pages) -> None:
+    for path in (
+        "/drafts/999/preview",
+        "/drafts/999/publish",
+        "/versions/9",
+        "/versions/9/rollback",
+    ):
+        status, _, _ = await pages.admin.get(RULES + path)
+        assert status == 404, path
+    status, _, _ = await pages.admin.post(f"{RULES}/drafts/999/publish", {"reason": "x"})
+    assert status == 404
+
+
+@pytest.mark.parametrize(
+    ("query", "field"),
+    [("from=abc&to=1", "from"), ("from=1&to=9", "to"), ("from=1", "to"), ("to=1", "from")],
+)
+async def test_a_diff_of_versions_that_are_not_there_says_so(
+    pages: Pages, query: str, field: str
+) -> None:
+    status, page, _ = await pages.admin.get(f"{RULES}/versions/diff?{query}")
+    assert status == 400
+    assert f'href="#{field}"' in page
+    assert f"Choose the version to compare {field}" in page
+
+
+async def test_someone_not_the_services_admin_can_neither_see_nor_publish(pages: Pages) -> None:
+    caseworker = await signed_in(pages.stack.base_url, pages.caseworker)
+    try:
+        await caseworker.get("/review/")
+        for path in (f"/drafts/{pages.draft}/preview", f"/drafts/{pages.draft}/publish"):
+            status, _, _ = await caseworker.get(RULES + path)
+            assert status == 404, path
+        path = f"{RULES}/drafts/{pages.draft}/publish"
+        status, _, _ = await caseworker.post(path, {"reason": "sneaky"})
+        assert status == 404
+        status, _, _ = await caseworker.post(f"{RULES}/versions/1/rollback", {"reason": "sneaky"})
+        assert status == 404
+    finally:
+        await caseworker.close()
+    assert [v.number for v in await pages.managed.versions(SERVICE)] == [1]
+
+
+async def test_the_version_in_force_offers_no_rollback(pages: Pages) -> None:
+    await pages.managed.publish(SERVICE, pages.draft, "maybe means yes", Actor("tests"))
+    _, page, _ = await pages.admin.get(f"{RULES}/versions/2")
+    assert "In force" in page
+    assert "Roll back to this version" not in page
+    _, page, _ = await pages.admin.get(f"{RULES}/versions/1")
+    assert "Roll back to this version" in page
+    # A done banner's version only names one whose rules are this version's.
+    _, page, _ = await pages.admin.get(f"{RULES}/versions/2?done=rolled-back&from=1")
+    assert "with the rules of an earlier version" in page
