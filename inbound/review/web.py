@@ -36,6 +36,8 @@ from inbound.review.queue_actions import add_routes as add_queue_action_routes
 from inbound.review.queue_actions import queue_extras
 from inbound.review.queue_export import queue_csv
 from inbound.review.rules_access import admin_rules
+from inbound.review.rules_editor import add_routes as add_rules_editor_routes
+from inbound.review.rules_editor import where_kept
 from inbound.review.rules_publishing import add_routes as add_rules_publishing_routes
 from inbound.review.sign_in import add_sign_in_routes
 from inbound.review.site import (
@@ -401,6 +403,7 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
         request,
         "rules.html",
         service=service,
+        in_force=await where_kept(request),
         decision=decision,
         text=text,
         answers=answers,
@@ -465,6 +468,7 @@ def add_routes(app: web.Application) -> None:
     add_team_routes(app)
     add_opt_out_routes(app)
     add_rules_publishing_routes(app)
+    add_rules_editor_routes(app)
     app.router.add_static("/static/", HERE / "static")
 
 

@@ -72,6 +72,7 @@ CORE = (
     "inbound.review.opt_out_rules",
     "inbound.review.token_state",
     "inbound.review.parameters",
+    "inbound.review.rule_form",
     "inbound.sms_length",
     "inbound.review.throttle",
     "inbound.forwarded",
