@@ -4,7 +4,9 @@
 comes from the matcher itself: the lint writes replies made of a keyword (the keyword alone, and
 for `first` and `phrase` rules with words around it), decides them with `Matcher` as the rules
 worker would, and warns only about what it saw. Each warning names one such reply (`example`),
-so `inbound rules test FILE --text EXAMPLE` shows the same thing.
+so `inbound rules test FILE --text EXAMPLE` shows the same thing. Most warnings are replies a
+rule doesn't get; one is a reply it gets but answers in another language than the person's (a
+rule with Welsh keywords and no Welsh reply).
 """
 
 from __future__ import annotations
@@ -28,7 +30,8 @@ _TAILS = ("today", "tomorrow", "this week", "later on")
 class RuleWarning:
     """One warning: where in the file (`loc`), what looks wrong, a plain fix, and a reply that
     shows it (`example`) with what the matcher does with it (`decided_by`: the rule that acts
-    on it, or None when a person decides). `rule` names the rule the warning is about."""
+    on it, or None when a person decides). `rule` names the rule the warning is about; it acts
+    on the example only in a warning about the reply's language (`loc` ends in "reply")."""
 
     loc: Loc
     problem: str
@@ -107,6 +110,48 @@ class _Lint:
                     found.append(warning)
             if not reached and first_miss is not None:
                 found.append(self._unreachable(index, rule, first_miss))
+            found.extend(self._untranslated(index, rule))
+        return found
+
+    def _untranslated(self, index: int, rule: Rule) -> list[RuleWarning]:
+        """A warning for each language the rule's keywords are in and its reply is not: the
+        person who wrote in it is answered in another language. One reply shows it: the first
+        of that language's keywords the rule acts on, answered in another language."""
+        if rule.reply is None:
+            return []
+        found: list[RuleWarning] = []
+        default = self.rules.service.language
+        for language, keywords in rule.keywords.by_language().items():
+            written = language or default
+            for keyword in keywords:
+                shown = next(
+                    (
+                        (reply, decision)
+                        for reply in self.probes(rule, keyword)
+                        for decision in [self.full.decide(reply)]
+                        if picks(decision, rule)
+                        and decision.language == written
+                        and decision.reply_language not in {None, written}
+                    ),
+                    None,
+                )
+                if shown is None:
+                    continue
+                reply, decision = shown
+                found.append(
+                    RuleWarning(
+                        ("rules", index, "reply"),
+                        f"rule '{rule.name}' has keywords in {written} but no reply in "
+                        f"{written}: a reply such as {reply!r} is answered in "
+                        f"{decision.reply_language}",
+                        f"write the reply in {written} too, e.g. reply: {{{default}: ..., "
+                        f"{written}: ...}}",
+                        reply,
+                        rule.name,
+                        rule.name,
+                    )
+                )
+                break
         return found
 
     def _keyword(

@@ -184,6 +184,15 @@ TRICKY: dict[str, ServiceRules] = {
         {"name": "lamp", "keywords": ["report lamp"], "match": "phrase", "action": "report"},
         {"name": "stop-it", "keywords": ["report it"], "action": "cancel"},
     ),
+    "welsh keywords, english reply": service(
+        "GB",
+        {
+            "name": "cancel",
+            "keywords": {"en": ["cancel"], "cy": ["canslo"]},
+            "action": "cancel",
+            "reply": "Cancelled.",
+        },
+    ),
     "manual and typo": service(
         "GB",
         {"name": "confirm", "keywords": ["confirm"], "action": "confirm"},
@@ -209,7 +218,12 @@ def test_every_warning_names_a_reply_the_matcher_treats_as_warned(rules: Service
         decision = decide(rules, warning.example)
         acting = decision.rule if decision.automatic else None
         assert acting == warning.decided_by, (warning, decision)
-        assert not (decision.rule == warning.rule and decision.automatic), (warning, decision)
+        if warning.loc[-1] == "reply":  # the rule acts, but answers in another language
+            assert decision.rule == warning.rule, (warning, decision)
+            assert decision.reply_language != decision.language, (warning, decision)
+            assert f"answered in {decision.reply_language}" in warning.problem
+        else:
+            assert not (decision.rule == warning.rule and decision.automatic), (warning, decision)
 
 
 def test_tricky_files_give_warnings() -> None:
@@ -251,3 +265,85 @@ def test_generated_files_warn_only_what_the_matcher_does(
         decision = decide(rules, warning.example)
         assert (decision.rule if decision.automatic else None) == warning.decided_by, warning
         assert not (decision.rule == warning.rule and decision.automatic), warning
+
+
+# -- a reply missing in a language its keywords are in ----------------------------------------
+
+
+def _bilingual(reply: Any, **rule: Any) -> ServiceRules:
+    spec = {"name": "cancel", "keywords": {"en": ["cancel"], "cy": ["canslo"]}, "action": "cancel"}
+    return service("GB", {**spec, "reply": reply, **rule})
+
+
+@pytest.mark.parametrize(
+    "reply",
+    ["Cancelled.", {"en": "Cancelled."}],
+    ids=["a plain reply, in the service's language", "a reply per language, without cy"],
+)
+def test_keywords_in_welsh_with_no_welsh_reply_warn_naming_a_welsh_reply(reply: Any) -> None:
+    rules = _bilingual(reply)
+    [warning] = lint(rules)
+    assert warning.loc == ("rules", 0, "reply")
+    assert warning.example == "canslo"
+    assert "rule 'cancel' has keywords in cy but no reply in cy" in warning.problem
+    assert "'canslo' is answered in en" in warning.problem
+    assert "reply: {en: ..., cy: ...}" in warning.fix
+    # The matcher does what the warning says: the rule acts, the person wrote in Welsh, the
+    # reply goes in English.
+    decision = decide(rules, warning.example)
+    assert (decision.rule, warning.decided_by) == ("cancel", "cancel")
+    assert (decision.language, decision.reply_language) == ("cy", "en")
+
+
+@pytest.mark.parametrize(
+    "rule",
+    [
+        {"reply": {"en": "Cancelled.", "cy": "Wedi canslo."}},  # a reply in each language
+        {"reply": None},  # no reply at all: nothing goes out in the wrong language
+        {"keywords": ["cancel", "canslo"], "reply": "Cancelled."},  # one language, the service's
+    ],
+    ids=["both replies", "no reply", "plain keywords"],
+)
+def test_no_warning_when_every_keyword_language_has_its_reply(rule: dict[str, Any]) -> None:
+    assert lint(_bilingual(**rule)) == []
+
+
+def test_a_welsh_service_with_english_keywords_and_only_a_welsh_reply_warns_for_english() -> None:
+    rules = ServiceRules(
+        service=Service(
+            id="test", name="Test", region="GB", numbers=["+447700900111"], language="cy"
+        ),
+        rules=[
+            Rule(
+                name="cancel",
+                keywords={"cy": ["canslo"], "en": ["cancel"]},
+                action="cancel",
+                reply="Wedi canslo.",
+            )
+        ],
+    )
+    [warning] = lint(rules)
+    assert warning.example == "cancel"
+    assert "keywords in en but no reply in en" in warning.problem
+    assert decide(rules, "cancel").reply_language == "cy"
+
+
+def test_a_welsh_keyword_another_rule_takes_gives_no_reply_warning() -> None:
+    # Only replies the rule itself answers can show it: 'canslo' goes to the first rule here,
+    # which has a Welsh reply; the second rule's own warning is that it never picks 'canslo'.
+    rules = service(
+        "GB",
+        {
+            "name": "first",
+            "keywords": {"en": ["stop it"], "cy": ["canslo"]},
+            "action": "cancel",
+            "reply": {"en": "Cancelled.", "cy": "Wedi canslo."},
+        },
+        {
+            "name": "cancel",
+            "keywords": {"en": ["cancel"], "cy": ["canslo"]},
+            "action": "cancel",
+            "reply": "Cancelled.",
+        },
+    )
+    assert [w for w in lint(rules) if w.loc[-1] == "reply"] == []
