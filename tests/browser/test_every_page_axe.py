@@ -6,6 +6,7 @@ from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import aiohttp
@@ -14,6 +15,7 @@ import pytest
 from playwright.async_api import Browser, Page
 from sqlalchemy import func, select
 
+from inbound.managed_rules import Actor, ManagedRules
 from inbound.store.models import OptOut
 from inbound.store.users import Users
 from tests.integration.conftest import Stack
@@ -321,4 +323,39 @@ async def test_the_team_and_opt_out_pages_pass_axe_and_fit_a_phone(
     ops = await add_person(stack.sessions, "ops@example.org", {}, platform_admin=True)
     ops_page = await signed_in_page(browser, stack, ops)
     problems += await check(ops_page, "opt-outs-services", goto(stack, "/review/opt-outs", 200))
+    assert problems == [], "\n".join(problems)
+
+
+async def test_the_rule_editor_pages_pass_axe_and_fit_a_phone(
+    stack: Stack, browser: Browser, tmp_path: Path
+) -> None:
+    # alpha moves into inbound (its file imported, then removed), so its rules can be drafted.
+    folder = tmp_path / "rules"
+    managed = ManagedRules(stack.sessions, folder)
+    await managed.import_rules((folder / "alpha.yaml").read_text(), "to edit", Actor("tests"))
+    (folder / "alpha.yaml").unlink()
+    admin = await add_person(stack.sessions, "lead@alpha.example", {"alpha": "service_admin"})
+    draft = await managed.draft("alpha", (await managed.in_force("alpha")).yaml, Actor("t"))
+    url = f"/review/services/alpha/rules/drafts/{draft.draft.id}"
+    page = await signed_in_page(browser, stack, admin)
+    problems = await check(page, "rules-managed", goto(stack, "/review/services/alpha/rules"))
+    problems += await check(page, "rules-draft", goto(stack, url))
+    problems += await check(page, "rules-add", goto(stack, url + "/rules/new"))
+    problems += await check(page, "rules-change", goto(stack, url + "/rules/1"))
+
+    async def add_error(page: Page) -> None:
+        await page.goto(stack.base_url + url + "/rules/new")
+        await page.get_by_role("button", name="Save rule").click()
+        await page.locator(".govuk-error-summary").wait_for()
+
+    problems += await check(page, "rules-add-error", add_error)
+    problems += await check(page, "rules-yaml", goto(stack, url + "/yaml"))
+
+    async def yaml_error(page: Page) -> None:
+        await page.goto(stack.base_url + url + "/yaml")
+        await page.get_by_label("The draft's rules, as YAML").fill("rules: [")
+        await page.get_by_role("button", name="Save the YAML").click()
+        await page.locator(".govuk-error-summary").wait_for()
+
+    problems += await check(page, "rules-yaml-error", yaml_error)
     assert problems == [], "\n".join(problems)
