@@ -29,6 +29,8 @@ from inbound.commands.rules_suggest import register as register_suggest
 
 if TYPE_CHECKING:
     from inbound.outcome import Route
+    from inbound.rules.load import RuleFileError
+    from inbound.rules.managed import Published
     from inbound.rules.match import Decision
     from inbound.rules.model import Action, ServiceRules
     from inbound.rules.replay import ReplaySummary
@@ -59,15 +61,16 @@ def _check(args: argparse.Namespace) -> int:
         )
     for warning in report.warnings:
         print(f"warning: {warning}")
-    staffing = _without_caseworker([rules.service.id for _, rules in report.services])
+    staffing, errors = _from_database(report.services)
     for line in staffing:
         print(line)
     warnings = len(report.warnings) + sum(line.startswith("warning:") for line in staffing)
-    for error in report.errors:
+    errors = [*report.errors, *errors]
+    for error in errors:
         print(error, file=sys.stderr)
-    summary = f"{len(report.services)} services, {len(report.errors)} errors, {warnings} warnings"
-    print(summary, file=sys.stderr if report.errors else sys.stdout)
-    return 1 if report.errors else 0
+    summary = f"{len(report.services)} services, {len(errors)} errors, {warnings} warnings"
+    print(summary, file=sys.stderr if errors else sys.stdout)
+    return 1 if errors else 0
 
 
 def _folder_for(file: Path) -> Path:
@@ -97,30 +100,73 @@ def _templates(rules: ServiceRules) -> str:
     return f", prompts from {count} Notify template{'s' if count > 1 else ''}"
 
 
-def _without_caseworker(services: list[str]) -> list[str]:
-    """A warning for each service no one can work the review queue of, read from
-    INBOUND_DATABASE_URL; a note, not a failure, when the database can't be read."""
-    if not services:
-        return []
+def _from_database(
+    files: list[tuple[Path, ServiceRules]],
+) -> tuple[list[str], list[RuleFileError]]:
+    """What INBOUND_DATABASE_URL's database says of the checked services: a warning for each
+    no one can work the review queue of, and an error for each file the processes would refuse
+    beside the rules managed in inbound (the same service, or another's number or Notify
+    template); a note for a file of a managed service outside the rules folder (a draft being
+    written, say). A note, not a failure, when the database can't be read."""
+    if not files:
+        return [], []
     cannot = "note: couldn't check which services have a caseworker"
+    nor = ", nor which are managed in inbound"
     try:
-        url = load_settings().database_url
+        settings = load_settings()
     except CommandError as error:
-        return [f"{cannot} ({error})"]
+        return [f"{cannot} ({error}){nor}"], []
+    url = settings.database_url
     absent = _absent_sqlite_file(url)
     if absent is not None:
-        return [f"{cannot} (no database file at {absent}: set INBOUND_DATABASE_URL to inbound's)"]
+        return [
+            f"{cannot} (no database file at {absent}: set INBOUND_DATABASE_URL to inbound's){nor}"
+        ], []
     from sqlalchemy.exc import SQLAlchemyError
 
     from inbound.review.coverage import warning
     from inbound.store.reachable import DatabaseUnreachable, SchemaOutOfDate
 
+    services = [rules.service.id for _, rules in files]
     try:
-        missing = complete(_missing(url, services))
+        missing, published = complete(_read(url, services))
     except (DatabaseUnreachable, SchemaOutOfDate, SQLAlchemyError, OSError) as error:
         reason = str(error).splitlines()[0] if str(error) else type(error).__name__
-        return [f"{cannot} ({reason})"]
-    return [f"warning: {warning(service_id)}" for service_id in missing]
+        return [f"{cannot} ({reason}){nor}"], []
+    lines = [f"warning: {warning(service_id)}" for service_id in missing]
+    return [*lines, *_elsewhere(files, published, settings.rules_dir)], _refused(
+        files, published, settings.rules_dir
+    )
+
+
+def _in_folder(path: Path, folder: Path) -> bool:
+    return path.resolve().is_relative_to(folder.resolve())
+
+
+def _refused(
+    files: list[tuple[Path, ServiceRules]], published: list[Published], folder: Path
+) -> list[RuleFileError]:
+    """The errors the processes' load would give these files beside the managed versions:
+    a service in both (for files in the rules folder), numbers or templates claimed twice."""
+    from inbound.rules.managed import clashes_with_published, in_both
+
+    inside = [(path, rules) for path, rules in files if _in_folder(path, folder)]
+    return [*in_both(inside, published), *clashes_with_published(files, published)]
+
+
+def _elsewhere(
+    files: list[tuple[Path, ServiceRules]], published: list[Published], folder: Path
+) -> list[str]:
+    """A note for each file outside the rules folder of a service managed in inbound."""
+    managed = {v.service_id: v.number for v in published if not v.yields_to_file}
+    return [
+        f"note: {path}: service {rules.service.id!r} is managed in inbound (version "
+        f"{managed[rules.service.id]}): in the rules folder ({folder}) this file would be "
+        "refused beside it. Publish it as a draft (docs/rules.md), or move the service back "
+        f"to files first: `inbound rules export {rules.service.id} --to-files`"
+        for path, rules in files
+        if rules.service.id in managed and not _in_folder(path, folder)
+    ]
 
 
 def _absent_sqlite_file(url: str) -> str | None:
@@ -133,12 +179,16 @@ def _absent_sqlite_file(url: str) -> str | None:
     return None if Path(path).exists() else path
 
 
-async def _missing(url: str, services: list[str]) -> tuple[str, ...]:
+async def _read(url: str, services: list[str]) -> tuple[tuple[str, ...], list[Published]]:
+    """The services without a caseworker, and every managed service's version in force."""
     from inbound.review.coverage_check import services_without_caseworker
     from inbound.store.database import session_factory
+    from inbound.store.rule_versions import StoredVersions
 
     async with database(url) as engine:
-        return await services_without_caseworker(session_factory(engine), services)
+        sessions = session_factory(engine)
+        missing = await services_without_caseworker(sessions, services)
+        return missing, await StoredVersions(sessions).in_force()
 
 
 # -- test -----------------------------------------------------------------------------------
@@ -532,15 +582,22 @@ def register(commands: Subcommands) -> None:
 
     text = "Validate rule files; errors and warnings name the file and line. Exit 1 on errors."
     details = (
-        "Warnings (carrier opt-out words, keywords shared between rules, unreachable rules, a "
-        "service with no caseworker in the database) don't fail the check; each names a reply "
-        "that shows it, which `rules test` decides the same way. Without a database it says it "
-        "couldn't check for caseworkers.\n\n"
+        "Warnings (carrier opt-out words, keywords shared between rules, unreachable rules, "
+        "keywords in a language the rule's reply isn't written in, a service with no "
+        "caseworker in the database) don't fail the check; each names a reply that shows it, "
+        "which `rules test` decides the same way. Without a database it says it couldn't check "
+        "for caseworkers.\n\n"
         "A single file is checked beside the other services in INBOUND_RULES_DIR (the folder "
         "inbound loads; the file's own folder when that isn't a folder), as loading them "
         "together would be: a phone number, service id or Notify template another service "
         "there already has is an error. A file there for the same service is the version this "
-        "one replaces, and is left out."
+        "one replaces, and is left out.\n\n"
+        "With the database, files are also checked beside the rules managed in inbound, as "
+        "the processes load them: a file in INBOUND_RULES_DIR for a service managed in "
+        "inbound is an error (the processes refuse the pair), as is a number or Notify "
+        "template a managed service has; a file elsewhere for a managed service gets a note "
+        "(publish it as a draft, or move the service back with `inbound rules export SERVICE "
+        "--to-files`)."
     )
     check_command = add_command(
         subcommands, "check", text, details=details, reads="Reads INBOUND_DATABASE_URL."

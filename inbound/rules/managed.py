@@ -95,6 +95,32 @@ def in_both(
     ]
 
 
+def clashes_with_published(
+    files: Sequence[tuple[Path, ServiceRules]], published: Sequence[Published]
+) -> list[RuleFileError]:
+    """An error for each file claiming a number or Notify template that another service's
+    version in force has, as loading them together would refuse it. Pure."""
+    errors: list[RuleFileError] = []
+    for path, rules in files:
+        others = [
+            loaded
+            for version in published
+            if version.service_id != rules.service.id
+            for _, loaded in check_version(
+                version.service_id, version.number, version.yaml
+            ).services
+        ]
+        try:
+            RuleBook([*others, rules])
+        except ValueError as clash:
+            fix = (
+                f"{clash.args[0].split(' belongs', 1)[0]} belongs to a service managed in "
+                "inbound: use another here, or remove it from that service's rules first"
+            )
+            errors.append(RuleFileError(path, None, f"{clash} (managed in inbound)", fix))
+    return errors
+
+
 def load_rule_book(folder: Path, published: Sequence[Published]) -> RuleBook:
     """Read the rule folder and compose it with the published versions (`RuleSetError`)."""
     if not folder.is_dir():

@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from inbound.rules.load import RuleSetError
-from inbound.rules.managed import Published, load_rule_book
+from inbound.rules.load import RuleSetError, check
+from inbound.rules.managed import Published, clashes_with_published, load_rule_book
 from tests.conftest import EXAMPLE_RULES
 
 APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
@@ -69,3 +69,18 @@ def test_every_state_of_a_move_gives_the_service_one_set_of_rules(
         "in files": [],
     }[versions_say]
     assert "maybe" in _keywords(folder, published)
+
+
+def test_a_files_number_another_services_version_has_is_named_against_the_file(
+    tmp_path: Path,
+) -> None:
+    # `rules check` of one file, beside the rules managed in inbound.
+    file = tmp_path / "taken.yaml"
+    file.write_text(APPOINTMENTS.replace("id: appointments", "id: taken", 1), encoding="utf-8")
+    [(path, rules)] = check(file).services
+    [error] = clashes_with_published([(path, rules)], [Published("appointments", 2, VERSION)])
+    assert error.path == file
+    assert "number +447700900000 belongs to both 'appointments' and 'taken'" in error.problem
+    # Its own service's version is the one it replaces: no clash with itself.
+    own = check(EXAMPLE_RULES / "appointments.yaml").services
+    assert clashes_with_published(own, [Published("appointments", 2, VERSION)]) == []
