@@ -187,10 +187,15 @@ async def draft_page(
         elif request.query.get("done") == "suggested" and draft.rules is not None:
             # From the suggestions page: named only when the rule holds the keyword.
             done = added_banner(draft.rules, number, request.query.get("keyword", ""))
+    in_force = await where_kept(request)
+    newer = (
+        in_force.version if in_force and in_force.version != draft.drafted.draft.based_on else None
+    )
     return render(
         request,
         "rules_draft.html",
         status,
+        newer=newer,
         service_id=draft.service_id,
         draft=draft.drafted.draft,
         rules=draft.rules,

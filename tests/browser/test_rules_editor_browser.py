@@ -273,3 +273,24 @@ async def test_a_service_in_files_is_read_only(editor: Editor, browser: Browser)
     assert "inbound rules import FILE" in kept
     assert await page.get_by_role("button", name="Edit rules").count() == 0
     await checked(page, "rules-files")
+
+
+async def test_a_draft_behind_the_version_in_force_says_so(
+    editor: Editor, browser: Browser
+) -> None:
+    base = editor.stack.base_url
+    actor = Actor(editor.admin.email)
+    behind = await editor.managed.draft(SERVICE, APPOINTMENTS, actor)
+    changed = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
+    other = await editor.managed.draft(SERVICE, changed, actor)
+    await editor.managed.publish(SERVICE, other.draft.id, "maybe confirms", actor)
+    page = await new_page(browser, base, editor.admin)
+    await page.goto(f"{base}{RULES}/drafts/{behind.draft.id}")
+    said = await page.locator("#draft-behind").inner_text()
+    assert "Version 2 was published since this draft began" in said
+    await checked(page, "draft-behind")
+    await page.get_by_role("button", name="Start a new draft from version 2").click()
+    await page.get_by_role("heading", name=re.compile(r"^Draft \d+ of the rules$")).wait_for()
+    assert f"/drafts/{behind.draft.id}" not in page.url
+    assert "from version 2" in await page.locator("main").inner_text()
+    assert await page.locator("#draft-behind").count() == 0
