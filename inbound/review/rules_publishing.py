@@ -10,6 +10,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
+from urllib.parse import urlencode
 
 from aiohttp import web
 
@@ -173,7 +174,8 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
         pages = max(1, -(-len(summary.changes) // PER_PAGE))
         number = _page_number(request.query.get("page"), pages)
         shown = summary.changes[(number - 1) * PER_PAGE : number * PER_PAGE]
-        link = f"{page.base}/drafts/{draft_id}/preview?days={raw_days or PREVIEW_DAYS}&page="
+        days_query = {"days": raw_days or str(PREVIEW_DAYS)}
+        link = f"{page.base}/drafts/{draft_id}/preview?{urlencode(days_query)}&page="
         values |= {
             "counts": _counts(preview_counts(summary)),
             "changes": shown,

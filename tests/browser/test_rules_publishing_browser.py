@@ -224,6 +224,10 @@ async def test_the_second_admin_to_publish_meets_a_conflict_and_keeps_their_draf
     assert new_id not in (first.id, second.draft.id)
     started = await managed.managed.draft_of(SERVICE, new_id)
     assert (started.draft.yaml, started.draft.based_on) == (WITH_MAYBE, 2)
+    # The kept draft's publish page warns before anyone tries it again.
+    await bo.goto(f"{base}{RULES}/drafts/{second.draft.id}/publish")
+    warning = await bo.locator(".govuk-warning-text").inner_text()
+    assert "version 2 has been published since" in warning
 
 
 async def test_rolling_back_from_the_versions_page_is_a_new_version_audited(
