@@ -162,14 +162,18 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
             trial = _Trial(Matcher(page.service).decide(text), Matcher(draft_rules).decide(text))
     raw_days = request.query.get("days")
     values: dict[str, Any] = {"days_typed": raw_days or str(PREVIEW_DAYS), "error": None}
+    summary = None
     try:
         days = preview_days(raw_days)
-        summary = await managed.preview(page.service_id, draft_id, days)
-    except Invalid as invalid:
-        values["error"] = _error_words(invalid)
-        summary = None
-    except NotFound:
-        return _not_found(request)
+    except Invalid:
+        values["error"] = f"Enter a number of days from 1 to {MAX_PREVIEW_DAYS}"
+    else:
+        try:
+            summary = await managed.preview(page.service_id, draft_id, days)
+        except Invalid as invalid:  # the draft no longer loads: the page says so already
+            values["error"] = _error_words(invalid)
+        except NotFound:
+            return _not_found(request)
     if summary is not None:
         pages = max(1, -(-len(summary.changes) // PER_PAGE))
         number = _page_number(request.query.get("page"), pages)

@@ -119,7 +119,7 @@ async def test_a_draft_previewed_and_published_is_in_force_in_another_worker(
         await page.get_by_role("button", name="Replay").click()
         summary = page.locator(".govuk-error-summary")
         await summary.wait_for()
-        assert "A number of days from 1 to 90" in await summary.inner_text()
+        assert "Enter a number of days from 1 to 90" in await summary.inner_text()
         await checked(page, "preview-error")
 
         await page.goto(f"{base}{RULES}/drafts/{draft}/preview")

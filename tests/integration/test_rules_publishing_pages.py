@@ -68,7 +68,7 @@ async def test_days_out_of_range_are_an_error_summary(pages: Pages, days: str) -
     status, page, _ = await pages.admin.get(f"{RULES}/drafts/{pages.draft}/preview?days={days}")
     assert status == 400
     assert "There is a problem" in page
-    assert "A number of days from 1 to 90" in page
+    assert "Enter a number of days from 1 to 90" in page
     assert 'href="#days"' in page
 
 
