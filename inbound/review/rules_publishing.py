@@ -155,10 +155,12 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
     except NotFound:
         return _not_found(request)
     draft_rules = _rules_of(page.service_id, drafted.draft.yaml)
-    text, trial = "", None
+    text, trial, text_error = "", None, None
     if request.method == "POST":
         text = forms.text(await forms.read_form(request), "text")[:MAX_TEXT]
-        if text.strip() and draft_rules is not None:
+        if not text.strip():
+            text_error = "Enter a message to test"
+        elif draft_rules is not None:
             trial = _Trial(Matcher(page.service).decide(text), Matcher(draft_rules).decide(text))
     raw_days = request.query.get("days")
     values: dict[str, Any] = {"days_typed": raw_days or str(PREVIEW_DAYS), "error": None}
@@ -192,7 +194,8 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
     return render(
         request,
         "rules_preview.html",
-        200 if values["error"] is None else 400,
+        200 if values["error"] is None and text_error is None else 400,
+        text_error=text_error,
         service_id=page.service_id,
         draft=drafted.draft,
         base=page.base,

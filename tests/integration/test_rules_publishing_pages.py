@@ -151,3 +151,14 @@ async def test_the_version_in_force_offers_no_rollback(pages: Pages) -> None:
     # A done banner's version only names one whose rules are this version's.
     _, page, _ = await pages.admin.get(f"{RULES}/versions/2?done=rolled-back&from=1")
     assert "with the rules of an earlier version" in page
+
+
+async def test_testing_an_empty_message_asks_for_one(pages: Pages) -> None:
+    await pages.admin.get(f"{RULES}/drafts/{pages.draft}/preview")
+    path = f"{RULES}/drafts/{pages.draft}/preview?days=7"
+    status, page, _ = await pages.admin.post(path, {"text": "  "})
+    assert status == 400
+    assert '<a href="#test-text">Enter a message to test</a>' in page
+    status, page, _ = await pages.admin.post(path, {"text": "maybe"})
+    assert status == 200
+    assert "The draft changes what happens to this message." in page
