@@ -199,12 +199,18 @@ def test_a_plain_list_in_a_bilingual_service_is_the_default_language_s() -> None
     assert from_rule(rule, WELSH).keywords == {"en": "yes", "cy": ""}
 
 
+PLAIN = """
+service: {id: plain, name: Plain, region: GB, numbers: ["+447700900010"]}
+rules:
+  - {name: a, keywords: ["yes"], action: confirm, reply: Thanks}
+"""
+
+
 def test_a_service_without_languages_gets_one_field_each() -> None:
-    text = BILINGUAL.replace("      en: [", "      - [").split("rules:")[0]
-    plain = text + "rules:\n  - name: a\n    keywords: [yes]\n    action: confirm\n"
-    service = check_version("bins", None, plain).services[0][1]
+    service = check_version("plain", None, PLAIN).services[0][1]
     assert languages_of(service) is None
     assert blank(None) == RuleForm(keywords={"": ""}, reply={"": ""})
+    assert from_rule(service.rules[0], None).reply == {"": "Thanks"}
 
 
 def test_posted_fields_become_the_form() -> None:
