@@ -146,7 +146,7 @@ async def where_kept(request: web.Request) -> InForce | None:
 
 
 async def start_draft(request: web.Request) -> web.StreamResponse:
-    """ "Edit rules": a draft of the version in force, then its page."""
+    """The rules page's "Edit rules": a draft of the version in force, then its page."""
     scope = signed_in(request)
     if scope is None:
         return redirect("/review/sign-in")
