@@ -73,3 +73,51 @@ def test_masked_numbers_keep_only_prefix_and_last_two(raw: str) -> None:
     assert masked[:3] == "+44"
     assert masked[-2:] == number[-2:]
     assert number[3:-2] not in masked
+
+
+def _numbers_of_every_country_code() -> list[str]:
+    """Random numbers in E.164's shape after each country code, 7 to 15 digits long: possible,
+    too short, too long, with national prefixes and leading zeros."""
+    import random
+
+    import phonenumbers
+
+    draw = random.Random(164)
+    numbers = []
+    for code in sorted(phonenumbers.COUNTRY_CODE_TO_REGION_CODE):
+        for length in range(7, 16):
+            rest = length - len(str(code))
+            numbers += [
+                f"+{code}{draw.randrange(10**rest):0{rest}d}" for _ in range(6) if rest >= 0
+            ]
+    return numbers
+
+
+def test_is_e164_without_parsing_agrees_with_phonenumbers_parse() -> None:
+    """The quick check decides most numbers, and decides each as phonenumbers' parse and
+    format do."""
+    numbers = _numbers_of_every_country_code()
+    decided = {n: phone._plainly_e164(n) for n in numbers}
+    assert sum(answer is not None for answer in decided.values()) > len(numbers) * 3 // 4
+    assert {n: a for n, a in decided.items() if a is not None} == {
+        n: phone._parsed_e164(n) for n, a in decided.items() if a is not None
+    }
+    assert {n: phone.is_e164(n) for n in numbers} == {n: phone._parsed_e164(n) for n in numbers}
+
+
+@pytest.mark.parametrize(
+    ("value", "quick", "e164"),
+    [
+        ("+447700900123", True, True),
+        ("+12025550100", True, True),
+        ("+4477009001234", False, False),  # one digit too many for the UK
+        ("+4407700900123", None, False),  # a national 0 after the code: phonenumbers decides
+        ("+11234567890", None, True),  # US numbers' national prefix 1: phonenumbers decides
+        ("+44 7700 900123", None, False),  # not E.164's shape
+    ],
+)
+def test_is_e164_decides_the_usual_numbers_without_parsing(
+    value: str, quick: bool | None, e164: bool
+) -> None:
+    assert phone._plainly_e164(value) is quick
+    assert phone.is_e164(value) is e164
