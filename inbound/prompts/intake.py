@@ -6,6 +6,8 @@ import both read prompts here, so both accept and refuse the same things.
 
 from __future__ import annotations
 
+import functools
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -17,10 +19,13 @@ from inbound.rules.prompt_settings import PromptSettings
 
 MAX_BATCH = 10_000  # prompts in one request or one import: a day's reminders
 MAX_REFERENCE = 200  # the column's width
+MAX_NAME = 40  # an action's name, as written, kept by _named
 MAX_TEXT = 2_000  # a long SMS is at most ~1,600 characters; more is not a text message
 # The actions a prompt may expect (Prompt refuses the others, saying why).
 ANSWERS = frozenset(Action) - STANDING_ACTIONS - {Action.manual}
 YEARS = (2000, 2999)  # the years a prompt's times may be in
+# Written as E.164 (checked with phonenumbers before it is taken as it is).
+_E164_FORM = re.compile(r"\+[1-9][0-9]{6,14}")
 FIELDS = ("to", "reference", "expects", "expires_at", "text", "sent_at", "service")
 
 
@@ -77,6 +82,11 @@ def _time(raw: Mapping[str, object], name: str) -> datetime | None:
 
 
 def _number(value: str, region: str | None) -> str:
+    given = value.strip()
+    # Already E.164 (what a service's system usually sends): is_e164 says so, mostly without
+    # parsing, where normalise and is_e164 each parsed it: most of an import's time.
+    if _E164_FORM.fullmatch(given) and phone.is_e164(given):
+        return given
     try:
         number = phone.normalise(value, region)
     except phone.InvalidNumber:
@@ -97,6 +107,21 @@ def _expects(value: object) -> frozenset[Action]:
         names = value
     else:
         raise InvalidPrompt("expects", "is missing: list the actions that answer, e.g. [confirm]")
+    if len(names) <= len(Action) and all(
+        isinstance(name, str) and len(name) <= MAX_NAME for name in names
+    ):
+        return _named(tuple(names))
+    return _actions(names)
+
+
+@functools.lru_cache(maxsize=256)
+def _named(names: tuple[str, ...]) -> frozenset[Action]:
+    """The actions of these names, kept: a batch names the same few sets again and again (only
+    short lists of short names, so a request can't fill memory with what is kept)."""
+    return _actions(names)
+
+
+def _actions(names: Sequence[object]) -> frozenset[Action]:
     actions = set()
     for name in names:
         if not isinstance(name, str):

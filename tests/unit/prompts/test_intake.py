@@ -5,6 +5,7 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
+import phonenumbers
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -149,6 +150,42 @@ def test_a_national_number_needs_the_services_region() -> None:
     with pytest.raises(InvalidPrompt, match="not a phone number"):
         read_prompt(raw(), nowhere)
     assert read_prompt(raw(to="+447700900123"), nowhere).recipient == "+447700900123"
+
+
+@pytest.mark.parametrize(
+    ("to", "stored"),
+    [
+        ("+447700900123", "+447700900123"),
+        (" +447700900123 ", "+447700900123"),
+        ("+4407700900123", "+447700900123"),  # E.164's shape with the national 0: not E.164
+        ("+44 7700 900123", "+447700900123"),
+        ("0044 7700 900123", "+447700900123"),
+        ("07700 900123", "+447700900123"),
+    ],
+)
+def test_a_number_is_stored_in_e164_however_it_was_written(to: str, stored: str) -> None:
+    assert read_prompt(raw(to=to), CLINIC).recipient == stored
+
+
+@pytest.mark.parametrize("to", ["+4477009001234", "+999123456789"])
+def test_a_number_shaped_like_e164_that_no_number_can_be_is_refused(to: str) -> None:
+    with pytest.raises(InvalidPrompt, match=r"to: .* is not a phone number"):
+        read_prompt(raw(to=to), CLINIC)
+
+
+def test_a_number_already_in_e164_is_not_parsed(monkeypatch: pytest.MonkeyPatch) -> None:
+    """An import's numbers are mostly E.164 and all different (no cache helps): parsing each
+    twice with phonenumbers was most of an import's time."""
+    parsed: list[str] = []
+    parse = phonenumbers.parse
+
+    def counting(number: str, region: str | None = None) -> phonenumbers.PhoneNumber:
+        parsed.append(number)
+        return parse(number, region)
+
+    monkeypatch.setattr(phonenumbers, "parse", counting)
+    assert read_prompt(raw(to="+447700900571"), CLINIC).recipient == "+447700900571"
+    assert parsed == []
 
 
 JSON = st.recursive(
