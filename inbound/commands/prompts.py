@@ -169,8 +169,8 @@ def _import(args: argparse.Namespace) -> int:
 
     from sqlalchemy import func, select
 
+    from inbound.store import prompt_writes
     from inbound.store.models import PromptRow
-    from inbound.store.prompts import Prompts
 
     sender = _sender(args.service)
     path = Path(args.file)
@@ -192,9 +192,8 @@ def _import(args: argparse.Namespace) -> int:
 
     async def work(session: AsyncSession) -> tuple[int, int]:
         before = await count(session)
-        stored = Prompts(session)
         for start in range(0, total, CHUNK):
-            await stored.upsert(prompts[start : start + CHUNK])
+            await prompt_writes.store(session, prompts[start : start + CHUNK])
             progress(min(start + CHUNK, total))
         return before, await count(session)
 

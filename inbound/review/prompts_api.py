@@ -6,7 +6,7 @@ token can only store and withdraw its own service's prompts. The bearer middlewa
 
 - `POST /api/prompts`: one JSON object → one `{"id", "reference", "to"}`; a JSON array, or
   NDJSON (`Content-Type: application/x-ndjson`), of up to 10,000 → an array of them, in order.
-  Stored all or nothing; sending a prompt again revises it (`inbound.store.prompts`).
+  Stored all or nothing; sending a prompt again revises it (`inbound.store.prompt_writes`).
 - `DELETE /api/prompts/{reference}?to=NUMBER`: withdraw a prompt.
 """
 
@@ -32,6 +32,7 @@ from inbound.prompts.intake import (
 from inbound.prompts.model import InvalidPrompt
 from inbound.review.desk import Desk
 from inbound.rules.prompt_settings import PromptSettings
+from inbound.store import prompt_writes
 from inbound.store.prompts import Prompts, StoredPrompt
 
 SERVICE = web.RequestKey("api_service", str)  # the service a service token acts for
@@ -134,7 +135,7 @@ async def post_prompts(request: web.Request) -> web.StreamResponse:
             return _error(422, "too_many", str(wrong.wrong.problem), field="prompt")
         return _invalid(wrong.wrong, None if single else wrong.index)
     async with desk.sessions.begin() as session:
-        stored = await Prompts(session).upsert(prompts)
+        stored = await prompt_writes.store(session, prompts)
     _log.info("prompts_stored", service=service, count=len(stored))
     if single:
         return web.json_response(_stored_json(stored[0]), status=201)
