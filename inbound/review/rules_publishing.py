@@ -354,7 +354,8 @@ async def version_page(request: web.Request) -> web.StreamResponse:
         return _not_found(request)
     managed_versions = {v.number: v for v in found}
     latest = found[0]
-    done = DONE.get(request.query.get("done", ""))
+    # Said only of the version in force: a link can't make an older one claim to be.
+    done = DONE.get(request.query.get("done", "")) if latest.number == number else None
     return render(
         request,
         "rules_version.html",

@@ -151,6 +151,8 @@ async def test_the_version_in_force_offers_no_rollback(pages: Pages) -> None:
     # A done banner's version only names one whose rules are this version's.
     _, page, _ = await pages.admin.get(f"{RULES}/versions/2?done=rolled-back&from=1")
     assert "with the rules of an earlier version" in page
+    _, page, _ = await pages.admin.get(f"{RULES}/versions/1?done=published")
+    assert "Published:" not in page
 
 
 async def test_testing_an_empty_message_asks_for_one(pages: Pages) -> None:
