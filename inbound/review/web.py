@@ -53,6 +53,7 @@ from inbound.review.site import (
     signed_in,
     templates,
 )
+from inbound.review.suggestions_page import add_routes as add_suggestions_routes
 from inbound.review.team import add_routes as add_team_routes
 from inbound.review.undelivered import add_routes as add_undelivered_routes
 from inbound.rules.compiled import CompiledRules
@@ -467,6 +468,7 @@ def add_routes(app: web.Application) -> None:
     add_queue_action_routes(app)
     add_team_routes(app)
     add_opt_out_routes(app)
+    add_suggestions_routes(app)
     add_rules_publishing_routes(app)
     add_rules_editor_routes(app)
     app.router.add_static("/static/", HERE / "static")

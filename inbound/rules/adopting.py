@@ -80,6 +80,9 @@ def in_words(keyword: str, action: Action, where: Placement, language: str | Non
     said = f"Add “{keyword}” {target} ({action.value})"
     if language is not None:
         return f"{said}, in {language_name(language)}"
+    if where.languages:
+        names = [language_name(code) for code in where.languages]
+        return f"{said}, in {', '.join(names[:-1])} or {names[-1]}"
     if where.several and not where.languages:
         return f"{said}, in the service's language, {language_name(where.default_language)}"
     return said

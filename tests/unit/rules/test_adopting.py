@@ -53,6 +53,8 @@ def test_a_rule_listing_keywords_by_language_takes_the_language_chosen(language:
     rules = loaded(BINS)
     where = placement(rules, "iawn diolch", Action.confirm)
     assert (where.rule, where.new, where.languages) == ("confirm", False, ("en", "cy"))
+    said = in_words("iawn diolch", Action.confirm, where)
+    assert said.endswith("(confirm), in English (en) or Welsh (cy)")
     text, _ = adopt(BINS, rules, "iawn diolch", Action.confirm, language)
     confirm = next(rule for rule in loaded(text).rules if rule.name == "confirm")
     assert "iawn diolch" in confirm.keywords.by_language()[language]
