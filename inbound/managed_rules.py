@@ -30,6 +30,10 @@ from inbound.store.users import Audit
 MAX_YAML = 256 * 1024  # far above any real rule file (the examples are under 10 KiB)
 MAX_REASON = 500
 MAX_PREVIEW_DAYS = 90  # what the replay of a draft may read back
+# Between recording a move back to files and putting the file in place: a reload (or a start)
+# that read the versions just before the move has read the folder too by then, so it can't
+# see the old state beside the new file. Reading both takes milliseconds.
+MOVE_SETTLE = 1.0
 
 
 class Managed(StrEnum):
@@ -306,6 +310,7 @@ class ManagedRules:
                 except ReleaseTaken as taken:
                     raise Conflict(f"{taken}: let it finish") from None
         if write:
+            await asyncio.sleep(MOVE_SETTLE)
             try:
                 await asyncio.to_thread(_put_in_place, target, text, overwrite)
             except (OSError, FileExists):

@@ -5,6 +5,7 @@ is never overwritten unless asked."""
 
 from __future__ import annotations
 
+import asyncio
 import os
 import shutil
 import uuid
@@ -180,18 +181,30 @@ async def test_a_running_worker_moves_from_the_version_to_the_file_with_no_gap(
         await worker.says("rules worker consuming")
         assert await _decided(base, database_url, "maybe") == "appointments:confirm"  # version 1
 
-        code, out, err = await inbound_beside(env, "rules", "export", SERVICE, "--to-files")
+        # Replies keep arriving through the move: every one is decided by the service's rules.
+        stop = asyncio.Event()
+        sending = asyncio.create_task(_keep_sending(base, stop))
+        try:
+            code, out, err = await inbound_beside(env, "rules", "export", SERVICE, "--to-files")
+            await asyncio.sleep(1)  # and for a poll or two after, while the processes reload
+        finally:
+            stop.set()
+            during = await sending
         assert code == 0, err
         assert "managed in files from now on" in out
         file = folder / "appointments.yaml"
         assert file.read_text(encoding="utf-8") == NEW_VERSION
+        decided = await eventually(
+            lambda: _decisions(database_url, during), lambda found: len(found) == len(during)
+        )
+        assert len(during) > 20
+        assert set(decided.values()) == {"appointments:confirm"}, decided
 
         # The file is what the worker follows now: an edit to it is in force within seconds.
-        before = worker.logged().count("rules_reloaded")
-        file.write_text(NEW_VERSION.replace("maybe,", "maybe, perhaps,"), encoding="utf-8")
-        await eventually(lambda: _reloads(worker, before), lambda found: found > 0, within=10)
-        assert await _decided(base, database_url, "perhaps") == "appointments:confirm"
-        assert await _decided(base, database_url, "maybe") == "appointments:confirm"
+        edited = folder / "edited.partial"  # renamed in whole, as an editor saving it does
+        edited.write_text(NEW_VERSION.replace("maybe,", "maybe, perhaps,"), encoding="utf-8")
+        edited.replace(file)
+        await eventually(lambda: _outcome(base, database_url, worker, "perhaps"), _confirmed)
         for process in (receiver, worker):
             # Never both (a refused reload) and never none (a message to review for lack of it).
             assert "rules_reload_refused" not in process.logged()
@@ -202,8 +215,34 @@ async def test_a_running_worker_moves_from_the_version_to_the_file_with_no_gap(
                 await process.terminate()
 
 
-async def _reloads(process: Inbound, before: int) -> int:
-    return process.logged().count("rules_reloaded") - before
+async def _keep_sending(base: str, stop: asyncio.Event) -> list[str]:
+    """Send 'maybe' to the moved service's number every 50 ms until `stop`; the message ids."""
+    sent: list[str] = []
+    while not stop.is_set():
+        message_id = f"during-{uuid.uuid4().hex[:10]}"
+        payload = {"id": message_id, "from": "07700 900123", "to": NEW_NUMBER, "text": "maybe"}
+        assert await post_generic(base, payload) == 202
+        sent.append(message_id)
+        await asyncio.sleep(0.05)
+    return sent
+
+
+async def _outcome(base: str, database_url: str, worker: Inbound, text: str) -> str:
+    """Send `text`, wait until the worker has handled it; its outcome, or 'review'."""
+    message_id = f"edit-{uuid.uuid4().hex[:10]}"
+    payload = {"id": message_id, "from": "07700 900123", "to": NEW_NUMBER, "text": text}
+    assert await post_generic(base, payload) == 202
+
+    async def handled() -> bool:
+        return message_id in worker.logged()
+
+    await eventually(handled, bool)
+    found = await _decisions(database_url, [message_id])
+    return found.get(message_id, "review")
+
+
+def _confirmed(outcome: str) -> bool:
+    return outcome == "appointments:confirm"
 
 
 async def _decided(base: str, database_url: str, text: str) -> str:
