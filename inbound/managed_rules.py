@@ -440,7 +440,8 @@ class ManagedRules:
         return await asyncio.to_thread(replay, rules, history, prompts)
 
     async def versions(self, service_id: str) -> list[RuleVersion]:
-        """The service's versions, newest first (empty: managed in files)."""
+        """The service's versions, newest first (empty: never managed in inbound; kept after a
+        move back to files, as history)."""
         async with self._sessions() as session:
             found = list(await RuleVersions(session).versions(service_id))
         if not found:

@@ -101,15 +101,13 @@ def clashes_with_published(
     """An error for each file claiming a number or Notify template that another service's
     version in force has, as loading them together would refuse it. Pure."""
     errors: list[RuleFileError] = []
+    managed = [
+        loaded
+        for version in published
+        for _, loaded in check_version(version.service_id, version.number, version.yaml).services
+    ]
     for path, rules in files:
-        others = [
-            loaded
-            for version in published
-            if version.service_id != rules.service.id
-            for _, loaded in check_version(
-                version.service_id, version.number, version.yaml
-            ).services
-        ]
+        others = [loaded for loaded in managed if loaded.service.id != rules.service.id]
         try:
             RuleBook([*others, rules])
         except ValueError as clash:
