@@ -170,7 +170,15 @@ def paths() -> dict[str, Any]:
                 "(audited). Needs the service_admin role.",
                 parameters=[_SERVICE, _NUMBER],
                 requestBody=_REASON_BODY,
-                responses={"201": version, "422": invalid},
+                responses={
+                    "201": version,
+                    "409": _error(
+                        "The service's rules were moved back to a rule file (`inbound rules "
+                        "export SERVICE --to-files`): its versions are history (code "
+                        "managed_in_files)."
+                    ),
+                    "422": invalid,
+                },
             )
         },
     }
