@@ -165,15 +165,19 @@ async def _page(
     service_id = service.service.id
     try:
         base = await _base(request, service_id, draft)
+    except NotFound:
+        return render(request, "not_found.html", 404)
     except _Refused as refused:
         return render(request, "error.html", 409, message=str(refused))
     found, by_item = await _mine(request.app[WEB].desk, service)
+    # Each suggestion is placed in the YAML (and, for a file, written into it): CPU work too.
+    shown = await asyncio.to_thread(_shown, found, by_item, base)
     return render(
         request,
         "rules_suggestions.html",
         status,
         service=service,
-        shown=_shown(found, by_item, base),
+        shown=shown,
         files=base.managed is Managed.FILES,
         draft=base.draft,
         path=_path(service_id),
