@@ -20,6 +20,7 @@ from inbound.managed_rules import (
     Actor,
     Conflict,
     Invalid,
+    Managed,
     ManagedInFiles,
     ManagedRules,
     NotFound,
@@ -117,6 +118,13 @@ def _managed(request: web.Request) -> ManagedRules:
 
 def _not_found(request: web.Request) -> web.Response:
     return render(request, "not_found.html", 404)
+
+
+async def _in_force(managed: ManagedRules, service_id: str) -> int | None:
+    """The number of the version in force; None when a rule file is (the service was never
+    in inbound, or was moved back to files: its versions are history). `NotFound`."""
+    found = await managed.in_force(service_id)
+    return found.version if found.managed is Managed.INBOUND else None
 
 
 def _rules_of(service_id: str, yaml: str) -> ServiceRules | None:
@@ -327,8 +335,10 @@ async def versions_page(request: web.Request) -> web.StreamResponse:
     page = await _admin(request)
     if isinstance(page, web.Response):
         return page
+    managed = _managed(request)
     try:
-        versions = await _managed(request).versions(page.service_id)
+        versions = await managed.versions(page.service_id)
+        in_force = await _in_force(managed, page.service_id)
     except NotFound:
         return _not_found(request)
     return render(
@@ -337,6 +347,7 @@ async def versions_page(request: web.Request) -> web.StreamResponse:
         service_id=page.service_id,
         base=page.base,
         versions=versions,
+        in_force=in_force,
     )
 
 
@@ -350,20 +361,20 @@ async def version_page(request: web.Request) -> web.StreamResponse:
     try:
         version = await managed.version(page.service_id, number)
         found = await managed.versions(page.service_id)
+        in_force = await _in_force(managed, page.service_id)
     except NotFound:
         return _not_found(request)
     managed_versions = {v.number: v for v in found}
-    latest = found[0]
     # Said only of the version in force: a link can't make an older one claim to be.
-    done = DONE.get(request.query.get("done", "")) if latest.number == number else None
+    done = DONE.get(request.query.get("done", "")) if in_force == number else None
     return render(
         request,
         "rules_version.html",
         service_id=page.service_id,
         base=page.base,
         version=version,
-        in_force=latest.number == version.number,
-        latest=latest,
+        in_force=in_force,
+        latest=found[0],
         rules=_rules_of(page.service_id, version.yaml),
         done=done.format(number=number, to=_rolled_back_to(version, request, managed_versions))
         if done
@@ -387,8 +398,10 @@ async def diff_page(request: web.Request) -> web.StreamResponse:
     page = await _admin(request)
     if isinstance(page, web.Response):
         return page
+    managed = _managed(request)
     try:
-        versions = await _managed(request).versions(page.service_id)
+        versions = await managed.versions(page.service_id)
+        in_force = await _in_force(managed, page.service_id)
     except NotFound:
         return _not_found(request)
     by_number = {v.number: v for v in versions}
@@ -412,6 +425,7 @@ async def diff_page(request: web.Request) -> web.StreamResponse:
         service_id=page.service_id,
         base=page.base,
         versions=versions,
+        in_force=in_force,
         old=old,
         new=new,
         changes=diff(old.yaml, new.yaml) if old is not None and new is not None else None,
@@ -437,6 +451,7 @@ async def rollback_page(request: web.Request) -> web.StreamResponse:
     try:
         target = await managed.version(page.service_id, number)
         latest = (await managed.versions(page.service_id))[0]
+        in_force = await _in_force(managed, page.service_id)
     except NotFound:
         return _not_found(request)
     reason, error, problems, status = "", None, [], 200
@@ -447,6 +462,8 @@ async def rollback_page(request: web.Request) -> web.StreamResponse:
             new = await managed.rollback(page.service_id, number, reason, page.actor)
         except NotFound:
             return _not_found(request)
+        except ManagedInFiles:  # moved back to files since the page was shown
+            error, status, in_force = "These rules are managed in files now.", 409, None
         except (Conflict, Invalid) as refused:
             error, status = _error_words(refused), 409 if isinstance(refused, Conflict) else 400
             problems = [str(p) for p in refused.errors] if isinstance(refused, Invalid) else []
@@ -460,6 +477,7 @@ async def rollback_page(request: web.Request) -> web.StreamResponse:
         base=page.base,
         target=target,
         latest=latest,
+        in_force=in_force,
         changes=diff(latest.yaml, target.yaml),
         reason=reason,
         error=error,

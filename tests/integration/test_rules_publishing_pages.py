@@ -164,3 +164,20 @@ async def test_testing_an_empty_message_asks_for_one(pages: Pages) -> None:
     status, page, _ = await pages.admin.post(path, {"text": "maybe"})
     assert status == 200
     assert "The draft changes what happens to this message." in page
+
+
+async def test_versions_of_a_service_moved_back_to_files_are_history(pages: Pages) -> None:
+    await pages.managed.publish(SERVICE, pages.draft, "maybe means yes", Actor("tests"))
+    await pages.managed.move_to_files(SERVICE, None, "back to the file", Actor("tests"))
+    status, page, _ = await pages.admin.get(f"{RULES}/versions")
+    assert status == 200
+    assert "were moved back to a rule file, which is in force" in page
+    assert "In force" not in page
+    _, page, _ = await pages.admin.get(f"{RULES}/versions/1")
+    assert "Roll back to this version" not in page
+    _, page, _ = await pages.admin.get(f"{RULES}/versions/diff")
+    assert "(in force)" not in page
+    status, page, _ = await pages.admin.post(f"{RULES}/versions/1/rollback", {"reason": "undo"})
+    assert status == 409
+    assert "These rules are managed in files now." in page
+    assert [v.number for v in await pages.managed.versions(SERVICE)] == [2, 1]
