@@ -181,3 +181,15 @@ async def test_versions_of_a_service_moved_back_to_files_are_history(pages: Page
     assert status == 409
     assert "These rules are managed in files now." in page
     assert [v.number for v in await pages.managed.versions(SERVICE)] == [2, 1]
+
+
+async def test_a_draft_of_a_service_moved_back_to_files_cannot_be_published(pages: Pages) -> None:
+    await pages.managed.move_to_files(SERVICE, None, "back to the file", Actor("tests"))
+    path = f"{RULES}/drafts/{pages.draft}/publish"
+    status, page, _ = await pages.admin.get(path)
+    assert status == 200
+    assert "are managed in files now, so this draft can’t be published" in page
+    assert "Publish version" not in page
+    status, page, _ = await pages.admin.post(path, {"reason": "maybe means yes"})
+    assert status == 409
+    assert "managed in files" in page
