@@ -9,13 +9,16 @@ import asyncio
 import os
 import shutil
 import uuid
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from inbound.config import Settings
 from inbound.managed_rules import Actor, Managed, ManagedRules
 from inbound.store.database import create_engine, session_factory
+from inbound.store.rule_versions import RuleVersions
 from tests.conftest import EXAMPLE_RULES, TEST_SECRET_KEY
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
 from tests.integration.test_rules_managed_api import (
@@ -37,17 +40,27 @@ __all__ = ["api", "command", "folder"]  # fixtures
 SERVICE = "appointments"
 
 
-async def _managed(settings: Settings, folder: Path) -> ManagedRules:
-    return ManagedRules(session_factory(create_engine(settings.database_url)), folder)
+@pytest.fixture
+async def sessions(settings: Settings) -> AsyncIterator[async_sessionmaker[AsyncSession]]:
+    engine = create_engine(settings.database_url)
+    try:
+        yield session_factory(engine)
+    finally:
+        await engine.dispose()
+
+
+@pytest.fixture
+def managed(sessions: async_sessionmaker[AsyncSession], folder: Path) -> ManagedRules:
+    """The use cases over the test's database and rules folder, as the commands see them."""
+    return ManagedRules(sessions, folder)
 
 
 async def test_export_to_files_moves_a_service_back_keeping_its_versions(
-    settings: Settings, folder: Path, command: Command
+    settings: Settings, folder: Path, command: Command, managed: ManagedRules
 ) -> None:
     file = folder / "appointments.yaml"
     assert (await command("rules", "import", str(file))).code == 0
     file.unlink()
-    managed = await _managed(settings, folder)
     drafted = await managed.draft(SERVICE, WITH_MAYBE, Actor("tests"))
     assert await managed.publish(SERVICE, drafted.draft.id, "maybe", Actor("tests")) == 2
 
@@ -83,7 +96,7 @@ async def test_export_to_files_moves_a_service_back_keeping_its_versions(
 
 
 async def test_export_to_files_never_overwrites_unless_asked_and_stays_in_the_rules_folder(
-    settings: Settings, folder: Path, command: Command
+    settings: Settings, folder: Path, command: Command, managed: ManagedRules
 ) -> None:
     file = folder / "appointments.yaml"
     assert (await command("rules", "import", str(file))).code == 0
@@ -107,7 +120,6 @@ async def test_export_to_files_never_overwrites_unless_asked_and_stays_in_the_ru
     alone = await command("rules", "export", SERVICE, "--overwrite")
     assert alone.code == 2
     assert "only with --to-files" in alone.error
-    managed = await _managed(settings, folder)
     assert (await managed.in_force(SERVICE)).managed is Managed.INBOUND
     assert await _events(settings, "rules_moved_to_files") == []
 
@@ -254,3 +266,35 @@ async def _decided(base: str, database_url: str, text: str) -> str:
         lambda: _decisions(database_url, [message_id]), lambda found: len(found) == 1
     )
     return found[message_id]
+
+
+async def test_a_move_interrupted_after_its_file_is_finished_by_running_it_again(
+    settings: Settings,
+    folder: Path,
+    command: Command,
+    managed: ManagedRules,
+    sessions: async_sessionmaker[AsyncSession],
+) -> None:
+    file = folder / "appointments.yaml"
+    assert (await command("rules", "import", str(file))).code == 0
+    file.unlink()
+    # As a move that stopped between putting the file in place and finishing leaves it.
+    async with sessions.begin() as session:
+        versions = RuleVersions(session)
+        last = await versions.last(SERVICE)
+        assert last is not None
+        await versions.start_release(last, str(file.resolve()), "tests", "interrupted")
+    # Until the file is there, the version is in force; an import meanwhile is refused.
+    assert (await managed.in_force(SERVICE)).managed is Managed.INBOUND
+    elsewhere = folder.parent / "copy.yaml"
+    elsewhere.write_text(APPOINTMENTS, encoding="utf-8")
+    refused = await command("rules", "import", str(elsewhere))
+    assert refused.code == 2
+    assert "a move that didn't finish" in refused.error
+    file.write_text(APPOINTMENTS, encoding="utf-8")
+
+    finished = await command("rules", "export", SERVICE, "--to-files")
+    assert finished.code == 0, finished.err
+    assert f"kept (it already held them) {file.resolve()}" in finished.out
+    assert await _events(settings, "rules_moved_to_files") == [(SERVICE, "rules version 1")]
+    assert (await managed.in_force(SERVICE)).managed is Managed.FILES
