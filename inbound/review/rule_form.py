@@ -21,31 +21,6 @@ from inbound.rules.errors import RuleValueError
 from inbound.rules.model import CAPTURE_NAMES, Action, MatchKind, Rule, ServiceRules
 from inbound.rules.reference_formats import Reference
 
-# English names of the languages services are likeliest to write in; any other code shows as
-# itself ("Keywords in (xx)").
-LANGUAGE_NAMES: Mapping[str, str] = {
-    "en": "English",
-    "cy": "Welsh",
-    "ga": "Irish",
-    "gd": "Scottish Gaelic",
-    "kw": "Cornish",
-    "gv": "Manx",
-    "fr": "French",
-    "de": "German",
-    "es": "Spanish",
-    "it": "Italian",
-    "pt": "Portuguese",
-    "pl": "Polish",
-    "ro": "Romanian",
-    "lt": "Lithuanian",
-    "ar": "Arabic",
-    "bn": "Bengali",
-    "pa": "Punjabi",
-    "ur": "Urdu",
-    "so": "Somali",
-    "zh": "Chinese",
-}
-
 # How keywords match, in plain words, in the order the form offers them.
 MATCH_WORDS: Mapping[MatchKind, tuple[str, str]] = {
     MatchKind.only: (
@@ -116,12 +91,6 @@ _COUNT = re.compile(r"^\s*(\d{1,3})\s*(?:(?:-|–|to)\s*(\d{1,3})\s*)?$")
 def formats_for(region: str) -> tuple[FormatChoice, ...]:
     """The formats a service in `region` may use."""
     return tuple(choice for choice in FORMATS if choice.region in (None, region))
-
-
-def language_name(code: str) -> str:
-    """'Welsh (cy)': how the editor names a language."""
-    name = LANGUAGE_NAMES.get(code)
-    return f"{name} ({code})" if name else f"({code})"
 
 
 def languages_of(service: ServiceRules) -> tuple[str, ...] | None:

@@ -42,7 +42,6 @@ from inbound.review.rule_form import (
     from_fields,
     from_rule,
     keywords_id,
-    language_name,
     languages_of,
     reply_id,
     to_rule,
@@ -51,6 +50,7 @@ from inbound.review.rules_access import admin_rules
 from inbound.review.site import WEB, client_address, redirect, render, signed_in
 from inbound.rules.adopting import added_banner
 from inbound.rules.editing import EditError, add_rule, move_rule, remove_rule, replace_rule
+from inbound.rules.language import language_name
 from inbound.rules.load import RuleFileError
 from inbound.rules.managed import check_version
 from inbound.rules.model import CAPTURE_NAMES, Action, MatchKind, ServiceRules

@@ -28,10 +28,10 @@ from inbound.rules.adopting import (
     Placement,
     adopt,
     in_words,
-    language_name,
     placement,
 )
 from inbound.rules.editing import EditError
+from inbound.rules.language import language_name
 from inbound.rules.managed import check_version
 from inbound.rules.model import ServiceRules
 from inbound.rules.suggestions import (

@@ -14,6 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from inbound.rules.editing import add_keywords, add_rule
+from inbound.rules.language import language_name
 from inbound.rules.model import Action, MatchKind, Rule, ServiceRules
 from inbound.rules.suggestions import key, with_keyword
 
@@ -100,20 +101,3 @@ def added_banner(rules: ServiceRules, number: int | None, keyword: str) -> str |
         f"“{keyword}” added to rule ‘{rule.name}’ from the review queue's suggestions. "
         "Nothing changes until the draft is published."
     )
-
-
-# English names of the languages services are likeliest to write in; any other shows as its code.
-LANGUAGE_NAMES = {
-    "en": "English",
-    "cy": "Welsh",
-    "ga": "Irish",
-    "gd": "Scottish Gaelic",
-    "kw": "Cornish",
-    "gv": "Manx",
-}
-
-
-def language_name(code: str) -> str:
-    """“Welsh (cy)”; an unknown code as itself."""
-    name = LANGUAGE_NAMES.get(code)
-    return f"{name} ({code})" if name else code

@@ -9,7 +9,7 @@ opt-out word, no match at all), the service's default is assumed.
 from __future__ import annotations
 
 import re
-from collections.abc import Collection
+from collections.abc import Collection, Mapping
 
 DEFAULT_LANGUAGE = "en"
 # ISO 639-1 codes (en, cy, ga, gd) and the three-letter ISO 639-2/3 ones for languages without
@@ -34,3 +34,35 @@ def reply_language(written: str, available: Collection[str], default: str) -> st
     if default in available:
         return default
     return next(iter(available), None)
+
+
+# English names of the languages services are likeliest to write in; any other code shows as
+# itself.
+LANGUAGE_NAMES: Mapping[str, str] = {
+    "en": "English",
+    "cy": "Welsh",
+    "ga": "Irish",
+    "gd": "Scottish Gaelic",
+    "kw": "Cornish",
+    "gv": "Manx",
+    "fr": "French",
+    "de": "German",
+    "es": "Spanish",
+    "it": "Italian",
+    "pt": "Portuguese",
+    "pl": "Polish",
+    "ro": "Romanian",
+    "lt": "Lithuanian",
+    "ar": "Arabic",
+    "bn": "Bengali",
+    "pa": "Punjabi",
+    "ur": "Urdu",
+    "so": "Somali",
+    "zh": "Chinese",
+}
+
+
+def language_name(code: str) -> str:
+    """'Welsh (cy)', as pages and messages name a language; an unknown code as itself."""
+    name = LANGUAGE_NAMES.get(code)
+    return f"{name} ({code})" if name else code

@@ -15,7 +15,6 @@ from inbound.review.rule_form import (
     formats_for,
     from_fields,
     from_rule,
-    language_name,
     languages_of,
     to_rule,
 )
@@ -230,11 +229,6 @@ def test_posted_fields_become_the_form() -> None:
     assert typed.reference == "none"
     assert typed.rating is True
     assert typed.requires == ("details",)
-
-
-def test_language_names() -> None:
-    assert language_name("cy") == "Welsh (cy)"
-    assert language_name("xx") == "(xx)"
 
 
 def error(field: str | None, problem: str) -> RuleFileError:

@@ -13,7 +13,7 @@ from pydantic import ValidationError
 
 from inbound.actions.effects import EffectPolicy, SenderHistory, plan_effects
 from inbound.cli import main
-from inbound.rules.language import reply_language, written_in
+from inbound.rules.language import language_name, reply_language, written_in
 from inbound.rules.load import load_directory
 from inbound.rules.match import Matcher
 from inbound.rules.model import Rule, ServiceRules
@@ -351,3 +351,8 @@ def test_rules_test_json_gives_the_language_and_the_reply_in_it(
         "en",
         "Cancelled.",
     )
+
+
+def test_a_language_is_named_in_english_with_its_code_and_an_unknown_one_by_its_code() -> None:
+    assert language_name("cy") == "Welsh (cy)"
+    assert language_name("xx") == "xx"
