@@ -1,8 +1,8 @@
 """Previewing, publishing, the versions and rolling back rules in Chromium (issue 18), each page
-at 1280, 375 and 320 px: a draft's preview shows what changes for a stored reply, publishing it
-makes a version a separate worker process decides with within 2 s; two admins publishing from
-the same version: the second meets the conflict page and keeps their draft; a rollback from
-the versions page is a new version with the old rules, audited."""
+at 1280, 375 and 320 px: a draft edited with the rule form shows in its preview what changes for
+a stored reply, and once published a separate worker process decides with it within 2 s; two
+admins publishing from the same version: the second meets the conflict page and keeps their
+draft; a rollback from the versions page is a new version with the old rules, audited."""
 
 from __future__ import annotations
 
@@ -70,7 +70,7 @@ async def new_page(browser: Browser, base_url: str, person: Person) -> Page:
     return page
 
 
-async def test_a_draft_previewed_and_published_is_in_force_in_another_worker(
+async def test_a_draft_edited_previewed_and_published_is_in_force_in_another_worker(
     env: dict[str, str], database_url: str, tmp_path: Path, browser: Browser
 ) -> None:
     folder = managed_folder(tmp_path)
@@ -80,7 +80,6 @@ async def test_a_draft_previewed_and_published_is_in_force_in_another_worker(
         managed = ManagedRules(sessions, folder)
         await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
         admin = await add_person(sessions, "admin@surgery.example", {SERVICE: "service_admin"})
-        draft = (await managed.draft(SERVICE, WITH_MAYBE, Actor(admin.email))).draft.id
         # A reply stored a day ago, which the version in force sent to review.
         await add_item(sessions, SERVICE, "maybe", recipient=NUMBER, age=timedelta(days=1))
     finally:
@@ -101,7 +100,21 @@ async def test_a_draft_previewed_and_published_is_in_force_in_another_worker(
         await worker.says("rules worker consuming")
         page = await new_page(browser, base, admin)
 
-        await page.goto(f"{base}{RULES}/drafts/{draft}/preview")
+        # Edit: a draft of version 1 from the rules page, "maybe" added to confirm's keywords.
+        await page.goto(base + RULES)
+        await page.get_by_role("button", name="Edit rules").click()
+        await page.wait_for_url(f"**{RULES}/drafts/*")
+        draft = int(page.url.split("?")[0].rsplit("/", 1)[1])
+        await page.get_by_role("link", name="Change rule confirm").first.click()
+        keywords = page.get_by_label("Keywords")
+        await keywords.fill(await keywords.input_value() + "\nmaybe")
+        await page.get_by_role("button", name="Save rule").click()
+        await page.get_by_role("heading", name=f"Draft {draft} of the rules").wait_for()
+        stored = await _draft_yaml(database_url, folder, draft)
+        assert "maybe" in stored
+        assert "# " in stored  # the file's comments kept
+        # Preview, from the draft page's own link.
+        await page.get_by_role("link", name="Preview the draft on recent messages").click()
         await page.get_by_role("heading", name=f"Preview draft {draft}").wait_for()
         row = page.get_by_role("row").filter(has_text="maybe")
         assert "Sent to review" in await row.inner_text()
@@ -154,6 +167,15 @@ async def test_a_draft_previewed_and_published_is_in_force_in_another_worker(
         for process in processes:
             if process.process.returncode is None:
                 await process.terminate()
+
+
+async def _draft_yaml(database_url: str, folder: Path, draft: int) -> str:
+    engine = create_engine(database_url)
+    try:
+        found = await ManagedRules(session_factory(engine), folder).draft_of(SERVICE, draft)
+    finally:
+        await engine.dispose()
+    return found.draft.yaml
 
 
 @dataclass
