@@ -30,7 +30,7 @@ from inbound.providers.base import WebhookError, WebhookRequest
 from inbound.providers.notify import Notify
 from inbound.rules.compiled import RulesInForce
 from inbound.rules.model import ServiceRules
-from inbound.store.prompts import Prompts
+from inbound.store import prompt_writes
 
 PATH = "/webhooks/notify-status"
 # Seconds the prompt's write may take before the answer is a 503: Notify waits 5 s for an answer
@@ -124,7 +124,7 @@ async def take_receipt(request: web.Request) -> web.StreamResponse:
         return web.json_response({"prompt": None, "skipped": decided.value})
     try:
         async with asyncio.timeout(WRITE_WITHIN), receipts.sessions.begin() as session:
-            stored = await Prompts(session).upsert_later(decided, datetime.now(UTC))
+            stored = await prompt_writes.store_later(session, decided, datetime.now(UTC))
     except (SQLAlchemyError, OSError, TimeoutError) as error:
         _log.error(
             "notify_receipt_not_stored", notification=receipt.id, reason=type(error).__name__

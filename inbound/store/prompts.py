@@ -1,4 +1,5 @@
-"""Prompts in the database: stored, revised, withdrawn, answered, listed (issue 15).
+"""Prompts in the database: withdrawn, answered, listed (issue 15); stored and revised by
+`inbound.store.prompt_writes`.
 
 The rows are `PromptRow`; everything handed out is the pure `inbound.prompts.model.Prompt`.
 """
@@ -18,13 +19,12 @@ from sqlalchemy import (
     String,
     Table,
     bindparam,
-    case,
     func,
     select,
     text,
     update,
 )
-from sqlalchemy.dialects import postgresql, sqlite
+from sqlalchemy.dialects import postgresql
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from inbound.prompts.matching import Transition
@@ -135,90 +135,6 @@ class Prompts:
 
     def __init__(self, session: AsyncSession) -> None:
         self._session = session
-
-    async def upsert(
-        self, prompts: Sequence[Prompt], now: datetime | None = None
-    ) -> list[StoredPrompt]:
-        """Store each prompt, or revise the one with the same (service, reference, recipient);
-        the stored prompts, in the order given. A prompt sent twice in one batch is stored once:
-        the later copy wins, as if it had been sent after.
-
-        Revising follows `inbound.prompts.model.revise`: an answered prompt keeps its answer
-        (reopening it would let a second reply act again); a withdrawn one is asked afresh.
-        It is one INSERT … ON CONFLICT per slice, so two clients sending the same prompt at
-        once both succeed and leave one row.
-        """
-        now = now or datetime.now(UTC)
-        latest: dict[tuple[str, str, str], Prompt] = {}
-        for prompt in prompts:
-            latest.pop(prompt.key, None)  # re-inserted last: dicts keep insertion order
-            latest[prompt.key] = prompt
-        stored: dict[tuple[str, str, str], StoredPrompt] = {}
-        if latest:
-            for row in await self._write(list(latest.values()), now):
-                found = _stored(row)
-                stored[found.prompt.key] = found
-        return [stored[prompt.key] for prompt in prompts]
-
-    async def upsert_later(
-        self, prompt: Prompt, now: datetime | None = None
-    ) -> StoredPrompt | None:
-        """Store a prompt, or revise the stored one with the same key, only if that one was
-        sent before it; None when a copy sent as late or later is already stored.
-
-        For prompts made from delivery receipts (`inbound.prompts.notify_receipt`): the same
-        receipt posted again changes nothing (a withdrawn prompt stays withdrawn), a later
-        reminder with the same reference revises the prompt as `upsert` does, and a receipt
-        that arrives after a later one's is not allowed to wind the prompt back.
-        """
-        rows = await self._write([prompt], now or datetime.now(UTC), only_later=True)
-        return _stored(rows[0]) if rows else None
-
-    async def _write(
-        self, prompts: Sequence[Prompt], now: datetime, *, only_later: bool = False
-    ) -> Sequence[PromptRow]:
-        values = [
-            {
-                "service_id": p.service,
-                "recipient": p.recipient,
-                "reference": p.reference,
-                "expects": sorted(p.expects),
-                "sent_at": p.sent_at,
-                "expires_at": p.expires_at,
-                "text": p.text,
-                "state": PromptState.OPEN.value,
-                "created_at": now,
-                "updated_at": now,
-            }
-            for p in prompts
-        ]
-        dialect = self._session.get_bind().dialect.name
-        insert: Any = postgresql.insert if dialect == "postgresql" else sqlite.insert
-        statement = insert(PromptRow)
-        fresh = statement.excluded
-        statement = statement.on_conflict_do_update(
-            index_elements=["service_id", "reference", "recipient"],
-            set_={
-                "expects": fresh.expects,
-                "sent_at": fresh.sent_at,
-                "expires_at": fresh.expires_at,
-                "text": fresh.text,
-                # Answered stays answered (with its answer); open or withdrawn becomes open.
-                "state": case(
-                    (PromptRow.state == PromptState.ANSWERED.value, PromptRow.state),
-                    else_=PromptState.OPEN.value,
-                ),
-                "updated_at": fresh.updated_at,
-            },
-            where=PromptRow.sent_at < fresh.sent_at if only_later else None,
-        ).returning(PromptRow)
-        # A list of parameters: SQLAlchemy sends them as multi-row INSERTs ("insertmanyvalues",
-        # up to 1,000 rows a statement) compiled once, and RETURNING gives each row as stored;
-        # populate_existing: the rows as written, not copies this session loaded before.
-        rows = await self._session.scalars(
-            statement, values, execution_options={"populate_existing": True}
-        )
-        return rows.all()
 
     async def withdraw(
         self, service: str, reference: str, recipient: str, now: datetime | None = None

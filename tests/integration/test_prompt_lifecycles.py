@@ -54,6 +54,7 @@ from inbound.prompts.model import STANDING_ACTIONS, Prompt, PromptState
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.model import Action as RuleAction
 from inbound.states import ActionKind
+from inbound.store import prompt_writes
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Action, Message, Outcome, PromptRow, ReviewItem
 from inbound.store.prompts import Prompts
@@ -479,7 +480,7 @@ class Lifecycles(RuleBasedStateMachine):
 
     async def _store(self, prompt: Prompt) -> None:
         async with self.world.sessions.begin() as session:
-            await Prompts(session).upsert([prompt])
+            await prompt_writes.store(session, [prompt])
 
     async def _withdraw(self, sender: str, reference: str) -> object:
         async with self.world.sessions.begin() as session:

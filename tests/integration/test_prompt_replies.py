@@ -20,9 +20,9 @@ from inbound.prompts.model import Prompt, PromptState
 from inbound.rules.compiled import CompiledRules
 from inbound.rules.model import Action as RuleAction
 from inbound.states import ActionKind
+from inbound.store import prompt_writes
 from inbound.store.database import session_factory
 from inbound.store.models import Action, Message, Outcome, PromptRow, ReviewItem
-from inbound.store.prompts import Prompts
 from inbound.worker.process import PromptsChanged, process_batch, process_message
 
 SERVICE = "+447700900000"  # the example appointments service's number
@@ -55,7 +55,7 @@ def prompt(reference: str, *expects: RuleAction, sender: str = SENDER) -> Prompt
 
 async def send(sessions: async_sessionmaker[AsyncSession], *prompts: Prompt) -> None:
     async with sessions.begin() as session:
-        await Prompts(session).upsert(prompts)
+        await prompt_writes.store(session, prompts)
 
 
 async def stored(sessions: async_sessionmaker[AsyncSession], message_id: str) -> Message:

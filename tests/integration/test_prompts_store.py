@@ -16,6 +16,7 @@ from sqlalchemy.ext.asyncio import AsyncEngine
 from inbound.prompts.matching import Transition
 from inbound.prompts.model import Prompt, PromptState
 from inbound.rules.model import Action
+from inbound.store import prompt_writes
 from inbound.store.database import session_factory
 from inbound.store.models import Base, PromptRow
 from inbound.store.prompts import Prompts
@@ -47,7 +48,7 @@ async def test_a_batch_is_stored_and_read_back_as_prompts(engine: AsyncEngine) -
     sessions = session_factory(engine)
     batch = [prompt("appt-1"), prompt("appt-2", text=None), prompt("appt-1", to=BOB)]
     async with sessions.begin() as session:
-        stored = await Prompts(session).upsert(batch)
+        stored = await prompt_writes.store(session, batch)
     assert [s.prompt.key for s in stored] == [p.key for p in batch]
     assert len({s.id for s in stored}) == 3
     async with sessions() as session:
@@ -62,10 +63,10 @@ async def test_sending_the_same_prompt_again_updates_it_and_never_duplicates_it(
 ) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        (first,) = await Prompts(session).upsert([prompt()])
+        (first,) = await prompt_writes.store(session, [prompt()])
     later = prompt(expires_at=SENT + timedelta(days=5), text="Moved: reply YES")
     async with sessions.begin() as session:
-        (second,) = await Prompts(session).upsert([later])
+        (second,) = await prompt_writes.store(session, [later])
     assert second.id == first.id
     assert second.prompt == later
     assert await count(engine) == 1
@@ -76,25 +77,25 @@ async def test_the_same_prompt_twice_in_one_batch_is_stored_once_the_later_winni
 ) -> None:
     later = prompt(text="second copy")
     async with session_factory(engine).begin() as session:
-        stored = await Prompts(session).upsert([prompt(), later])
+        stored = await prompt_writes.store(session, [prompt(), later])
     assert stored[0].id == stored[1].id
     assert stored[1].prompt.text == "second copy"
     assert await count(engine) == 1
 
 
 class RequestFailed(Exception):
-    """The request that sent a batch failed after the upsert."""
+    """The request that sent a batch failed after the prompts were written."""
 
 
 async def send_then_fail(engine: AsyncEngine, batch: list[Prompt]) -> None:
     async with session_factory(engine).begin() as session:
-        await Prompts(session).upsert(batch)
+        await prompt_writes.store(session, batch)
         raise RequestFailed
 
 
 async def send(engine: AsyncEngine, batch: list[Prompt]) -> None:
     async with session_factory(engine).begin() as session:
-        await Prompts(session).upsert(batch)
+        await prompt_writes.store(session, batch)
 
 
 async def test_a_batch_is_all_or_nothing(engine: AsyncEngine) -> None:
@@ -111,12 +112,12 @@ async def test_a_batch_is_all_or_nothing(engine: AsyncEngine) -> None:
 async def test_resending_an_answered_prompt_keeps_its_answer(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        (stored,) = await Prompts(session).upsert([prompt()])
+        (stored,) = await prompt_writes.store(session, [prompt()])
     answered = stored.prompt.answered(Action.confirm, SENT + timedelta(hours=1))
     async with sessions.begin() as session:
         assert await Prompts(session).record_answer(Transition(stored.prompt, answered), 42)
     async with sessions.begin() as session:
-        (again,) = await Prompts(session).upsert([prompt(text="again")])
+        (again,) = await prompt_writes.store(session, [prompt(text="again")])
     assert again.prompt.state is PromptState.ANSWERED
     assert again.prompt.answer == answered.answer
     assert again.prompt.text == "again"
@@ -126,7 +127,7 @@ async def test_resending_an_answered_prompt_keeps_its_answer(engine: AsyncEngine
 async def test_a_withdrawn_prompt_sent_again_is_open(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        await Prompts(session).upsert([prompt()])
+        await prompt_writes.store(session, [prompt()])
     async with sessions.begin() as session:
         withdrawn = await Prompts(session).withdraw("clinic", "appt-1", ALICE)
     assert withdrawn is not None
@@ -134,13 +135,13 @@ async def test_a_withdrawn_prompt_sent_again_is_open(engine: AsyncEngine) -> Non
     async with sessions() as session:
         assert await Prompts(session).open_for("clinic", ALICE) == []
     async with sessions.begin() as session:
-        (again,) = await Prompts(session).upsert([prompt()])
+        (again,) = await prompt_writes.store(session, [prompt()])
     assert again.prompt.state is PromptState.OPEN
 
 
 async def test_withdrawing_an_unknown_prompt_finds_nothing(engine: AsyncEngine) -> None:
     async with session_factory(engine).begin() as session:
-        await Prompts(session).upsert([prompt()])
+        await prompt_writes.store(session, [prompt()])
         prompts = Prompts(session)
         assert await prompts.withdraw("clinic", "appt-2", ALICE) is None
         assert await prompts.withdraw("clinic", "appt-1", BOB) is None
@@ -150,7 +151,7 @@ async def test_withdrawing_an_unknown_prompt_finds_nothing(engine: AsyncEngine) 
 async def test_an_answer_is_recorded_once_when_two_replies_race(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        (stored,) = await Prompts(session).upsert([prompt()])
+        (stored,) = await prompt_writes.store(session, [prompt()])
     yes = Transition(stored.prompt, stored.prompt.answered(Action.confirm, SENT))
     cancel = Transition(stored.prompt, stored.prompt.answered(Action.cancel, SENT))
     async with sessions.begin() as session:
@@ -168,7 +169,9 @@ async def test_a_batch_of_answers_is_one_statement_and_all_or_none(engine: Async
     sessions = session_factory(engine)
     async with sessions.begin() as session:
         repo = Prompts(session)
-        first, second, third = await repo.upsert([prompt("a-1"), prompt("a-2"), prompt("a-3")])
+        first, second, third = await prompt_writes.store(
+            session, [prompt("a-1"), prompt("a-2"), prompt("a-3")]
+        )
         confirmed = Transition(first.prompt, first.prompt.answered(Action.confirm, SENT))
         assert await repo.record_answer(confirmed, 10)
     later = SENT + timedelta(hours=1)
@@ -193,7 +196,7 @@ async def test_a_batch_of_answers_is_one_statement_and_all_or_none(engine: Async
     # One stale answer (a-2 moved on) beside a fresh one (a-4): the call says so, and the
     # worker's rollback leaves a-4 open too.
     async with sessions.begin() as session:
-        (fourth,) = await Prompts(session).upsert([prompt("a-4")])
+        (fourth,) = await prompt_writes.store(session, [prompt("a-4")])
     fresh = (
         fourth.id,
         Transition(fourth.prompt, fourth.prompt.answered(Action.confirm, later)),
@@ -223,7 +226,7 @@ async def test_one_prompt_answered_twice_in_a_batch_keeps_the_last_answer(
     prompt, stored as the second left it, and the call says all went in."""
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        (stored,) = await Prompts(session).upsert([prompt("twice")])
+        (stored,) = await prompt_writes.store(session, [prompt("twice")])
     later = SENT + timedelta(minutes=5)
     yes = Transition(stored.prompt, stored.prompt.answered(Action.confirm, SENT))
     cancel = Transition(yes.after, yes.after.answered(Action.cancel, later))
@@ -250,7 +253,7 @@ async def test_answers_are_one_statement_whose_text_is_the_same_for_any_batch(
     (most of what prompts added to a batch's time, `make bench`)."""
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        stored = await Prompts(session).upsert([prompt(f"s-{n}") for n in range(4)])
+        stored = await prompt_writes.store(session, [prompt(f"s-{n}") for n in range(4)])
     updates: list[str] = []
 
     def seen(_c: object, _cur: object, statement: str, *_: object) -> None:
@@ -280,8 +283,9 @@ async def test_answers_are_one_statement_whose_text_is_the_same_for_any_batch(
 async def test_numbers_and_services_are_kept_apart(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        await Prompts(session).upsert(
-            [prompt("appt-1"), prompt("appt-2", to=BOB), replace(prompt("appt-3"), service="gp")]
+        await prompt_writes.store(
+            session,
+            [prompt("appt-1"), prompt("appt-2", to=BOB), replace(prompt("appt-3"), service="gp")],
         )
     async with sessions() as session:
         prompts = Prompts(session)
@@ -293,7 +297,7 @@ async def test_numbers_and_services_are_kept_apart(engine: AsyncEngine) -> None:
 async def test_listing_shows_all_or_only_the_open(engine: AsyncEngine) -> None:
     sessions = session_factory(engine)
     async with sessions.begin() as session:
-        await Prompts(session).upsert([prompt("appt-1"), prompt("appt-2")])
+        await prompt_writes.store(session, [prompt("appt-1"), prompt("appt-2")])
         await Prompts(session).withdraw("clinic", "appt-1", ALICE)
     async with sessions() as session:
         everything = await Prompts(session).listing("clinic")
@@ -305,7 +309,7 @@ async def test_listing_shows_all_or_only_the_open(engine: AsyncEngine) -> None:
 async def test_ten_thousand_prompts_in_one_batch(engine: AsyncEngine) -> None:
     batch = [prompt(f"appt-{n}") for n in range(10_000)]
     async with session_factory(engine).begin() as session:
-        stored = await Prompts(session).upsert(batch)
+        stored = await prompt_writes.store(session, batch)
     assert len({s.id for s in stored}) == 10_000
     assert await count(engine) == 10_000
 
@@ -335,7 +339,7 @@ async def test_two_clients_sending_the_same_prompt_at_once_leave_one_row(
 
     async def send() -> int:
         async with sessions.begin() as session:
-            (stored,) = await Prompts(session).upsert([prompt()])
+            (stored,) = await prompt_writes.store(session, [prompt()])
             return stored.id
 
     ids = await asyncio.gather(*(send() for _ in range(5)))

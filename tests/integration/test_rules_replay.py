@@ -192,6 +192,7 @@ async def store_replies_and_prompts(database_url: str, old_rules: Path) -> None:
     from inbound.prompts.matching import Transition
     from inbound.prompts.model import Prompt
     from inbound.rules.model import Action
+    from inbound.store import prompt_writes
     from inbound.store.models import Message
     from inbound.store.prompts import Prompts
 
@@ -220,13 +221,14 @@ async def store_replies_and_prompts(database_url: str, old_rules: Path) -> None:
             assert result.status == expected, (text, result)
         async with sessions.begin() as session:
             prompts = Prompts(session)
-            stored = await prompts.upsert(
+            stored = await prompt_writes.store(
+                session,
                 [
                     prompt("appt-1", ALICE, 3),
                     prompt("appt-2", BOB, 3),
                     prompt("appt-3", CAROL, 1),
                     prompt("appt-9", DAVE, 3),
-                ]
+                ],
             )
             await prompts.withdraw("appointments", "appt-9", DAVE)
             # Alice's "Yes" answered appt-1, as the rules worker records it.

@@ -16,10 +16,10 @@ from inbound.message import InboundMessage
 from inbound.prompts.model import Prompt, PromptState
 from inbound.rules.model import Action as Act
 from inbound.states import ActionKind, ActionState, ReviewState
+from inbound.store import prompt_writes
 from inbound.store.actions import Actions
 from inbound.store.messages import Messages
 from inbound.store.models import Message, PromptRow
-from inbound.store.prompts import Prompts
 
 NUMBER = "+447700900777"
 OTHER_NUMBER = "+447700900888"
@@ -47,7 +47,8 @@ async def send_prompt(
     """A reminder expecting confirm or cancel, sent an hour ago and open for a day."""
     now = datetime.now(UTC)
     async with sessions.begin() as session:
-        await Prompts(session).upsert(
+        await prompt_writes.store(
+            session,
             [
                 Prompt(
                     service=service,
@@ -58,7 +59,7 @@ async def send_prompt(
                     expires_at=now + timedelta(days=1),
                     text=text,
                 )
-            ]
+            ],
         )
 
 
@@ -101,7 +102,8 @@ async def seed_conversation(
     """One number's thread with `service` (see the module's docstring)."""
     now = now or datetime.now(UTC)
     async with sessions.begin() as session:
-        stored = await Prompts(session).upsert(
+        stored = await prompt_writes.store(
+            session,
             [
                 Prompt(
                     service=service,
