@@ -10,6 +10,7 @@ number is the primary key, so of two publishes from the same version the second 
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import os
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -62,6 +63,15 @@ class MovedToFiles(ManagedInFiles, Conflict):
 
 class FileExists(Exception):
     """The rule file to write is already there, and overwriting it wasn't asked for."""
+
+
+class DraftChanged(Conflict):
+    """The draft was saved by someone else between reading it and saving a change to it."""
+
+
+def revision(yaml: str) -> str:
+    """A short fingerprint of a draft's YAML, which a page sends back to say what it changed."""
+    return hashlib.sha256(yaml.encode()).hexdigest()[:16]
 
 
 class Invalid(Exception):
@@ -151,16 +161,21 @@ class ManagedRules:
             draft = await versions.add_draft(service_id, text, actor.name, latest.number)
         return Drafted(draft, report.warnings)
 
-    async def change_draft(self, service_id: str, draft_id: int, text: str) -> Drafted:
+    async def change_draft(self, service_id: str, draft_id: int, text: str, *, was: str) -> Drafted:
         """Replace a draft's YAML, as the browser's editor does with each form; it keeps the
-        version it began from, so publishing still finds a conflict. `Invalid`: nothing saved."""
+        version it began from, so publishing still finds a conflict. `was` is the YAML the change
+        was made to: `DraftChanged` if the draft is no longer that. `Invalid`: nothing saved."""
         report = _checked(service_id, text)
         async with self._sessions.begin() as session:
             versions = RuleVersions(session)
             draft = await versions.draft(service_id, draft_id)
             if draft is None:
                 raise NotFound(f"draft {draft_id}")
-            await versions.change_draft(draft, text)
+            if not await versions.change_draft(draft, was, text):
+                raise DraftChanged(
+                    f"draft {draft_id} changed since this change began (another tab or admin "
+                    "saved it): nothing saved"
+                )
         return Drafted(draft, report.warnings)
 
     async def draft_of(self, service_id: str, draft_id: int) -> Drafted:

@@ -19,11 +19,13 @@ from aiohttp import web
 from inbound.managed_rules import (
     MAX_YAML,
     Actor,
+    DraftChanged,
     Drafted,
     InForce,
     Invalid,
     ManagedInFiles,
     NotFound,
+    revision,
 )
 from inbound.review import forms, labels, parameters
 from inbound.review.rule_form import (
@@ -71,6 +73,16 @@ MANAGED_IN_FILES = (
     "These rules are managed in files: change the rule file on the server, or move the "
     "service into inbound with `inbound rules import FILE`."
 )
+# When a form's page showed an earlier draft: what was typed stays on the page, unsaved.
+FORM_KEPT = (
+    "Someone saved this draft since you opened this page (in another tab, or another admin), "
+    "so your change was not saved. It is still in the form: check the draft, then save again."
+)
+YAML_KEPT = (
+    "Someone saved this draft since you opened this page (in another tab, or another admin), "
+    "so your YAML was not saved. It is still below; saving it again replaces their change, so "
+    "look at the draft in another tab first."
+)
 CHANGED_MEANWHILE = (
     "The draft changed since this page was opened (in another tab or by another admin): "
     "go back to the draft and try again."
@@ -98,6 +110,15 @@ class _Draft:
     @property
     def url(self) -> str:
         return _draft_url(self.service_id, self.drafted.draft.id)
+
+    @property
+    def revision(self) -> str:
+        """What the page's forms send back, so a save over someone else's is refused."""
+        return revision(self.drafted.draft.yaml)
+
+    def stale(self, posted: forms.Form) -> bool:
+        """True when the posting page showed an earlier state of the draft."""
+        return forms.text(posted, "revision") != self.revision
 
     @property
     def languages(self) -> tuple[str, ...] | None:
@@ -201,6 +222,7 @@ async def draft_page(
         rules=draft.rules,
         warnings=[_warning(w, draft.rules) for w in draft.drafted.warnings],
         url=draft.url,
+        revision=draft.revision,
         done=done,
         errors=errors,
         action_words=_action_words(draft.rules or draft.in_force),
@@ -233,8 +255,11 @@ def _action_words(service: ServiceRules) -> Callable[[str], str]:
 
 
 async def _save(draft: _Draft, request: web.Request, text: str) -> None:
-    """The draft's new YAML, checked; `Invalid` (nothing saved) when it has errors."""
-    await request.app[WEB].managed.change_draft(draft.service_id, draft.drafted.draft.id, text)
+    """The draft's new YAML, checked; `Invalid` (nothing saved) when it has errors,
+    `DraftChanged` when someone saved the draft since this request read it."""
+    await request.app[WEB].managed.change_draft(
+        draft.service_id, draft.drafted.draft.id, text, was=draft.drafted.draft.yaml
+    )
 
 
 # -- a rule's form: add and change ------------------------------------------------------------
@@ -274,12 +299,16 @@ async def rule_form_page(request: web.Request) -> web.StreamResponse:
         requires = [str(value) for value in posted.getall("requires", [])]
         form = from_fields({name: forms.text(posted, name) for name in names}, requires, languages)
         try:
+            if draft.stale(posted):
+                raise DraftChanged(draft.drafted.draft.id)
             rule = to_rule(form, languages, draft.region)
             yaml = draft.drafted.draft.yaml
             text = add_rule(yaml, rule) if adding else replace_rule(yaml, index, rule)
             await _save(draft, request, text)
         except FormErrors as wrong:
             errors = wrong.errors
+        except DraftChanged:
+            errors = [FieldError(None, FORM_KEPT)]
         except EditError as wrong:
             errors = [FieldError(None, f"The draft's YAML can't take the change: {wrong}")]
         except Invalid as invalid:
@@ -315,6 +344,7 @@ def _form_context(
         "service_id": draft.service_id,
         "draft": draft.drafted.draft,
         "url": draft.url,
+        "revision": draft.revision,
         "index": index,
         "was": service.rules[index].name if index is not None else "",
         "form": form,
@@ -349,7 +379,7 @@ async def rule_change(request: web.Request) -> web.StreamResponse:
     if index is None:
         return render(request, "not_found.html", 404)
     posted = await forms.read_form(request)
-    if forms.text(posted, "was") != draft.rules.rules[index].name:
+    if draft.stale(posted) or forms.text(posted, "was") != draft.rules.rules[index].name:
         return render(request, "error.html", 409, message=CHANGED_MEANWHILE)
     yaml = draft.drafted.draft.yaml
     try:
@@ -363,6 +393,8 @@ async def rule_change(request: web.Request) -> web.StreamResponse:
             text = move_rule(yaml, index, offset)
             now = max(0, min(index + offset, len(draft.rules.rules) - 1))
         await _save(draft, request, text)
+    except DraftChanged:
+        return render(request, "error.html", 409, message=CHANGED_MEANWHILE)
     except (EditError, Invalid) as wrong:
         problems = wrong.errors if isinstance(wrong, Invalid) else []
         errors = [FieldError(None, _problem(problem)) for problem in problems] or [
@@ -392,12 +424,17 @@ async def yaml_page(request: web.Request) -> web.StreamResponse:
     errors: list[RuleFileError] = []
     message = None
     if request.method == "POST":
-        text = forms.text(await forms.read_form(request), "yaml").replace("\r\n", "\n")
+        posted = await forms.read_form(request)
+        text = forms.text(posted, "yaml").replace("\r\n", "\n")
         try:
+            if draft.stale(posted):
+                raise DraftChanged(draft.drafted.draft.id)
             await _save(draft, request, text)
         except Invalid as invalid:
             errors = invalid.errors
             message = None if errors else str(invalid)
+        except DraftChanged:
+            message = YAML_KEPT
         else:
             return redirect(f"{draft.url}?done=yaml")
     return render(
@@ -407,6 +444,7 @@ async def yaml_page(request: web.Request) -> web.StreamResponse:
         service_id=draft.service_id,
         draft=draft.drafted.draft,
         url=draft.url,
+        revision=draft.revision,
         text=text,
         errors=errors,
         message=message,

@@ -18,7 +18,14 @@ from urllib.parse import urlencode
 
 from aiohttp import web
 
-from inbound.managed_rules import Actor, Invalid, Managed, ManagedInFiles, NotFound
+from inbound.managed_rules import (
+    Actor,
+    DraftChanged,
+    Invalid,
+    Managed,
+    ManagedInFiles,
+    NotFound,
+)
 from inbound.review import forms, parameters
 from inbound.review.desk import Desk
 from inbound.review.rules_access import admin_rules
@@ -251,9 +258,14 @@ async def _add(
             actor = Actor(scope.email, scope.user_id, address)
             draft = (await managed.draft(service_id, changed, actor)).draft.id
         else:
-            await managed.change_draft(service_id, draft, changed)
+            await managed.change_draft(service_id, draft, changed, was=base.yaml)
     except Invalid as invalid:
         raise _Refused(f"The draft would not load with the keyword: {invalid}.") from None
+    except DraftChanged:
+        raise _Refused(
+            "Someone saved the draft while the keyword was being added, so it was not added: "
+            "add it again."
+        ) from None
     async with request.app[WEB].desk.sessions.begin() as db:
         # The keyword is a reply's words: the audit log names the draft and the rule only.
         await Audit(db).record(

@@ -6,7 +6,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import UTC, datetime
 
-from sqlalchemy import Select, func, select
+from sqlalchemy import CursorResult, Select, func, select, update
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -195,10 +195,21 @@ class RuleVersions:
         await self._session.flush()
         return row
 
-    async def change_draft(self, draft: RuleDraft, yaml: str) -> None:
-        """Replace a draft's YAML; it stays based on the version it began from."""
-        draft.yaml = yaml
-        await self._session.flush()
+    async def change_draft(self, draft: RuleDraft, was: str, yaml: str) -> bool:
+        """Replace a draft's YAML if it is still `was` (False, nothing written, if another
+        transaction changed it); it stays based on the version it began from."""
+        # Compare-and-set in one statement: two saves read the same YAML, one of them writes.
+        changed = await self._session.execute(
+            update(RuleDraft)
+            .where(RuleDraft.id == draft.id, RuleDraft.yaml == was)
+            .values(yaml=yaml)
+            .execution_options(synchronize_session=False)
+        )
+        assert isinstance(changed, CursorResult)
+        if int(changed.rowcount) != 1:
+            return False
+        await self._session.refresh(draft)
+        return True
 
     async def draft(self, service_id: str, draft_id: int) -> RuleDraft | None:
         found = await self._session.get(RuleDraft, draft_id)

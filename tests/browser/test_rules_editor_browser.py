@@ -294,3 +294,44 @@ async def test_a_draft_behind_the_version_in_force_says_so(
     assert f"/drafts/{behind.draft.id}" not in page.url
     assert "from version 2" in await page.locator("main").inner_text()
     assert await page.locator("#draft-behind").count() == 0
+
+
+async def test_a_save_over_a_draft_changed_meanwhile_is_refused_and_keeps_what_was_typed(
+    editor: Editor, browser: Browser
+) -> None:
+    """Two tabs on one draft: the tab opened before the other saved can't overwrite that save,
+    and what it had typed stays on its page."""
+    base = editor.stack.base_url
+    drafted = await editor.managed.draft(SERVICE, APPOINTMENTS, Actor(editor.admin.email))
+    url = f"{base}{RULES}/drafts/{drafted.draft.id}"
+    first = await new_page(browser, base, editor.admin)
+    second = await first.context.new_page()
+    await first.goto(url + "/yaml")
+    await second.goto(url + "/rules/1")
+    keywords = second.get_by_label("Keywords")
+    await keywords.fill(await keywords.input_value() + "\nsure thing")
+    await second.get_by_role("button", name="Save rule").click()
+    await banner(second)
+
+    typed = APPOINTMENTS.replace("yeah,", "yeah, righto,")
+    await first.get_by_label("The draft's rules, as YAML").fill(typed)
+    await first.get_by_role("button", name="Save the YAML").click()
+    summary = first.locator(".govuk-error-summary")
+    await summary.wait_for()
+    assert "Someone saved this draft since you opened this page" in await summary.inner_text()
+    assert await first.get_by_label("The draft's rules, as YAML").input_value() == typed
+    await checked(first, "yaml-changed-meanwhile")
+    stored = (await editor.managed.draft_of(SERVICE, drafted.draft.id)).draft.yaml
+    assert "sure thing" in stored  # the other tab's save stands
+    assert "righto" not in stored
+
+    # The rule form, opened before the YAML changed, keeps its fields and saves nothing either.
+    await second.goto(url + "/rules/1")
+    await editor.managed.change_draft(
+        SERVICE, drafted.draft.id, stored.replace("sure thing", "of course"), was=stored
+    )
+    await second.get_by_label("Keywords").fill("yes\nyep")
+    await second.get_by_role("button", name="Save rule").click()
+    await second.locator(".govuk-error-summary").wait_for()
+    assert await second.get_by_label("Keywords").input_value() == "yes\nyep"
+    assert "of course" in (await editor.managed.draft_of(SERVICE, drafted.draft.id)).draft.yaml

@@ -1,0 +1,57 @@
+"""A draft saved from two places at once (two tabs, two admins) on SQLite and PostgreSQL: each
+change names the YAML it was made to, so one save stands and the other is refused, never
+silently overwritten (issue 18)."""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+from pathlib import Path
+
+import pytest
+
+from inbound.managed_rules import Actor, DraftChanged, ManagedRules, revision
+from inbound.store.database import create_engine, session_factory
+from tests.conftest import EXAMPLE_RULES
+
+SERVICE = "appointments"
+APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
+WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
+WITH_PERHAPS = APPOINTMENTS.replace("i will be there,", "i will be there, perhaps,")
+
+
+async def test_of_two_saves_from_the_same_draft_one_stands_and_one_is_refused(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rules"
+    shutil.copytree(EXAMPLE_RULES, folder)
+    (folder / "appointments.yaml").unlink()
+    engine = create_engine(database_url)
+    try:
+        managed = ManagedRules(session_factory(engine), folder)
+        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
+        draft = (await managed.draft(SERVICE, APPOINTMENTS, Actor("ana"))).draft.id
+        saves = await asyncio.gather(
+            *(
+                managed.change_draft(SERVICE, draft, text, was=APPOINTMENTS)
+                for text in (WITH_MAYBE, WITH_PERHAPS)
+            ),
+            return_exceptions=True,
+        )
+        refused = [save for save in saves if isinstance(save, DraftChanged)]
+        assert len(refused) == 1, saves
+        assert "changed since this change began" in str(refused[0])
+        stored = (await managed.draft_of(SERVICE, draft)).draft.yaml
+        assert stored in (WITH_MAYBE, WITH_PERHAPS)
+        # A change made to what is stored now is saved.
+        await managed.change_draft(SERVICE, draft, APPOINTMENTS, was=stored)
+        assert (await managed.draft_of(SERVICE, draft)).draft.yaml == APPOINTMENTS
+        with pytest.raises(DraftChanged):
+            await managed.change_draft(SERVICE, draft, WITH_MAYBE, was=stored)
+    finally:
+        await engine.dispose()
+
+
+def test_a_revision_names_the_yaml_it_was_made_from() -> None:
+    assert revision(WITH_MAYBE) == revision(WITH_MAYBE)
+    assert revision(WITH_MAYBE) != revision(WITH_PERHAPS)
