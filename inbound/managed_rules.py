@@ -178,6 +178,16 @@ class ManagedRules:
                 )
         return Drafted(draft, report.warnings)
 
+    async def open_drafts(self, service_id: str, limit: int = 10) -> list[RuleDraft]:
+        """The drafts begun from the version in force, newest first: those that may still be
+        published (empty for a service managed in files)."""
+        async with self._sessions() as session:
+            versions = RuleVersions(session)
+            latest = await versions.latest(service_id)
+            if latest is None:
+                return []
+            return list(await versions.drafts(service_id, latest.number, limit))
+
     async def draft_of(self, service_id: str, draft_id: int) -> Drafted:
         """A draft as stored, with the warnings `rules check` gives it; `NotFound`."""
         async with self._sessions() as session:

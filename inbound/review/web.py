@@ -405,6 +405,7 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
         "rules.html",
         service=service,
         in_force=await where_kept(request),
+        drafts=await request.app[WEB].managed.open_drafts(service.service.id),
         decision=decision,
         text=text,
         answers=answers,

@@ -215,6 +215,16 @@ class RuleVersions:
         found = await self._session.get(RuleDraft, draft_id)
         return found if found is not None and found.service_id == service_id else None
 
+    async def drafts(self, service_id: str, based_on: int, limit: int) -> Sequence[RuleDraft]:
+        """The service's drafts begun from version `based_on`, newest first."""
+        found = await self._session.scalars(
+            select(RuleDraft)
+            .where(RuleDraft.service_id == service_id, RuleDraft.based_on == based_on)
+            .order_by(RuleDraft.id.desc())
+            .limit(limit)
+        )
+        return found.all()
+
 
 class StoredVersions:
     """The published versions as a process's rules watcher reads them, each in its own

@@ -103,6 +103,13 @@ async def test_a_service_admin_edits_a_draft_with_forms(editor: Editor, browser:
     before = await rule_names(page)
     assert before[:3] == ["confirm", "cancel", "change"]
     await checked(page, "draft")
+    # The rules page lists the draft, so an admin can come back to it.
+    await page.goto(base + RULES)
+    drafts = page.get_by_role("list", name="Drafts of version 1")
+    assert "started by admin@surgery.example" in await drafts.inner_text()
+    await checked(page, "rules-with-draft")
+    await drafts.get_by_role("link", name=f"Draft {draft}").click()
+    await page.get_by_role("heading", name=f"Draft {draft} of the rules").wait_for()
 
     # Add a rule capturing a six-digit booking number: no regular expression needed.
     await page.get_by_role("link", name="Add a rule").click()

@@ -55,3 +55,27 @@ async def test_of_two_saves_from_the_same_draft_one_stands_and_one_is_refused(
 def test_a_revision_names_the_yaml_it_was_made_from() -> None:
     assert revision(WITH_MAYBE) == revision(WITH_MAYBE)
     assert revision(WITH_MAYBE) != revision(WITH_PERHAPS)
+
+
+async def test_the_open_drafts_are_those_of_the_version_in_force_newest_first(
+    database_url: str, tmp_path: Path
+) -> None:
+    folder = tmp_path / "rules"
+    shutil.copytree(EXAMPLE_RULES, folder)
+    (folder / "appointments.yaml").unlink()
+    engine = create_engine(database_url)
+    try:
+        managed = ManagedRules(session_factory(engine), folder)
+        assert await managed.open_drafts(SERVICE) == []  # in files until imported
+        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
+        old = (await managed.draft(SERVICE, WITH_MAYBE, Actor("ana"))).draft.id
+        await managed.publish(SERVICE, old, "maybe means yes", Actor("ana"))
+        first = (await managed.draft(SERVICE, WITH_PERHAPS, Actor("bo"))).draft.id
+        second = (await managed.draft(SERVICE, APPOINTMENTS, Actor("ana"))).draft.id
+        found = await managed.open_drafts(SERVICE)
+        assert [(d.id, d.author, d.based_on) for d in found] == [
+            (second, "ana", 2),
+            (first, "bo", 2),
+        ]
+    finally:
+        await engine.dispose()
