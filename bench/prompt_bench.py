@@ -39,7 +39,7 @@ TEXT = (
     "Reminder: your appointment is on 3 December at 09:30 at Mill Lane surgery. "
     "Reply YES to confirm or CANCEL to cancel."
 )
-INDEX = "ix_prompts_service_recipient"  # what a reply's lookup should use
+INDEX = "uq_prompts_service_recipient_reference"  # what a reply's lookup should use
 REPLY = "yes"  # the bench service's confirm rule, which the loaded prompts expect
 
 

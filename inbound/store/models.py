@@ -353,12 +353,13 @@ class PromptRow(Base):
 
     __tablename__ = "prompts"
     __table_args__ = (
+        # The key, which also serves a reply's lookup by (service, recipient): no index of its
+        # own, so an answer that can't be HOT writes two index entries, not three (0020). Not
+        # on state: an answer then changes no indexed column and can be a HOT update (0012,
+        # which also sets a fill factor of 90 on PostgreSQL).
         UniqueConstraint(
-            "service_id", "reference", "recipient", name="uq_prompts_service_reference_recipient"
+            "service_id", "recipient", "reference", name="uq_prompts_service_recipient_reference"
         ),
-        # Not on state: an answer then changes no indexed column and can be a HOT update
-        # (migration 0012, which also sets a fill factor of 90 on PostgreSQL).
-        Index("ix_prompts_service_recipient", "service_id", "recipient"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -9,7 +9,7 @@ from datetime import UTC, datetime, timedelta
 import pytest
 from alembic.autogenerate import compare_metadata
 from alembic.migration import MigrationContext
-from sqlalchemy import Connection, event, func, select
+from sqlalchemy import Connection, event, func, inspect, select, text
 from sqlalchemy.exc import DBAPIError, IntegrityError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
@@ -345,6 +345,35 @@ async def test_two_clients_sending_the_same_prompt_at_once_leave_one_row(
     ids = await asyncio.gather(*(send() for _ in range(5)))
     assert len(set(ids)) == 1
     assert await count(engine) == 1
+
+
+async def test_the_key_is_the_lookups_index_and_there_is_no_other(engine: AsyncEngine) -> None:
+    """A reply's lookup by (service, recipient) reads the unique key, which leads with them; a
+    third index would be one more entry written by every answer that can't be HOT (0020)."""
+
+    def shape(connection: Connection) -> tuple[list[list[str]], list[object]]:
+        found = inspect(connection)
+        keys = [list(u["column_names"]) for u in found.get_unique_constraints("prompts")]
+        return keys, [index["name"] for index in found.get_indexes("prompts")]
+
+    async with engine.connect() as connection:
+        keys, indexes = await connection.run_sync(shape)
+    assert keys == [["service_id", "recipient", "reference"]]
+    if engine.dialect.name == "postgresql":
+        # PostgreSQL lists the key's own index among the indexes; SQLite does not.
+        assert indexes == ["uq_prompts_service_recipient_reference"]
+        async with engine.connect() as connection:
+            plan = "\n".join(
+                await connection.scalars(
+                    text(
+                        "EXPLAIN SELECT id FROM prompts WHERE service_id = 'clinic' "
+                        "AND recipient = ANY(ARRAY['+447700900123', '+447700900456'])"
+                    )
+                )
+            )
+        assert "uq_prompts_service_recipient_reference" in plan
+    else:
+        assert indexes == []
 
 
 async def test_the_migrated_schema_is_the_models(engine: AsyncEngine) -> None:
