@@ -8,7 +8,6 @@ no axe-core violation, nothing wider than the window."""
 from __future__ import annotations
 
 import re
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -24,11 +23,11 @@ from tests.browser.test_undelivered_browser import fits, violations
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack, running_stack
 from tests.support.browser import Person, add_person
+from tests.support.managed_rules import APPOINTMENTS, appointments_in_inbound
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 SERVICE = "appointments"  # imported into inbound; street-reports stays in files
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
 RULES = f"/review/services/{SERVICE}/rules"
 WIDTHS = (1280, 375)
 NODES = "async () => (await axe.run(document)).violations.map(v => v.nodes.map(n => n.html))"
@@ -43,15 +42,7 @@ class Editor:
 
 @pytest.fixture
 async def editor(settings: Settings, tmp_path: Path) -> AsyncIterator[Editor]:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()  # imported below: in inbound, not in files
-    engine = create_engine(settings.database_url)
-    try:
-        managed = ManagedRules(session_factory(engine), folder)
-        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
-    finally:
-        await engine.dispose()
+    folder = await appointments_in_inbound(settings.database_url, tmp_path)
     changed = {"rules_dir": folder, "cookie_secure": False}
     async with running_stack(settings.model_copy(update=changed)) as stack:
         admin = await add_person(

@@ -6,7 +6,6 @@ draft; a rollback from the versions page is a new version with the old rules, au
 
 from __future__ import annotations
 
-import shutil
 import time
 import uuid
 from collections.abc import AsyncIterator
@@ -23,12 +22,18 @@ from inbound.store.database import create_engine, session_factory
 from inbound.store.users import Audit
 from tests.browser.test_every_page_axe import axe_violations, overflow
 from tests.browser.test_review_browser import shot, sign_in
-from tests.conftest import EXAMPLE_RULES, TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY
 from tests.integration import conftest as integration
 from tests.integration.conftest import Stack, running_stack
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
 from tests.integration.test_rules_managed_processes import WITHIN, _decisions, _reloaded
 from tests.support.browser import Person, add_item, add_person
+from tests.support.managed_rules import (
+    APPOINTMENTS,
+    WITH_MAYBE,
+    WITH_PERHAPS,
+    appointments_in_inbound,
+)
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -37,9 +42,6 @@ env = integration.env
 
 SERVICE = "appointments"
 NUMBER = "+447700900000"  # appointments' number in the example
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
-WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
-WITH_PERHAPS = APPOINTMENTS.replace("i will be there,", "i will be there, perhaps,")
 RULES = f"/review/services/{SERVICE}/rules"
 WIDTHS = (1280, 375, 320)
 
@@ -54,14 +56,6 @@ async def checked(page: Page, name: str) -> None:
     await page.set_viewport_size({"width": 1280, "height": 900})
 
 
-def managed_folder(tmp_path: Path) -> Path:
-    """The example rules without appointments' file: appointments is imported into inbound."""
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()
-    return folder
-
-
 async def new_page(browser: Browser, base_url: str, person: Person) -> Page:
     # axe is injected as a script, which our CSP rightly forbids: only this context bypasses it.
     context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
@@ -73,12 +67,10 @@ async def new_page(browser: Browser, base_url: str, person: Person) -> Page:
 async def test_a_draft_edited_previewed_and_published_is_in_force_in_another_worker(
     env: dict[str, str], database_url: str, tmp_path: Path, browser: Browser
 ) -> None:
-    folder = managed_folder(tmp_path)
+    folder = await appointments_in_inbound(database_url, tmp_path)
     engine = create_engine(database_url)
     try:
         sessions = session_factory(engine)
-        managed = ManagedRules(sessions, folder)
-        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
         admin = await add_person(sessions, "admin@surgery.example", {SERVICE: "service_admin"})
         # A reply stored a day ago, which the version in force sent to review.
         await add_item(sessions, SERVICE, "maybe", recipient=NUMBER, age=timedelta(days=1))
@@ -189,15 +181,8 @@ class Managed:
 @pytest.fixture
 async def managed(settings: Settings, tmp_path: Path) -> AsyncIterator[Managed]:
     """inbound in this process with appointments managed in inbound (version 1), two admins."""
-    folder = managed_folder(tmp_path)
+    folder = await appointments_in_inbound(settings.database_url, tmp_path)
     changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
-    engine = create_engine(settings.database_url)
-    try:
-        await ManagedRules(session_factory(engine), folder).import_rules(
-            APPOINTMENTS, "first import", Actor("tests")
-        )
-    finally:
-        await engine.dispose()
     async with running_stack(changed) as stack:
         roles = {SERVICE: "service_admin"}
         yield Managed(

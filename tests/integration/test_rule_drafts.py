@@ -5,31 +5,31 @@ silently overwritten (issue 18)."""
 from __future__ import annotations
 
 import asyncio
-import shutil
 from pathlib import Path
 
 import pytest
 
 from inbound.managed_rules import Actor, DraftChanged, ManagedRules, revision
 from inbound.store.database import create_engine, session_factory
-from tests.conftest import EXAMPLE_RULES
+from tests.support.managed_rules import (
+    APPOINTMENTS,
+    WITH_MAYBE,
+    WITH_PERHAPS,
+    appointments_in_inbound,
+    example_folder,
+    import_rules,
+)
 
 SERVICE = "appointments"
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
-WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
-WITH_PERHAPS = APPOINTMENTS.replace("i will be there,", "i will be there, perhaps,")
 
 
 async def test_of_two_saves_from_the_same_draft_one_stands_and_one_is_refused(
     database_url: str, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()
+    folder = await appointments_in_inbound(database_url, tmp_path)
     engine = create_engine(database_url)
     try:
         managed = ManagedRules(session_factory(engine), folder)
-        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
         draft = (await managed.draft(SERVICE, APPOINTMENTS, Actor("ana"))).draft.id
         saves = await asyncio.gather(
             *(
@@ -60,14 +60,12 @@ def test_a_revision_names_the_yaml_it_was_made_from() -> None:
 async def test_the_open_drafts_are_those_of_the_version_in_force_newest_first(
     database_url: str, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()
+    folder = example_folder(tmp_path, "appointments.yaml")
     engine = create_engine(database_url)
     try:
         managed = ManagedRules(session_factory(engine), folder)
         assert await managed.open_drafts(SERVICE) == []  # in files until imported
-        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
+        await import_rules(database_url, folder, APPOINTMENTS)
         old = (await managed.draft(SERVICE, WITH_MAYBE, Actor("ana"))).draft.id
         await managed.publish(SERVICE, old, "maybe means yes", Actor("ana"))
         first = (await managed.draft(SERVICE, WITH_PERHAPS, Actor("bo"))).draft.id

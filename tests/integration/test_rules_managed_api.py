@@ -18,18 +18,20 @@ from sqlalchemy import func, select
 
 from inbound.config import Settings
 from inbound.managed_rules import Actor, ManagedRules
-from inbound.store.database import create_engine, session_factory
 from inbound.store.models import RuleDraft, RuleVersion
 from inbound.store.users import Audit
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack, running_stack
 from tests.support.browser import Person, add_person
+from tests.support.managed_rules import (
+    APPOINTMENTS,
+    WITH_MAYBE,
+    WITH_PERHAPS,
+    appointments_in_inbound,
+)
 from tests.support.waiting import eventually
 
 SERVICE = "appointments"  # managed in inbound in these tests; the other examples in files
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
-WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
-WITH_PERHAPS = APPOINTMENTS.replace("i will be there,", "i will be there, perhaps,")
 BASE = f"/api/services/{SERVICE}/rules"
 
 
@@ -78,15 +80,7 @@ class Api:
 
 @pytest.fixture
 async def api(settings: Settings, tmp_path: Path) -> AsyncIterator[Api]:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()  # imported below: in inbound, not in files
-    engine = create_engine(settings.database_url)
-    try:
-        managed = ManagedRules(session_factory(engine), folder)
-        await managed.import_rules(APPOINTMENTS, "first import", Actor("tests"))
-    finally:
-        await engine.dispose()
+    folder = await appointments_in_inbound(settings.database_url, tmp_path)
     changed = {"rules_dir": folder, "cookie_secure": False}
     async with running_stack(settings.model_copy(update=changed)) as stack:
         sessions = stack.sessions

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import shutil
 import time
 import uuid
 from pathlib import Path
@@ -15,15 +14,14 @@ import aiohttp
 import pytest
 from sqlalchemy import select
 
-from inbound.managed_rules import Actor, ManagedRules
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Message, Outcome
-from tests.conftest import EXAMPLE_RULES, TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
 from tests.support.browser import add_person
+from tests.support.managed_rules import APPOINTMENTS, appointments_in_inbound
 from tests.support.waiting import eventually
 
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
 NEW_NUMBER = "+447700900777"  # only the new version has it, and its keyword
 NEW_VERSION = APPOINTMENTS.replace("numbers:\n", f'numbers:\n    - "{NEW_NUMBER}"\n', 1).replace(
     "i will be there,", "i will be there, maybe,"
@@ -60,15 +58,11 @@ async def _reloaded(processes: list[Inbound], started: float) -> list[float]:
 async def test_a_published_version_is_in_force_in_every_process_within_2_s(
     env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()
+    folder = await appointments_in_inbound(database_url, tmp_path, reason="import")
     engine = create_engine(database_url)
     try:
-        sessions = session_factory(engine)
-        await ManagedRules(sessions, folder).import_rules(APPOINTMENTS, "import", Actor("tests"))
         admin = await add_person(
-            sessions, "admin@surgery.example", {"appointments": "service_admin"}
+            session_factory(engine), "admin@surgery.example", {"appointments": "service_admin"}
         )
     finally:
         await engine.dispose()

@@ -4,7 +4,6 @@ who isn't the service's admin. Each is a page that says what is wrong, never a 5
 
 from __future__ import annotations
 
-import shutil
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
 from datetime import timedelta
@@ -14,16 +13,13 @@ import pytest
 
 from inbound.config import Settings
 from inbound.managed_rules import Actor, ManagedRules
-from inbound.store.database import create_engine, session_factory
-from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack, running_stack
 from tests.support.browser import Client, Person, add_item, add_person, signed_in
+from tests.support.managed_rules import WITH_MAYBE, appointments_in_inbound
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 SERVICE = "appointments"
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
-WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
 RULES = f"/review/services/{SERVICE}/rules"
 
 
@@ -38,16 +34,7 @@ class Pages:
 
 @pytest.fixture
 async def pages(settings: Settings, tmp_path: Path) -> AsyncIterator[Pages]:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()
-    engine = create_engine(settings.database_url)
-    try:
-        await ManagedRules(session_factory(engine), folder).import_rules(
-            APPOINTMENTS, "first import", Actor("tests")
-        )
-    finally:
-        await engine.dispose()
+    folder = await appointments_in_inbound(settings.database_url, tmp_path)
     changed = settings.model_copy(update={"rules_dir": folder, "cookie_secure": False})
     async with running_stack(changed) as stack:
         admin = await add_person(

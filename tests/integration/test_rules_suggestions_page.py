@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import html
 import re
-import shutil
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
@@ -19,15 +18,13 @@ import pytest
 from sqlalchemy import func, select
 
 from inbound.config import Settings
-from inbound.managed_rules import Actor, ManagedRules
-from inbound.store.database import create_engine, session_factory
 from inbound.store.models import AuditEvent, RuleDraft, RuleVersion
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack, running_stack
 from tests.support.browser import Client, Person, add_item, add_person, signed_in
 from tests.support.fake_service import FakeService, fake_service
+from tests.support.managed_rules import APPOINTMENTS, example_folder, import_rules
 
-APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
 BINS = (EXAMPLE_RULES / "bins-bilingual.yaml").read_text(encoding="utf-8")
 NUMBERS = {"appointments": "+447700900000", "bins": "+447700900010"}
 NUMBERS["street-reports"] = "+447700900001"
@@ -79,20 +76,12 @@ def _answered_by(text: str, callbacks: FakeService) -> str:
 async def _started(
     settings: Settings, tmp_path: Path, callbacks: FakeService
 ) -> AsyncIterator[Stack]:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
+    # appointments and bins are managed in inbound here; the others stay files.
+    folder = example_folder(tmp_path, "appointments.yaml", "bins-bilingual.yaml")
     for path in folder.glob("*.yaml"):
         path.write_text(_answered_by(path.read_text(encoding="utf-8"), callbacks), "utf-8")
-    # appointments and bins are managed in inbound here; the others stay files.
-    (folder / "appointments.yaml").unlink()
-    (folder / "bins-bilingual.yaml").unlink()
-    engine = create_engine(settings.database_url)
-    try:
-        managed = ManagedRules(session_factory(engine), folder)
-        for text in (APPOINTMENTS, BINS):
-            await managed.import_rules(_answered_by(text, callbacks), "import", Actor("tests"))
-    finally:
-        await engine.dispose()
+    texts = (_answered_by(text, callbacks) for text in (APPOINTMENTS, BINS))
+    await import_rules(settings.database_url, folder, *texts, reason="import")
     changed = {"rules_dir": folder, "cookie_secure": False}
     async with running_stack(settings.model_copy(update=changed)) as stack:
         yield stack

@@ -7,7 +7,6 @@ from __future__ import annotations
 
 import asyncio
 import os
-import shutil
 import uuid
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -19,19 +18,18 @@ from inbound.config import Settings
 from inbound.managed_rules import Actor, Managed, ManagedRules
 from inbound.store.database import create_engine, session_factory
 from inbound.store.rule_versions import RuleVersions
-from tests.conftest import EXAMPLE_RULES, TEST_SECRET_KEY
+from tests.conftest import TEST_SECRET_KEY
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
-from tests.integration.test_rules_managed_api import (
-    APPOINTMENTS,
-    BASE,
-    WITH_MAYBE,
-    WITH_PERHAPS,
-    Api,
-    api,
-)
+from tests.integration.test_rules_managed_api import BASE, Api, api
 from tests.integration.test_rules_managed_cli import _events, folder
 from tests.integration.test_rules_managed_processes import NEW_NUMBER, NEW_VERSION, _decisions
 from tests.integration.test_users_tokens import Command, command
+from tests.support.managed_rules import (
+    APPOINTMENTS,
+    WITH_MAYBE,
+    WITH_PERHAPS,
+    appointments_in_inbound,
+)
 from tests.support.process import inbound_beside
 from tests.support.waiting import eventually
 
@@ -170,15 +168,7 @@ async def test_the_api_says_managed_files_after_the_move_and_the_file_is_in_forc
 async def test_a_running_worker_moves_from_the_version_to_the_file_with_no_gap(
     env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
-    folder = tmp_path / "rules"
-    shutil.copytree(EXAMPLE_RULES, folder)
-    (folder / "appointments.yaml").unlink()
-    engine = create_engine(database_url)
-    try:
-        managed = ManagedRules(session_factory(engine), folder)
-        await managed.import_rules(NEW_VERSION, "import", Actor("tests"))
-    finally:
-        await engine.dispose()
+    folder = await appointments_in_inbound(database_url, tmp_path, NEW_VERSION, reason="import")
     env.update(
         INBOUND_DATABASE_URL=database_url,
         INBOUND_RULES_DIR=str(folder),
