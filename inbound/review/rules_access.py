@@ -4,10 +4,12 @@ if the service did not exist."""
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 from aiohttp import web
 
 from inbound.review.security_events import Denied
-from inbound.review.site import WEB, client_address
+from inbound.review.site import WEB, client_address, redirect, render, signed_in
 from inbound.rules.model import ServiceRules
 from inbound.store.users import Audit, Scope
 
@@ -31,3 +33,25 @@ async def admin_rules(
                 seen, user_id=scope.user_id, service_id=service_id, address=address
             )
     return service
+
+
+@dataclass(frozen=True)
+class RulesAdmin:
+    """A rules page's caller, one of the path's service's service_admins, and its rules."""
+
+    scope: Scope
+    service: ServiceRules
+
+
+async def rules_admin(
+    request: web.Request, *, seen: str | None = None
+) -> RulesAdmin | web.Response:
+    """The caller if signed in as one of the path's service's service_admins; else the page to
+    answer with: sign in, or the audited 404 (`admin_rules`)."""
+    scope = signed_in(request)
+    if scope is None:
+        return redirect("/review/sign-in")
+    service = await admin_rules(request, scope, seen=seen)
+    if service is None:
+        return render(request, "not_found.html", 404)
+    return RulesAdmin(scope, service)

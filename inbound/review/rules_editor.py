@@ -48,8 +48,8 @@ from inbound.review.rule_form import (
     reply_id,
     to_rule,
 )
-from inbound.review.rules_access import admin_rules
-from inbound.review.site import WEB, client_address, redirect, render, signed_in
+from inbound.review.rules_access import rules_admin
+from inbound.review.site import WEB, client_address, redirect, render
 from inbound.rules.adopting import added_banner
 from inbound.rules.editing import EditError, add_rule, move_rule, remove_rule, replace_rule
 from inbound.rules.language import language_name
@@ -131,12 +131,9 @@ class _Draft:
 
 async def _open(request: web.Request) -> _Draft | web.StreamResponse:
     """The path's draft for one of the service's admins; else the page to answer with."""
-    scope = signed_in(request)
-    if scope is None:
-        return redirect("/review/sign-in")
-    service = await admin_rules(request, scope)
-    if service is None:
-        return render(request, "not_found.html", 404)
+    admin = await rules_admin(request)
+    if isinstance(admin, web.Response):
+        return admin
     service_id = request.match_info["service"]
     try:
         drafted = await request.app[WEB].managed.draft_of(
@@ -146,7 +143,7 @@ async def _open(request: web.Request) -> _Draft | web.StreamResponse:
         return render(request, "not_found.html", 404)
     report = check_version(service_id, None, drafted.draft.yaml)
     rules = report.services[0][1] if report.services else None
-    return _Draft(scope, service_id, service, drafted, rules)
+    return _Draft(admin.scope, service_id, admin.service, drafted, rules)
 
 
 def _rule_number(request: web.Request, draft: _Draft) -> int | None:
@@ -168,14 +165,12 @@ async def where_kept(request: web.Request) -> InForce | None:
 
 async def start_draft(request: web.Request) -> web.StreamResponse:
     """The rules page's "Edit rules": a draft of the version in force, then its page."""
-    scope = signed_in(request)
-    if scope is None:
-        return redirect("/review/sign-in")
-    if await admin_rules(request, scope) is None:
-        return render(request, "not_found.html", 404)
+    admin = await rules_admin(request)
+    if isinstance(admin, web.Response):
+        return admin
     service_id = request.match_info["service"]
     managed = request.app[WEB].managed
-    actor = Actor(scope.email, scope.user_id, client_address(request))
+    actor = Actor(admin.scope.email, admin.scope.user_id, client_address(request))
     try:
         in_force = await managed.in_force(service_id)
         drafted = await managed.draft(service_id, in_force.yaml, actor)

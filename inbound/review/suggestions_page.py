@@ -28,8 +28,8 @@ from inbound.managed_rules import (
 )
 from inbound.review import forms, parameters
 from inbound.review.desk import Desk
-from inbound.review.rules_access import admin_rules
-from inbound.review.site import WEB, client_address, redirect, render, signed_in
+from inbound.review.rules_access import rules_admin
+from inbound.review.site import WEB, client_address, redirect, render
 from inbound.rules.adopting import (
     LanguageNeeded,
     Placement,
@@ -149,15 +149,12 @@ def _added(base: _Base, suggestion: Suggestion, language: str | None) -> str:
 
 
 async def suggestions_page(request: web.Request) -> web.StreamResponse:
-    scope = signed_in(request)
-    if scope is None:
-        return redirect("/review/sign-in")
-    service = await admin_rules(request, scope, seen="view_rule_suggestions")
-    if service is None:
-        return render(request, "not_found.html", 404)
+    admin = await rules_admin(request, seen="view_rule_suggestions")
+    if isinstance(admin, web.Response):
+        return admin
     try:
         draft = _draft_param(request.query.get("draft", ""))
-        return await _page(request, service, draft)
+        return await _page(request, admin.service, draft)
     except NotFound:
         return render(request, "not_found.html", 404)
 
@@ -198,12 +195,10 @@ async def _page(
 
 async def add_suggestion(request: web.Request) -> web.StreamResponse:
     """ "Add to a draft": the keyword into a draft, then the draft's page. Never publishes."""
-    scope = signed_in(request)
-    if scope is None:
-        return redirect("/review/sign-in")
-    service = await admin_rules(request, scope)
-    if service is None:
-        return render(request, "not_found.html", 404)
+    admin = await rules_admin(request)
+    if isinstance(admin, web.Response):
+        return admin
+    scope, service = admin.scope, admin.service
     form = await forms.read_form(request)
     text, action = forms.text(form, "text"), forms.text(form, "action")
     language = forms.text(form, "language") or None

@@ -35,7 +35,7 @@ from inbound.review.parameters import BadParameter
 from inbound.review.queue_actions import add_routes as add_queue_action_routes
 from inbound.review.queue_actions import queue_extras
 from inbound.review.queue_export import queue_csv
-from inbound.review.rules_access import admin_rules
+from inbound.review.rules_access import rules_admin
 from inbound.review.rules_editor import add_routes as add_rules_editor_routes
 from inbound.review.rules_editor import where_kept
 from inbound.review.rules_publishing import add_routes as add_rules_publishing_routes
@@ -379,12 +379,10 @@ def _decide_reply(chosen: Mapping[str, str]) -> ReplyChoice | None:
 
 
 async def rules_page(request: web.Request) -> web.StreamResponse:
-    scope = signed_in(request)
-    if scope is None:
-        return redirect("/review/sign-in")
-    service = await admin_rules(request, scope, seen="view_rules")
-    if service is None:
-        return render(request, "not_found.html", 404)
+    admin = await rules_admin(request, seen="view_rules")
+    if isinstance(admin, web.Response):
+        return admin
+    service = admin.service
     desk = request.app[WEB].desk
     decision, text = None, ""
     expects: tuple[Action, ...] = ()
