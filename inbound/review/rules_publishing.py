@@ -7,7 +7,8 @@ their audit are `ManagedRules`'. Handlers translate HTTP into its calls and its 
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import functools
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlencode
@@ -26,9 +27,9 @@ from inbound.managed_rules import (
     NotFound,
 )
 from inbound.review import forms
-from inbound.review.rules_access import admin_rules
+from inbound.review.rules_access import rules_admin
 from inbound.review.rules_preview import PREVIEW_DAYS, preview_counts, preview_days
-from inbound.review.site import WEB, client_address, redirect, render, signed_in
+from inbound.review.site import WEB, client_address, redirect, render
 from inbound.rules.managed import check_version
 from inbound.rules.match import Decision, Matcher
 from inbound.rules.model import ServiceRules
@@ -102,22 +103,52 @@ class _Page:
 
 async def _admin(request: web.Request) -> _Page | web.Response:
     """The page's caller if a service_admin of its service; else where to send them."""
-    scope = signed_in(request)
-    if scope is None:
-        return redirect("/review/sign-in")
-    found = await admin_rules(request, scope)
-    if found is None:
-        return _not_found(request)
+    admin = await rules_admin(request)
+    if isinstance(admin, web.Response):
+        return admin
+    scope = admin.scope
     actor = Actor(scope.email, scope.user_id, client_address(request))
-    return _Page(scope, found, actor)
+    return _Page(scope, admin.service, actor)
+
+
+_Handler = Callable[[web.Request, _Page], Awaitable[web.StreamResponse]]
+
+
+def _for_admins(handler: _Handler) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """The handler, given its `_Page`, for the service's admins (others get `_admin`'s answer);
+    a draft or version it asks for that isn't there (`NotFound`) is the 404 page."""
+
+    @functools.wraps(handler)
+    async def checked(request: web.Request) -> web.StreamResponse:
+        page = await _admin(request)
+        if isinstance(page, web.Response):
+            return page
+        try:
+            return await handler(request, page)
+        except NotFound:
+            return _not_found(request)
+
+    return checked
 
 
 def _managed(request: web.Request) -> ManagedRules:
     return request.app[WEB].managed
 
 
+def _render(
+    request: web.Request, page: _Page, name: str, status: int = 200, **values: Any
+) -> web.Response:
+    """A rules page: every one links to the service's other rules pages (`base`)."""
+    return render(request, name, status, service_id=page.service_id, base=page.base, **values)
+
+
 def _not_found(request: web.Request) -> web.Response:
     return render(request, "not_found.html", 404)
+
+
+async def _history(managed: ManagedRules, service_id: str) -> tuple[list[RuleVersion], int | None]:
+    """The service's versions, newest first, and the number of the one in force (`_in_force`)."""
+    return list(await managed.versions(service_id)), await _in_force(managed, service_id)
 
 
 async def _in_force(managed: ManagedRules, service_id: str) -> int | None:
@@ -151,17 +182,12 @@ def _require(reason: str, words: str) -> None:
 # -- preview ----------------------------------------------------------------------------------
 
 
-async def preview_page(request: web.Request) -> web.StreamResponse:
+@_for_admins
+async def preview_page(request: web.Request, page: _Page) -> web.StreamResponse:
     """The draft against the version in force: one typed message, then the last days' replay."""
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
     draft_id = int(request.match_info["draft"])
     managed = _managed(request)
-    try:
-        drafted = await managed.draft_of(page.service_id, draft_id)
-    except NotFound:
-        return _not_found(request)
+    drafted = await managed.draft_of(page.service_id, draft_id)
     draft_rules = _rules_of(page.service_id, drafted.draft.yaml)
     text, trial, text_error = "", None, None
     if request.method == "POST":
@@ -182,8 +208,6 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
             summary = await managed.preview(page.service_id, draft_id, days)
         except Invalid as invalid:  # the draft no longer loads: the page says so already
             values["error"] = _error_words(invalid)
-        except NotFound:
-            return _not_found(request)
     if summary is not None:
         pages = max(1, -(-len(summary.changes) // PER_PAGE))
         number = _page_number(request.query.get("page"), pages)
@@ -199,14 +223,13 @@ async def preview_page(request: web.Request) -> web.StreamResponse:
             "next_link": link + str(number + 1) if number < pages else None,
             "days": f"{days:g}",
         }
-    return render(
+    return _render(
         request,
+        page,
         "rules_preview.html",
         200 if values["error"] is None and text_error is None else 400,
         text_error=text_error,
-        service_id=page.service_id,
         draft=drafted.draft,
-        base=page.base,
         text=text,
         trial=trial,
         loads=draft_rules is not None,
@@ -243,18 +266,13 @@ def _page_number(raw: str | None, pages: int) -> int:
 # -- publish ----------------------------------------------------------------------------------
 
 
-async def publish_page(request: web.Request) -> web.StreamResponse:
+@_for_admins
+async def publish_page(request: web.Request, page: _Page) -> web.StreamResponse:
     """GET: what publishing does, and a reason to give. POST: publish."""
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
     draft_id = int(request.match_info["draft"])
     managed = _managed(request)
-    try:
-        drafted = await managed.draft_of(page.service_id, draft_id)
-        in_force = await managed.in_force(page.service_id)
-    except NotFound:
-        return _not_found(request)
+    drafted = await managed.draft_of(page.service_id, draft_id)
+    in_force = await managed.in_force(page.service_id)
     reason, error, problems = "", None, []
     status = 200
     if request.method == "POST":
@@ -262,8 +280,6 @@ async def publish_page(request: web.Request) -> web.StreamResponse:
         try:
             _require(reason, "Enter why you are publishing these rules")
             number = await managed.publish(page.service_id, draft_id, reason, page.actor)
-        except NotFound:
-            return _not_found(request)
         except ManagedInFiles:  # first: a service moved back to files is a Conflict too
             error, status = "These rules are managed in files: they can't be published here.", 409
         except Conflict:
@@ -274,12 +290,11 @@ async def publish_page(request: web.Request) -> web.StreamResponse:
         else:
             return redirect(f"{page.base}/versions/{number}?done=published")
     changes = diff(in_force.yaml, drafted.draft.yaml)
-    return render(
+    return _render(
         request,
+        page,
         "rules_publish.html",
         status,
-        service_id=page.service_id,
-        base=page.base,
         draft=drafted.draft,
         in_force=in_force,
         changes=changes,
@@ -300,23 +315,20 @@ async def _conflict(request: web.Request, page: _Page, draft_id: int) -> web.Res
     since = [
         v for v in versions if drafted.draft.based_on is None or v.number > drafted.draft.based_on
     ]
-    return render(
+    return _render(
         request,
+        page,
         "rules_conflict.html",
         409,
-        service_id=page.service_id,
-        base=page.base,
         draft=drafted.draft,
         latest=latest,
         since=since,
     )
 
 
-async def restart_draft(request: web.Request) -> web.StreamResponse:
+@_for_admins
+async def restart_draft(request: web.Request, page: _Page) -> web.StreamResponse:
     """POST: a new draft from the version in force (after a conflict), opened for editing."""
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
     await forms.read_form(request)
     managed = _managed(request)
     try:
@@ -331,47 +343,33 @@ async def restart_draft(request: web.Request) -> web.StreamResponse:
 # -- versions ---------------------------------------------------------------------------------
 
 
-async def versions_page(request: web.Request) -> web.StreamResponse:
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
+@_for_admins
+async def versions_page(request: web.Request, page: _Page) -> web.StreamResponse:
     managed = _managed(request)
-    try:
-        versions = await managed.versions(page.service_id)
-        in_force = await _in_force(managed, page.service_id)
-    except NotFound:
-        return _not_found(request)
-    return render(
+    versions, in_force = await _history(managed, page.service_id)
+    return _render(
         request,
+        page,
         "rules_versions.html",
-        service_id=page.service_id,
-        base=page.base,
         versions=versions,
         in_force=in_force,
     )
 
 
-async def version_page(request: web.Request) -> web.StreamResponse:
+@_for_admins
+async def version_page(request: web.Request, page: _Page) -> web.StreamResponse:
     """One version: its rules as the rules page shows them, and its YAML."""
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
     number = int(request.match_info["number"])
     managed = _managed(request)
-    try:
-        version = await managed.version(page.service_id, number)
-        found = await managed.versions(page.service_id)
-        in_force = await _in_force(managed, page.service_id)
-    except NotFound:
-        return _not_found(request)
+    version = await managed.version(page.service_id, number)
+    found, in_force = await _history(managed, page.service_id)
     managed_versions = {v.number: v for v in found}
     # Said only of the version in force: a link can't make an older one claim to be.
     done = DONE.get(request.query.get("done", "")) if in_force == number else None
-    return render(
+    return _render(
         request,
+        page,
         "rules_version.html",
-        service_id=page.service_id,
-        base=page.base,
         version=version,
         in_force=in_force,
         latest=found[0],
@@ -393,17 +391,11 @@ def _rolled_back_to(
     return f"version {earlier.number}"
 
 
-async def diff_page(request: web.Request) -> web.StreamResponse:
+@_for_admins
+async def diff_page(request: web.Request, page: _Page) -> web.StreamResponse:
     """Two versions' YAML line by line, and a form to choose them (first: the latest change)."""
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
     managed = _managed(request)
-    try:
-        versions = await managed.versions(page.service_id)
-        in_force = await _in_force(managed, page.service_id)
-    except NotFound:
-        return _not_found(request)
+    versions, in_force = await _history(managed, page.service_id)
     by_number = {v.number: v for v in versions}
     raw_old, raw_new = request.query.get("from"), request.query.get("to")
     error, target = None, "from"
@@ -418,12 +410,11 @@ async def diff_page(request: web.Request) -> web.StreamResponse:
         if old is None or new is None:
             target = "from" if old is None else "to"
             error = f"Choose the version to compare {target}"
-    return render(
+    return _render(
         request,
+        page,
         "rules_diff.html",
         200 if error is None else 400,
-        service_id=page.service_id,
-        base=page.base,
         versions=versions,
         in_force=in_force,
         old=old,
@@ -441,27 +432,20 @@ def _chosen(raw: str | None, versions: Mapping[int, RuleVersion]) -> RuleVersion
     return versions.get(int(raw))
 
 
-async def rollback_page(request: web.Request) -> web.StreamResponse:
+@_for_admins
+async def rollback_page(request: web.Request, page: _Page) -> web.StreamResponse:
     """GET: what rolling back does, and a reason to give. POST: roll back."""
-    page = await _admin(request)
-    if isinstance(page, web.Response):
-        return page
     number = int(request.match_info["number"])
     managed = _managed(request)
-    try:
-        target = await managed.version(page.service_id, number)
-        latest = (await managed.versions(page.service_id))[0]
-        in_force = await _in_force(managed, page.service_id)
-    except NotFound:
-        return _not_found(request)
+    target = await managed.version(page.service_id, number)
+    versions, in_force = await _history(managed, page.service_id)
+    latest = versions[0]
     reason, error, problems, status = "", None, [], 200
     if request.method == "POST":
         reason = forms.text(await forms.read_form(request), "reason")
         try:
             _require(reason, "Enter why you are rolling back")
             new = await managed.rollback(page.service_id, number, reason, page.actor)
-        except NotFound:
-            return _not_found(request)
         except ManagedInFiles:  # moved back to files since the page was shown
             error, status, in_force = "These rules are managed in files now.", 409, None
         except (Conflict, Invalid) as refused:
@@ -469,12 +453,11 @@ async def rollback_page(request: web.Request) -> web.StreamResponse:
             problems = [str(p) for p in refused.errors] if isinstance(refused, Invalid) else []
         else:
             return redirect(f"{page.base}/versions/{new}?done=rolled-back&from={number}")
-    return render(
+    return _render(
         request,
+        page,
         "rules_rollback.html",
         status,
-        service_id=page.service_id,
-        base=page.base,
         target=target,
         latest=latest,
         in_force=in_force,
