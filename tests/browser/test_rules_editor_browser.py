@@ -18,19 +18,16 @@ from playwright.async_api import Browser, Page
 from inbound.config import Settings
 from inbound.managed_rules import Actor, ManagedRules
 from inbound.store.database import create_engine, session_factory
-from tests.browser.test_review_browser import shot, sign_in
-from tests.browser.test_undelivered_browser import fits, violations
 from tests.conftest import EXAMPLE_RULES
 from tests.integration.conftest import Stack, running_stack
 from tests.support.browser import Person, add_person
 from tests.support.managed_rules import APPOINTMENTS, appointments_in_inbound
+from tests.support.pages import checked_at_widths, signed_in_page
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 
 SERVICE = "appointments"  # imported into inbound; street-reports stays in files
 RULES = f"/review/services/{SERVICE}/rules"
-WIDTHS = (1280, 375)
-NODES = "async () => (await axe.run(document)).violations.map(v => v.nodes.map(n => n.html))"
 
 
 @dataclass
@@ -52,21 +49,7 @@ async def editor(settings: Settings, tmp_path: Path) -> AsyncIterator[Editor]:
 
 
 async def checked(page: Page, name: str) -> None:
-    """At each width: a screenshot, no axe-core violation, nothing wider than the window."""
-    for width in WIDTHS:
-        await page.set_viewport_size({"width": width, "height": 900})
-        await shot(page, f"rules-editor-{name}-{width}")
-        assert await violations(page) == [], (name, await page.evaluate(NODES))
-        await fits(page, width)
-    await page.set_viewport_size({"width": 1280, "height": 900})
-
-
-async def new_page(browser: Browser, base_url: str, person: Person) -> Page:
-    # axe is injected as a script, which our CSP rightly forbids: only this context bypasses it.
-    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await sign_in(page, base_url, person)
-    return page
+    await checked_at_widths(page, f"rules-editor-{name}", (1280, 375))
 
 
 async def banner(page: Page) -> str:
@@ -82,7 +65,7 @@ async def rule_names(page: Page) -> list[str]:
 
 async def test_a_service_admin_edits_a_draft_with_forms(editor: Editor, browser: Browser) -> None:
     base = editor.stack.base_url
-    page = await new_page(browser, base, editor.admin)
+    page = await signed_in_page(browser, base, editor.admin)
     await page.goto(base + RULES)
     assert "Managed in inbound — version 1" in await page.locator("#rules-kept").inner_text()
     await checked(page, "rules-managed")
@@ -213,7 +196,7 @@ async def test_a_bilingual_service_is_edited_language_by_language(
         await engine.dispose()
     changed = {"rules_dir": folder, "cookie_secure": False}
     async with running_stack(settings.model_copy(update=changed)) as stack:
-        page = await new_page(browser, stack.base_url, admin)
+        page = await signed_in_page(browser, stack.base_url, admin)
         url = f"{stack.base_url}/review/services/bins/rules/drafts/{draft}"
         await page.goto(url)
         assert "Welsh (cy): ie, ydw" in await page.locator(".rules-table").inner_text()
@@ -244,7 +227,7 @@ async def test_only_the_service_s_admins_reach_the_editor(editor: Editor, browse
     caseworker = await add_person(
         editor.stack.sessions, "ana@surgery.example", {SERVICE: "caseworker"}
     )
-    page = await new_page(browser, base, caseworker)
+    page = await signed_in_page(browser, base, caseworker)
     for path in (RULES, draft, draft + "/rules/new", draft + "/rules/1", draft + "/yaml"):
         response = await page.goto(base + path)
         assert response is not None
@@ -264,7 +247,7 @@ async def test_a_service_in_files_is_read_only(editor: Editor, browser: Browser)
     admin = await add_person(
         editor.stack.sessions, "sam@streets.example", {"street-reports": "service_admin"}
     )
-    page = await new_page(browser, base, admin)
+    page = await signed_in_page(browser, base, admin)
     await page.goto(base + "/review/services/street-reports/rules")
     kept = await page.locator("#rules-kept").inner_text()
     assert "Managed in files" in kept
@@ -282,7 +265,7 @@ async def test_a_draft_behind_the_version_in_force_says_so(
     changed = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
     other = await editor.managed.draft(SERVICE, changed, actor)
     await editor.managed.publish(SERVICE, other.draft.id, "maybe confirms", actor)
-    page = await new_page(browser, base, editor.admin)
+    page = await signed_in_page(browser, base, editor.admin)
     await page.goto(f"{base}{RULES}/drafts/{behind.draft.id}")
     said = await page.locator("#draft-behind").inner_text()
     assert "Version 2 was published since this draft began" in said
@@ -302,7 +285,7 @@ async def test_a_save_over_a_draft_changed_meanwhile_is_refused_and_keeps_what_w
     base = editor.stack.base_url
     drafted = await editor.managed.draft(SERVICE, APPOINTMENTS, Actor(editor.admin.email))
     url = f"{base}{RULES}/drafts/{drafted.draft.id}"
-    first = await new_page(browser, base, editor.admin)
+    first = await signed_in_page(browser, base, editor.admin)
     second = await first.context.new_page()
     await first.goto(url + "/yaml")
     await second.goto(url + "/rules/1")

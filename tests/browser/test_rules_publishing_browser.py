@@ -20,9 +20,6 @@ from inbound.config import Settings
 from inbound.managed_rules import Actor, ManagedRules
 from inbound.store.database import create_engine, session_factory
 from inbound.store.users import Audit
-from tests.browser.test_every_page_axe import axe_violations, overflow
-from tests.browser.test_review_browser import shot, sign_in
-from tests.conftest import TEST_SECRET_KEY
 from tests.integration import conftest as integration
 from tests.integration.conftest import Stack, running_stack
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
@@ -33,7 +30,9 @@ from tests.support.managed_rules import (
     WITH_MAYBE,
     WITH_PERHAPS,
     appointments_in_inbound,
+    process_env,
 )
+from tests.support.pages import checked_at_widths, signed_in_page
 from tests.support.waiting import eventually
 
 pytestmark = pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
@@ -43,25 +42,10 @@ env = integration.env
 SERVICE = "appointments"
 NUMBER = "+447700900000"  # appointments' number in the example
 RULES = f"/review/services/{SERVICE}/rules"
-WIDTHS = (1280, 375, 320)
 
 
 async def checked(page: Page, name: str) -> None:
-    """At each width: a screenshot, no axe-core violation, nothing scrolling sideways."""
-    for width in WIDTHS:
-        await page.set_viewport_size({"width": width, "height": 900})
-        await shot(page, f"rules-{name}-{width}")
-        assert await axe_violations(page) == [], name
-        assert await overflow(page) == [], (name, width)
-    await page.set_viewport_size({"width": 1280, "height": 900})
-
-
-async def new_page(browser: Browser, base_url: str, person: Person) -> Page:
-    # axe is injected as a script, which our CSP rightly forbids: only this context bypasses it.
-    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
-    await sign_in(page, base_url, person)
-    return page
+    await checked_at_widths(page, f"rules-{name}")
 
 
 async def test_a_draft_edited_previewed_and_published_is_in_force_in_another_worker(
@@ -76,21 +60,14 @@ async def test_a_draft_edited_previewed_and_published_is_in_force_in_another_wor
         await add_item(sessions, SERVICE, "maybe", recipient=NUMBER, age=timedelta(days=1))
     finally:
         await engine.dispose()
-    env.update(
-        INBOUND_DATABASE_URL=database_url,
-        INBOUND_RULES_DIR=str(folder),
-        INBOUND_SECRET_KEY=TEST_SECRET_KEY,
-        INBOUND_COOKIE_SECURE="false",
-        INBOUND_LOG_FORMAT="json",
-    )
-    base = f"http://127.0.0.1:{env['INBOUND_PORT']}"
+    base = process_env(env, database_url, folder, INBOUND_COOKIE_SECURE="false")
     serve = await start_inbound(env, "serve", tmp_path / "serve")
     worker = await start_inbound(env, "worker", tmp_path / "worker")
     processes: list[Inbound] = [serve, worker]
     try:
         await serve.says("listening on")
         await worker.says("rules worker consuming")
-        page = await new_page(browser, base, admin)
+        page = await signed_in_page(browser, base, admin)
 
         # Edit: a draft of version 1 from the rules page, "maybe" added to confirm's keywords.
         await page.goto(base + RULES)
@@ -199,8 +176,8 @@ async def test_the_second_admin_to_publish_meets_a_conflict_and_keeps_their_draf
     base = managed.stack.base_url
     first = (await managed.managed.draft(SERVICE, WITH_MAYBE, Actor(managed.admin.email))).draft
     second = await managed.managed.draft(SERVICE, WITH_PERHAPS, Actor(managed.other_admin.email))
-    ana = await new_page(browser, base, managed.admin)
-    bo = await new_page(browser, base, managed.other_admin)
+    ana = await signed_in_page(browser, base, managed.admin)
+    bo = await signed_in_page(browser, base, managed.other_admin)
     await bo.goto(f"{base}{RULES}/drafts/{second.draft.id}/publish")
     await checked(bo, "publish")
 
@@ -245,7 +222,7 @@ async def test_rolling_back_from_the_versions_page_is_a_new_version_audited(
     await managed.managed.publish(
         SERVICE, drafted.draft.id, "maybe means yes", Actor(managed.admin.email)
     )
-    page = await new_page(browser, base, managed.admin)
+    page = await signed_in_page(browser, base, managed.admin)
     await page.goto(f"{base}{RULES}/versions")
     await page.get_by_role("heading", name="Versions of the rules").wait_for()
     rows = await page.get_by_role("row").all_inner_texts()
@@ -299,7 +276,7 @@ async def test_only_the_services_admins_see_the_pages(managed: Managed, browser:
     caseworker = await add_person(
         managed.stack.sessions, "cw@surgery.example", {SERVICE: "caseworker"}
     )
-    page = await new_page(browser, base, caseworker)
+    page = await signed_in_page(browser, base, caseworker)
     for path in ("/versions", "/versions/1", "/versions/diff", "/versions/1/rollback"):
         response = await page.goto(base + RULES + path)
         assert response is not None, path
@@ -315,7 +292,7 @@ async def test_a_service_managed_in_files_has_no_versions(
     base = managed.stack.base_url
     roles = {"street-reports": "service_admin"}
     admin = await add_person(managed.stack.sessions, "sam@streets.example", roles)
-    page = await new_page(browser, base, admin)
+    page = await signed_in_page(browser, base, admin)
     await page.goto(base + "/review/services/street-reports/rules/versions")
     said = await page.locator(".govuk-inset-text").inner_text()
     assert "managed in files" in said

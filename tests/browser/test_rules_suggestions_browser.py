@@ -13,13 +13,10 @@ from playwright.async_api import Browser, Page
 
 from inbound.config import Settings
 from inbound.store.models import RuleVersion
-from tests.browser.test_every_page_axe import overflow
-from tests.browser.test_review_browser import shot, sign_in
-from tests.browser.test_undelivered_browser import violations
+from tests.browser.test_review_browser import shot
 from tests.integration.test_rules_suggestions_page import Site, suggestions_site
 from tests.support.browser import add_person
-
-WIDTHS = (1280, 375, 320)
+from tests.support.pages import checked_at_widths, signed_in_page
 
 
 @pytest.fixture
@@ -29,13 +26,7 @@ async def site(settings: Settings, tmp_path: Path) -> AsyncIterator[Site]:
 
 
 async def checked(page: Page, name: str) -> None:
-    """At each width: a screenshot, no axe-core violation, nothing scrolling sideways."""
-    for width in WIDTHS:
-        await page.set_viewport_size({"width": width, "height": 900})
-        await shot(page, f"rules-suggestions-{name}-{width}")
-        assert await violations(page) == [], name
-        assert await overflow(page) == [], (name, width)
-    await page.set_viewport_size({"width": 1280, "height": 900})
+    await checked_at_widths(page, f"rules-suggestions-{name}")
 
 
 async def test_one_click_adds_a_suggestion_to_a_draft(site: Site, browser: Browser) -> None:
@@ -45,15 +36,12 @@ async def test_one_click_adds_a_suggestion_to_a_draft(site: Site, browser: Brows
     await site.decided(
         "street-reports", ("All good now", "all good now!", "ALL GOOD NOW"), "feedback"
     )
-    # axe is injected as a script, which our CSP rightly forbids: only this context bypasses it.
-    context = await browser.new_context(bypass_csp=True, viewport={"width": 1280, "height": 900})
-    page = await context.new_page()
     # Not the fixture's admin, already signed in over HTTP: a TOTP code is taken once.
     services = ("appointments", "bins", "street-reports", "food-bank")
     lead = await add_person(
         site.stack.sessions, "jo@council.example", dict.fromkeys(services, "service_admin")
     )
-    await sign_in(page, site.stack.base_url, lead)
+    page = await signed_in_page(browser, site.stack.base_url, lead)
     base = site.stack.base_url + "/review/services/"
 
     await page.goto(base + "appointments/rules")
@@ -98,4 +86,4 @@ async def test_one_click_adds_a_suggestion_to_a_draft(site: Site, browser: Brows
     await page.goto(base + "food-bank/rules/suggestions")
     await page.get_by_role("heading", name="No suggestions yet").wait_for()
     await checked(page, "none")
-    await context.close()
+    await page.context.close()

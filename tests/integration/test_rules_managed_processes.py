@@ -16,10 +16,9 @@ from sqlalchemy import select
 
 from inbound.store.database import create_engine, session_factory
 from inbound.store.models import Message, Outcome
-from tests.conftest import TEST_SECRET_KEY
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
 from tests.support.browser import add_person
-from tests.support.managed_rules import APPOINTMENTS, appointments_in_inbound
+from tests.support.managed_rules import APPOINTMENTS, appointments_in_inbound, process_env
 from tests.support.waiting import eventually
 
 NEW_NUMBER = "+447700900777"  # only the new version has it, and its keyword
@@ -66,13 +65,7 @@ async def test_a_published_version_is_in_force_in_every_process_within_2_s(
         )
     finally:
         await engine.dispose()
-    env.update(
-        INBOUND_DATABASE_URL=database_url,
-        INBOUND_RULES_DIR=str(folder),
-        INBOUND_SECRET_KEY=TEST_SECRET_KEY,
-        INBOUND_LOG_FORMAT="json",
-    )
-    base = f"http://127.0.0.1:{env['INBOUND_PORT']}"
+    base = process_env(env, database_url, folder)
     receiver = await start_inbound(env, "serve", tmp_path / "serve")
     workers = [await start_inbound(env, "worker", tmp_path / f"worker{n}") for n in range(2)]
     processes = [receiver, *workers]

@@ -18,7 +18,6 @@ from inbound.config import Settings
 from inbound.managed_rules import Actor, Managed, ManagedRules
 from inbound.store.database import create_engine, session_factory
 from inbound.store.rule_versions import RuleVersions
-from tests.conftest import TEST_SECRET_KEY
 from tests.integration.lifecycle_support import Inbound, post_generic, start_inbound
 from tests.integration.test_rules_managed_api import BASE, Api, api
 from tests.integration.test_rules_managed_cli import _events, folder
@@ -29,6 +28,7 @@ from tests.support.managed_rules import (
     WITH_MAYBE,
     WITH_PERHAPS,
     appointments_in_inbound,
+    process_env,
 )
 from tests.support.process import inbound_beside
 from tests.support.waiting import eventually
@@ -169,13 +169,7 @@ async def test_a_running_worker_moves_from_the_version_to_the_file_with_no_gap(
     env: dict[str, str], database_url: str, tmp_path: Path
 ) -> None:
     folder = await appointments_in_inbound(database_url, tmp_path, NEW_VERSION, reason="import")
-    env.update(
-        INBOUND_DATABASE_URL=database_url,
-        INBOUND_RULES_DIR=str(folder),
-        INBOUND_SECRET_KEY=TEST_SECRET_KEY,
-        INBOUND_LOG_FORMAT="json",
-    )
-    base = f"http://127.0.0.1:{env['INBOUND_PORT']}"
+    base = process_env(env, database_url, folder)
     receiver = await start_inbound(env, "serve", tmp_path / "serve")
     worker = await start_inbound(env, "worker", tmp_path / "worker")
     try:

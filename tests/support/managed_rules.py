@@ -8,7 +8,7 @@ from pathlib import Path
 
 from inbound.managed_rules import Actor, ManagedRules
 from inbound.store.database import create_engine, session_factory
-from tests.conftest import EXAMPLE_RULES
+from tests.conftest import EXAMPLE_RULES, TEST_SECRET_KEY
 
 APPOINTMENTS = (EXAMPLE_RULES / "appointments.yaml").read_text(encoding="utf-8")
 WITH_MAYBE = APPOINTMENTS.replace("i will be there,", "i will be there, maybe,")
@@ -44,3 +44,16 @@ async def appointments_in_inbound(
     folder = example_folder(tmp_path, "appointments.yaml")
     await import_rules(database_url, folder, text, reason=reason)
     return folder
+
+
+def process_env(env: dict[str, str], database_url: str, folder: Path, **more: str) -> str:
+    """`env` made ready for inbound processes (`start_inbound`) on this database and rules
+    folder, logging JSON, with `more`; the base URL they serve on."""
+    env.update(
+        INBOUND_DATABASE_URL=database_url,
+        INBOUND_RULES_DIR=str(folder),
+        INBOUND_SECRET_KEY=TEST_SECRET_KEY,
+        INBOUND_LOG_FORMAT="json",
+        **more,
+    )
+    return f"http://127.0.0.1:{env['INBOUND_PORT']}"
