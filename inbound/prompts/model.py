@@ -7,6 +7,7 @@ about a moment (`Prompt.expired_at(when)`), so a prompt never needs a sweep to e
 
 from __future__ import annotations
 
+import functools
 import re
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
@@ -70,24 +71,45 @@ class Prompt:
             raise InvalidPrompt("to", f"{phone.mask(self.recipient)} is not an E.164 number")
         if not self.reference.strip():
             raise InvalidPrompt("reference", "is empty")
-        if not self.expects:
-            raise InvalidPrompt("expects", "names no action: list at least one answer")
-        if Action.manual in self.expects:
-            raise InvalidPrompt("expects", "manual is not an answer; a person decides those")
-        standing = sorted(self.expects & STANDING_ACTIONS)
-        if standing:
-            raise InvalidPrompt(
-                "expects",
-                f"{', '.join(standing)} always take effect whatever a reminder asks; "
-                "leave them out of expects",
-            )
-        for name in ("sent_at", "expires_at"):
-            if getattr(self, name).utcoffset() is None:
-                raise InvalidPrompt(name, "has no time zone; give one, e.g. Z for UTC")
+        _check_expects(self.expects)
+        if self.sent_at.utcoffset() is None:
+            raise InvalidPrompt("sent_at", "has no time zone; give one, e.g. Z for UTC")
+        if self.expires_at.utcoffset() is None:
+            raise InvalidPrompt("expires_at", "has no time zone; give one, e.g. Z for UTC")
         if self.expires_at <= self.sent_at:
             raise InvalidPrompt("expires_at", "is not after sent_at")
         if (self.state is PromptState.ANSWERED) != (self.answer is not None):
             raise InvalidPrompt("answer", "is given exactly when the prompt is answered")
+
+    @classmethod
+    def loaded(
+        cls,
+        service: str,
+        recipient: str,
+        reference: str,
+        expects: frozenset[Action],
+        sent_at: datetime,
+        expires_at: datetime,
+        text: str | None,
+        state: PromptState,
+        answer: Answer | None,
+    ) -> Prompt:
+        """The same prompt as calling the class, checked the same way, for the many a worker
+        reads back: the frozen dataclass's __init__ (a setattr a field) was half of building one."""
+        prompt = object.__new__(cls)
+        prompt.__dict__.update(
+            service=service,
+            recipient=recipient,
+            reference=reference,
+            expects=expects,
+            sent_at=sent_at,
+            expires_at=expires_at,
+            text=text,
+            state=state,
+            answer=answer,
+        )
+        prompt.__post_init__()
+        return prompt
 
     @property
     def key(self) -> tuple[str, str, str]:
@@ -112,6 +134,23 @@ class Prompt:
     def withdrawn(self) -> Prompt:
         """This prompt, taken back by the service."""
         return replace(self, state=PromptState.WITHDRAWN, answer=None)
+
+
+@functools.lru_cache(maxsize=256)
+def _check_expects(expects: frozenset[Action]) -> None:
+    """Raise when `expects` can't be a prompt's answers. Cached: prompts share a few sets, and
+    a worker checks one for every reply's prompt (a failed check is not cached)."""
+    if not expects:
+        raise InvalidPrompt("expects", "names no action: list at least one answer")
+    if Action.manual in expects:
+        raise InvalidPrompt("expects", "manual is not an answer; a person decides those")
+    standing = sorted(expects & STANDING_ACTIONS)
+    if standing:
+        raise InvalidPrompt(
+            "expects",
+            f"{', '.join(standing)} always take effect whatever a reminder asks; "
+            "leave them out of expects",
+        )
 
 
 def revise(existing: Prompt | None, sent: Prompt) -> Prompt:

@@ -93,8 +93,26 @@ _ANSWER_ALL = text(
 )
 
 # A prompt's columns, read as plain rows where many are loaded at once: building ORM objects
-# (identity map, change tracking) for rows only read cost more than the query itself.
-_COLUMNS = tuple(_TABLE.c)
+# (identity map, change tracking) for rows only read cost more than the query itself. Named in
+# the order `_from_columns` unpacks them.
+_COLUMNS = tuple(
+    _TABLE.c[name]
+    for name in (
+        "id",
+        "service_id",
+        "recipient",
+        "reference",
+        "expects",
+        "sent_at",
+        "expires_at",
+        "text",
+        "state",
+        "answer_action",
+        "answered_at",
+        "answer_message_id",
+        "updated_at",
+    )
+)
 
 
 # What a stored prompt's `expects` and `state` read as. Most prompts share a few of each, and a
@@ -108,18 +126,44 @@ def _expects(names: tuple[str, ...]) -> frozenset[Action]:
 
 
 def _prompt(row: PromptRow | Row[Any]) -> Prompt:
+    return _prompt_of(
+        row.service_id,
+        row.recipient,
+        row.reference,
+        row.expects,
+        row.sent_at,
+        row.expires_at,
+        row.text,
+        row.state,
+        row.answer_action,
+        row.answered_at,
+    )
+
+
+def _prompt_of(
+    service: str,
+    recipient: str,
+    reference: str,
+    expects: list[str],
+    sent_at: datetime,
+    expires_at: datetime,
+    text: str | None,
+    state_name: str,
+    answer_action: str | None,
+    answered_at: datetime | None,
+) -> Prompt:
     answer = None
-    state = _STATES[row.state]
-    if state is PromptState.ANSWERED and row.answer_action and row.answered_at:
-        answer = Answer(Action(row.answer_action), row.answered_at)
-    return Prompt(
-        service=row.service_id,
-        recipient=row.recipient,
-        reference=row.reference,
-        expects=_expects(tuple(row.expects)),
-        sent_at=row.sent_at,
-        expires_at=row.expires_at,
-        text=row.text,
+    state = _STATES[state_name]
+    if state is PromptState.ANSWERED and answer_action and answered_at:
+        answer = Answer(Action(answer_action), answered_at)
+    return Prompt.loaded(
+        service=service,
+        recipient=recipient,
+        reference=reference,
+        expects=_expects(tuple(expects)),
+        sent_at=sent_at,
+        expires_at=expires_at,
+        text=text,
         state=state,
         answer=answer,
     )
@@ -127,6 +171,39 @@ def _prompt(row: PromptRow | Row[Any]) -> Prompt:
 
 def _stored(row: PromptRow | Row[Any]) -> StoredPrompt:
     return StoredPrompt(row.id, _prompt(row), row.answer_message_id, row.updated_at)
+
+
+def _from_columns(row: Sequence[Any]) -> StoredPrompt:
+    """`_stored` for a row of `_COLUMNS`, unpacked by position: reading a Row's thirteen
+    columns by name took 10 µs, unpacking it under 1 (a worker reads a prompt a reply)."""
+    (
+        id_,
+        service,
+        recipient,
+        reference,
+        expects,
+        sent_at,
+        expires_at,
+        text_,
+        state,
+        answer_action,
+        answered_at,
+        answer_message_id,
+        updated_at,
+    ) = row
+    prompt = _prompt_of(
+        service,
+        recipient,
+        reference,
+        expects,
+        sent_at,
+        expires_at,
+        text_,
+        state,
+        answer_action,
+        answered_at,
+    )
+    return StoredPrompt(id_, prompt, answer_message_id, updated_at)
 
 
 class Prompts:
@@ -200,7 +277,8 @@ class Prompts:
                     .order_by(_TABLE.c.sent_at, _TABLE.c.id)
                 )
                 for row in rows:
-                    found.setdefault((row.service_id, row.recipient), []).append(_stored(row))
+                    stored = _from_columns(row)
+                    found.setdefault((service, stored.prompt.recipient), []).append(stored)
         return found
 
     async def open_for(self, service: str, number: str) -> list[Prompt]:
