@@ -93,10 +93,9 @@ def match_reply(
     # 1. A withdrawn prompt was taken back: nothing can answer it. A prompt sent after the reply
     # was received can't be what it answers: a person types a reply after reading the question,
     # which takes longer than any clock drift between the service and the provider.
-    live = sorted(
-        (p for p in prompts if p.state is not PromptState.WITHDRAWN and p.sent_at <= received_at),
-        key=lambda p: (p.sent_at, p.reference),
-    )
+    live = [p for p in prompts if p.state is not PromptState.WITHDRAWN and p.sent_at <= received_at]
+    if len(live) > 1:  # most numbers have one prompt: no sort to pay for
+        live.sort(key=_sent_order)
     named = None if not named_reference else [p for p in live if names(named_reference, p)]
     action = proposed.action if proposed.automatic else None
 
@@ -133,10 +132,16 @@ def match_reply(
             f"({_references(live)})",
             candidates=tuple(live),
         )
-    pool = named or live
-    open_ = [p for p in pool if p.state is PromptState.OPEN and not p.expired_at(received_at)]
-    answered = [p for p in pool if p.state is PromptState.ANSWERED]
-    expired = [p for p in pool if p.state is PromptState.OPEN and p.expired_at(received_at)]
+    open_: list[Prompt] = []
+    answered: list[Prompt] = []
+    expired: list[Prompt] = []
+    for p in named or live:
+        if p.state is PromptState.ANSWERED:
+            answered.append(p)
+        elif p.expired_at(received_at):
+            expired.append(p)
+        else:
+            open_.append(p)
     # 6. Open prompts come first: an open question is what a new reply most likely answers,
     # even when an older one was answered already.
     if len(open_) == 1:
@@ -170,6 +175,10 @@ def decided_by_person(prompt: Prompt, action: Action, at: datetime) -> Transitio
     if prompt.answer is not None and prompt.answer.action is action:
         return None
     return Transition(prompt, prompt.answered(action, at))
+
+
+def _sent_order(prompt: Prompt) -> tuple[datetime, str]:
+    return (prompt.sent_at, prompt.reference)
 
 
 def names(reference: str, prompt: Prompt) -> bool:
