@@ -32,6 +32,7 @@ from inbound.rules.match import Matcher
 from inbound.rules.model import ServiceRules
 from inbound.store.database import create_engine, session_factory
 from inbound.store.prompts import Prompts
+from inbound.worker.process import process_batch
 
 SERVICE = "bench"  # the service of bench/rules.py's twenty_rules (it owns OUR_NUMBER)
 EXPECTS = ("cancel", "confirm")
@@ -246,6 +247,64 @@ def _check(decided: Route, has_prompt: bool) -> None:
         raise RuntimeError("the bench reply did not answer its sender's open prompt")
     if not has_prompt and decided.matched is not None:
         raise RuntimeError("a prompt was found in the database that should have none")
+
+
+async def batch_alternation(
+    with_prompts: str,
+    without: str,
+    rules_dir: Path,
+    numbers: Sequence[str],
+    texts: Sequence[str],
+    size: int,
+    warmup: int,
+) -> dict[str, Any]:
+    """A rules worker's batch alone (`process_batch`: lookup, decisions, the answers' UPDATE,
+    commit) on the loaded database and on the empty one, alternated batch by batch, so both see
+    the same moments of the machine and its drift in speed, which moves the end-to-end pairs,
+    cancels out. Batches of `size` replies from `numbers` in order (each with one open prompt
+    in the first, loaded one after another: the worst order for HOT answers), `texts` in turn;
+    the first `warmup` batches of each are discarded."""
+    rules = CompiledRules(load_directory(rules_dir))
+    service = rules.service(SERVICE)
+    if service is None:
+        raise RuntimeError(f"the bench's rules have no service {SERVICE!r}")
+    engines = [create_engine(url) for url in (with_prompts, without)]
+    times: list[list[float]] = [[], []]
+    try:
+        sessions = [session_factory(engine) for engine in engines]
+        for index, first in enumerate(range(0, len(numbers) - size + 1, size)):
+            messages = [
+                InboundMessage(
+                    provider="twilio",
+                    provider_message_id=f"SM{uuid.uuid4().hex}",
+                    sender=number,
+                    recipient=service.service.numbers[0],
+                    text=texts[(first + i) % len(texts)],
+                    received_at=datetime.now(UTC),
+                )
+                for i, number in enumerate(numbers[first : first + size])
+            ]
+            for which in (0, 1) if index % 2 == 0 else (1, 0):
+                started = time.perf_counter()
+                results = await process_batch(sessions[which], rules, messages)
+                seconds = time.perf_counter() - started
+                if any(result.status is not Status.PROCESSED for result in results):
+                    raise RuntimeError("a bench reply in a batch was not acted on")
+                if index >= warmup:
+                    times[which].append(1000 * seconds)
+    finally:
+        for engine in engines:
+            await engine.dispose()
+    if not times[0]:
+        raise RuntimeError(f"{len(numbers)} numbers make no timed batch of {size}")
+    loaded, empty = (statistics.median(series) for series in times)
+    return {
+        "batches": len(times[0]),
+        "size": size,
+        "loaded_median_ms": loaded,
+        "empty_median_ms": empty,
+        "ratio": empty / loaded,
+    }
 
 
 # --- the import's data -------------------------------------------------------------------------

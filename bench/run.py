@@ -117,6 +117,7 @@ class Plan:
     # 2,073 msg/s in one bench), so one pair's ratio does too; the median of five is steadier.
     prompt_runs: int = 5
     prompt_messages: int = 20_000  # messages in each of those runs (see plan_from)
+    prompt_batches: int = 40  # a worker's batches alone, alternated batch by batch, on each
     prompt_import: int = 100_000  # prompts imported through the API, and from a CSV file
     prompt_batch: int = 10_000  # prompts a POST /api/prompts
     review_messages: int = 1_000_000  # stored messages for the review section
@@ -1067,7 +1068,8 @@ def measure_prompts(
     open prompt, against the same replies into a database with none, runs alternated. Then the
     imports (`measure_prompt_import`) in the empty one. Both databases are dropped at the end."""
     senders = plan.prompt_runs * plan.prompt_messages
-    total = max(plan.prompts, senders + plan.prompt_lookups)
+    in_batches = plan.prompt_batches * plan.prefetch
+    total = max(plan.prompts, senders + max(plan.prompt_lookups, in_batches))
     say(
         f"prompts: {total:,} open prompts, lookup + match of {plan.prompt_lookups:,} replies, "
         f"{plan.prompt_runs} x 2 end-to-end runs of {plan.prompt_messages:,} messages"
@@ -1098,6 +1100,26 @@ def measure_prompts(
         # Every reply answers its sender's prompt: the most work prompts add (a lookup and the
         # answer's UPDATE each), with the same outcomes as without prompts.
         answers = prompt_bench.answers(texts, twenty_rules())
+        # A worker's batch alone, alternated batch by batch: the figure this machine's drift in
+        # speed can't move. Its replies come from the prompts after the end-to-end ones (the
+        # lookups above only read theirs), one after another as loaded.
+        batch = services.run(
+            prompt_bench.batch_alternation(
+                loaded,
+                empty,
+                work / "rules",
+                [prompt_bench.other_number(senders + i) for i in range(in_batches)],
+                answers,
+                plan.prefetch,
+                warmup=max(1, plan.prompt_batches // 8),
+            )
+        )
+        say(
+            f"prompts: a worker's batch of {batch['size']} alone, alternated: "
+            f"{batch['loaded_median_ms']:.1f} ms with {total:,} prompts, "
+            f"{batch['empty_median_ms']:.1f} ms with none (median of {batch['batches']} each): "
+            f"{batch['ratio']:.2f}"
+        )
         runs: dict[str, list[dict[str, Any]]] = {"loaded": [], "empty": []}
         for index in range(plan.prompt_runs):
             first = index * plan.prompt_messages
@@ -1164,6 +1186,7 @@ def measure_prompts(
             "databases": [make_url(url).database for url in (loaded, empty)],  # dropped after
             "load": load,
             "lookup": lookup,
+            "batch": batch,
             "end_to_end": e2e,
         }
         measure_prompt_import(services, plan, base_env, work, empty, report)
@@ -1525,6 +1548,7 @@ def prompt_rows(figure: dict[str, Any], imports: dict[str, Any]) -> list[dict[st
     """Lookup + match p99 and end-to-end rate with the loaded prompts, each against the same
     with none; the imports' rates against the database's own insert of as many prompts."""
     lookup, e2e, load = figure["lookup"], figure["end_to_end"], figure["load"]
+    batch = figure["batch"]
     total = f"{load['prompts']:,}"
     out = [
         {
@@ -1562,6 +1586,15 @@ def prompt_rows(figure: dict[str, Any], imports: dict[str, Any]) -> list[dict[st
             "note": "ratio each run "
             + ", ".join(f"{r:.2f}" for r in e2e["ratio_runs"])
             + f" (target >= 0.9); {e2e['answered']:,} prompts answered",
+        },
+        {
+            "figure": f"a worker's batch alone, {total} prompts",
+            "value": batch["loaded_median_ms"],
+            "unit": "ms",
+            "ratio": batch["ratio"],
+            "peak_mib": None,
+            "note": f"{batch['size']} replies; {batch['empty_median_ms']:.1f} ms with none, "
+            f"alternated batch by batch, median of {batch['batches']} each",
         },
         {
             "figure": "prompt insert, database alone",
@@ -1676,6 +1709,7 @@ def plan_from(args: argparse.Namespace) -> Plan:
             prompts=args.prompts or 20_000,
             prompt_lookups=200,
             prompt_runs=1,
+            prompt_batches=4,
             # Fewer and the worker may be done before its timing starts (a rate of 0).
             prompt_messages=args.messages or 1_000,
             prompt_import=args.prompt_import or 20_000,

@@ -52,10 +52,11 @@ def test_prompt_benches_measure_what_they_say(
     prompts = figures["prompts"]
     assert prompts["load"]["prompts"] == PROMPTS
     check_lookup(prompts["lookup"], results["plan"])
+    check_batch(prompts["batch"], results["plan"])
     check_end_to_end(prompts["end_to_end"], results["plan"])
     check_imports(figures["prompt_import"], results["plan"])
     rows = results["table"]
-    assert len(rows) == 7, rows
+    assert len(rows) == 8, rows
     assert all(row["ratio"] is not None and row["value"] >= 0 for row in rows), rows
     for target in ("at most +1 ms", "at least 0.9", "under 60 s"):
         assert f"target: {target}" in done.stdout
@@ -74,6 +75,16 @@ def check_lookup(lookup: dict[str, Any], plan: dict[str, Any]) -> None:
         assert lookup[name]["p99_ms"] >= lookup[name]["p50_ms"] > 0, lookup
     added = lookup["loaded"]["p99_ms"] - lookup["empty"]["p99_ms"]
     assert math.isclose(lookup["added_p99_ms"], added)
+
+
+def check_batch(batch: dict[str, Any], plan: dict[str, Any]) -> None:
+    """The batches alone: each database timed the same number of full batches after the
+    warm-up, and the ratio is of their medians."""
+    assert batch["size"] == plan["prefetch"]
+    assert batch["batches"] == plan["prompt_batches"] - max(1, plan["prompt_batches"] // 8)
+    assert batch["loaded_median_ms"] > 0, batch
+    assert batch["empty_median_ms"] > 0, batch
+    assert math.isclose(batch["ratio"], batch["empty_median_ms"] / batch["loaded_median_ms"])
 
 
 def check_end_to_end(e2e: dict[str, Any], plan: dict[str, Any]) -> None:
