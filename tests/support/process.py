@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import random
 import signal
 import socket
 import subprocess
@@ -16,12 +17,23 @@ from pathlib import Path
 INBOUND = str(Path(sys.executable).parent / "inbound")
 
 
+# Below Linux's ephemeral range (32768-60999 by default), which outgoing connections draw
+# from: a port chosen there can be taken by some client's connection before the server that
+# was given it binds, as a cluster node's AMQP listener once was (eaddrinuse).
+_CHOSEN_PORTS = range(20000, 32768)
+
+
 def free_port() -> int:
-    """A TCP port nobody listens on right now."""
-    with socket.socket() as probe:
-        probe.bind(("127.0.0.1", 0))
-        port: int = probe.getsockname()[1]
-        return port
+    """A TCP port nobody listens on right now, outside the range outgoing connections use."""
+    for _ in range(200):
+        port = random.choice(_CHOSEN_PORTS)
+        with socket.socket() as probe:
+            try:
+                probe.bind(("127.0.0.1", port))
+            except OSError:
+                continue
+            return port
+    raise RuntimeError(f"no free TCP port in {_CHOSEN_PORTS.start}-{_CHOSEN_PORTS.stop - 1}")
 
 
 @contextmanager
