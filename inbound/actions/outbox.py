@@ -188,19 +188,26 @@ class Outbox:
         if self._queue is None:
             return False
         now = datetime.now(UTC)
-        async with self._sessions.begin() as session:
+        # No transaction spans a publish: on SQLite a write held while RabbitMQ is away would
+        # stall every other writer (webhooks' spool writes among them) for the publish's bound.
+        async with self._sessions() as session:
             repo = Actions(session)
             # Also those a caseworker's decision held back for its undo window, once it passed.
             ids = await repo.unpublished(now - SWEEP_AFTER, SWEEP_BATCH, now)
-            if ids:
-                await self._queue.due(ids, await repo.services_of(ids))
-                await repo.mark_published(ids)
-                log.warning("actions_republished", count=len(ids))
             lapsed = await repo.lapsed_claims(now, SWEEP_BATCH)
-            if lapsed:
-                # Let go in this transaction, so the next sweep doesn't hand them over again;
-                # if the publish fails, the claims stay as they were for the next sweep.
-                await repo.let_go_lapsed(lapsed, now)
-                await self._queue.due(lapsed, await repo.services_of(lapsed))
-                log.warning("actions_reclaimed", count=len(lapsed))
+            services = await repo.services_of([*ids, *lapsed]) if ids or lapsed else {}
+        if ids:
+            await self._queue.due(ids, services)
+            async with self._sessions.begin() as session:
+                await Actions(session).mark_published(ids)
+            log.warning("actions_republished", count=len(ids))
+        if lapsed:
+            # Handed over first, then let go (only claims still lapsed as of `now`: a worker
+            # that claimed a copy meanwhile keeps its claim). If the publish fails the claims
+            # stay lapsed for the next sweep; if the let-go fails, the next sweep hands them
+            # over again, and the claim lets one copy through.
+            await self._queue.due(lapsed, services)
+            async with self._sessions.begin() as session:
+                await Actions(session).let_go_lapsed(lapsed, now)
+            log.warning("actions_reclaimed", count=len(lapsed))
         return len(ids) >= SWEEP_BATCH or len(lapsed) >= SWEEP_BATCH
