@@ -971,6 +971,7 @@ def measure_workers(
     before = count()  # stored by earlier runs in the same database
     procs: list[Proc] = []
     samples: list[tuple[float, int, int]] = []  # (seconds, stored, first worker's RSS in KiB)
+    cpu: list[tuple[int, float]] = []  # (stored, the machine's busy CPU seconds so far)
     try:
         # All launched at once, so they start consuming within moments of each other.
         for i in range(workers):
@@ -988,6 +989,7 @@ def measure_workers(
             time.sleep(0.05)
             stored = count()
             sampled.append((time.perf_counter() - launched, stored - before, 0))
+            cpu.append((stored - before, machine_cpu_seconds()))
         started = time.perf_counter()
         at_start = count()
         stored = at_start
@@ -997,6 +999,7 @@ def measure_workers(
             samples.append(
                 (time.perf_counter() - started, stored - before, procs[0].rss_kib() or 0)
             )
+            cpu.append((stored - before, machine_cpu_seconds()))
         seconds = time.perf_counter() - started
         ready_after = started - launched
     finally:
@@ -1015,12 +1018,19 @@ def measure_workers(
         "seconds": seconds,
         "rate": rate,
         "steady_rate": steady,
+        "steady_cpu_ms": steady_cpu_ms(cpu, messages),
         "timed_out": stored - before < messages,
         "batches_one_by_one": one_by_one,
         "preload_rate": preload_rate,
         "peak_kib": peaks,
         "memory": memory_growth(samples, messages),
     }
+
+
+def _median_known(values: Sequence[float]) -> float:
+    """The median of the values that aren't NaN (runs too short for a steady window), or NaN."""
+    known = [value for value in values if not math.isnan(value)]
+    return statistics.median(known) if known else math.nan
 
 
 def _pace(run: dict[str, Any]) -> float:
@@ -1039,6 +1049,33 @@ def steady_rate(
         return None
     (t0, s0), (t1, s1) = window[0], window[-1]
     return (s1 - s0) / (t1 - t0)
+
+
+def machine_cpu_seconds() -> float:
+    """CPU seconds the whole machine has been busy (every process: worker, PostgreSQL,
+    RabbitMQ, this bench), from /proc/stat's first line; NaN where there is none."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()
+    except (OSError, IndexError):
+        return math.nan
+    # user nice system idle iowait irq softirq steal: all but idle and iowait are work.
+    ticks = [int(value) for value in fields[1:9]]
+    busy = sum(ticks) - ticks[3] - ticks[4]
+    return busy / os.sysconf("SC_CLK_TCK")
+
+
+def steady_cpu_ms(samples: list[tuple[int, float]], messages: int) -> float:
+    """The machine's CPU milliseconds a message stored between 20 % and 90 % of the run, the
+    steady pace's window: every process's share (worker, PostgreSQL, RabbitMQ, this bench's
+    counting), which is what the pace comes to where the CPU is the limit, and which a machine
+    whose speed drifts between runs moves far less than the pace. NaN when too few samples."""
+    window = [
+        (stored, cpu) for stored, cpu in samples if messages * 0.2 <= stored <= messages * 0.9
+    ]
+    if len(window) < 2 or window[-1][0] <= window[0][0]:
+        return math.nan
+    (s0, c0), (s1, c1) = window[0], window[-1]
+    return 1000 * (c1 - c0) / (s1 - s0)
 
 
 def memory_growth(samples: list[tuple[float, int, int]], messages: int) -> dict[str, float | None]:
@@ -1146,7 +1183,8 @@ def measure_prompts(
                 runs[name].append(result)
                 say(
                     f"prompts: end to end, {name} prompts table, run {index + 1}: "
-                    f"{result['rate']:,.0f} msg/s (steady {_pace(result):,.0f}); "
+                    f"{result['rate']:,.0f} msg/s (steady {_pace(result):,.0f}), "
+                    f"{result['steady_cpu_ms']:.3f} ms of CPU a message; "
                     f"{result['counts']}; "
                     f"{result['batches_one_by_one']} batches retried one by one"
                 )
@@ -1164,12 +1202,17 @@ def measure_prompts(
             with_prompts["rate"] / without["rate"] if without["rate"] else math.nan
             for with_prompts, without in zip(runs["loaded"], runs["empty"], strict=True)
         ]
+        cpu = {name: _median_known([r["steady_cpu_ms"] for r in runs[name]]) for name in runs}
         e2e = {
             "loaded": statistics.median(r["rate"] for r in runs["loaded"]),
             "empty": statistics.median(r["rate"] for r in runs["empty"]),
             "ratio_runs": ratios,
             "ratio_median": statistics.median(ratios),
             "whole_run_ratios": whole_run,
+            # Machine CPU a message, medians: without / with is the ratio a machine whose
+            # CPU is the limit would see.
+            "cpu_ms_per_message": cpu,
+            "cpu_ratio": cpu["empty"] / cpu["loaded"] if cpu["loaded"] else math.nan,
             "answered": sum(r["counts"].get("answered", 0) for r in runs["loaded"]),
             "runs": runs,
         }
@@ -1180,6 +1223,11 @@ def measure_prompts(
             "runs: "
             + ", ".join(f"{ratio:.2f}" for ratio in whole_run)
             + f"); {e2e['answered']:,} prompts answered"
+        )
+        say(
+            f"prompts: the machine's CPU a message, median: {cpu['loaded']:.3f} ms with prompts, "
+            f"{cpu['empty']:.3f} ms without: {e2e['cpu_ratio']:.2f} (the ratio where the CPU is "
+            "the limit)"
         )
         report.figures["prompts"] = {
             "database": "postgresql",
@@ -1595,6 +1643,15 @@ def prompt_rows(figure: dict[str, Any], imports: dict[str, Any]) -> list[dict[st
             "peak_mib": None,
             "note": f"{batch['size']} replies; {batch['empty_median_ms']:.1f} ms with none, "
             f"alternated batch by batch, median of {batch['batches']} each",
+        },
+        {
+            "figure": f"machine CPU a message, replies to {total} prompts",
+            "value": 1000 * e2e["cpu_ms_per_message"]["loaded"],
+            "unit": "us",
+            "ratio": e2e["cpu_ratio"],
+            "peak_mib": None,
+            "note": f"{1000 * e2e['cpu_ms_per_message']['empty']:,.0f} us without; the end-to-"
+            "end runs' median, every process; the ratio where the CPU is the limit",
         },
         {
             "figure": "prompt insert, database alone",

@@ -10,6 +10,7 @@ from __future__ import annotations
 import asyncio
 import json
 import math
+import statistics
 import subprocess
 import sys
 from pathlib import Path
@@ -56,7 +57,7 @@ def test_prompt_benches_measure_what_they_say(
     check_end_to_end(prompts["end_to_end"], results["plan"])
     check_imports(figures["prompt_import"], results["plan"])
     rows = results["table"]
-    assert len(rows) == 8, rows
+    assert len(rows) == 9, rows
     assert all(row["ratio"] is not None and row["value"] >= 0 for row in rows), rows
     for target in ("at most +1 ms", "at least 0.9", "under 60 s"):
         assert f"target: {target}" in done.stdout
@@ -100,6 +101,21 @@ def check_end_to_end(e2e: dict[str, Any], plan: dict[str, Any]) -> None:
             answered = MESSAGES if name == "loaded" else 0
             assert run["counts"]["answered"] == answered, run["counts"]
     assert e2e["answered"] == MESSAGES * plan["prompt_runs"]
+    # The machine's CPU a message in each run's steady window (NaN where the run had none, as
+    # for its pace), the median of those that had one, and the ratio of the medians.
+    for name in ("loaded", "empty"):
+        spent = []
+        for run in e2e["runs"][name]:
+            if run["steady_rate"]:
+                assert run["steady_cpu_ms"] > 0, run
+                spent.append(run["steady_cpu_ms"])
+            else:
+                assert math.isnan(run["steady_cpu_ms"]), run
+        if spent:
+            assert e2e["cpu_ms_per_message"][name] == statistics.median(spent)
+    cpu = e2e["cpu_ms_per_message"]
+    if not math.isnan(cpu["loaded"] + cpu["empty"]):
+        assert math.isclose(e2e["cpu_ratio"], cpu["empty"] / cpu["loaded"])
     # Each ratio is of the runs that ran side by side, at their steady pace (NaN when a run
     # was too short to have one, which a loaded machine can make happen); the whole-run ratios
     # are beside them.
