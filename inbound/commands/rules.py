@@ -218,11 +218,6 @@ def _load_one(path: Path) -> ServiceRules:
     return load_file(path)  # a RuleFileError prints as "rule files are invalid", exit 2
 
 
-# The number a trial reminder is sent to when --from gives none: an Ofcom drama number. It only
-# ties the reply to the reminder and is never printed.
-TRIAL_SENDER = "+447700900999"
-
-
 def parse_expects(value: str) -> frozenset[Action]:
     """The actions of `--expects confirm,cancel`, or a CommandError naming the bad value and
     the actions a reminder may expect."""
@@ -254,6 +249,7 @@ def parse_expects(value: str) -> frozenset[Action]:
 
 def _test(args: argparse.Namespace) -> int:
     from inbound import phone
+    from inbound.prompts.trial import TRIAL_SENDER
 
     rules = _load_one(args.file)
     expects = parse_expects(args.expects) if args.expects is not None else None
@@ -303,23 +299,12 @@ class Trial:
     def with_prompt(self, text: str) -> Route | None:
         """The reply decided as an answer to a reminder sent just before it expecting
         `expects`, as the rules worker decides it; None without `expects`."""
-        from inbound.message import InboundMessage
-        from inbound.outcome import route
-        from inbound.prompts.trial import hypothetical
+        from inbound.prompts.trial import as_reply
 
         if self._expects is None:
             return None
         now = datetime.now(UTC)
-        prompt = hypothetical(self._rules.service.id, self._sender, self._expects, now)
-        message = InboundMessage(
-            provider="trial",
-            provider_message_id="trial",
-            sender=self._sender,
-            recipient=self._rules.service.numbers[0],
-            text=text,
-            received_at=now,
-        )
-        return route(self._compiled, message, prompts=[prompt])
+        return as_reply(self._compiled, self._rules, text, self._expects, now, self._sender)
 
     def json(self, text: str) -> dict[str, Any]:
         """The `--json` form; with `--expects`, `action` is the decision with the reminder and

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import urlencode
 
@@ -26,13 +27,17 @@ from inbound.managed_rules import (
     ManagedRules,
     NotFound,
 )
+from inbound.outcome import Route
+from inbound.prompts.trial import as_reply
 from inbound.review import forms
+from inbound.review.expects_form import answerable, ticked
 from inbound.review.rules_access import rules_admin
 from inbound.review.rules_preview import PREVIEW_DAYS, preview_counts, preview_days
 from inbound.review.site import WEB, client_address, redirect, render
+from inbound.rules.compiled import CompiledRules
 from inbound.rules.managed import check_version
 from inbound.rules.match import Decision, Matcher
-from inbound.rules.model import ServiceRules
+from inbound.rules.model import Action, RuleBook, ServiceRules
 from inbound.rules.replay import REPEAT, REVIEW
 from inbound.rules.version_diff import diff
 from inbound.store.models import RuleVersion
@@ -190,12 +195,17 @@ async def preview_page(request: web.Request, page: _Page) -> web.StreamResponse:
     drafted = await managed.draft_of(page.service_id, draft_id)
     draft_rules = _rules_of(page.service_id, drafted.draft.yaml)
     text, trial, text_error = "", None, None
+    # A draft may answer with actions the version in force has no rule for, and the reverse.
+    answers = answerable(*(rules for rules in (draft_rules, page.service) if rules is not None))
+    expects: tuple[Action, ...] = ()
     if request.method == "POST":
-        text = forms.text(await forms.read_form(request), "text")[:MAX_TEXT]
+        form = await forms.read_form(request)
+        text = forms.text(form, "text")[:MAX_TEXT]
+        expects = ticked(form, answers)
         if not text.strip():
             text_error = "Enter a message to test"
         elif draft_rules is not None:
-            trial = _Trial(Matcher(page.service).decide(text), Matcher(draft_rules).decide(text))
+            trial = _trial(request, page.service, draft_rules, text, expects)
     raw_days = request.query.get("days")
     values: dict[str, Any] = {"days_typed": raw_days or str(PREVIEW_DAYS), "error": None}
     summary = None
@@ -232,6 +242,8 @@ async def preview_page(request: web.Request, page: _Page) -> web.StreamResponse:
         draft=drafted.draft,
         text=text,
         trial=trial,
+        answers=answers,
+        expects=expects,
         loads=draft_rules is not None,
         max_days=MAX_PREVIEW_DAYS,
         outcome_words=outcome_words,
@@ -245,15 +257,43 @@ def _counts(counts: Mapping[str, int]) -> list[tuple[str, list[tuple[str, int]]]
 
 @dataclass(frozen=True)
 class _Trial:
-    """One typed message decided by the version in force and by the draft."""
+    """One typed message decided by the version in force and by the draft; with `expects`,
+    also as a reply to a reminder expecting those (`*_reply`)."""
 
     in_force: Decision
     draft: Decision
+    expects: tuple[Action, ...] = ()
+    in_force_reply: Route | None = None
+    draft_reply: Route | None = None
 
     @property
     def differs(self) -> bool:
         was, now = self.in_force, self.draft
-        return (was.action, was.rule, was.reply) != (now.action, now.rule, now.reply)
+        if (was.action, was.rule, was.reply) != (now.action, now.rule, now.reply):
+            return True
+        before, after = self.in_force_reply, self.draft_reply
+        if before is None or after is None:
+            return False
+        return (before.status, before.review_reason) != (after.status, after.review_reason)
+
+
+def _trial(
+    request: web.Request,
+    in_force: ServiceRules,
+    draft: ServiceRules,
+    text: str,
+    expects: tuple[Action, ...],
+) -> _Trial:
+    decided = _Trial(Matcher(in_force).decide(text), Matcher(draft).decide(text), expects)
+    if not expects:
+        return decided
+    now = datetime.now(UTC)
+    # The draft alone, with the prompts settings it would publish (allow_change and the rest).
+    return replace(
+        decided,
+        in_force_reply=as_reply(request.app[WEB].desk.rules(), in_force, text, expects, now),
+        draft_reply=as_reply(CompiledRules(RuleBook([draft])), draft, text, expects, now),
+    )
 
 
 def _page_number(raw: str | None, pages: int) -> int:

@@ -14,10 +14,8 @@ from aiohttp import web
 
 from inbound.config import Settings
 from inbound.managed_rules import ManagedRules
-from inbound.message import InboundMessage
-from inbound.outcome import Route, route
-from inbound.prompts.intake import ANSWERS
-from inbound.prompts.trial import hypothetical
+from inbound.outcome import Route
+from inbound.prompts.trial import as_reply
 from inbound.review import forms, labels, parameters
 from inbound.review.decisions import (
     CAPTURES,
@@ -29,6 +27,7 @@ from inbound.review.decisions import (
     reply_length,
 )
 from inbound.review.desk import Desk, NotFound, ReplyChoice, reference_hint
+from inbound.review.expects_form import answerable, ticked
 from inbound.review.forms import FormInvalid
 from inbound.review.opt_outs import add_routes as add_opt_out_routes
 from inbound.review.parameters import BadParameter
@@ -56,7 +55,6 @@ from inbound.review.site import (
 from inbound.review.suggestions_page import add_routes as add_suggestions_routes
 from inbound.review.team import add_routes as add_team_routes
 from inbound.review.undelivered import add_routes as add_undelivered_routes
-from inbound.rules.compiled import CompiledRules
 from inbound.rules.match import Matcher
 from inbound.rules.model import Action, ServiceRules
 from inbound.store.models import ReviewItem
@@ -392,12 +390,12 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
         try:
             form = await forms.read_form(request)
             text = forms.text(form, "text")[:1000]
-            expects = _expects(form, answers)
+            expects = ticked(form, answers)
         except FormInvalid as invalid:
             return bad_request(request, f"The form was not sent as the page sends it: {invalid}.")
         decision = Matcher(service).decide(text)
         if expects:
-            routed = trial_route(desk.rules(), service, text, expects, datetime.now(UTC))
+            routed = as_reply(desk.rules(), service, text, expects, datetime.now(UTC))
     return render(
         request,
         "rules.html",
@@ -410,48 +408,6 @@ async def rules_page(request: web.Request) -> web.StreamResponse:
         expects=expects,
         routed=routed,
     )
-
-
-# A made-up sender for "test a message" (Ofcom's drama range): the trial prompt is sent to it.
-TRIAL_SENDER = "+447700900000"
-
-
-def answerable(service: ServiceRules) -> tuple[Action, ...]:
-    """The actions of the service's rules a reminder may expect, in the rules' order."""
-    used = dict.fromkeys(rule.action for rule in service.rules if rule.action in ANSWERS)
-    return tuple(used)
-
-
-def _expects(form: forms.Form, answers: tuple[Action, ...]) -> tuple[Action, ...]:
-    """The ticked "expects" boxes; FormInvalid for a value the page never offers."""
-    offered = {action.value: action for action in answers}
-    chosen: list[Action] = []
-    for value in form.getall("expects", []):
-        if not isinstance(value, str) or value not in offered:
-            raise FormInvalid("expects", "is not one of the actions the page offers")
-        chosen.append(offered[value])
-    return tuple(dict.fromkeys(chosen))
-
-
-def trial_route(
-    rules: CompiledRules,
-    service: ServiceRules,
-    text: str,
-    expects: tuple[Action, ...],
-    now: datetime,
-) -> Route:
-    """What the rules would do with `text` as a reply to a reminder expecting `expects`."""
-    message = InboundMessage(
-        provider="trial",
-        provider_message_id="trial",
-        sender=TRIAL_SENDER,
-        recipient=service.service.numbers[0],
-        text=text,
-        received_at=now,
-        accepted_at=now,
-    )
-    prompt = hypothetical(service.service.id, TRIAL_SENDER, expects, now)
-    return route(rules, message, prompts=[prompt])
 
 
 def add_routes(app: web.Application) -> None:

@@ -96,6 +96,14 @@ async def test_a_draft_edited_previewed_and_published_is_in_force_in_another_wor
         await page.get_by_role("button", name="Compare with the version in force").click()
         await page.get_by_text("The draft changes what happens to this message.").wait_for()
         await checked(page, "preview")
+        # The same text as a reply to a reminder that asked to confirm: the draft answers it.
+        await page.get_by_label("confirm", exact=True).check()
+        await page.get_by_role("button", name="Compare with the version in force").click()
+        await page.get_by_text("As a reply to a reminder expecting confirm.").wait_for()
+        verdicts = await page.locator("#trial").inner_text()
+        assert "confirm (automatic), answering the reminder" in verdicts, verdicts
+        assert await page.get_by_label("confirm", exact=True).is_checked()  # kept ticked
+        await checked(page, "preview-reminder")
         # Bad days: the error summary, not a failure.
         await page.get_by_label("Days back").fill("400")
         await page.get_by_role("button", name="Replay").click()

@@ -153,6 +153,49 @@ async def test_testing_an_empty_message_asks_for_one(pages: Pages) -> None:
     assert "The draft changes what happens to this message." in page
 
 
+async def test_a_message_tested_as_a_reply_to_a_reminder_is_decided_by_each_version(
+    pages: Pages,
+) -> None:
+    path = f"{RULES}/drafts/{pages.draft}/preview?days=7"
+    _, page, _ = await pages.admin.get(path)
+    # The boxes offer the actions a reminder may expect, not a manual or standing one.
+    assert 'name="expects" value="confirm"' in page
+    assert 'name="expects" value="cancel"' in page
+    assert 'value="opt_out"' not in page
+    assert 'value="manual"' not in page
+    # "maybe" only the draft confirms: as a reply to a reminder expecting confirm, the draft
+    # answers it and the version in force sends it to a person.
+    status, page, _ = await pages.admin.post(path, {"text": "maybe", "expects": "confirm"})
+    assert status == 200
+    assert "As a reply to a reminder expecting confirm." in page
+    assert "The draft changes what happens to this message." in page
+    verdicts = page[page.index('id="trial"') : page.index("On the messages received")]
+    in_force, draft = verdicts.split("This draft")
+    assert "A person decides" in in_force
+    assert "confirm (automatic), answering the reminder" in draft
+    # Both versions confirm "yes", but not as a reply to a reminder that asked only whether to
+    # cancel: the same for both, and the reason says why.
+    status, page, _ = await pages.admin.post(path, {"text": "yes", "expects": "cancel"})
+    assert status == 200
+    assert "The draft does the same as the version in force." in page
+    assert page.count("not one of the answers this reminder asked for") == 2
+    assert "(automatic), answering the reminder" not in page
+    # Without a reminder, the text alone, as before.
+    status, page, _ = await pages.admin.post(path, {"text": "yes"})
+    assert "As a reply to a reminder" not in page
+    assert page.count("confirm (automatic)") == 2
+
+
+@pytest.mark.parametrize("expects", ["opt_out", "manual", "bogus"])
+async def test_a_reminder_the_page_never_offers_is_refused(pages: Pages, expects: str) -> None:
+    path = f"{RULES}/drafts/{pages.draft}/preview?days=7"
+    await pages.admin.get(path)
+    status, page, _ = await pages.admin.post(path, {"text": "yes", "expects": expects})
+    assert status == 400
+    assert "The form was not sent as the page sends it" in page
+    assert "is not one of the actions the page offers" in page
+
+
 async def test_versions_of_a_service_moved_back_to_files_are_history(pages: Pages) -> None:
     await pages.managed.publish(SERVICE, pages.draft, "maybe means yes", Actor("tests"))
     await pages.managed.move_to_files(SERVICE, None, "back to the file", Actor("tests"))
