@@ -1069,13 +1069,9 @@ def steady_cpu_ms(samples: list[tuple[int, float]], messages: int) -> float:
     steady pace's window: every process's share (worker, PostgreSQL, RabbitMQ, this bench's
     counting), which is what the pace comes to where the CPU is the limit, and which a machine
     whose speed drifts between runs moves far less than the pace. NaN when too few samples."""
-    window = [
-        (stored, cpu) for stored, cpu in samples if messages * 0.2 <= stored <= messages * 0.9
-    ]
-    if len(window) < 2 or window[-1][0] <= window[0][0]:
-        return math.nan
-    (s0, c0), (s1, c1) = window[0], window[-1]
-    return 1000 * (c1 - c0) / (s1 - s0)
+    # The steady pace with the CPU clock for the wall clock: messages a CPU second.
+    per_cpu_second = steady_rate([(cpu, stored, 0) for stored, cpu in samples], messages, 0)
+    return 1000 / per_cpu_second if per_cpu_second else math.nan
 
 
 def memory_growth(samples: list[tuple[float, int, int]], messages: int) -> dict[str, float | None]:
